@@ -1,0 +1,378 @@
+//! Ingest: reads one configured source with its format adapter, gives every rule a stable
+//! address, resolves its ATT&CK tags, and reports per file what could not be read.
+//!
+//! Ingest never stops at a bad file: the file is listed in the report with its path and the
+//! reason, and the rest of the source loads.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::attack::{AttackCatalog, TagMeaning};
+use crate::model::{
+    Detection, MappedBy, MappingStatus, Provenance, Rule, SourceKind, Status, TacticRef, TechniqueMapping,
+};
+use crate::sources::{Format, SourceFile};
+use crate::walk::{self, WalkError};
+
+/// Rule files larger than this are refused unless a source says otherwise (the largest rule in
+/// the public corpora is about 300 KB).
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// One source to read, as configured and fetched.
+#[derive(Debug, Clone)]
+pub struct SourceSpec {
+    pub name: String,
+    pub format: Format,
+    pub kind: SourceKind,
+    /// The local directory holding the source (a mirror or a checkout).
+    pub root: PathBuf,
+    pub license: Option<String>,
+    /// The upstream repository URL, for provenance links.
+    pub repository: Option<String>,
+    /// The upstream commit the local tree is at, when known.
+    pub commit: Option<String>,
+    pub max_file_bytes: u64,
+}
+
+/// A file that could not be read, or a rule in it that could not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub path: String,
+    pub reason: String,
+}
+
+/// How a source's ATT&CK tags resolved.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttackCoverage {
+    /// Detections mapped to at least one technique.
+    pub mapped_detections: usize,
+    /// Distinct techniques the source's detections are listed under.
+    pub techniques: usize,
+    pub revoked_tags: usize,
+    pub deprecated_tags: usize,
+    /// Technique IDs not in ATT&CK, plus tags naming nothing in ATT&CK.
+    pub unknown_tags: usize,
+}
+
+/// What reading a source produced, for `ruledex stats` and the sources page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceReport {
+    pub name: String,
+    pub format: Format,
+    pub kind: SourceKind,
+    pub repository: Option<String>,
+    pub commit: Option<String>,
+    pub license: Option<String>,
+    /// Rule files found (matching the format's patterns).
+    pub files: usize,
+    /// Files read without any error.
+    pub files_parsed: usize,
+    pub detections: usize,
+    pub failures: Vec<Failure>,
+    pub attack: AttackCoverage,
+    #[serde(with = "millis")]
+    pub parse_time: Duration,
+}
+
+pub struct IngestedSource {
+    pub report: SourceReport,
+    pub detections: Vec<Detection>,
+}
+
+/// Reads a whole source. Fails only when the source itself cannot be read (missing root).
+/// `on_file` is called once per file read, with the number of files, for progress display.
+pub fn ingest(
+    spec: &SourceSpec,
+    attack: &AttackCatalog,
+    on_file: &(dyn Fn(usize) + Sync),
+) -> Result<IngestedSource, WalkError> {
+    let started = Instant::now();
+    let adapter = spec.format.adapter();
+    let candidates = walk::candidates(&spec.root, adapter.patterns(), spec.max_file_bytes)?;
+    let files = candidates.len();
+    let outcomes: Vec<(Vec<Rule>, Vec<Failure>)> = candidates
+        .into_par_iter()
+        .map(|candidate| {
+            on_file(files);
+            candidate
+        })
+        .map(|candidate| match candidate.content {
+            Err(reason) => (vec![], vec![Failure { path: candidate.path, reason }]),
+            Ok(text) => {
+                let parsed = adapter.parse(SourceFile { path: &candidate.path, text: &text });
+                let failures = parsed
+                    .errors
+                    .into_iter()
+                    .map(|e| Failure { path: candidate.path.clone(), reason: e.to_string() })
+                    .collect();
+                (parsed.rules, failures)
+            }
+        })
+        .collect();
+    let files_parsed = outcomes.iter().filter(|(_, failures)| failures.is_empty()).count();
+    let (rules, failures): (Vec<Vec<Rule>>, Vec<Vec<Failure>>) = outcomes.into_iter().unzip();
+    let rules: Vec<Rule> = rules.into_iter().flatten().collect();
+    let ids = unique_ids(&rules);
+    let detections: Vec<Detection> =
+        rules.into_par_iter().zip(ids).map(|(rule, id)| place(spec, attack, id, rule)).collect();
+    let report = SourceReport {
+        name: spec.name.clone(),
+        format: spec.format,
+        kind: spec.kind,
+        repository: spec.repository.clone(),
+        commit: spec.commit.clone(),
+        license: spec.license.clone(),
+        files,
+        files_parsed,
+        detections: detections.len(),
+        failures: failures.into_iter().flatten().collect(),
+        attack: coverage(&detections),
+        parse_time: started.elapsed(),
+    };
+    Ok(IngestedSource { report, detections })
+}
+
+/// Wraps a rule into a detection: address, provenance, license, resolved ATT&CK.
+fn place(spec: &SourceSpec, attack: &AttackCatalog, id: String, rule: Rule) -> Detection {
+    let links = link_attack(attack, &rule);
+    let provenance = Provenance {
+        path: rule.path.clone(),
+        repository: spec.repository.clone(),
+        commit: spec.commit.clone(),
+        upstream_url: upstream_file_url(spec.repository.as_deref(), spec.commit.as_deref(), &rule.path),
+    };
+    Detection {
+        source: spec.name.clone(),
+        source_kind: spec.kind,
+        id,
+        deprecated: rule.status == Some(Status::Deprecated),
+        effective_license: rule.license.clone().or_else(|| spec.license.clone()),
+        techniques: links.techniques,
+        tactics: links.tactics,
+        unresolved_tags: links.unresolved,
+        provenance,
+        rule,
+    }
+}
+
+struct AttackLinks {
+    techniques: Vec<TechniqueMapping>,
+    tactics: Vec<TacticRef>,
+    unresolved: Vec<String>,
+}
+
+/// Resolves a rule's vendor tags and ruledex-inferred tags. A technique named twice (an ID and
+/// its URL, say) is listed once, under the first tag that named it.
+fn link_attack(attack: &AttackCatalog, rule: &Rule) -> AttackLinks {
+    let mut links = AttackLinks { techniques: vec![], tactics: vec![], unresolved: vec![] };
+    let tagged = rule.attack_tags.iter().map(|t| (t, MappedBy::Vendor));
+    let inferred = rule.inferred_attack_tags.iter().map(|t| (t, MappedBy::Ruledex));
+    for (tag, mapped_by) in tagged.chain(inferred) {
+        for meaning in attack.resolve_tag(tag) {
+            match meaning {
+                TagMeaning::Technique(id) => {
+                    let mapping = attack.map_technique(id, tag.trim(), mapped_by);
+                    if !links.techniques.iter().any(|m| m.id == mapping.id) {
+                        links.techniques.push(mapping);
+                    }
+                }
+                TagMeaning::Tactic(id) => {
+                    if !links.tactics.iter().any(|t| t.id == id) {
+                        let name = attack.tactic(id).map_or_else(|| id.to_string(), |t| t.name.clone());
+                        links.tactics.push(TacticRef { id, name });
+                    }
+                }
+                TagMeaning::Unresolved(text) => {
+                    if !links.unresolved.contains(&text) {
+                        links.unresolved.push(text);
+                    }
+                }
+            }
+        }
+    }
+    links
+}
+
+/// Addresses unique within the source. A native ID used once is the address; IDs upstream
+/// repeats (Elastic reuses some rule_ids for hunts, Google SecOps repeats rule names across
+/// files) get a suffix derived from the file path, so each keeps the same address across syncs.
+fn unique_ids(rules: &[Rule]) -> Vec<String> {
+    let base: Vec<String> = rules.iter().map(|r| url_safe(base_id(r))).collect();
+    let mut uses: HashMap<&str, usize> = HashMap::new();
+    for id in &base {
+        *uses.entry(id.as_str()).or_default() += 1;
+    }
+    let mut seen_in_file: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut taken: HashSet<String> = HashSet::new();
+    let mut ids = Vec::with_capacity(rules.len());
+    for (rule, id) in rules.iter().zip(&base) {
+        let mut candidate = if uses[id.as_str()] == 1 {
+            id.clone()
+        } else {
+            let nth = seen_in_file.entry((rule.path.as_str(), id.as_str())).or_default();
+            *nth += 1;
+            format!("{id}~{}", short_hash(&format!("{}#{}", rule.path, nth)))
+        };
+        while taken.contains(&candidate) {
+            candidate.push('_');
+        }
+        taken.insert(candidate.clone());
+        ids.push(candidate);
+    }
+    ids
+}
+
+fn base_id(rule: &Rule) -> &str {
+    let native = rule.native_id.trim();
+    if native.is_empty() { crate::sources::util::file_stem(&rule.path) } else { native }
+}
+
+/// Keeps IDs usable as one URL path segment and on a command line.
+fn url_safe(id: &str) -> String {
+    let safe: String =
+        id.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' }).collect();
+    if safe.is_empty() || safe.chars().all(|c| c == '.') { "_".to_string() } else { safe }
+}
+
+/// 8 hex digits of FNV-1a: stable across runs and platforms, unlike std's hasher.
+fn short_hash(text: &str) -> String {
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    format!("{:08x}", hash >> 32)
+}
+
+/// A link to the file at its commit on the hosts whose URL scheme is known.
+pub fn upstream_file_url(repository: Option<&str>, commit: Option<&str>, path: &str) -> Option<String> {
+    let repository = repository?.trim_end_matches('/').trim_end_matches(".git");
+    let commit = commit?;
+    let path = path.split('/').map(percent_encode).collect::<Vec<_>>().join("/");
+    if repository.starts_with("https://github.com/") {
+        Some(format!("{repository}/blob/{commit}/{path}"))
+    } else if repository.starts_with("https://gitlab.com/") {
+        Some(format!("{repository}/-/blob/{commit}/{path}"))
+    } else {
+        None
+    }
+}
+
+fn percent_encode(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn coverage(detections: &[Detection]) -> AttackCoverage {
+    let mut coverage = AttackCoverage::default();
+    let mut techniques = HashSet::new();
+    for detection in detections {
+        coverage.mapped_detections += usize::from(!detection.techniques.is_empty());
+        coverage.unknown_tags += detection.unresolved_tags.len();
+        for mapping in &detection.techniques {
+            techniques.insert(mapping.id);
+            match mapping.status {
+                MappingStatus::Revoked => coverage.revoked_tags += 1,
+                MappingStatus::Deprecated => coverage.deprecated_tags += 1,
+                MappingStatus::Unknown => coverage.unknown_tags += 1,
+                MappingStatus::Current => {}
+            }
+        }
+    }
+    coverage.techniques = techniques.len();
+    coverage
+}
+
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_millis)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attack::testing::mini_catalog;
+
+    fn rule(native_id: &str, path: &str) -> Rule {
+        Rule { native_id: native_id.into(), path: path.into(), ..Rule::default() }
+    }
+
+    #[test]
+    fn repeated_native_ids_get_distinct_stable_addresses() {
+        let rules = vec![
+            rule("a", "rules/one.yaral"),
+            rule("dup", "rules/x/dup.yaral"),
+            rule("dup", "rules/y/dup.yaral"),
+            rule("", "hunting/no id here.toml"),
+            rule("dup", "rules/y/dup.yaral"),
+        ];
+        let ids = unique_ids(&rules);
+        assert_eq!(ids[0], "a");
+        assert_eq!(ids[3], "no_id_here");
+        let dups = [&ids[1], &ids[2], &ids[4]];
+        assert!(dups.iter().all(|id| id.starts_with("dup~")), "{dups:?}");
+        assert_eq!(dups.iter().collect::<HashSet<_>>().len(), 3, "{dups:?}");
+        assert_eq!(unique_ids(&rules), ids, "stable across runs");
+    }
+
+    #[test]
+    fn tags_resolve_into_techniques_tactics_and_flagged_leftovers() {
+        let catalog = mini_catalog();
+        let mut rule = rule("r", "rules/r.yml");
+        rule.attack_tags = vec![
+            "T1090.003".into(),
+            "https://attack.mitre.org/techniques/T1090/003/".into(),
+            "t1086".into(),
+            "TA0011".into(),
+            "Not A Technique".into(),
+            "T1999".into(),
+        ];
+        rule.inferred_attack_tags = vec!["T1090".into()];
+        let links = link_attack(&catalog, &rule);
+        let listed: Vec<(String, MappingStatus, MappedBy)> =
+            links.techniques.iter().map(|m| (m.id.to_string(), m.status, m.mapped_by)).collect();
+        assert_eq!(
+            listed,
+            vec![
+                ("T1090.003".into(), MappingStatus::Current, MappedBy::Vendor),
+                ("T1059.001".into(), MappingStatus::Revoked, MappedBy::Vendor),
+                ("T1999".into(), MappingStatus::Unknown, MappedBy::Vendor),
+                ("T1090".into(), MappingStatus::Current, MappedBy::Ruledex),
+            ]
+        );
+        assert_eq!(links.techniques[1].tagged, "t1086");
+        assert_eq!(links.tactics[0].name, "Command and Control");
+        assert_eq!(links.unresolved, vec!["Not A Technique"]);
+    }
+
+    #[test]
+    fn upstream_links_point_at_the_file_at_its_commit() {
+        let url = upstream_file_url(
+            Some("https://github.com/Azure/Azure-Sentinel.git"),
+            Some("abc123"),
+            "Solutions/Syslog/Analytic Rules/squid tor.yaml",
+        );
+        assert_eq!(
+            url.as_deref(),
+            Some(
+                "https://github.com/Azure/Azure-Sentinel/blob/abc123/Solutions/Syslog/Analytic%20Rules/squid%20tor.yaml"
+            )
+        );
+        assert_eq!(upstream_file_url(Some("https://example.org/r"), Some("abc"), "x"), None);
+        assert_eq!(upstream_file_url(Some("https://github.com/a/b"), None, "x"), None);
+    }
+}

@@ -1,0 +1,414 @@
+//! The normalized detection model: the one vocabulary every part of ruledex shares.
+//!
+//! Format adapters turn a vendor's native file into [`Rule`]s (what the vendor wrote, in common
+//! terms). Ingest wraps each rule into a [`Detection`]: it adds where the rule came from, gives it
+//! a stable address, and resolves its ATT&CK tags against the ATT&CK catalog.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{TacticId, TechniqueId};
+
+/// Whether a source is a vendor's own content or community content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    Vendor,
+    Community,
+}
+
+/// Query languages, named by what a user types the query into.
+///
+/// `kql` is Elastic's Kibana Query Language (Elastic calls it KQL); Microsoft's Kusto Query
+/// Language, also called KQL by its users, is `kusto`, so a filter on one never returns the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Language {
+    YaraL,
+    Spl,
+    Eql,
+    Kql,
+    Esql,
+    Lucene,
+    #[serde(rename = "machine_learning")]
+    MachineLearning,
+    Kusto,
+    Mql,
+    Sigma,
+    Sql,
+}
+
+/// What kind of detection a rule is, in one vocabulary across vendors.
+/// The vendor's own word is kept beside it in [`Rule::rule_type_native`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleType {
+    Alert,
+    Hunt,
+    Anomaly,
+    Ttp,
+    Correlation,
+    Baseline,
+    BuildingBlock,
+    Threshold,
+    NewTerms,
+    MachineLearning,
+    IndicatorMatch,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Production,
+    Experimental,
+    Deprecated,
+}
+
+/// Something a query needs to exist in the SIEM before it runs as pasted.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Dependency {
+    pub kind: DependencyKind,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DependencyKind {
+    /// A Splunk search macro (`` `name` ``).
+    Macro,
+    /// A Splunk lookup table.
+    Lookup,
+    /// A Google SecOps reference list (`%name`).
+    ReferenceList,
+    /// A Google SecOps data table.
+    DataTable,
+    /// An Elastic or Sentinel stored function / parser.
+    Function,
+}
+
+/// One detection rule as a vendor ships it, in ruledex's common terms.
+/// Adapters build these; they know nothing of sources, addresses or the ATT&CK catalog.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Rule {
+    /// The vendor's own identifier (not unique in every source; see [`Detection::id`]).
+    pub native_id: String,
+    pub title: String,
+    pub description: String,
+    /// Who ships the rule ("Google SecOps", "Splunk", "Elastic", ...).
+    pub vendor: String,
+    /// The product the query runs in ("Google SecOps SIEM", "Splunk Enterprise Security", ...).
+    pub product: String,
+    pub language: Option<Language>,
+    /// The query exactly as the vendor ships it.
+    pub query: String,
+    /// The whole native rule text: what a user pastes or imports.
+    pub native_rule: String,
+    pub rule_type: Option<RuleType>,
+    pub rule_type_native: Option<String>,
+    pub severity: Option<Severity>,
+    pub severity_native: Option<String>,
+    pub risk_score: Option<f64>,
+    pub status: Option<Status>,
+    pub status_native: Option<String>,
+    /// Every ATT&CK reference exactly as the vendor tagged it (IDs, names, URLs, tactic names).
+    pub attack_tags: Vec<String>,
+    /// ATT&CK references ruledex inferred from vendor labels that are not ATT&CK
+    /// (kept apart and shown as "mapped by ruledex").
+    pub inferred_attack_tags: Vec<String>,
+    pub data_sources: Vec<String>,
+    pub platforms: Vec<String>,
+    pub author: Option<String>,
+    /// ISO dates (YYYY-MM-DD).
+    pub created: Option<String>,
+    pub updated: Option<String>,
+    pub references: Vec<String>,
+    pub false_positives: Vec<String>,
+    /// A license the rule declares itself; otherwise the source's license applies.
+    pub license: Option<String>,
+    /// Free labels the vendor attaches (Elastic tags, Splunk analytic stories, ...).
+    pub tags: Vec<String>,
+    /// Macros, lookups, lists the query needs.
+    pub requires: Vec<Dependency>,
+    /// How to deploy it: data it needs, setup steps.
+    pub implementation: Option<String>,
+    /// How to triage what it finds (Elastic's investigation guide, ...).
+    pub investigation: Option<String>,
+    /// Path of the rule file, relative to the source root, with `/` separators.
+    pub path: String,
+}
+
+/// How a detection's ATT&CK tag relates to the current ATT&CK catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MappingStatus {
+    Current,
+    /// The ID was revoked; the detection is listed under the replacement.
+    Revoked,
+    Deprecated,
+    /// The ID is not in the loaded ATT&CK bundles.
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MappedBy {
+    Vendor,
+    Ruledex,
+}
+
+/// One technique a detection maps to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TechniqueMapping {
+    /// The technique this detection is listed under (the replacement, for revoked IDs).
+    pub id: TechniqueId,
+    pub name: Option<String>,
+    /// The tag as the source wrote it.
+    pub tagged: String,
+    /// The ID the tag named, when it differs from `id` (revoked IDs).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tagged_id: Option<TechniqueId>,
+    pub status: MappingStatus,
+    pub mapped_by: MappedBy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TacticRef {
+    pub id: TacticId,
+    pub name: String,
+}
+
+/// Where a detection came from, precise enough to check it upstream.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Provenance {
+    /// Path in the source, relative to its root.
+    pub path: String,
+    /// The upstream repository, when known.
+    pub repository: Option<String>,
+    /// The upstream commit the file was read at, when known.
+    pub commit: Option<String>,
+    /// A link to the file at that commit, when the host is known.
+    pub upstream_url: Option<String>,
+}
+
+/// A rule placed in the catalog: its address, provenance and resolved ATT&CK mapping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Detection {
+    /// Name of the configured source (the `SOURCE` in `SOURCE/ID`).
+    pub source: String,
+    pub source_kind: SourceKind,
+    /// Unique within the source: the native ID, made unique when upstream repeats it.
+    pub id: String,
+    #[serde(flatten)]
+    pub rule: Rule,
+    pub deprecated: bool,
+    pub techniques: Vec<TechniqueMapping>,
+    pub tactics: Vec<TacticRef>,
+    /// ATT&CK tags that name nothing in ATT&CK (neither technique nor tactic), kept to be seen.
+    pub unresolved_tags: Vec<String>,
+    pub provenance: Provenance,
+    /// The license that applies: the rule's own, else the source's.
+    pub effective_license: Option<String>,
+}
+
+impl Detection {
+    pub fn address(&self) -> String {
+        format!("{}/{}", self.source, self.id)
+    }
+}
+
+macro_rules! wire_names {
+    ($ty:ty { $($variant:ident => $wire:literal, $label:literal;)* }) => {
+        impl $ty {
+            pub const ALL: &'static [$ty] = &[$(<$ty>::$variant),*];
+
+            /// The name used in JSON, URLs and the store.
+            pub fn as_str(self) -> &'static str {
+                match self { $(<$ty>::$variant => $wire),* }
+            }
+
+            /// The name shown to people.
+            pub fn label(self) -> &'static str {
+                match self { $(<$ty>::$variant => $label),* }
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = UnknownName;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                <$ty>::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str().eq_ignore_ascii_case(s))
+                    .ok_or_else(|| UnknownName {
+                        what: stringify!($ty),
+                        input: s.to_string(),
+                        expected: <$ty>::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", "),
+                    })
+            }
+        }
+    };
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} {input:?} (expected one of: {expected})")]
+pub struct UnknownName {
+    what: &'static str,
+    input: String,
+    expected: String,
+}
+
+wire_names!(SourceKind {
+    Vendor => "vendor", "Vendor-native";
+    Community => "community", "Community";
+});
+
+wire_names!(Language {
+    YaraL => "yara-l", "YARA-L";
+    Spl => "spl", "SPL";
+    Eql => "eql", "EQL";
+    Kql => "kql", "KQL (Kibana)";
+    Esql => "esql", "ES|QL";
+    Lucene => "lucene", "Lucene";
+    MachineLearning => "machine_learning", "ML job";
+    Kusto => "kusto", "KQL (Kusto)";
+    Mql => "mql", "MQL";
+    Sigma => "sigma", "Sigma";
+    Sql => "sql", "SQL";
+});
+
+wire_names!(RuleType {
+    Alert => "alert", "alert";
+    Hunt => "hunt", "hunt";
+    Anomaly => "anomaly", "anomaly";
+    Ttp => "ttp", "TTP";
+    Correlation => "correlation", "correlation";
+    Baseline => "baseline", "baseline";
+    BuildingBlock => "building_block", "building block";
+    Threshold => "threshold", "threshold";
+    NewTerms => "new_terms", "new terms";
+    MachineLearning => "machine_learning", "machine learning";
+    IndicatorMatch => "indicator_match", "indicator match";
+});
+
+wire_names!(Severity {
+    Informational => "informational", "Informational";
+    Low => "low", "Low";
+    Medium => "medium", "Medium";
+    High => "high", "High";
+    Critical => "critical", "Critical";
+});
+
+wire_names!(Status {
+    Production => "production", "production";
+    Experimental => "experimental", "experimental";
+    Deprecated => "deprecated", "deprecated";
+});
+
+wire_names!(MappingStatus {
+    Current => "current", "current";
+    Revoked => "revoked", "revoked";
+    Deprecated => "deprecated", "deprecated";
+    Unknown => "unknown", "unknown";
+});
+
+wire_names!(MappedBy {
+    Vendor => "vendor", "tagged by the vendor";
+    Ruledex => "ruledex", "mapped by ruledex";
+});
+
+impl Severity {
+    /// Reads the severity words vendors use ("High", "info", "informational", "crit"...).
+    pub fn from_native(native: &str) -> Option<Severity> {
+        match native.trim().to_ascii_lowercase().as_str() {
+            "informational" | "info" | "information" | "none" => Some(Severity::Informational),
+            "low" => Some(Severity::Low),
+            "medium" | "moderate" => Some(Severity::Medium),
+            "high" => Some(Severity::High),
+            "critical" | "crit" => Some(Severity::Critical),
+            _ => None,
+        }
+    }
+
+    /// The band a 0-100 risk score falls in, using Elastic's default score for each severity as
+    /// the lower bound (low 21, medium 47, high 73, critical 99). Used only for vendors that ship
+    /// a risk score but no severity (older Splunk ESCU), and documented as derived.
+    pub fn from_risk_score(score: f64) -> Severity {
+        match score {
+            s if s < 21.0 => Severity::Informational,
+            s if s < 47.0 => Severity::Low,
+            s if s < 73.0 => Severity::Medium,
+            s if s < 99.0 => Severity::High,
+            _ => Severity::Critical,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_round_trip_through_serde_and_fromstr() {
+        for lang in Language::ALL {
+            let json = serde_json::to_string(lang).unwrap();
+            assert_eq!(json, format!("\"{}\"", lang.as_str()));
+            assert_eq!(lang.as_str().parse::<Language>().unwrap(), *lang);
+        }
+        for t in RuleType::ALL {
+            assert_eq!(serde_json::to_string(t).unwrap(), format!("\"{}\"", t.as_str()));
+        }
+        assert_eq!("YARA-L".parse::<Language>().unwrap(), Language::YaraL);
+        assert!("cobol".parse::<Language>().unwrap_err().to_string().contains("yara-l"));
+    }
+
+    #[test]
+    fn severity_reads_vendor_words_and_scores() {
+        assert_eq!(Severity::from_native("High"), Some(Severity::High));
+        assert_eq!(Severity::from_native(" info "), Some(Severity::Informational));
+        assert_eq!(Severity::from_native("urgent"), None);
+        assert_eq!(Severity::from_risk_score(21.0), Severity::Low);
+        assert_eq!(Severity::from_risk_score(47.0), Severity::Medium);
+        assert_eq!(Severity::from_risk_score(73.0), Severity::High);
+        assert_eq!(Severity::from_risk_score(99.0), Severity::Critical);
+    }
+
+    #[test]
+    fn detection_json_has_the_documented_top_level_keys() {
+        let detection = Detection {
+            source: "chronicle".into(),
+            source_kind: SourceKind::Vendor,
+            id: "gcti_tor_exit_nodes".into(),
+            rule: Rule { title: "GCTI Tor Exit Nodes".into(), language: Some(Language::YaraL), ..Rule::default() },
+            deprecated: false,
+            techniques: vec![],
+            tactics: vec![],
+            unresolved_tags: vec![],
+            provenance: Provenance::default(),
+            effective_license: None,
+        };
+        let value = serde_json::to_value(&detection).unwrap();
+        for key in ["source", "id", "title", "language", "techniques", "deprecated", "severity", "query"] {
+            assert!(value.get(key).is_some(), "missing {key}");
+        }
+        let back: Detection = serde_json::from_value(value).unwrap();
+        assert_eq!(back, detection);
+    }
+}

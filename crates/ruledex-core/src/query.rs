@@ -1,0 +1,200 @@
+//! What the front ends ask the catalog: filters over detections, and the counts (facets) that
+//! let a user narrow a list. The web, the API and the CLI build the same [`Filter`], and the
+//! store applies it with [`Filter::matches`], so a filter means one thing everywhere.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Detection, Language, RuleType, Severity, SourceKind, Status};
+
+/// The attributes a detection can be filtered and counted by.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Facets {
+    pub source: String,
+    pub kind: SourceKind,
+    pub vendor: String,
+    pub language: Option<Language>,
+    pub rule_type: Option<RuleType>,
+    pub severity: Option<Severity>,
+    pub status: Option<Status>,
+    pub deprecated: bool,
+    pub data_sources: Vec<String>,
+}
+
+impl From<&Detection> for Facets {
+    fn from(d: &Detection) -> Facets {
+        Facets {
+            source: d.source.clone(),
+            kind: d.source_kind,
+            vendor: d.rule.vendor.clone(),
+            language: d.rule.language,
+            rule_type: d.rule.rule_type,
+            severity: d.rule.severity,
+            status: d.rule.status,
+            deprecated: d.deprecated,
+            data_sources: d.rule.data_sources.clone(),
+        }
+    }
+}
+
+/// Which detections to show. Empty lists mean "any"; values within a list are alternatives.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filter {
+    pub sources: Vec<String>,
+    pub vendors: Vec<String>,
+    pub kinds: Vec<SourceKind>,
+    pub languages: Vec<Language>,
+    pub rule_types: Vec<RuleType>,
+    pub severities: Vec<Severity>,
+    pub statuses: Vec<Status>,
+    pub data_sources: Vec<String>,
+    /// Deprecated detections are hidden unless asked for.
+    pub include_deprecated: bool,
+}
+
+impl Filter {
+    pub fn matches(&self, f: &Facets) -> bool {
+        (self.include_deprecated || !f.deprecated)
+            && wanted(&self.sources, &f.source)
+            && (self.vendors.is_empty() || self.vendors.iter().any(|v| v.eq_ignore_ascii_case(&f.vendor)))
+            && wanted(&self.kinds, &f.kind)
+            && wanted_option(&self.languages, f.language)
+            && wanted_option(&self.rule_types, f.rule_type)
+            && wanted_option(&self.severities, f.severity)
+            && wanted_option(&self.statuses, f.status)
+            && (self.data_sources.is_empty()
+                || f.data_sources.iter().any(|d| self.data_sources.iter().any(|w| w.eq_ignore_ascii_case(d))))
+    }
+
+    /// True when nothing but the deprecated switch is set.
+    pub fn is_empty(&self) -> bool {
+        Filter { include_deprecated: self.include_deprecated, ..Filter::default() } == *self
+    }
+}
+
+fn wanted<T: PartialEq>(wanted: &[T], value: &T) -> bool {
+    wanted.is_empty() || wanted.contains(value)
+}
+
+fn wanted_option<T: PartialEq + Copy>(wanted: &[T], value: Option<T>) -> bool {
+    wanted.is_empty() || value.is_some_and(|v| wanted.contains(&v))
+}
+
+/// A full-text search. `text` uses the search syntax documented in the README (words, quoted
+/// phrases, `AND`/`OR`/`NOT`, `prefix*`, `title:word`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchQuery {
+    pub text: String,
+    pub filter: Filter,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+impl SearchQuery {
+    /// The most results one page may ask for.
+    pub const MAX_LIMIT: usize = 200;
+    pub const DEFAULT_LIMIT: usize = 50;
+
+    pub fn new(text: impl Into<String>) -> SearchQuery {
+        SearchQuery { text: text.into(), filter: Filter::default(), offset: 0, limit: SearchQuery::DEFAULT_LIMIT }
+    }
+}
+
+/// How many detections have each value, for the filter controls. Counted over the whole list
+/// (not the filtered one), so a user sees what each choice would give.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FacetCounts {
+    pub sources: BTreeMap<String, usize>,
+    pub vendors: BTreeMap<String, usize>,
+    pub kinds: BTreeMap<String, usize>,
+    pub languages: BTreeMap<String, usize>,
+    pub rule_types: BTreeMap<String, usize>,
+    pub severities: BTreeMap<String, usize>,
+    pub statuses: BTreeMap<String, usize>,
+    pub data_sources: BTreeMap<String, usize>,
+    pub deprecated: usize,
+}
+
+impl FacetCounts {
+    pub fn count<'a>(facets: impl IntoIterator<Item = &'a Facets>) -> FacetCounts {
+        let mut counts = FacetCounts::default();
+        for f in facets {
+            bump(&mut counts.sources, &f.source);
+            bump(&mut counts.vendors, &f.vendor);
+            bump(&mut counts.kinds, f.kind.as_str());
+            bump_option(&mut counts.languages, f.language.map(Language::as_str));
+            bump_option(&mut counts.rule_types, f.rule_type.map(RuleType::as_str));
+            bump_option(&mut counts.severities, f.severity.map(Severity::as_str));
+            bump_option(&mut counts.statuses, f.status.map(Status::as_str));
+            for data_source in &f.data_sources {
+                bump(&mut counts.data_sources, data_source);
+            }
+            counts.deprecated += usize::from(f.deprecated);
+        }
+        counts
+    }
+}
+
+fn bump(map: &mut BTreeMap<String, usize>, key: &str) {
+    *map.entry(key.to_string()).or_default() += 1;
+}
+
+fn bump_option(map: &mut BTreeMap<String, usize>, key: Option<&str>) {
+    if let Some(key) = key {
+        bump(map, key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facets() -> Facets {
+        Facets {
+            source: "splunk".into(),
+            kind: SourceKind::Vendor,
+            vendor: "Splunk".into(),
+            language: Some(Language::Spl),
+            rule_type: Some(RuleType::Ttp),
+            severity: Some(Severity::Medium),
+            status: Some(Status::Production),
+            deprecated: false,
+            data_sources: vec!["Sysmon EventID 1".into()],
+        }
+    }
+
+    #[test]
+    fn an_empty_filter_matches_all_but_deprecated() {
+        let mut f = facets();
+        assert!(Filter::default().matches(&f));
+        f.deprecated = true;
+        assert!(!Filter::default().matches(&f));
+        assert!(Filter { include_deprecated: true, ..Filter::default() }.matches(&f));
+    }
+
+    #[test]
+    fn each_criterion_narrows_and_alternatives_widen() {
+        let f = facets();
+        let by_vendor = |v: &str| Filter { vendors: vec![v.into()], ..Filter::default() };
+        assert!(by_vendor("splunk").matches(&f), "vendor names match case-insensitively");
+        assert!(!by_vendor("Elastic").matches(&f));
+        let languages = Filter { languages: vec![Language::Eql, Language::Spl], ..Filter::default() };
+        assert!(languages.matches(&f));
+        assert!(!Filter { severities: vec![Severity::High], ..Filter::default() }.matches(&f));
+        assert!(!Filter { kinds: vec![SourceKind::Community], ..Filter::default() }.matches(&f));
+        assert!(Filter { data_sources: vec!["sysmon eventid 1".into()], ..Filter::default() }.matches(&f));
+        let none = Facets { language: None, ..facets() };
+        assert!(!languages.matches(&none), "a detection without a language matches no language filter");
+    }
+
+    #[test]
+    fn facet_counts_cover_every_value() {
+        let other = Facets { vendor: "Elastic".into(), language: Some(Language::Eql), deprecated: true, ..facets() };
+        let counts = FacetCounts::count([&facets(), &other]);
+        assert_eq!(counts.vendors.get("Splunk"), Some(&1));
+        assert_eq!(counts.languages.get("eql"), Some(&1));
+        assert_eq!(counts.kinds.get("vendor"), Some(&2));
+        assert_eq!(counts.deprecated, 1);
+    }
+}

@@ -1,0 +1,414 @@
+//! Elastic detection-rules: detection rules and building blocks (`rules/`,
+//! `rules_building_block/`, TOML with `[metadata]` and `[rule]`) and hunting queries
+//! (`hunting/`, TOML with `[hunt]`).
+
+use serde::Deserialize;
+
+use super::util::{OneOrMany, iso_date, non_empty};
+use super::{Adapter, ParseError, Parsed, SourceFile};
+use crate::model::{Language, Rule, RuleType, Severity, Status};
+
+pub struct Elastic;
+
+impl Adapter for Elastic {
+    fn patterns(&self) -> &'static [&'static str] {
+        &["rules/**/*.toml", "rules_building_block/**/*.toml", "hunting/**/*.toml"]
+    }
+
+    fn parse(&self, file: SourceFile<'_>) -> Parsed {
+        let parsed =
+            toml::from_str::<RawFile>(file.text).map_err(|e| toml_error(file.text, &e)).and_then(|raw| match raw {
+                RawFile { rule: Some(rule), metadata, .. } => rule.into_rule(metadata.unwrap_or_default(), file),
+                RawFile { hunt: Some(hunt), .. } => hunt.into_rule(file),
+                _ => Err(ParseError::new("neither a [rule] nor a [hunt] table")),
+            });
+        parsed.into()
+    }
+}
+
+fn toml_error(text: &str, error: &toml::de::Error) -> ParseError {
+    let message = format!("invalid TOML: {}", error.message());
+    match error.span() {
+        Some(span) => ParseError::at_line(text[..span.start.min(text.len())].matches('\n').count() + 1, message),
+        None => ParseError::new(message),
+    }
+}
+
+#[derive(Deserialize)]
+struct RawFile {
+    metadata: Option<RawMetadata>,
+    rule: Option<RawRule>,
+    hunt: Option<RawHunt>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawMetadata {
+    creation_date: Option<String>,
+    updated_date: Option<String>,
+    maturity: Option<String>,
+    integration: OneOrMany,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawRule {
+    rule_id: Option<String>,
+    name: Option<String>,
+    description: Option<String>,
+    author: OneOrMany,
+    license: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    language: Option<String>,
+    query: Option<String>,
+    machine_learning_job_id: OneOrMany,
+    building_block_type: Option<String>,
+    severity: Option<String>,
+    risk_score: Option<f64>,
+    references: Vec<String>,
+    false_positives: Vec<String>,
+    tags: Vec<String>,
+    threat: Vec<RawThreat>,
+    note: Option<String>,
+    setup: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawThreat {
+    framework: String,
+    tactic: Option<RawAttackObject>,
+    technique: Vec<RawTechnique>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawTechnique {
+    id: String,
+    subtechnique: Vec<RawAttackObject>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawAttackObject {
+    id: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawHunt {
+    uuid: Option<String>,
+    name: Option<String>,
+    description: Option<String>,
+    author: OneOrMany,
+    license: Option<String>,
+    language: OneOrMany,
+    query: OneOrMany,
+    integration: OneOrMany,
+    mitre: OneOrMany,
+    notes: Vec<String>,
+    references: Vec<String>,
+}
+
+impl RawRule {
+    fn into_rule(self, metadata: RawMetadata, file: SourceFile<'_>) -> Result<Rule, ParseError> {
+        let title = self.name.filter(|n| !n.trim().is_empty()).ok_or_else(|| ParseError::new("missing rule.name"))?;
+        let native_type = self.kind.unwrap_or_default();
+        let building_block = self.building_block_type.is_some();
+        let language = rule_language(&native_type, self.language.as_deref())?;
+        let query = match language {
+            Language::MachineLearning => self.machine_learning_job_id.0.join("\n"),
+            _ => self.query.unwrap_or_default().trim().to_string(),
+        };
+        if query.is_empty() {
+            return Err(ParseError::new("rule has neither a query nor a machine_learning_job_id"));
+        }
+        let severity_native = self.severity;
+        Ok(Rule {
+            native_id: self.rule_id.unwrap_or_default(),
+            title,
+            description: self.description.unwrap_or_default().trim().to_string(),
+            vendor: "Elastic".into(),
+            product: "Elastic Security".into(),
+            language: Some(language),
+            query,
+            native_rule: file.text.to_string(),
+            rule_type: if building_block { Some(RuleType::BuildingBlock) } else { rule_type(&native_type) },
+            rule_type_native: Some(if building_block {
+                format!("{native_type} (building block)")
+            } else {
+                native_type
+            }),
+            severity: severity_native.as_deref().and_then(Severity::from_native),
+            severity_native,
+            risk_score: self.risk_score,
+            status: Some(status(metadata.maturity.as_deref(), file.path)),
+            status_native: metadata.maturity,
+            attack_tags: self
+                .threat
+                .iter()
+                .filter(|t| t.framework.contains("ATT&CK"))
+                .flat_map(RawThreat::tags)
+                .collect(),
+            data_sources: metadata.integration.0,
+            platforms: prefixed(&self.tags, "OS: "),
+            author: Some(self.author.0.join(", ")).filter(|a| !a.is_empty()),
+            created: metadata.creation_date.as_deref().and_then(iso_date),
+            updated: metadata.updated_date.as_deref().and_then(iso_date),
+            references: self.references,
+            false_positives: self.false_positives,
+            license: self.license,
+            tags: self.tags,
+            implementation: non_empty(self.setup),
+            investigation: non_empty(self.note),
+            path: file.path.to_string(),
+            ..Rule::default()
+        })
+    }
+}
+
+impl RawThreat {
+    /// The tactic, then each technique at its most specific: sub-techniques when listed
+    /// (Elastic nests them under their parent), the technique itself otherwise.
+    fn tags(&self) -> Vec<String> {
+        let mut tags: Vec<String> = self.tactic.iter().map(|t| t.id.clone()).collect();
+        for technique in &self.technique {
+            if technique.subtechnique.is_empty() {
+                tags.push(technique.id.clone());
+            } else {
+                tags.extend(technique.subtechnique.iter().map(|s| s.id.clone()));
+            }
+        }
+        tags.retain(|t| !t.trim().is_empty());
+        tags
+    }
+}
+
+impl RawHunt {
+    fn into_rule(self, file: SourceFile<'_>) -> Result<Rule, ParseError> {
+        let title = self.name.filter(|n| !n.trim().is_empty()).ok_or_else(|| ParseError::new("missing hunt.name"))?;
+        let queries: Vec<String> =
+            self.query.0.iter().map(|q| q.trim().to_string()).filter(|q| !q.is_empty()).collect();
+        if queries.is_empty() {
+            return Err(ParseError::new("hunt has no query"));
+        }
+        let language = match self.language.0.first() {
+            Some(native) => hunt_language(native)?,
+            None => return Err(ParseError::new("hunt has no language")),
+        };
+        let notes: Vec<String> = self.notes.iter().map(|n| format!("- {}", n.trim())).collect();
+        Ok(Rule {
+            native_id: self.uuid.unwrap_or_default(),
+            title,
+            description: self.description.unwrap_or_default().trim().to_string(),
+            vendor: "Elastic".into(),
+            product: "Elastic Security".into(),
+            language: Some(language),
+            // Hunts ship several alternative queries; they are kept together, in order.
+            query: queries.join("\n\n"),
+            native_rule: file.text.to_string(),
+            rule_type: Some(RuleType::Hunt),
+            rule_type_native: Some("hunt".into()),
+            status: Some(Status::Production),
+            attack_tags: self.mitre.0,
+            data_sources: self.integration.0,
+            author: Some(self.author.0.join(", ")).filter(|a| !a.is_empty()),
+            references: self.references,
+            license: self.license,
+            investigation: (!notes.is_empty()).then(|| notes.join("\n")),
+            path: file.path.to_string(),
+            ..Rule::default()
+        })
+    }
+}
+
+fn rule_language(native_type: &str, language: Option<&str>) -> Result<Language, ParseError> {
+    if native_type == "machine_learning" {
+        return Ok(Language::MachineLearning);
+    }
+    match language.map(str::to_ascii_lowercase).as_deref() {
+        Some("kuery") => Ok(Language::Kql),
+        Some("eql") => Ok(Language::Eql),
+        Some("esql") => Ok(Language::Esql),
+        Some("lucene") => Ok(Language::Lucene),
+        Some(other) => Err(ParseError::new(format!("unknown rule.language {other:?}"))),
+        None => Err(ParseError::new("missing rule.language")),
+    }
+}
+
+fn hunt_language(native: &str) -> Result<Language, ParseError> {
+    match native.to_ascii_uppercase().as_str() {
+        "ES|QL" | "ESQL" => Ok(Language::Esql),
+        "EQL" => Ok(Language::Eql),
+        "KQL" | "KUERY" => Ok(Language::Kql),
+        "SQL" | "OSQUERY" => Ok(Language::Sql),
+        _ => Err(ParseError::new(format!("unknown hunt language {native:?}"))),
+    }
+}
+
+fn rule_type(native: &str) -> Option<RuleType> {
+    match native {
+        "query" | "eql" | "esql" => Some(RuleType::Alert),
+        "threshold" => Some(RuleType::Threshold),
+        "new_terms" => Some(RuleType::NewTerms),
+        "machine_learning" => Some(RuleType::MachineLearning),
+        "threat_match" => Some(RuleType::IndicatorMatch),
+        _ => None,
+    }
+}
+
+fn status(maturity: Option<&str>, path: &str) -> Status {
+    match maturity {
+        _ if path.split('/').any(|c| c == "_deprecated") => Status::Deprecated,
+        Some("deprecated") => Status::Deprecated,
+        Some("development" | "experimental") => Status::Experimental,
+        _ => Status::Production,
+    }
+}
+
+/// The values of `Key: value` tags with the given prefix ("OS: Windows" -> "Windows").
+fn prefixed(tags: &[String], prefix: &str) -> Vec<String> {
+    tags.iter().filter_map(|t| t.strip_prefix(prefix)).map(|t| t.trim().to_string()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(path: &str, text: &str) -> Parsed {
+        Elastic.parse(SourceFile { path, text })
+    }
+
+    const EQL_RULE: &str = r###"[metadata]
+creation_date = "2025/11/17"
+integration = ["endpoint", "fortinet_fortigate"]
+maturity = "production"
+updated_date = "2026/04/10"
+
+[rule]
+author = ["Elastic"]
+description = "Correlates SOCKS events."
+language = "eql"
+license = "Elastic License v2"
+name = "FortiGate SOCKS Traffic from an Unusual Process"
+risk_score = 47
+rule_id = "6926b708-7964-425f-bed8-6e006379df08"
+severity = "medium"
+tags = ["OS: Linux", "OS: Windows", "Tactic: Command and Control"]
+type = "eql"
+query = '''
+sequence by source.port with maxspan=1m
+ [network where network.application in ("SOCKS4", "SOCKS5")]
+'''
+note = "## Triage and analysis"
+
+[[rule.threat]]
+framework = "MITRE ATT&CK"
+
+[[rule.threat.technique]]
+id = "T1090"
+name = "Proxy"
+
+[[rule.threat.technique]]
+id = "T1055"
+name = "Process Injection"
+
+[[rule.threat.technique.subtechnique]]
+id = "T1055.012"
+name = "Process Hollowing"
+
+[rule.threat.tactic]
+id = "TA0011"
+name = "Command and Control"
+"###;
+
+    #[test]
+    fn eql_rules_keep_query_threat_mapping_and_metadata() {
+        let parsed = parse("rules/cross-platform/socks.toml", EQL_RULE);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        let rule = &parsed.rules[0];
+        assert_eq!(rule.language, Some(Language::Eql));
+        assert!(rule.query.starts_with("sequence by source.port"));
+        assert_eq!(rule.attack_tags, vec!["TA0011", "T1090", "T1055.012"]);
+        assert_eq!(rule.data_sources, vec!["endpoint", "fortinet_fortigate"]);
+        assert_eq!(rule.platforms, vec!["Linux", "Windows"]);
+        assert_eq!(rule.severity, Some(Severity::Medium));
+        assert_eq!(rule.risk_score, Some(47.0));
+        assert_eq!(rule.created.as_deref(), Some("2025-11-17"));
+        assert_eq!(rule.updated.as_deref(), Some("2026-04-10"));
+        assert_eq!(rule.status, Some(Status::Production));
+        assert_eq!(rule.rule_type, Some(RuleType::Alert));
+        assert_eq!(rule.license.as_deref(), Some("Elastic License v2"));
+        assert_eq!(rule.investigation.as_deref(), Some("## Triage and analysis"));
+    }
+
+    #[test]
+    fn every_rule_language_and_type_is_recognized() {
+        let cases = [
+            ("query", "kuery", Language::Kql, RuleType::Alert),
+            ("esql", "esql", Language::Esql, RuleType::Alert),
+            ("query", "lucene", Language::Lucene, RuleType::Alert),
+            ("threshold", "kuery", Language::Kql, RuleType::Threshold),
+            ("new_terms", "kuery", Language::Kql, RuleType::NewTerms),
+            ("threat_match", "kuery", Language::Kql, RuleType::IndicatorMatch),
+        ];
+        for (kind, language, want_language, want_type) in cases {
+            let text = format!("[rule]\nname = \"r\"\ntype = \"{kind}\"\nlanguage = \"{language}\"\nquery = \"x\"\n");
+            let rule = &parse("rules/r.toml", &text).rules[0];
+            assert_eq!((rule.language, rule.rule_type), (Some(want_language), Some(want_type)), "{kind}/{language}");
+        }
+        let ml = "[rule]\nname = \"ml\"\ntype = \"machine_learning\"\nmachine_learning_job_id = [\"v3_a\", \"v3_b\"]\n";
+        let rule = &parse("rules/ml.toml", ml).rules[0];
+        assert_eq!(rule.language, Some(Language::MachineLearning));
+        assert_eq!(rule.query, "v3_a\nv3_b");
+        let bb = "[rule]\nname = \"b\"\ntype = \"eql\"\nlanguage = \"eql\"\nquery = \"x\"\nbuilding_block_type = \"default\"\n";
+        let rule = &parse("rules_building_block/b.toml", bb).rules[0];
+        assert_eq!(rule.rule_type, Some(RuleType::BuildingBlock));
+        assert_eq!(rule.rule_type_native.as_deref(), Some("eql (building block)"));
+    }
+
+    #[test]
+    fn hunting_queries_are_hunts_with_all_their_queries() {
+        let text = r#"[hunt]
+author = "Elastic"
+description = "Finds DescribeInstances bursts."
+integration = ["aws.cloudtrail"]
+uuid = "e6e78858-6482-11ef-93bd-f661ea17fbcc"
+name = "High Frequency of EC2 Multi-Region DescribeInstances API Calls"
+language = ["ES|QL", "SQL"]
+license = "Elastic License v2"
+notes = ["Check the ARN"]
+mitre = ['T1580']
+query = ['from logs-aws.cloudtrail-* | limit 1', 'SELECT 1']
+"#;
+        let parsed = parse("hunting/aws/queries/x.toml", text);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        let rule = &parsed.rules[0];
+        assert_eq!(rule.rule_type, Some(RuleType::Hunt));
+        assert_eq!(rule.language, Some(Language::Esql));
+        assert_eq!(rule.query, "from logs-aws.cloudtrail-* | limit 1\n\nSELECT 1");
+        assert_eq!(rule.attack_tags, vec!["T1580"]);
+        assert_eq!(rule.investigation.as_deref(), Some("- Check the ARN"));
+    }
+
+    #[test]
+    fn deprecated_maturity_or_folder_means_deprecated() {
+        let text = "[metadata]\nmaturity = \"deprecated\"\n[rule]\nname = \"r\"\ntype = \"query\"\nlanguage = \"kuery\"\nquery = \"x\"\n";
+        assert_eq!(parse("rules/x.toml", text).rules[0].status, Some(Status::Deprecated));
+        let text = text.replace("deprecated", "production");
+        assert_eq!(parse("rules/_deprecated/x.toml", &text).rules[0].status, Some(Status::Deprecated));
+    }
+
+    #[test]
+    fn broken_files_are_reported_with_a_line() {
+        let error = &parse("rules/x.toml", "[rule]\nname = \"unterminated\n").errors[0];
+        assert!(error.message.starts_with("invalid TOML"), "{error}");
+        assert_eq!(error.line, Some(2));
+        assert_eq!(parse("rules/x.toml", "[other]\n").errors[0].message, "neither a [rule] nor a [hunt] table");
+        assert_eq!(parse("rules/x.toml", "[rule]\nname = \"r\"\n").errors[0].message, "missing rule.language");
+        for end in 0..EQL_RULE.len() {
+            let _ = parse("rules/t.toml", &EQL_RULE[..end]);
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Format adapters: one module per native rule format, each turning one file into [`Rule`]s.
+//!
+//! Adapters see only a file's path (relative to its source root) and text. They know nothing of
+//! the catalog, the ATT&CK bundles or each other; helpers they share live in [`util`].
+
+mod chronicle;
+mod elastic;
+mod splunk;
+pub mod util;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Rule;
+
+/// The native rule formats ruledex reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// Google SecOps (Chronicle) YARA-L 2.0 rules.
+    Chronicle,
+    /// Splunk Enterprise Security Content Update detections (YAML + SPL).
+    SplunkEscu,
+    /// Elastic detection-rules (TOML), building blocks and hunting queries.
+    Elastic,
+}
+
+impl Format {
+    pub const ALL: &'static [Format] = &[Format::Chronicle, Format::SplunkEscu, Format::Elastic];
+
+    pub fn adapter(self) -> &'static dyn Adapter {
+        match self {
+            Format::Chronicle => &chronicle::Chronicle,
+            Format::SplunkEscu => &splunk::SplunkEscu,
+            Format::Elastic => &elastic::Elastic,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Chronicle => "chronicle",
+            Format::SplunkEscu => "splunk-escu",
+            Format::Elastic => "elastic",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Format::ALL.iter().copied().find(|f| f.as_str() == s).ok_or_else(|| {
+            let known: Vec<_> = Format::ALL.iter().map(|f| f.as_str()).collect();
+            format!("unknown format {s:?} (expected one of: {})", known.join(", "))
+        })
+    }
+}
+
+/// One file handed to an adapter.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceFile<'a> {
+    /// Path relative to the source root, `/`-separated.
+    pub path: &'a str,
+    pub text: &'a str,
+}
+
+/// Why a rule, or a whole file, could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl ParseError {
+    pub fn new(message: impl Into<String>) -> ParseError {
+        ParseError { line: None, message: message.into() }
+    }
+
+    pub fn at_line(line: usize, message: impl Into<String>) -> ParseError {
+        ParseError { line: Some(line), message: message.into() }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// What an adapter got out of one file: the rules it could read and why others failed.
+/// A file holding several rules keeps its good rules when one of them is broken.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub rules: Vec<Rule>,
+    pub errors: Vec<ParseError>,
+}
+
+impl From<Result<Rule, ParseError>> for Parsed {
+    fn from(result: Result<Rule, ParseError>) -> Parsed {
+        match result {
+            Ok(rule) => Parsed { rules: vec![rule], errors: vec![] },
+            Err(error) => Parsed { rules: vec![], errors: vec![error] },
+        }
+    }
+}
+
+impl FromIterator<Result<Rule, ParseError>> for Parsed {
+    fn from_iter<I: IntoIterator<Item = Result<Rule, ParseError>>>(iter: I) -> Parsed {
+        let mut parsed = Parsed::default();
+        for result in iter {
+            match result {
+                Ok(rule) => parsed.rules.push(rule),
+                Err(error) => parsed.errors.push(error),
+            }
+        }
+        parsed
+    }
+}
+
+/// A native rule format.
+pub trait Adapter: Sync {
+    /// Globs, relative to the source root, naming the files this format reads
+    /// (for example `rules/**/*.yaral`). Everything else in the source is ignored.
+    fn patterns(&self) -> &'static [&'static str];
+
+    /// Reads one file. Must not panic on any input.
+    fn parse(&self, file: SourceFile<'_>) -> Parsed;
+}

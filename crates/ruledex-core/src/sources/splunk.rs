@@ -1,0 +1,310 @@
+//! Splunk Enterprise Security Content Update detections (`detections/**/*.yml`, YAML + SPL).
+//!
+//! Two schemas are in the wild: the older one keeps ATT&CK IDs, analytic stories and the risk
+//! score under `tags:`; the newer one lifts `mitre_attack_id` and `analytic_story` to the top
+//! level, dates them with `creation_date`/`modification_date`, and scores risk under `rba:`.
+//! Both are read into the same rule.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::Deserialize;
+
+use super::util::{OneOrMany, Scalar, iso_date, non_empty, yaml};
+use super::{Adapter, ParseError, Parsed, SourceFile};
+use crate::model::{Dependency, DependencyKind, Language, Rule, RuleType, Severity, Status};
+
+pub struct SplunkEscu;
+
+impl Adapter for SplunkEscu {
+    fn patterns(&self) -> &'static [&'static str] {
+        &["detections/**/*.yml", "detections/**/*.yaml"]
+    }
+
+    fn parse(&self, file: SourceFile<'_>) -> Parsed {
+        yaml::<RawDetection>(file.text).and_then(|raw| raw.into_rule(file)).into()
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawDetection {
+    name: Option<String>,
+    id: Option<Scalar>,
+    date: Option<Scalar>,
+    creation_date: Option<Scalar>,
+    modification_date: Option<Scalar>,
+    author: Option<String>,
+    status: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    description: Option<String>,
+    data_source: OneOrMany,
+    data_sources: OneOrMany,
+    search: Option<String>,
+    how_to_implement: Option<String>,
+    known_false_positives: Option<String>,
+    references: OneOrMany,
+    mitre_attack_id: OneOrMany,
+    analytic_story: OneOrMany,
+    rba: Option<RawRba>,
+    tags: RawTags,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawTags {
+    analytic_story: OneOrMany,
+    mitre_attack_id: OneOrMany,
+    asset_type: Option<String>,
+    security_domain: Option<String>,
+    risk_score: Option<f64>,
+    cve: OneOrMany,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawRba {
+    risk_objects: Vec<RawRiskObject>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawRiskObject {
+    score: Option<f64>,
+}
+
+impl RawDetection {
+    fn into_rule(self, file: SourceFile<'_>) -> Result<Rule, ParseError> {
+        let title = self.name.filter(|n| !n.trim().is_empty()).ok_or_else(|| ParseError::new("missing `name`"))?;
+        let search = self.search.filter(|s| !s.trim().is_empty()).ok_or_else(|| ParseError::new("missing `search`"))?;
+        let deprecated = file.path.split('/').any(|c| c == "deprecated");
+        let risk_score = self.tags.risk_score.or_else(|| self.rba.as_ref().and_then(RawRba::max_score));
+        let mut attack_tags = self.mitre_attack_id.0;
+        attack_tags.extend(self.tags.mitre_attack_id.0);
+        Ok(Rule {
+            native_id: self.id.map(|s| s.0).unwrap_or_default(),
+            title,
+            description: self.description.unwrap_or_default().trim().to_string(),
+            vendor: "Splunk".into(),
+            product: "Splunk Enterprise Security".into(),
+            language: Some(Language::Spl),
+            requires: search_dependencies(&search),
+            query: search.trim_end().to_string(),
+            native_rule: file.text.to_string(),
+            rule_type: self.kind.as_deref().and_then(rule_type),
+            rule_type_native: self.kind,
+            // ESCU ships a risk score, not a severity; the severity is derived from it.
+            severity: risk_score.map(Severity::from_risk_score),
+            severity_native: None,
+            risk_score,
+            status: Some(status(self.status.as_deref(), deprecated)),
+            status_native: self.status,
+            attack_tags,
+            data_sources: if self.data_source.0.is_empty() { self.data_sources.0 } else { self.data_source.0 },
+            author: self.author,
+            created: self.creation_date.or(self.date.clone()).and_then(|d| iso_date(&d.0)),
+            updated: self.modification_date.or(self.date).and_then(|d| iso_date(&d.0)),
+            references: self.references.0,
+            false_positives: non_empty(self.known_false_positives).into_iter().collect(),
+            tags: labels(
+                self.analytic_story.0.into_iter().chain(self.tags.analytic_story.0),
+                self.tags.asset_type,
+                self.tags.security_domain,
+                self.tags.cve.0,
+            ),
+            implementation: non_empty(self.how_to_implement),
+            path: file.path.to_string(),
+            ..Rule::default()
+        })
+    }
+}
+
+impl RawRba {
+    fn max_score(&self) -> Option<f64> {
+        self.risk_objects.iter().filter_map(|o| o.score).reduce(f64::max)
+    }
+}
+
+/// ESCU's descriptive fields, as `Key: value` labels in the style Elastic tags use.
+fn labels(
+    stories: impl Iterator<Item = String>,
+    asset_type: Option<String>,
+    security_domain: Option<String>,
+    cves: Vec<String>,
+) -> Vec<String> {
+    let mut labels: Vec<String> = stories.map(|s| format!("Analytic Story: {s}")).collect();
+    labels.extend(asset_type.map(|a| format!("Asset Type: {a}")));
+    labels.extend(security_domain.map(|d| format!("Security Domain: {d}")));
+    labels.extend(cves.into_iter().map(|c| format!("CVE: {c}")));
+    labels.dedup();
+    labels
+}
+
+fn rule_type(native: &str) -> Option<RuleType> {
+    match native.trim().to_ascii_lowercase().as_str() {
+        "ttp" => Some(RuleType::Ttp),
+        "anomaly" => Some(RuleType::Anomaly),
+        "hunting" => Some(RuleType::Hunt),
+        "correlation" => Some(RuleType::Correlation),
+        "baseline" => Some(RuleType::Baseline),
+        _ => None,
+    }
+}
+
+fn status(native: Option<&str>, in_deprecated_folder: bool) -> Status {
+    match native.map(str::to_ascii_lowercase).as_deref() {
+        _ if in_deprecated_folder => Status::Deprecated,
+        Some("deprecated" | "removed") => Status::Deprecated,
+        Some("experimental" | "development") => Status::Experimental,
+        _ => Status::Production,
+    }
+}
+
+static MACRO: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"`([A-Za-z0-9_]+)(\(([^`]*)\))?`").expect("valid regex"));
+static LOOKUP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\|\s*(?:input|output)?lookup\s+(?:[a-z_]+=\S+\s+)*([A-Za-z0-9_.\-]+)").expect("valid regex")
+});
+
+/// The macros and lookups a search calls. A macro with arguments is named as Splunk defines it,
+/// `name(N)` for N arguments.
+fn search_dependencies(search: &str) -> Vec<Dependency> {
+    let macros = MACRO.captures_iter(search).map(|c| {
+        let name = &c[1];
+        let name = match c.get(3) {
+            Some(args) => format!("{name}({})", args.as_str().split(',').count()),
+            None => name.to_string(),
+        };
+        Dependency { kind: DependencyKind::Macro, name }
+    });
+    let lookups =
+        LOOKUP.captures_iter(search).map(|c| Dependency { kind: DependencyKind::Lookup, name: c[1].to_string() });
+    let mut dependencies: Vec<Dependency> = macros.chain(lookups).collect();
+    dependencies.sort();
+    dependencies.dedup();
+    dependencies
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(path: &str, text: &str) -> Parsed {
+        SplunkEscu.parse(SourceFile { path, text })
+    }
+
+    const OLD_SCHEMA: &str = r#"name: Windows Proxy Via Netsh
+id: c137bfe8-6036-4cff-b77b-4e327dd0a1cf
+version: 3
+date: '2024-09-30'
+author: Teoderick Contreras, Splunk
+status: production
+type: Anomaly
+data_source:
+- Sysmon EventID 1
+description: The following analytic identifies the use of netsh.exe.
+search: '| tstats `security_content_summariesonly` count from datamodel=Endpoint.Processes where `process_netsh` by Processes.dest | `drop_dm_object_name("Processes")` | lookup update=true is_windows_system_file filename as process_name OUTPUT systemFile | `windows_proxy_via_netsh_filter`'
+how_to_implement: Ingest EDR data.
+known_false_positives: Some VPN applications launch netsh.exe.
+references:
+- https://example.com/volt-typhoon
+tags:
+  analytic_story:
+  - Volt Typhoon
+  asset_type: Endpoint
+  mitre_attack_id:
+  - T1090.001
+  - T1090
+  risk_score: 49
+  security_domain: endpoint
+"#;
+
+    const NEW_SCHEMA: &str = r#"name: Windows TOR Client Execution
+id: f164bc6f-ecbe-45e0-aaa6-f5c4d8c84b9a
+version: 1
+creation_date: '2026-01-10'
+modification_date: '2026-02-02'
+author: Vignesh Subramanian, Splunk
+status: experimental
+type: TTP
+description: |
+  Detects TOR.
+data_source:
+  - Sysmon EventID 1
+search: |
+  | tstats count from datamodel=Endpoint.Processes where Processes.process_name = "tor.exe"
+  | `windows_tor_client_execution_filter`
+mitre_attack_id:
+  - T1090.003
+analytic_story:
+  - Command And Control
+rba:
+  message: TOR on $dest$
+  risk_objects:
+    - field: dest
+      type: system
+      score: 40
+    - field: user
+      type: user
+      score: 64
+"#;
+
+    #[test]
+    fn older_schema_reads_attack_stories_and_risk_from_tags() {
+        let parsed = parse("detections/endpoint/windows_proxy_via_netsh.yml", OLD_SCHEMA);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        let rule = &parsed.rules[0];
+        assert_eq!(rule.native_id, "c137bfe8-6036-4cff-b77b-4e327dd0a1cf");
+        assert_eq!(rule.attack_tags, vec!["T1090.001", "T1090"]);
+        assert_eq!(rule.rule_type, Some(RuleType::Anomaly));
+        assert_eq!(rule.risk_score, Some(49.0));
+        assert_eq!(rule.severity, Some(Severity::Medium));
+        assert_eq!(rule.created.as_deref(), Some("2024-09-30"));
+        assert!(rule.tags.contains(&"Analytic Story: Volt Typhoon".to_string()));
+        assert_eq!(rule.false_positives, vec!["Some VPN applications launch netsh.exe."]);
+        assert_eq!(rule.native_rule, OLD_SCHEMA);
+        let names: Vec<String> = rule.requires.iter().map(|d| format!("{:?}:{}", d.kind, d.name)).collect();
+        assert_eq!(
+            names,
+            vec![
+                "Macro:drop_dm_object_name(1)",
+                "Macro:process_netsh",
+                "Macro:security_content_summariesonly",
+                "Macro:windows_proxy_via_netsh_filter",
+                "Lookup:is_windows_system_file"
+            ]
+        );
+    }
+
+    #[test]
+    fn newer_schema_reads_top_level_attack_dates_and_rba_score() {
+        let parsed = parse("detections/endpoint/windows_tor_client_execution.yml", NEW_SCHEMA);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        let rule = &parsed.rules[0];
+        assert_eq!(rule.attack_tags, vec!["T1090.003"]);
+        assert_eq!(rule.created.as_deref(), Some("2026-01-10"));
+        assert_eq!(rule.updated.as_deref(), Some("2026-02-02"));
+        assert_eq!(rule.risk_score, Some(64.0));
+        assert_eq!(rule.status, Some(Status::Experimental));
+        assert_eq!(rule.rule_type, Some(RuleType::Ttp));
+        assert_eq!(rule.tags, vec!["Analytic Story: Command And Control"]);
+        assert!(rule.query.ends_with("`windows_tor_client_execution_filter`"));
+    }
+
+    #[test]
+    fn files_in_the_deprecated_folder_are_deprecated() {
+        let parsed = parse("detections/deprecated/x.yml", OLD_SCHEMA);
+        assert_eq!(parsed.rules[0].status, Some(Status::Deprecated));
+    }
+
+    #[test]
+    fn broken_files_are_reported_not_panicked_on() {
+        assert!(parse("detections/x.yml", "name: [unclosed").errors[0].message.starts_with("invalid YAML"));
+        assert_eq!(parse("detections/x.yml", "id: 1\nsearch: x\n").errors[0].message, "missing `name`");
+        assert_eq!(parse("detections/x.yml", "name: x\n").errors[0].message, "missing `search`");
+        assert!(parse("detections/x.yml", "- a list\n- not a mapping\n").errors[0].message.starts_with("invalid YAML"));
+        for end in 0..OLD_SCHEMA.len() {
+            let _ = parse("detections/t.yml", &OLD_SCHEMA[..end]);
+        }
+    }
+}
