@@ -1,0 +1,325 @@
+//! Reading the catalog. Everything here returns `ruledex_core` model types.
+
+use std::cmp::Reverse;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ruledex_core::attack::{Tactic, Technique};
+use ruledex_core::ids::TechniqueId;
+use ruledex_core::ingest::SourceReport;
+use ruledex_core::model::{Detection, Severity};
+use ruledex_core::query::{FacetCounts, Facets, Filter};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::{Result, SCHEMA_VERSION, StoreError};
+
+/// Connections kept for reuse; more may be opened under load and are then closed.
+const POOL_SIZE: usize = 8;
+
+/// A read-only handle on one catalog file. Cheap to share between threads.
+pub struct Store {
+    path: PathBuf,
+    pool: Mutex<Vec<Connection>>,
+    /// Filterable attributes of every detection, by pk: the catalog never changes once built,
+    /// so filters and facet counts run in memory and only the shown rows are read from disk.
+    facets: HashMap<i64, Facets>,
+    /// Display order of every detection: source order, then severity (highest first), title.
+    order: HashMap<i64, usize>,
+}
+
+/// About the catalog as a whole.
+#[derive(Debug, Clone, Serialize)]
+pub struct CatalogInfo {
+    pub path: PathBuf,
+    pub built_at: Option<String>,
+    pub attack_version: Option<String>,
+    pub ruledex_version: Option<String>,
+    pub detections: usize,
+}
+
+/// A source as the last sync left it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceStatus {
+    #[serde(flatten)]
+    pub report: SourceReport,
+    pub synced_at: String,
+    /// Why the last sync could not read the source; the detections shown are from `synced_at`.
+    pub error: Option<String>,
+}
+
+/// Detections listed for a technique: the shown ones, and counts over all of them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Listing {
+    /// Detections for the technique before filtering.
+    pub total: usize,
+    pub facets: FacetCounts,
+    /// After filtering, in display order.
+    pub detections: Vec<Detection>,
+}
+
+/// The outcome of looking up `SOURCE/ID`.
+#[derive(Debug, Clone)]
+pub enum Lookup {
+    Found(Box<Detection>),
+    /// The ID names several detections (a native ID upstream repeats).
+    Ambiguous(Vec<Candidate>),
+    NotFound,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Candidate {
+    pub source: String,
+    pub id: String,
+    pub title: String,
+    pub path: String,
+}
+
+impl Store {
+    /// Opens the catalog read-only.
+    pub fn open(path: &Path) -> Result<Store> {
+        if !path.is_file() {
+            return Err(StoreError::Missing(path.to_path_buf()));
+        }
+        let conn = open_read_only(path)?;
+        let found: i32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found != SCHEMA_VERSION {
+            return Err(StoreError::Version { path: path.to_path_buf(), found });
+        }
+        let (facets, order) = load_facets(&conn)?;
+        Ok(Store { path: path.to_path_buf(), pool: Mutex::new(vec![conn]), facets, order })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on a pooled connection.
+    pub(crate) fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let pooled = self.pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => open_read_only(&self.path)?,
+        };
+        let result = f(&conn);
+        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.len() < POOL_SIZE {
+            pool.push(conn);
+        }
+        result
+    }
+
+    pub(crate) fn facets_of(&self, pk: i64) -> Option<&Facets> {
+        self.facets.get(&pk)
+    }
+
+    /// Sorts pks into display order.
+    pub(crate) fn sort_for_display(&self, pks: &mut [i64]) {
+        pks.sort_by_key(|pk| self.order.get(pk).copied().unwrap_or(usize::MAX));
+    }
+
+    pub fn info(&self) -> Result<CatalogInfo> {
+        self.with_conn(|conn| {
+            let meta = |key: &str| -> Result<Option<String>> {
+                Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+            };
+            Ok(CatalogInfo {
+                path: self.path.clone(),
+                built_at: meta("built_at")?,
+                attack_version: meta("attack_version")?,
+                ruledex_version: meta("ruledex_version")?,
+                detections: self.facets.len(),
+            })
+        })
+    }
+
+    pub fn sources(&self) -> Result<Vec<SourceStatus>> {
+        self.with_conn(|conn| {
+            let mut statement = conn.prepare("SELECT report, synced_at, error FROM sources ORDER BY position")?;
+            let rows = statement.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.map(|row| {
+                let (report, synced_at, error) = row?;
+                Ok(SourceStatus { report: serde_json::from_str(&report)?, synced_at, error })
+            })
+            .collect()
+        })
+    }
+
+    pub fn technique(&self, id: TechniqueId) -> Result<Option<Technique>> {
+        self.with_conn(|conn| {
+            let body: Option<String> = conn
+                .query_row("SELECT body FROM techniques WHERE id = ?1", [id.to_string()], |r| r.get(0))
+                .optional()?;
+            Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+        })
+    }
+
+    /// Every ATT&CK technique and sub-technique, in ID order.
+    pub fn techniques(&self) -> Result<Vec<Technique>> {
+        self.bodies("SELECT body FROM techniques ORDER BY id", params![])
+    }
+
+    pub fn subtechniques(&self, parent: TechniqueId) -> Result<Vec<Technique>> {
+        self.bodies(
+            "SELECT body FROM techniques WHERE parent = ?1 AND id != ?1 ORDER BY id",
+            params![parent.to_string()],
+        )
+    }
+
+    /// Tactics in matrix order (enterprise, then mobile, then ICS).
+    pub fn tactics(&self) -> Result<Vec<Tactic>> {
+        self.bodies("SELECT body FROM tactics ORDER BY position", params![])
+    }
+
+    fn bodies<T: serde::de::DeserializeOwned>(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<T>> {
+        self.with_conn(|conn| {
+            let mut statement = conn.prepare_cached(sql)?;
+            let rows = statement.query_map(params, |r| r.get::<_, String>(0))?;
+            rows.map(|body| Ok(serde_json::from_str(&body?)?)).collect()
+        })
+    }
+
+    /// Detections listed under a technique: under its sub-techniques too unless `exact`.
+    pub fn technique_detections(&self, id: TechniqueId, exact: bool, filter: &Filter) -> Result<Listing> {
+        let pks = self.with_conn(|conn| {
+            let sql = if exact || id.is_subtechnique() {
+                "SELECT detection FROM detection_techniques WHERE technique = ?1"
+            } else {
+                "SELECT detection FROM detection_techniques WHERE parent = ?1"
+            };
+            let mut statement = conn.prepare_cached(sql)?;
+            let pks = statement.query_map([id.to_string()], |r| r.get::<_, i64>(0))?;
+            Ok(pks.collect::<Result<HashSet<i64>, _>>()?)
+        })?;
+        let mut pks: Vec<i64> = pks.into_iter().collect();
+        let facets = FacetCounts::count(pks.iter().filter_map(|pk| self.facets.get(pk)));
+        let total = pks.len();
+        pks.retain(|pk| self.facets.get(pk).is_some_and(|f| filter.matches(f)));
+        self.sort_for_display(&mut pks);
+        Ok(Listing { total, facets, detections: self.detections_by_pk(&pks)? })
+    }
+
+    /// How many detections passing `filter` each technique lists (sub-techniques not rolled up).
+    pub fn technique_counts(&self, filter: &Filter) -> Result<HashMap<TechniqueId, usize>> {
+        self.with_conn(|conn| {
+            let mut statement = conn.prepare_cached("SELECT technique, detection FROM detection_techniques")?;
+            let mut counts = HashMap::new();
+            let rows = statement.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            for row in rows {
+                let (technique, pk) = row?;
+                let passes = self.facets.get(&pk).is_some_and(|f| filter.matches(f));
+                if let (true, Ok(id)) = (passes, technique.parse::<TechniqueId>()) {
+                    *counts.entry(id).or_default() += 1;
+                }
+            }
+            Ok(counts)
+        })
+    }
+
+    pub(crate) fn detections_by_pk(&self, pks: &[i64]) -> Result<Vec<Detection>> {
+        self.with_conn(|conn| {
+            let mut statement = conn.prepare_cached("SELECT body FROM detections WHERE pk = ?1")?;
+            pks.iter()
+                .map(|pk| Ok(serde_json::from_str(&statement.query_row([pk], |r| r.get::<_, String>(0))?)?))
+                .collect()
+        })
+    }
+
+    /// Resolves `SOURCE/ID`: the address itself, then the vendor's native ID, then the rule
+    /// file's name (`splunk/windows_proxy_via_netsh`), then any of these ignoring case.
+    pub fn detection(&self, source: &str, id: &str) -> Result<Lookup> {
+        let queries = [
+            "SELECT pk FROM detections WHERE source = ?1 AND id = ?2",
+            "SELECT pk FROM detections WHERE source = ?1 AND native_id = ?2",
+            "SELECT pk FROM detections WHERE source = ?1 AND (path = ?2 OR path LIKE '%/' || ?2 || '.%' ESCAPE '\\')",
+            "SELECT pk FROM detections WHERE source = ?1 AND (lower(id) = lower(?2) OR lower(native_id) = lower(?2))",
+        ];
+        let pattern_safe = id.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        for (i, sql) in queries.iter().enumerate() {
+            let value = if i == 2 { pattern_safe.as_str() } else { id };
+            let pks = self.with_conn(|conn| {
+                let mut statement = conn.prepare_cached(sql)?;
+                let pks = statement.query_map(params![source, value], |r| r.get::<_, i64>(0))?;
+                Ok(pks.collect::<Result<Vec<i64>, _>>()?)
+            })?;
+            match pks.as_slice() {
+                [] => continue,
+                [pk] => return Ok(Lookup::Found(Box::new(self.detections_by_pk(&[*pk])?.remove(0)))),
+                _ => return self.candidates(&pks).map(Lookup::Ambiguous),
+            }
+        }
+        Ok(Lookup::NotFound)
+    }
+
+    fn candidates(&self, pks: &[i64]) -> Result<Vec<Candidate>> {
+        self.with_conn(|conn| {
+            let mut statement = conn.prepare_cached("SELECT source, id, title, path FROM detections WHERE pk = ?1")?;
+            pks.iter()
+                .map(|pk| {
+                    Ok(statement.query_row([pk], |r| {
+                        Ok(Candidate { source: r.get(0)?, id: r.get(1)?, title: r.get(2)?, path: r.get(3)? })
+                    })?)
+                })
+                .collect()
+        })
+    }
+}
+
+fn open_read_only(path: &Path) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    Ok(Connection::open_with_flags(path, flags)?)
+}
+
+type FacetTables = (HashMap<i64, Facets>, HashMap<i64, usize>);
+
+fn load_facets(conn: &Connection) -> Result<FacetTables> {
+    let mut statement = conn.prepare(
+        "SELECT d.pk, d.source, d.source_kind, d.vendor, d.language, d.rule_type, d.severity, d.status,
+                d.deprecated, d.data_sources, d.title, s.position
+         FROM detections d JOIN sources s ON s.name = d.source",
+    )?;
+    let mut facets = HashMap::new();
+    let mut sort_keys = Vec::new();
+    let rows = statement.query_map([], |r| {
+        let parsed = |i: usize| -> rusqlite::Result<Option<String>> { r.get(i) };
+        Ok((
+            r.get::<_, i64>(0)?,
+            (r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?),
+            (parsed(4)?, parsed(5)?, parsed(6)?, parsed(7)?),
+            (r.get::<_, bool>(8)?, r.get::<_, String>(9)?, r.get::<_, String>(10)?, r.get::<_, i64>(11)?),
+        ))
+    })?;
+    for row in rows {
+        let (
+            pk,
+            (source, kind, vendor),
+            (language, rule_type, severity, status),
+            (deprecated, data_sources, title, position),
+        ) = row?;
+        let f = Facets {
+            source,
+            kind: parse_column(&kind)?,
+            vendor,
+            language: language.as_deref().map(parse_column).transpose()?,
+            rule_type: rule_type.as_deref().map(parse_column).transpose()?,
+            severity: severity.as_deref().map(parse_column).transpose()?,
+            status: status.as_deref().map(parse_column).transpose()?,
+            deprecated,
+            data_sources: serde_json::from_str(&data_sources)?,
+        };
+        sort_keys.push((pk, (position, Reverse(f.severity.unwrap_or(Severity::Informational)), title.to_lowercase())));
+        facets.insert(pk, f);
+    }
+    sort_keys.sort_by(|a, b| a.1.cmp(&b.1));
+    let order = sort_keys.into_iter().enumerate().map(|(i, (pk, _))| (pk, i)).collect();
+    Ok((facets, order))
+}
+
+/// Reads a wire name (`"spl"`, `"high"`) stored by the writer back into its enum.
+fn parse_column<T: std::str::FromStr>(value: &str) -> Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    value.parse().map_err(|e: T::Err| StoreError::Corrupt(serde::de::Error::custom(e)))
+}

@@ -1,0 +1,71 @@
+-- The catalog: one SQLite file, written whole by a sync and never modified afterwards.
+-- Bump SCHEMA_VERSION in lib.rs when this changes; an older file is rebuilt by the next sync.
+
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+-- One row per configured source: its last ingest report (JSON) and sync outcome.
+CREATE TABLE sources (
+    name      TEXT PRIMARY KEY,
+    position  INTEGER NOT NULL,
+    report    TEXT NOT NULL,
+    synced_at TEXT NOT NULL,
+    -- Why the last sync could not read this source; its detections are then the previous ones.
+    error     TEXT
+);
+
+CREATE TABLE detections (
+    pk          INTEGER PRIMARY KEY,
+    source      TEXT NOT NULL REFERENCES sources(name),
+    id          TEXT NOT NULL,
+    native_id   TEXT NOT NULL,
+    source_kind TEXT NOT NULL,
+    title       TEXT NOT NULL,
+    vendor      TEXT NOT NULL,
+    language    TEXT,
+    rule_type   TEXT,
+    severity    TEXT,
+    status      TEXT,
+    deprecated  INTEGER NOT NULL,
+    path        TEXT NOT NULL,
+    -- JSON array, for filtering without reading the body.
+    data_sources TEXT NOT NULL,
+    -- The whole model::Detection as JSON.
+    body        TEXT NOT NULL,
+    UNIQUE (source, id)
+);
+CREATE INDEX detections_by_native_id ON detections (source, native_id);
+
+-- Each technique a detection is listed under (the replacement, for revoked tags).
+CREATE TABLE detection_techniques (
+    technique TEXT NOT NULL,
+    parent    TEXT NOT NULL,
+    detection INTEGER NOT NULL REFERENCES detections(pk),
+    status    TEXT NOT NULL,
+    mapped_by TEXT NOT NULL,
+    PRIMARY KEY (technique, detection)
+) WITHOUT ROWID;
+CREATE INDEX detection_techniques_by_parent ON detection_techniques (parent, detection);
+
+CREATE TABLE techniques (
+    id     TEXT PRIMARY KEY,
+    parent TEXT NOT NULL,
+    name   TEXT NOT NULL,
+    -- The whole attack::Technique as JSON.
+    body   TEXT NOT NULL
+);
+
+CREATE TABLE tactics (
+    id       TEXT PRIMARY KEY,
+    position INTEGER NOT NULL,
+    body     TEXT NOT NULL
+);
+
+-- Full-text index; rowid = detections.pk. `tags` holds ATT&CK IDs and names, tactics,
+-- vendor, language, data sources and the vendor's own labels.
+CREATE VIRTUAL TABLE detections_fts USING fts5 (
+    title, description, query, tags,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
