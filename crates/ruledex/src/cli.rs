@@ -1,0 +1,186 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use ruledex_core::model::{Language, RuleType, Severity, SourceKind, Status};
+use ruledex_core::query::Filter;
+
+/// ruledex: vendor-native security detections, cross-linked to MITRE ATT&CK.
+#[derive(Debug, Parser)]
+#[command(name = "ruledex", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Configuration file [default: ./ruledex.toml if present, else the official upstreams]
+    #[arg(long, global = true, env = "RULEDEX_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Where the catalog and fetched sources live [default: the user's data directory]
+    #[arg(long, global = true, env = "RULEDEX_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// More log output (-v, -vv)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fetch every configured source and build the catalog
+    Sync(SyncArgs),
+    /// Detections for an ATT&CK technique, grouped by vendor
+    Technique(TechniqueArgs),
+    /// One detection, with its full rule
+    Show(ShowArgs),
+    /// Full-text search over titles, descriptions, queries and tags
+    Search(SearchArgs),
+    /// Per source: files seen, detections, failures, ATT&CK coverage
+    Stats(JsonArg),
+    /// Print the built-in configuration or the one in effect
+    Config(ConfigArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArg {
+    /// Print JSON for scripts
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub output: JsonArg,
+    /// Exit with status 3 when any rule file could not be read (for CI)
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TechniqueArgs {
+    /// Technique ID (T1090, t1090.003, T1090/003) or name ("Proxy: Multi-hop Proxy")
+    pub technique: String,
+    /// Only detections tagged with this technique itself, not its sub-techniques
+    #[arg(long)]
+    pub exact: bool,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
+    pub output: JsonArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// SOURCE/ID, as listed by `technique` and `search` (the vendor's own ID or the rule's
+    /// file name also work)
+    pub address: String,
+    /// Print the whole native rule file instead of the query
+    #[arg(long)]
+    pub native: bool,
+    #[command(flatten)]
+    pub output: JsonArg,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Words, "quoted phrases", AND/OR/NOT, prefix*, title:word
+    #[arg(required = true, num_args = 1..)]
+    pub query: Vec<String>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Results per page
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Results to skip
+    #[arg(long, default_value_t = 0)]
+    pub offset: usize,
+    #[command(flatten)]
+    pub output: JsonArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub command: ConfigCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the built-in configuration (the official upstream repositories)
+    Defaults,
+    /// Print the configuration in effect, with paths resolved
+    Show,
+}
+
+/// Filters shared by `technique` and `search`. Each may be repeated or comma-separated.
+#[derive(Debug, Args, Default)]
+pub struct FilterArgs {
+    /// Only these sources (by configured name)
+    #[arg(long, value_delimiter = ',')]
+    pub source: Vec<String>,
+    /// Only these vendors ("Google SecOps", Splunk, Elastic)
+    #[arg(long, value_delimiter = ',')]
+    pub vendor: Vec<String>,
+    /// Only vendor-native or community content
+    #[arg(long, value_delimiter = ',')]
+    pub kind: Vec<SourceKind>,
+    /// Only these query languages (yara-l, spl, eql, kql, esql, lucene, machine_learning, ...)
+    #[arg(long, value_delimiter = ',')]
+    pub language: Vec<Language>,
+    /// Only these severities (informational, low, medium, high, critical)
+    #[arg(long, value_delimiter = ',')]
+    pub severity: Vec<Severity>,
+    /// Only these rule types (alert, hunt, anomaly, ttp, building_block, threshold, ...)
+    #[arg(long = "type", value_delimiter = ',')]
+    pub rule_type: Vec<RuleType>,
+    /// Only these statuses (production, experimental, deprecated)
+    #[arg(long, value_delimiter = ',')]
+    pub status: Vec<Status>,
+    /// Only detections needing one of these data sources or integrations
+    #[arg(long, value_delimiter = ',')]
+    pub data_source: Vec<String>,
+    /// Include deprecated detections (hidden by default)
+    #[arg(long)]
+    pub deprecated: bool,
+}
+
+impl FilterArgs {
+    pub fn to_filter(&self) -> Filter {
+        Filter {
+            sources: self.source.clone(),
+            vendors: self.vendor.clone(),
+            kinds: self.kind.clone(),
+            languages: self.language.clone(),
+            rule_types: self.rule_type.clone(),
+            severities: self.severity.clone(),
+            // Asking for deprecated rules by status implies showing them.
+            include_deprecated: self.deprecated || self.status.contains(&Status::Deprecated),
+            statuses: self.status.clone(),
+            data_sources: self.data_source.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn filters_parse_enums_and_comma_lists() {
+        let cli = Cli::parse_from(["ruledex", "technique", "T1090", "--language", "spl,eql", "--severity", "high"]);
+        let Command::Technique(args) = cli.command else { panic!("technique") };
+        let filter = args.filter.to_filter();
+        assert_eq!(filter.languages, vec![Language::Spl, Language::Eql]);
+        assert_eq!(filter.severities, vec![Severity::High]);
+        assert!(Cli::try_parse_from(["ruledex", "technique", "T1090", "--language", "cobol"]).is_err());
+    }
+}

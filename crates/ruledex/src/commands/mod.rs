@@ -1,0 +1,56 @@
+//! One module per command. Each turns its arguments into store calls and prints the result.
+
+mod config;
+mod search;
+mod show;
+mod stats;
+mod sync;
+mod technique;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use ruledex_store::Store;
+
+use crate::cli::{Cli, Command};
+use crate::config::Config;
+
+/// What every command needs: the configuration and the data directory.
+pub struct Env {
+    pub config: Config,
+    pub data_dir: PathBuf,
+}
+
+impl Env {
+    fn new(cli: &Cli) -> Result<Env> {
+        let config = Config::discover(cli.config.as_deref())?;
+        let data_dir = cli
+            .data_dir
+            .clone()
+            .or_else(|| config.data_dir.clone())
+            .or_else(|| dirs::data_dir().map(|d| d.join("ruledex")))
+            .context("no data directory: pass --data-dir or set RULEDEX_DATA_DIR")?;
+        Ok(Env { config, data_dir })
+    }
+
+    pub fn open_store(&self) -> Result<Store> {
+        Ok(Store::open(&ruledex_store::catalog_path(&self.data_dir))?)
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+}
+
+/// Runs the command; returns the exit status.
+pub fn run(cli: Cli) -> Result<u8> {
+    let env = Env::new(&cli)?;
+    match cli.command {
+        Command::Sync(args) => sync::run(&env, &args),
+        Command::Technique(args) => technique::run(&env, &args),
+        Command::Show(args) => show::run(&env, &args),
+        Command::Search(args) => search::run(&env, &args),
+        Command::Stats(args) => stats::run(&env, &args),
+        Command::Config(args) => config::run(&env, &args),
+    }
+}

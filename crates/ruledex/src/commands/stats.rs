@@ -1,0 +1,58 @@
+//! `ruledex stats`
+
+use anyhow::Result;
+use serde_json::json;
+
+use super::Env;
+use crate::cli::JsonArg;
+use crate::exit;
+use crate::output;
+
+pub fn run(env: &Env, args: &JsonArg) -> Result<u8> {
+    let store = env.open_store()?;
+    let info = store.info()?;
+    let sources = store.sources()?;
+    if args.json {
+        output::json(&json!({ "catalog": info, "sources": sources }))?;
+        return Ok(exit::OK);
+    }
+    println!(
+        "catalog {} · built {} · ATT&CK {} · {} detections",
+        info.path.display(),
+        info.built_at.as_deref().unwrap_or("?"),
+        info.attack_version.as_deref().unwrap_or("(version not configured)"),
+        info.detections
+    );
+    println!(
+        "\n{:<16} {:<12} {:>7} {:>7} {:>10} {:>8} {:>7} {:>10} {:>8} {:>8}",
+        "source", "kind", "files", "parsed", "detections", "failures", "mapped", "techniques", "revoked", "unknown"
+    );
+    for s in &sources {
+        let r = &s.report;
+        println!(
+            "{:<16} {:<12} {:>7} {:>7} {:>10} {:>8} {:>7} {:>10} {:>8} {:>8}",
+            r.name,
+            r.kind.as_str(),
+            r.files,
+            r.files_parsed,
+            r.detections,
+            r.failures.len(),
+            r.attack.mapped_detections,
+            r.attack.techniques,
+            r.attack.revoked_tags,
+            r.attack.unknown_tags
+        );
+    }
+    for s in &sources {
+        let r = &s.report;
+        let commit = r.commit.as_deref().unwrap_or("unknown commit");
+        println!("\n{} · {} · {} · synced {}", r.name, r.repository.as_deref().unwrap_or("local"), commit, s.synced_at);
+        if let Some(error) = &s.error {
+            println!("  last sync could not read it: {error}");
+        }
+        for failure in &r.failures {
+            println!("  {}: {}", failure.path, failure.reason);
+        }
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,114 @@
+//! `ruledex sync`
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::Env;
+use crate::cli::SyncArgs;
+use crate::exit;
+use crate::output;
+use crate::sync::{self, Progress, Quiet, SyncSummary};
+
+pub fn run(env: &Env, args: &SyncArgs) -> Result<u8> {
+    let summary = if std::io::stderr().is_terminal() && !args.output.json {
+        let bar = Bar::new();
+        let summary = sync::run(&env.config, env.data_dir(), &bar);
+        bar.0.finish_and_clear();
+        summary?
+    } else {
+        sync::run(&env.config, env.data_dir(), &Quiet)?
+    };
+    if args.output.json {
+        output::json(&summary)?;
+    } else {
+        print_summary(&summary);
+    }
+    let unreadable_files = summary.sources.iter().any(|s| s.failures > 0);
+    Ok(if !summary.all_sources_read() || (args.strict && unreadable_files) { exit::PARTIAL } else { exit::OK })
+}
+
+/// A progress bar on stderr.
+struct Bar(ProgressBar);
+
+impl Bar {
+    fn new() -> Bar {
+        let bar = ProgressBar::new(0);
+        let style = ProgressStyle::with_template("{spinner} {msg:20} [{bar:30}] {pos}/{len} files")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+        bar.set_style(style);
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Bar(bar)
+    }
+}
+
+impl Progress for Bar {
+    fn step(&self, message: &str) {
+        self.0.set_message(message.to_string());
+        self.0.set_position(0);
+        self.0.set_length(0);
+    }
+
+    fn file_read(&self, total: usize) {
+        self.0.set_length(total as u64);
+        self.0.inc(1);
+    }
+}
+
+fn print_summary(summary: &SyncSummary) {
+    let attack = &summary.attack;
+    println!("config: {}", summary.config);
+    println!(
+        "ATT&CK {}: {} techniques from {} bundles ({})",
+        attack.version.as_deref().unwrap_or("(version not configured)"),
+        attack.techniques,
+        attack.bundles.len(),
+        seconds(attack.load_time)
+    );
+    println!();
+    println!(
+        "{:<16} {:>7} {:>10} {:>8} {:>10} {:>7} {:>7} {:>7}  commit",
+        "source", "files", "detections", "failures", "techniques", "fetch", "parse", "store"
+    );
+    for s in &summary.sources {
+        println!(
+            "{:<16} {:>7} {:>10} {:>8} {:>10} {:>7} {:>7} {:>7}  {}",
+            s.name,
+            s.files,
+            s.detections,
+            s.failures,
+            s.attack.techniques,
+            seconds(s.fetch_time),
+            seconds(s.parse_time),
+            seconds(s.store_time),
+            s.commit.as_deref().map_or("-", |c| c.get(..12).unwrap_or(c)),
+        );
+    }
+    println!();
+    for s in summary.sources.iter().filter(|s| s.problem.is_some()) {
+        let problem = s.problem.as_deref().unwrap_or_default();
+        let consequence = match (s.root.is_some(), s.kept_previous) {
+            (true, _) => String::new(),
+            (false, true) => format!("; kept its {} detections from the previous sync", s.detections),
+            (false, false) => "; it has no detections yet (point it at a local mirror with `path`, see README)".into(),
+        };
+        println!("warning: {}: {problem}{consequence}", s.name);
+    }
+    let failed: usize = summary.sources.iter().map(|s| s.failures).sum();
+    if failed > 0 {
+        println!("{failed} rule files or rules could not be read; `ruledex stats` lists each with its reason");
+    }
+    let detections: usize = summary.sources.iter().map(|s| s.detections).sum();
+    println!(
+        "catalog: {} ({detections} detections) built in {}",
+        summary.catalog.display(),
+        seconds(summary.total_time)
+    );
+}
+
+fn seconds(d: Duration) -> String {
+    format!("{:.2}s", d.as_secs_f64())
+}

@@ -1,0 +1,49 @@
+//! The `ruledex` command: wiring, logging, exit codes and user-facing errors. Each command lives
+//! in `commands/`; they read the catalog through `ruledex-store` and never write it, except
+//! `sync`.
+
+mod cli;
+mod commands;
+mod config;
+mod fetch;
+mod output;
+mod sync;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::Cli;
+
+/// Exit statuses, documented in the README.
+pub mod exit {
+    pub const OK: u8 = 0;
+    /// The command failed (bad input, missing catalog, nothing found).
+    pub const FAILED: u8 = 1;
+    // 2 is clap's status for a usage error.
+    /// `sync` wrote the catalog, but some source or file could not be read.
+    pub const PARTIAL: u8 = 3;
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    match commands::run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("ruledex: {error:#}");
+            ExitCode::from(exit::FAILED)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RULEDEX_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}

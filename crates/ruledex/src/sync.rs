@@ -1,0 +1,227 @@
+//! A sync: fetch every source, ingest it, and write a new catalog in one go.
+//!
+//! A source that cannot be fetched or read does not stop the sync: its detections from the
+//! previous catalog are kept and the failure is recorded. Only a failure that would leave the
+//! whole catalog wrong (no ATT&CK data, an unwritable data directory) aborts, and then the
+//! previous catalog stays untouched.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use ruledex_core::attack::{AttackCatalog, Domain};
+use ruledex_core::ingest::{AttackCoverage, SourceReport, SourceSpec, ingest};
+use ruledex_store::CatalogWriter;
+use serde::Serialize;
+
+use crate::config::{Config, SourceConfig};
+use crate::fetch;
+
+/// Reports what a sync is doing, for a progress bar.
+pub trait Progress: Sync {
+    /// A new step begins ("fetching chronicle").
+    fn step(&self, message: &str);
+    /// One file of `total` has been read.
+    fn file_read(&self, total: usize);
+}
+
+/// Progress nobody watches.
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn step(&self, _: &str) {}
+    fn file_read(&self, _: usize) {}
+}
+
+#[derive(Debug, Serialize)]
+pub struct SyncSummary {
+    pub catalog: PathBuf,
+    pub config: String,
+    pub attack: AttackSummary,
+    pub sources: Vec<SourceOutcome>,
+    #[serde(serialize_with = "millis")]
+    pub total_time: Duration,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AttackSummary {
+    pub bundles: Vec<PathBuf>,
+    pub version: Option<String>,
+    pub techniques: usize,
+    #[serde(serialize_with = "millis")]
+    pub load_time: Duration,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SourceOutcome {
+    pub name: String,
+    pub root: Option<PathBuf>,
+    pub commit: Option<String>,
+    pub files: usize,
+    pub detections: usize,
+    pub failures: usize,
+    pub attack: AttackCoverage,
+    /// Why the source could not be read this time, or what was used instead.
+    pub problem: Option<String>,
+    /// Whether the detections are from the previous catalog (the source could not be read).
+    pub kept_previous: bool,
+    #[serde(serialize_with = "millis")]
+    pub fetch_time: Duration,
+    #[serde(serialize_with = "millis")]
+    pub parse_time: Duration,
+    #[serde(serialize_with = "millis")]
+    pub store_time: Duration,
+}
+
+impl SyncSummary {
+    /// True when every source was read fresh, without falling back.
+    pub fn all_sources_read(&self) -> bool {
+        self.sources.iter().all(|s| s.problem.is_none())
+    }
+}
+
+pub fn run(config: &Config, data_dir: &Path, progress: &dyn Progress) -> Result<SyncSummary> {
+    let started = Instant::now();
+    let mut writer = CatalogWriter::create(data_dir)?;
+    progress.step("loading ATT&CK");
+    let (attack, attack_summary) = load_attack(config, data_dir)?;
+    writer.write_attack(&attack)?;
+    let mut sources = Vec::new();
+    for source in config.enabled_sources() {
+        sources.push(sync_source(source, &attack, &mut writer, data_dir, progress)?);
+    }
+    let now = jiff::Timestamp::now().to_string();
+    writer.write_meta("built_at", &now)?;
+    writer.write_meta("ruledex_version", env!("CARGO_PKG_VERSION"))?;
+    if let Some(version) = &attack_summary.version {
+        writer.write_meta("attack_version", version)?;
+    }
+    progress.step("saving the catalog");
+    let catalog = writer.finish()?;
+    Ok(SyncSummary {
+        catalog,
+        config: config.origin.clone(),
+        attack: attack_summary,
+        sources,
+        total_time: started.elapsed(),
+    })
+}
+
+fn load_attack(config: &Config, data_dir: &Path) -> Result<(AttackCatalog, AttackSummary)> {
+    let started = Instant::now();
+    let attack = &config.attack;
+    let mut bundles = vec![(Domain::Enterprise, fetch::attack_bundle(&attack.enterprise, data_dir)?)];
+    for (domain, location) in [(Domain::Ics, &attack.ics), (Domain::Mobile, &attack.mobile)] {
+        if let Some(location) = location {
+            bundles.push((domain, fetch::attack_bundle(location, data_dir)?));
+        }
+    }
+    let refs: Vec<(Domain, &Path)> = bundles.iter().map(|(d, p)| (*d, p.as_path())).collect();
+    let mut catalog = AttackCatalog::load(&refs).context("cannot load ATT&CK")?;
+    catalog.version = attack.version.clone();
+    let summary = AttackSummary {
+        bundles: bundles.into_iter().map(|(_, p)| p).collect(),
+        version: attack.version.clone(),
+        techniques: catalog.techniques().count(),
+        load_time: started.elapsed(),
+    };
+    Ok((catalog, summary))
+}
+
+/// Fetches and ingests one source; on failure keeps its previous detections.
+fn sync_source(
+    source: &SourceConfig,
+    attack: &AttackCatalog,
+    writer: &mut CatalogWriter,
+    data_dir: &Path,
+    progress: &dyn Progress,
+) -> Result<SourceOutcome> {
+    let adapter = source.format.adapter();
+    progress.step(&format!("fetching {}", source.name));
+    let fetch_started = Instant::now();
+    let tree = fetch::source_tree(source, adapter.patterns(), data_dir);
+    let fetch_time = fetch_started.elapsed();
+    progress.step(&format!("reading {}", source.name));
+    let parse_started = Instant::now();
+    let ingested = tree.and_then(|tree| {
+        let spec = spec(source, &tree);
+        let ingested = ingest(&spec, attack, &|total| progress.file_read(total))?;
+        Ok((ingested, tree))
+    });
+    let parse_time = parse_started.elapsed();
+    let store_started = Instant::now();
+    let now = jiff::Timestamp::now().to_string();
+    let outcome = match ingested {
+        Ok((ingested, tree)) => {
+            writer.write_source(&ingested, &now)?;
+            let report = &ingested.report;
+            SourceOutcome {
+                root: Some(tree.root),
+                commit: tree.commit,
+                problem: tree.warning,
+                kept_previous: false,
+                ..outcome(report)
+            }
+        }
+        Err(error) => {
+            let problem = format!("{error:#}");
+            let empty = empty_report(source);
+            let previous = writer.keep_previous_source(&empty, &problem, &now)?;
+            let kept_previous = previous.is_some();
+            SourceOutcome { problem: Some(problem), kept_previous, ..outcome(previous.as_ref().unwrap_or(&empty)) }
+        }
+    };
+    Ok(SourceOutcome { fetch_time, parse_time, store_time: store_started.elapsed(), ..outcome })
+}
+
+fn spec(source: &SourceConfig, tree: &fetch::Tree) -> SourceSpec {
+    SourceSpec {
+        name: source.name.clone(),
+        format: source.format,
+        kind: source.kind,
+        root: tree.root.clone(),
+        license: source.license.clone(),
+        repository: source.repository().map(String::from),
+        commit: tree.commit.clone(),
+        max_file_bytes: source.max_file_bytes(),
+    }
+}
+
+fn outcome(report: &SourceReport) -> SourceOutcome {
+    SourceOutcome {
+        name: report.name.clone(),
+        root: None,
+        commit: report.commit.clone(),
+        files: report.files,
+        detections: report.detections,
+        failures: report.failures.len(),
+        attack: report.attack.clone(),
+        problem: None,
+        kept_previous: false,
+        fetch_time: Duration::ZERO,
+        parse_time: report.parse_time,
+        store_time: Duration::ZERO,
+    }
+}
+
+/// The report of a source that could not be read at all.
+fn empty_report(source: &SourceConfig) -> SourceReport {
+    SourceReport {
+        name: source.name.clone(),
+        format: source.format,
+        kind: source.kind,
+        repository: source.repository().map(String::from),
+        commit: None,
+        license: source.license.clone(),
+        files: 0,
+        files_parsed: 0,
+        detections: 0,
+        failures: vec![],
+        attack: AttackCoverage::default(),
+        parse_time: Duration::ZERO,
+    }
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
