@@ -222,42 +222,9 @@ impl AttackCatalog {
 pub(crate) mod testing {
     use super::*;
 
-    /// A small hand-written bundle: T1090 with two sub-techniques, a revoked T1086 replaced by
-    /// T1059.001, a deprecated T1064, and two tactics.
-    pub const MINI_BUNDLE: &str = r#"{"type":"bundle","id":"bundle--1","objects":[
-      {"type":"x-mitre-tactic","id":"x-mitre-tactic--c2","name":"Command and Control","description":"C2",
-       "x_mitre_shortname":"command-and-control","external_references":[{"source_name":"mitre-attack","external_id":"TA0011","url":"https://attack.mitre.org/tactics/TA0011"}]},
-      {"type":"x-mitre-tactic","id":"x-mitre-tactic--ex","name":"Execution","description":"Run",
-       "x_mitre_shortname":"execution","external_references":[{"source_name":"mitre-attack","external_id":"TA0002"}]},
-      {"type":"x-mitre-matrix","id":"x-mitre-matrix--1","tactic_refs":["x-mitre-tactic--ex","x-mitre-tactic--c2"]},
-      {"type":"attack-pattern","id":"attack-pattern--proxy","name":"Proxy","description":"Adversaries may use a connection proxy.",
-       "kill_chain_phases":[{"kill_chain_name":"mitre-attack","phase_name":"command-and-control"}],
-       "x_mitre_platforms":["Linux","Windows"],
-       "external_references":[{"source_name":"mitre-attack","external_id":"T1090","url":"https://attack.mitre.org/techniques/T1090"}]},
-      {"type":"attack-pattern","id":"attack-pattern--multihop","name":"Multi-hop Proxy","description":"Chains.","x_mitre_is_subtechnique":true,
-       "kill_chain_phases":[{"kill_chain_name":"mitre-attack","phase_name":"command-and-control"}],
-       "external_references":[{"source_name":"mitre-attack","external_id":"T1090.003"}]},
-      {"type":"attack-pattern","id":"attack-pattern--internal","name":"Internal Proxy","description":"Inside.","x_mitre_is_subtechnique":true,
-       "kill_chain_phases":[{"kill_chain_name":"mitre-attack","phase_name":"command-and-control"}],
-       "external_references":[{"source_name":"mitre-attack","external_id":"T1090.001"}]},
-      {"type":"attack-pattern","id":"attack-pattern--cmd","name":"Command and Scripting Interpreter","description":"Shells.",
-       "kill_chain_phases":[{"kill_chain_name":"mitre-attack","phase_name":"execution"}],
-       "external_references":[{"source_name":"mitre-attack","external_id":"T1059"}]},
-      {"type":"attack-pattern","id":"attack-pattern--ps","name":"PowerShell","description":"PS.","x_mitre_is_subtechnique":true,
-       "kill_chain_phases":[{"kill_chain_name":"mitre-attack","phase_name":"execution"}],
-       "external_references":[{"source_name":"mitre-attack","external_id":"T1059.001"}]},
-      {"type":"attack-pattern","id":"attack-pattern--oldps","name":"PowerShell","description":"Old.","revoked":true,
-       "external_references":[{"source_name":"mitre-attack","external_id":"T1086"}]},
-      {"type":"attack-pattern","id":"attack-pattern--scripting","name":"Scripting","description":"Old.","x_mitre_deprecated":true,
-       "kill_chain_phases":[{"kill_chain_name":"mitre-attack","phase_name":"execution"}],
-       "external_references":[{"source_name":"mitre-attack","external_id":"T1064"}]},
-      {"type":"relationship","id":"relationship--1","relationship_type":"revoked-by","source_ref":"attack-pattern--oldps","target_ref":"attack-pattern--ps"},
-      {"type":"relationship","id":"relationship--2","relationship_type":"subtechnique-of","source_ref":"attack-pattern--multihop","target_ref":"attack-pattern--proxy"},
-      {"type":"x-mitre-data-component","id":"x-mitre-data-component--nc","name":"Network Connection Creation"},
-      {"type":"x-mitre-analytic","id":"x-mitre-analytic--a1","x_mitre_log_source_references":[{"x_mitre_data_component_ref":"x-mitre-data-component--nc","name":"sysmon"}]},
-      {"type":"x-mitre-detection-strategy","id":"x-mitre-detection-strategy--d1","x_mitre_analytic_refs":["x-mitre-analytic--a1"]},
-      {"type":"relationship","id":"relationship--3","relationship_type":"detects","source_ref":"x-mitre-detection-strategy--d1","target_ref":"attack-pattern--proxy"}
-    ]}"#;
+    /// A small hand-written bundle (shared with the CLI tests): T1090 with two sub-techniques,
+    /// a revoked T1086 replaced by T1059.001, a deprecated T1064, and two tactics.
+    pub const MINI_BUNDLE: &str = include_str!("../../../tests/fixtures/attack/mini-enterprise.json");
 
     pub fn mini_catalog() -> AttackCatalog {
         let mut catalog = AttackCatalog::default();
@@ -285,7 +252,7 @@ mod tests {
         assert_eq!(proxy.data_components, vec!["Network Connection Creation"]);
         assert_eq!(proxy.url, "https://attack.mitre.org/techniques/T1090/");
         let subs: Vec<_> = catalog.subtechniques(id("T1090")).map(|t| t.id.to_string()).collect();
-        assert_eq!(subs, vec!["T1090.001", "T1090.003"]);
+        assert_eq!(subs, vec!["T1090.001", "T1090.002", "T1090.003"]);
         assert_eq!(catalog.full_name(id("T1090.003")).unwrap(), "Proxy: Multi-hop Proxy");
         let tactic_order: Vec<_> = catalog.tactics().iter().map(|t| t.id.to_string()).collect();
         assert_eq!(tactic_order, vec!["TA0002", "TA0011"], "matrix order, not file order");

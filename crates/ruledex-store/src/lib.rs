@@ -49,3 +49,134 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     move |source| StoreError::Io { path: path.to_path_buf(), source }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use ruledex_core::attack::{AttackCatalog, Domain};
+    use ruledex_core::ingest::{AttackCoverage, IngestedSource, SourceReport};
+    use ruledex_core::model::{Detection, Language, MappedBy, Provenance, Rule, Severity, SourceKind};
+    use ruledex_core::query::{Filter, SearchQuery};
+    use ruledex_core::sources::Format;
+
+    use super::*;
+
+    fn attack() -> AttackCatalog {
+        let mut catalog = AttackCatalog::default();
+        let bundle = include_str!("../../../tests/fixtures/attack/mini-enterprise.json");
+        catalog.add_bundle(Domain::Enterprise, bundle.as_bytes()).unwrap();
+        catalog
+    }
+
+    fn detection(attack: &AttackCatalog, id: &str, title: &str, technique: &str, severity: Severity) -> Detection {
+        Detection {
+            source: "test".into(),
+            source_kind: SourceKind::Vendor,
+            id: id.into(),
+            rule: Rule {
+                native_id: id.into(),
+                title: title.into(),
+                description: format!("{title} description"),
+                vendor: "Test Vendor".into(),
+                language: Some(Language::Spl),
+                query: "index=proxy sourcetype=netsh".into(),
+                severity: Some(severity),
+                path: format!("rules/{id}.yml"),
+                ..Rule::default()
+            },
+            deprecated: false,
+            techniques: vec![attack.map_technique(technique.parse().unwrap(), technique, MappedBy::Vendor)],
+            tactics: vec![],
+            unresolved_tags: vec![],
+            provenance: Provenance::default(),
+            effective_license: None,
+        }
+    }
+
+    fn source(detections: Vec<Detection>) -> IngestedSource {
+        let report = SourceReport {
+            name: "test".into(),
+            format: Format::Chronicle,
+            kind: SourceKind::Vendor,
+            repository: None,
+            commit: None,
+            license: None,
+            files: detections.len(),
+            files_parsed: detections.len(),
+            detections: detections.len(),
+            failures: vec![],
+            attack: AttackCoverage::default(),
+            parse_time: Duration::ZERO,
+        };
+        IngestedSource { report, detections }
+    }
+
+    fn build(dir: &std::path::Path) -> Store {
+        let attack = attack();
+        let mut writer = CatalogWriter::create(dir).unwrap();
+        writer.write_attack(&attack).unwrap();
+        let detections = vec![
+            detection(&attack, "low-proxy", "Low Proxy Rule", "T1090", Severity::Low),
+            detection(&attack, "tor", "Tor Exit Traffic", "T1090.003", Severity::High),
+            detection(&attack, "ps", "PowerShell Download", "T1059.001", Severity::Medium),
+        ];
+        writer.write_source(&source(detections), "2026-01-01T00:00:00Z").unwrap();
+        writer.finish().unwrap();
+        Store::open(&catalog_path(dir)).unwrap()
+    }
+
+    #[test]
+    fn a_written_catalog_reads_back_with_parent_roll_up_and_display_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = build(dir.path());
+        let listing = store.technique_detections("T1090".parse().unwrap(), false, &Filter::default()).unwrap();
+        let ids: Vec<&str> = listing.detections.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, vec!["tor", "low-proxy"], "sub-technique detections roll up; highest severity first");
+        let exact = store.technique_detections("T1090".parse().unwrap(), true, &Filter::default()).unwrap();
+        assert_eq!(exact.detections.len(), 1);
+        assert_eq!(store.technique("T1090".parse().unwrap()).unwrap().unwrap().name, "Proxy");
+        assert_eq!(store.subtechniques("T1090".parse().unwrap()).unwrap().len(), 3);
+        assert!(matches!(store.detection("test", "tor").unwrap(), Lookup::Found(_)));
+        assert!(matches!(store.detection("test", "TOR").unwrap(), Lookup::Found(_)), "case-insensitive fallback");
+        assert!(matches!(store.detection("test", "nope").unwrap(), Lookup::NotFound));
+    }
+
+    #[test]
+    fn search_ranks_and_highlights_and_refuses_bad_queries() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = build(dir.path());
+        let results = store.search(&SearchQuery::new("tor")).unwrap();
+        assert_eq!(results.total, 1);
+        assert_eq!(results.hits[0].title, format!("{HIGHLIGHT_START}Tor{HIGHLIGHT_END} Exit Traffic"));
+        let by_technique = store.search(&SearchQuery::new("T1059.001")).unwrap();
+        assert_eq!(by_technique.hits[0].detection.id, "ps");
+        for bad in ["AND", "(unclosed", "\"open"] {
+            assert!(matches!(store.search(&SearchQuery::new(bad)), Err(StoreError::BadQuery(_))), "{bad}");
+        }
+        let too_big = SearchQuery { limit: 10_000, ..SearchQuery::new("tor") };
+        assert!(matches!(store.search(&too_big), Err(StoreError::BadQuery(_))));
+    }
+
+    #[test]
+    fn one_writer_at_a_time_and_an_unfinished_catalog_is_discarded() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = CatalogWriter::create(dir.path()).unwrap();
+        assert!(matches!(CatalogWriter::create(dir.path()), Err(StoreError::Locked(_))));
+        drop(first);
+        let names = |d: &std::path::Path| -> Vec<String> {
+            std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
+        };
+        assert_eq!(names(dir.path()), vec!["sync.lock"], "the temporary catalog is removed");
+        assert!(matches!(Store::open(&catalog_path(dir.path())), Err(StoreError::Missing(_))));
+    }
+
+    #[test]
+    fn a_catalog_of_another_schema_version_asks_for_a_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = catalog_path(dir.path());
+        rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
+        let error = Store::open(&path).err().unwrap().to_string();
+        assert!(error.contains("schema version 99") && error.contains("run `ruledex sync`"), "{error}");
+    }
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests of the `ruledex` binary: real processes, real SQLite files, real git
+//! repositories, the real upstream corpora in ../shared and the fixtures in tests/fixtures.
+
+#![allow(clippy::unwrap_used)] // test helpers panic on broken setups by design
+
+mod util;
+
+mod bad_input;
+mod corpus;
+mod sync;

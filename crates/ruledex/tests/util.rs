@@ -1,0 +1,151 @@
+//! Helpers: running the binary, temporary workspaces, and the catalog built from ../shared.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The shared data beside the checkout (as in CI).
+pub fn shared() -> PathBuf {
+    repo_root().join("../shared")
+}
+
+pub fn fixtures() -> PathBuf {
+    repo_root().join("tests/fixtures")
+}
+
+/// One finished run of the binary.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+/// A configuration and data directory in a temporary folder.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Workspace {
+        Workspace { dir: tempfile::tempdir().expect("temp dir") }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.path().join("ruledex.toml")
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.path().join("data")
+    }
+
+    pub fn write_config(&self, text: &str) {
+        fs::write(self.config(), text).expect("write config");
+    }
+
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ruledex"));
+        command.arg("--config").arg(self.config()).arg("--data-dir").arg(self.data_dir());
+        command.env_remove("RULEDEX_CONFIG").env_remove("RULEDEX_DATA_DIR");
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.command().args(args).output().expect("run ruledex").into()
+    }
+}
+
+/// `[attack]` pointing at the real ATT&CK v18.1 bundles in ../shared.
+pub fn shared_attack() -> String {
+    let dir = shared().join("attack");
+    format!(
+        "[attack]\nenterprise = {:?}\nics = {:?}\nmobile = {:?}\nversion = \"18.1\"\n",
+        dir.join("enterprise-attack.json"),
+        dir.join("ics-attack.json"),
+        dir.join("mobile-attack.json")
+    )
+}
+
+/// A `[[sources]]` entry for a local path.
+pub fn source(name: &str, format: &str, kind: &str, path: &Path) -> String {
+    format!("\n[[sources]]\nname = {name:?}\nformat = {format:?}\nkind = {kind:?}\npath = {path:?}\n")
+}
+
+/// The catalog built once from the three vendor corpora in ../shared.
+pub fn shared_catalog() -> &'static Workspace {
+    static CATALOG: OnceLock<Workspace> = OnceLock::new();
+    CATALOG.get_or_init(|| {
+        let workspace = Workspace::new();
+        let corpus = shared().join("corpus");
+        let mut config = shared_attack();
+        config += &source("chronicle", "chronicle", "vendor", &corpus.join("chronicle-detection-rules"));
+        config += "license = \"Apache-2.0\"\nrepository = \"https://github.com/chronicle/detection-rules\"\n";
+        config += "commit = \"19793ebdd29c896cc753afc5fe351ceba4d8d193\"\n";
+        config += &source("splunk", "splunk-escu", "vendor", &corpus.join("splunk-security-content"));
+        config += &source("elastic", "elastic", "vendor", &corpus.join("elastic-detection-rules"));
+        workspace.write_config(&config);
+        workspace.run(&["sync"]).ok();
+        workspace
+    })
+}
+
+/// Rule files under `root/sub` with the given extension, counted independently of ruledex.
+pub fn files_on_disk(root: &Path, sub: &str, extension: &str) -> usize {
+    fn walk(dir: &Path, extension: &str) -> usize {
+        let Ok(entries) = fs::read_dir(dir) else { return 0 };
+        entries
+            .filter_map(Result::ok)
+            .map(|e| {
+                let path = e.path();
+                match e.file_type() {
+                    Ok(t) if t.is_dir() => walk(&path, extension),
+                    Ok(t) if t.is_file() => usize::from(path.extension().is_some_and(|x| x == extension)),
+                    _ => 0,
+                }
+            })
+            .sum()
+    }
+    walk(&root.join(sub), extension)
+}
+
+/// The `detections` array of a JSON listing.
+pub fn detections(value: &Value) -> &Vec<Value> {
+    value["detections"].as_array().expect("detections array")
+}
+
+pub fn field<'a>(detection: &'a Value, key: &str) -> &'a str {
+    detection[key].as_str().unwrap_or_default()
+}
