@@ -113,7 +113,9 @@ pub struct Rule {
     pub language: Option<Language>,
     /// The query exactly as the vendor ships it.
     pub query: String,
-    /// The whole native rule text: what a user pastes or imports.
+    /// The whole native rule text: what a user pastes or imports. Listings leave it out (empty,
+    /// and then absent from JSON); a single detection's lookup always has it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub native_rule: String,
     pub rule_type: Option<RuleType>,
     pub rule_type_native: Option<String>,

@@ -55,7 +55,7 @@ pub struct Listing {
     /// Detections for the technique before filtering.
     pub total: usize,
     pub facets: FacetCounts,
-    /// After filtering, in display order.
+    /// After filtering, in display order; without their long texts (see [`Store::detection`]).
     pub detections: Vec<Detection>,
 }
 
@@ -245,7 +245,10 @@ impl Store {
             })?;
             match pks.as_slice() {
                 [] => continue,
-                [pk] => return Ok(Lookup::Found(Box::new(self.detections_by_pk(&[*pk])?.remove(0)))),
+                [pk] => {
+                    let mut found = self.with_conn(|conn| full_detections(conn, "pk = ?1", pk))?;
+                    return Ok(found.pop().map_or(Lookup::NotFound, |d| Lookup::Found(Box::new(d))));
+                }
                 _ => return self.candidates(&pks).map(Lookup::Ambiguous),
             }
         }
@@ -266,9 +269,50 @@ impl Store {
     }
 }
 
+/// Whole detections, long texts included, selected by a WHERE clause with one parameter.
+pub(crate) fn full_detections(
+    conn: &Connection,
+    condition: &str,
+    param: impl rusqlite::ToSql,
+) -> Result<Vec<Detection>> {
+    let sql = format!("SELECT body, native_rule, investigation, implementation FROM detections WHERE {condition}");
+    let mut statement = conn.prepare_cached(&sql)?;
+    let rows = statement.query_map([param], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get(3)?))
+    })?;
+    rows.map(|row| {
+        let (body, native_rule, investigation, implementation) = row?;
+        let mut detection: Detection = serde_json::from_str(&body)?;
+        detection.rule.native_rule = native_rule;
+        detection.rule.investigation = investigation;
+        detection.rule.implementation = implementation;
+        Ok(detection)
+    })
+    .collect()
+}
+
+/// Opens the catalog as immutable: it is never modified in place (a sync renames a new file
+/// over it), so SQLite may skip file locking and change checks on every query, and reads it
+/// through a memory map instead of copying pages.
 fn open_read_only(path: &Path) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-    Ok(Connection::open_with_flags(path, flags)?)
+    let uri = format!("file:{}?immutable=1", uri_path(path));
+    let conn = Connection::open_with_flags(uri, flags)?;
+    conn.execute_batch("PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -16384;")?;
+    Ok(conn)
+}
+
+/// A path as the path part of an SQLite `file:` URI.
+fn uri_path(path: &Path) -> String {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    absolute
+        .to_string_lossy()
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'.' | b'-' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 type FacetTables = (HashMap<i64, Facets>, HashMap<i64, usize>);

@@ -32,8 +32,12 @@ CREATE TABLE detections (
     path        TEXT NOT NULL,
     -- JSON array, for filtering without reading the body.
     data_sources TEXT NOT NULL,
-    -- The whole model::Detection as JSON.
-    body        TEXT NOT NULL,
+    -- model::Detection as JSON without the three long texts below, which only the detection's
+    -- own page needs: listings read a third of the bytes.
+    body           TEXT NOT NULL,
+    native_rule    TEXT NOT NULL,
+    investigation  TEXT,
+    implementation TEXT,
     UNIQUE (source, id)
 );
 CREATE INDEX detections_by_native_id ON detections (source, native_id);

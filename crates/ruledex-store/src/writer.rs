@@ -114,11 +114,7 @@ impl CatalogWriter {
             .map(Some)
             .or_else(|e| if e == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(e) })?;
         let Some((report, synced_at)) = row else { return Ok(None) };
-        let mut statement = previous.prepare("SELECT body FROM detections WHERE source = ?1 ORDER BY pk")?;
-        let detections = statement
-            .query_map([name], |r| r.get::<_, String>(0))?
-            .map(|body| Ok(serde_json::from_str(&body?)?))
-            .collect::<Result<Vec<Detection>>>()?;
+        let detections = crate::reader::full_detections(&previous, "source = ?1 ORDER BY pk", name)?;
         Ok(Some((serde_json::from_str(&report)?, synced_at, detections)))
     }
 
@@ -134,8 +130,8 @@ impl CatalogWriter {
     fn insert_detections(&mut self, detections: &[Detection]) -> Result<()> {
         let mut detection = self.conn().prepare_cached(
             "INSERT INTO detections (source, id, native_id, source_kind, title, vendor, language, rule_type,
-                 severity, status, deprecated, path, data_sources, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                 severity, status, deprecated, path, data_sources, body, native_rule, investigation, implementation)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         )?;
         let mut technique = self.conn().prepare_cached(
             "INSERT OR IGNORE INTO detection_techniques (technique, parent, detection, status, mapped_by)
@@ -160,7 +156,10 @@ impl CatalogWriter {
                 d.deprecated,
                 r.path,
                 serde_json::to_string(&r.data_sources)?,
-                serde_json::to_string(d)?,
+                serde_json::to_string(&card(d))?,
+                r.native_rule,
+                r.investigation,
+                r.implementation,
             ])?;
             let pk = self.conn().last_insert_rowid();
             for m in &d.techniques {
@@ -214,6 +213,15 @@ fn remove_stale_temp_files(data_dir: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The detection without its long texts, which are stored in their own columns.
+fn card(d: &Detection) -> Detection {
+    let mut card = d.clone();
+    card.rule.native_rule = String::new();
+    card.rule.investigation = None;
+    card.rule.implementation = None;
+    card
 }
 
 /// What full-text search should find a detection by besides its title, description and query.
