@@ -3,6 +3,7 @@
 //! `cargo bench -p ruledex-store --bench queries` builds the catalog (every source configured in
 //! examples/local-mirrors.toml's layout: chronicle, splunk, elastic), then runs each query many
 //! times and prints the median and 95th percentile. Target: median under 5 ms.
+#![allow(clippy::unwrap_used)] // a benchmark on broken data should stop loudly
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
