@@ -5,7 +5,11 @@
 
 mod chronicle;
 mod elastic;
+mod kql_markdown;
+mod sentinel;
+mod sigma;
 mod splunk;
+mod sublime;
 pub mod util;
 
 use std::fmt;
@@ -25,16 +29,36 @@ pub enum Format {
     SplunkEscu,
     /// Elastic detection-rules (TOML), building blocks and hunting queries.
     Elastic,
+    /// Microsoft Sentinel analytic rules (YAML + KQL).
+    Sentinel,
+    /// Sublime Security email rules (YAML + MQL).
+    Sublime,
+    /// Sigma rules (YAML), the generic format converted into each SIEM's language.
+    Sigma,
+    /// Community KQL queries written as Markdown, one query per product section.
+    KqlMarkdown,
 }
 
 impl Format {
-    pub const ALL: &'static [Format] = &[Format::Chronicle, Format::SplunkEscu, Format::Elastic];
+    pub const ALL: &'static [Format] = &[
+        Format::Chronicle,
+        Format::SplunkEscu,
+        Format::Elastic,
+        Format::Sentinel,
+        Format::Sublime,
+        Format::Sigma,
+        Format::KqlMarkdown,
+    ];
 
     pub fn adapter(self) -> &'static dyn Adapter {
         match self {
             Format::Chronicle => &chronicle::Chronicle,
             Format::SplunkEscu => &splunk::SplunkEscu,
             Format::Elastic => &elastic::Elastic,
+            Format::Sentinel => &sentinel::Sentinel,
+            Format::Sublime => &sublime::Sublime,
+            Format::Sigma => &sigma::Sigma,
+            Format::KqlMarkdown => &kql_markdown::KqlMarkdown,
         }
     }
 
@@ -43,6 +67,10 @@ impl Format {
             Format::Chronicle => "chronicle",
             Format::SplunkEscu => "splunk-escu",
             Format::Elastic => "elastic",
+            Format::Sentinel => "sentinel",
+            Format::Sublime => "sublime",
+            Format::Sigma => "sigma",
+            Format::KqlMarkdown => "kql-markdown",
         }
     }
 }
@@ -136,4 +164,18 @@ pub trait Adapter: Sync {
 
     /// Reads one file. Must not panic on any input.
     fn parse(&self, file: SourceFile<'_>) -> Parsed;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_round_trip_through_serde_and_fromstr() {
+        for format in Format::ALL {
+            assert_eq!(serde_json::to_string(format).unwrap(), format!("\"{}\"", format.as_str()));
+            assert_eq!(format.as_str().parse::<Format>(), Ok(*format));
+        }
+        assert!("sentinal".parse::<Format>().unwrap_err().contains("kql-markdown"));
+    }
 }

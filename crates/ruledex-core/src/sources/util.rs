@@ -59,6 +59,11 @@ pub fn non_empty(text: Option<String>) -> Option<String> {
     text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
 }
 
+/// The trimmed text of a field a format requires; a missing or blank field is the error.
+pub fn required(value: Option<String>, field: &str) -> Result<String, ParseError> {
+    non_empty(value).ok_or_else(|| ParseError::new(format!("missing `{field}`")))
+}
+
 /// The file name without directories and extension, used when a rule carries no ID.
 pub fn file_stem(path: &str) -> &str {
     let name = path.rsplit('/').next().unwrap_or(path);
@@ -129,6 +134,14 @@ mod tests {
     fn comma_lists_drop_blanks() {
         assert_eq!(comma_list(" a, b ,, c "), vec!["a", "b", "c"]);
         assert!(comma_list(" , ").is_empty());
+    }
+
+    #[test]
+    fn required_fields_must_hold_text() {
+        assert_eq!(required(Some(" x ".into()), "name"), Ok("x".to_string()));
+        for missing in [None, Some(" \n".to_string())] {
+            assert_eq!(required(missing, "name").unwrap_err().message, "missing `name`");
+        }
     }
 
     #[test]
