@@ -44,7 +44,7 @@ done
 detections=$(python3 -c "import json; print(sum(s['detections'] for s in json.load(open('$data/out.json'))['sources']))")
 wall=$(median < "$data/wall"); floor=$(median < "$data/floor")
 echo "config: $config   runs: $runs   detections: $detections   cores: $(nproc)"
-printf 'sync wall time     median %6.2f s   (goal < 2 s)\n' "$wall"
+printf 'sync wall time     median %6.2f s   (goals: < 2 s for the three vendor sources of issue 2, < 3 s for all)\n' "$wall"
 printf 'peak memory (RSS)  median %6.0f MB  (goal < 300 MB)\n' "$(median < "$data/rss" | awk '{print $1 / 1024}')"
 printf '  load ATT&CK      median %6.2f s\n' "$(median < "$data/attack")"
 printf '  parse sources    median %6.2f s\n' "$(median < "$data/parse")"

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use ruledex_core::attack::{Tactic, Technique};
 use ruledex_core::ids::TechniqueId;
 use ruledex_core::ingest::SourceReport;
-use ruledex_core::model::{Detection, Severity};
+use ruledex_core::model::{Detection, Severity, SourceKind};
 use ruledex_core::query::{FacetCounts, Facets, Filter};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
@@ -55,6 +55,11 @@ pub struct Listing {
     /// Detections for the technique before filtering.
     pub total: usize,
     pub facets: FacetCounts,
+    /// How many more the filter would show with deprecated detections included.
+    pub hidden_deprecated: usize,
+    /// How many more it would show with community content included (0 unless the filter is
+    /// restricted to vendor-native content).
+    pub hidden_community: usize,
     /// After filtering, in display order; without their long texts (see [`Store::detection`]).
     pub detections: Vec<Detection>,
 }
@@ -195,9 +200,17 @@ impl Store {
         let mut pks: Vec<i64> = pks.into_iter().collect();
         let facets = FacetCounts::count(pks.iter().filter_map(|pk| self.facets.get(pk)));
         let total = pks.len();
+        let count = |f: &Filter| pks.iter().filter(|pk| self.facets.get(pk).is_some_and(|x| f.matches(x))).count();
+        let shown = count(filter);
+        let hidden_deprecated = count(&Filter { include_deprecated: true, ..filter.clone() }) - shown;
+        let hidden_community = match filter.kinds.as_slice() {
+            [SourceKind::Vendor] => count(&Filter { kinds: vec![], ..filter.clone() }) - shown,
+            _ => 0,
+        };
         pks.retain(|pk| self.facets.get(pk).is_some_and(|f| filter.matches(f)));
         self.sort_for_display(&mut pks);
-        Ok(Listing { total, facets, detections: self.detections_by_pk(&pks)? })
+        let detections = self.detections_by_pk(&pks)?;
+        Ok(Listing { total, facets, hidden_deprecated, hidden_community, detections })
     }
 
     /// How many detections passing `filter` each technique lists (sub-techniques not rolled up).

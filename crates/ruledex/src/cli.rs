@@ -124,8 +124,12 @@ pub struct FilterArgs {
     #[arg(long, value_delimiter = ',')]
     pub vendor: Vec<String>,
     /// Only vendor-native or community content
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', conflicts_with = "community")]
     pub kind: Vec<SourceKind>,
+    /// Include community content (Sigma, community KQL), which `technique` leaves out unless
+    /// asked for by `--kind` or `--source`
+    #[arg(long)]
+    pub community: bool,
     /// Only these query languages (yara-l, spl, eql, kql, esql, lucene, machine_learning, ...)
     #[arg(long, value_delimiter = ',')]
     pub language: Vec<Language>,
@@ -147,11 +151,15 @@ pub struct FilterArgs {
 }
 
 impl FilterArgs {
-    pub fn to_filter(&self) -> Filter {
+    /// The filter these flags ask for. With `vendor_by_default`, community content is left out
+    /// unless `--community`, `--kind` or `--source` (naming sources outright) asks for it.
+    pub fn to_filter(&self, vendor_by_default: bool) -> Filter {
+        let unasked = self.kind.is_empty() && !self.community && self.source.is_empty();
+        let kinds = if vendor_by_default && unasked { vec![SourceKind::Vendor] } else { self.kind.clone() };
         Filter {
             sources: self.source.clone(),
             vendors: self.vendor.clone(),
-            kinds: self.kind.clone(),
+            kinds,
             languages: self.language.clone(),
             rule_types: self.rule_type.clone(),
             severities: self.severity.clone(),
@@ -178,9 +186,14 @@ mod tests {
     fn filters_parse_enums_and_comma_lists() {
         let cli = Cli::parse_from(["ruledex", "technique", "T1090", "--language", "spl,eql", "--severity", "high"]);
         let Command::Technique(args) = cli.command else { panic!("technique") };
-        let filter = args.filter.to_filter();
+        let filter = args.filter.to_filter(true);
         assert_eq!(filter.languages, vec![Language::Spl, Language::Eql]);
         assert_eq!(filter.severities, vec![Severity::High]);
+        assert_eq!(filter.kinds, vec![SourceKind::Vendor], "vendor-native by default");
+        let cli = Cli::parse_from(["ruledex", "technique", "T1090", "--community"]);
+        let Command::Technique(args) = cli.command else { panic!("technique") };
+        assert!(args.filter.to_filter(true).kinds.is_empty(), "--community shows both");
+        assert!(Cli::try_parse_from(["ruledex", "technique", "T1090", "--community", "--kind", "vendor"]).is_err());
         assert!(Cli::try_parse_from(["ruledex", "technique", "T1090", "--language", "cobol"]).is_err());
     }
 }

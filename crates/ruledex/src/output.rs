@@ -7,10 +7,20 @@ use ruledex_core::model::{Detection, MappingStatus};
 use ruledex_store::{HIGHLIGHT_END, HIGHLIGHT_START};
 use serde::Serialize;
 
+/// `println!` that returns an error instead of panicking when stdout is closed early
+/// (`ruledex technique T1059 | head`); `main` treats that error as a normal end.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+pub(crate) use outln;
+
 /// Prints pretty JSON and a final newline to stdout.
 pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
+    serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::from)?;
     writeln!(out)?;
     Ok(())
 }

@@ -98,7 +98,10 @@ fn deprecated_detections_are_hidden_unless_asked_for() {
     assert!(detections(&default).iter().all(|d| d["deprecated"] == false));
     let with = technique_json(&["T1090", "--deprecated"]);
     assert!(detections(&with).iter().any(|d| d["deprecated"] == true));
-    assert_eq!(with["shown"], with["total"]);
+    let everything = technique_json(&["T1090", "--deprecated", "--community"]);
+    assert_eq!(everything["shown"], everything["total"]);
+    let hidden = default["hidden_deprecated"].as_u64().unwrap();
+    assert_eq!(hidden as usize, detections(&with).len() - detections(&default).len());
 }
 
 #[test]
@@ -110,7 +113,7 @@ fn text_output_groups_by_vendor_and_explains_hidden_rules() {
     for vendor in ["Google SecOps (6)", "Splunk (", "Elastic ("] {
         assert!(run.stdout.contains(vendor), "no {vendor} group");
     }
-    assert!(run.stdout.contains("deprecated detections hidden (--deprecated to show them)"));
+    assert!(run.stdout.contains("+ 3 deprecated detections: --deprecated to show them"), "{}", run.stdout);
 }
 
 #[test]

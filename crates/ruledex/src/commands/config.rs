@@ -6,14 +6,15 @@ use super::Env;
 use crate::cli::{ConfigArgs, ConfigCommand};
 use crate::config::DEFAULTS;
 use crate::exit;
+use crate::output::outln;
 
 pub fn run(env: &Env, args: &ConfigArgs) -> Result<u8> {
     match args.command {
-        ConfigCommand::Defaults => print!("{DEFAULTS}"),
+        ConfigCommand::Defaults => outln!("{}", DEFAULTS.trim_end())?,
         ConfigCommand::Show => {
-            println!("# from: {}", env.config.origin);
-            println!("# data directory: {}", env.data_dir.display());
-            print!("{}", toml::to_string_pretty(&env.config)?);
+            outln!("# from: {}", env.config.origin)?;
+            outln!("# data directory: {}", env.data_dir.display())?;
+            outln!("{}", toml::to_string_pretty(&env.config)?.trim_end())?;
         }
     }
     Ok(exit::OK)

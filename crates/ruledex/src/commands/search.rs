@@ -8,12 +8,13 @@ use super::Env;
 use crate::cli::SearchArgs;
 use crate::exit;
 use crate::output;
+use crate::output::outln;
 
 pub fn run(env: &Env, args: &SearchArgs) -> Result<u8> {
     let store = env.open_store()?;
     let query = SearchQuery {
         text: args.query.join(" "),
-        filter: args.filter.to_filter(),
+        filter: args.filter.to_filter(false),
         offset: args.offset,
         limit: args.limit,
     };
@@ -40,13 +41,13 @@ pub fn run(env: &Env, args: &SearchArgs) -> Result<u8> {
         return Ok(exit::OK);
     }
     let last = results.offset + results.hits.len();
-    println!("{} detections match {:?}; showing {}-{}", results.total, query.text, results.offset + 1, last);
+    outln!("{} detections match {:?}; showing {}-{}", results.total, query.text, results.offset + 1, last)?;
     for hit in &results.hits {
-        println!("{}", output::detection_line(&hit.detection, &output::highlighted(&hit.title)));
-        println!("    {}", output::highlighted(&hit.snippet.replace('\n', " ")));
+        outln!("{}", output::detection_line(&hit.detection, &output::highlighted(&hit.title)))?;
+        outln!("    {}", output::highlighted(&hit.snippet.replace('\n', " ")))?;
     }
     if last < results.total {
-        println!("\nmore: --offset {last}");
+        outln!("\nmore: --offset {last}")?;
     }
     Ok(exit::OK)
 }

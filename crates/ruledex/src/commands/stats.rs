@@ -7,6 +7,7 @@ use super::Env;
 use crate::cli::JsonArg;
 use crate::exit;
 use crate::output;
+use crate::output::outln;
 
 pub fn run(env: &Env, args: &JsonArg) -> Result<u8> {
     let store = env.open_store()?;
@@ -16,21 +17,31 @@ pub fn run(env: &Env, args: &JsonArg) -> Result<u8> {
         output::json(&json!({ "catalog": info, "sources": sources }))?;
         return Ok(exit::OK);
     }
-    println!(
+    outln!(
         "catalog {} · built {} · ATT&CK {} · {} detections",
         info.path.display(),
         info.built_at.as_deref().unwrap_or("?"),
         info.attack_version.as_deref().unwrap_or("(version not configured)"),
         info.detections
-    );
-    println!(
-        "\n{:<16} {:<12} {:>7} {:>7} {:>10} {:>8} {:>7} {:>10} {:>8} {:>8}",
-        "source", "kind", "files", "parsed", "detections", "failures", "mapped", "techniques", "revoked", "unknown"
-    );
+    )?;
+    outln!(
+        "\n{:<16} {:<10} {:>6} {:>6} {:>10} {:>8} {:>7} {:>10} {:>8} {:>10} {:>8}",
+        "source",
+        "kind",
+        "files",
+        "parsed",
+        "detections",
+        "failures",
+        "mapped",
+        "techniques",
+        "revoked",
+        "deprecated",
+        "unknown"
+    )?;
     for s in &sources {
         let r = &s.report;
-        println!(
-            "{:<16} {:<12} {:>7} {:>7} {:>10} {:>8} {:>7} {:>10} {:>8} {:>8}",
+        outln!(
+            "{:<16} {:<10} {:>6} {:>6} {:>10} {:>8} {:>7} {:>10} {:>8} {:>10} {:>8}",
             r.name,
             r.kind.as_str(),
             r.files,
@@ -40,18 +51,23 @@ pub fn run(env: &Env, args: &JsonArg) -> Result<u8> {
             r.attack.mapped_detections,
             r.attack.techniques,
             r.attack.revoked_tags,
+            r.attack.deprecated_tags,
             r.attack.unknown_tags
-        );
+        )?;
     }
+    outln!(
+        "\nmapped: detections with an ATT&CK technique; revoked/deprecated/unknown: tags naming a revoked, \
+         deprecated or unknown technique, or nothing in ATT&CK"
+    )?;
     for s in &sources {
         let r = &s.report;
         let commit = r.commit.as_deref().unwrap_or("unknown commit");
-        println!("\n{} · {} · {} · synced {}", r.name, r.repository.as_deref().unwrap_or("local"), commit, s.synced_at);
+        outln!("\n{} · {} · {} · synced {}", r.name, r.repository.as_deref().unwrap_or("local"), commit, s.synced_at)?;
         if let Some(error) = &s.error {
-            println!("  last sync could not read it: {error}");
+            outln!("  last sync could not read it: {error}")?;
         }
         for failure in &r.failures {
-            println!("  {}: {}", failure.path, failure.reason);
+            outln!("  {}: {}", failure.path, failure.reason)?;
         }
     }
     Ok(exit::OK)

@@ -10,6 +10,7 @@ use super::Env;
 use crate::cli::SyncArgs;
 use crate::exit;
 use crate::output;
+use crate::output::outln;
 use crate::sync::{self, Progress, Quiet, SyncSummary};
 
 pub fn run(env: &Env, args: &SyncArgs) -> Result<u8> {
@@ -24,7 +25,7 @@ pub fn run(env: &Env, args: &SyncArgs) -> Result<u8> {
     if args.output.json {
         output::json(&summary)?;
     } else {
-        print_summary(&summary);
+        print_summary(&summary)?;
     }
     let unreadable_files = summary.sources.iter().any(|s| s.failures > 0);
     Ok(if !summary.all_sources_read() || (args.strict && unreadable_files) { exit::PARTIAL } else { exit::OK })
@@ -58,23 +59,30 @@ impl Progress for Bar {
     }
 }
 
-fn print_summary(summary: &SyncSummary) {
+fn print_summary(summary: &SyncSummary) -> std::io::Result<()> {
     let attack = &summary.attack;
-    println!("config: {}", summary.config);
-    println!(
+    outln!("config: {}", summary.config)?;
+    outln!(
         "ATT&CK {}: {} techniques from {} bundles ({})",
         attack.version.as_deref().unwrap_or("(version not configured)"),
         attack.techniques,
         attack.bundles.len(),
         seconds(attack.load_time)
-    );
-    println!();
-    println!(
+    )?;
+    outln!()?;
+    outln!(
         "{:<16} {:>7} {:>10} {:>8} {:>10} {:>7} {:>7} {:>7}  commit",
-        "source", "files", "detections", "failures", "techniques", "fetch", "parse", "store"
-    );
+        "source",
+        "files",
+        "detections",
+        "failures",
+        "techniques",
+        "fetch",
+        "parse",
+        "store"
+    )?;
     for s in &summary.sources {
-        println!(
+        outln!(
             "{:<16} {:>7} {:>10} {:>8} {:>10} {:>7} {:>7} {:>7}  {}",
             s.name,
             s.files,
@@ -85,9 +93,9 @@ fn print_summary(summary: &SyncSummary) {
             seconds(s.parse_time),
             seconds(s.store_time),
             s.commit.as_deref().map_or("-", |c| c.get(..12).unwrap_or(c)),
-        );
+        )?;
     }
-    println!();
+    outln!()?;
     for s in summary.sources.iter().filter(|s| s.problem.is_some()) {
         let problem = s.problem.as_deref().unwrap_or_default();
         let consequence = match (s.root.is_some(), s.kept_previous) {
@@ -95,18 +103,14 @@ fn print_summary(summary: &SyncSummary) {
             (false, true) => format!("; kept its {} detections from the previous sync", s.detections),
             (false, false) => "; it has no detections yet (point it at a local mirror with `path`, see README)".into(),
         };
-        println!("warning: {}: {problem}{consequence}", s.name);
+        outln!("warning: {}: {problem}{consequence}", s.name)?;
     }
     let failed: usize = summary.sources.iter().map(|s| s.failures).sum();
     if failed > 0 {
-        println!("{failed} rule files or rules could not be read; `ruledex stats` lists each with its reason");
+        outln!("{failed} rule files or rules could not be read; `ruledex stats` lists each with its reason")?;
     }
     let detections: usize = summary.sources.iter().map(|s| s.detections).sum();
-    println!(
-        "catalog: {} ({detections} detections) built in {}",
-        summary.catalog.display(),
-        seconds(summary.total_time)
-    );
+    outln!("catalog: {} ({detections} detections) built in {}", summary.catalog.display(), seconds(summary.total_time))
 }
 
 fn seconds(d: Duration) -> String {

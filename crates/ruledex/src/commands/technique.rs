@@ -4,6 +4,7 @@ use anyhow::{Result, bail};
 use ruledex_core::attack::Technique;
 use ruledex_core::ids::TechniqueId;
 use ruledex_core::model::Detection;
+use ruledex_core::query::Filter;
 use ruledex_store::{Listing, Store};
 use serde::Serialize;
 
@@ -11,6 +12,7 @@ use super::Env;
 use crate::cli::TechniqueArgs;
 use crate::exit;
 use crate::output;
+use crate::output::outln;
 
 #[derive(Serialize)]
 struct TechniqueOutput<'a> {
@@ -26,6 +28,9 @@ struct TechniqueOutput<'a> {
     /// Detections listed for the technique before filtering.
     total: usize,
     shown: usize,
+    /// More detections the filter leaves out because they are deprecated / community content.
+    hidden_deprecated: usize,
+    hidden_community: usize,
     facets: &'a ruledex_core::query::FacetCounts,
     detections: &'a [Detection],
 }
@@ -38,7 +43,8 @@ pub fn run(env: &Env, args: &TechniqueArgs) -> Result<u8> {
         _ => (requested, None),
     };
     let technique = store.technique(id)?;
-    let listing = store.technique_detections(id, args.exact, &args.filter.to_filter())?;
+    let filter = args.filter.to_filter(true);
+    let listing = store.technique_detections(id, args.exact, &filter)?;
     if technique.is_none() && listing.total == 0 {
         bail!("{id} is not an ATT&CK technique, and no detection is tagged with it");
     }
@@ -53,12 +59,14 @@ pub fn run(env: &Env, args: &TechniqueArgs) -> Result<u8> {
             exact: args.exact,
             total: listing.total,
             shown: listing.detections.len(),
+            hidden_deprecated: listing.hidden_deprecated,
+            hidden_community: listing.hidden_community,
             facets: &listing.facets,
             detections: &listing.detections,
         })?;
     } else {
-        print_header(&store, id, technique.as_ref(), revoked, info.attack_version.as_deref())?;
-        print_listing(id, args.exact, &listing);
+        print_header(&store, id, technique.as_ref(), revoked, info.attack_version.as_deref(), &filter)?;
+        print_listing(id, args.exact, &listing)?;
     }
     Ok(exit::OK)
 }
@@ -95,12 +103,13 @@ fn print_header(
     technique: Option<&Technique>,
     revoked: Option<TechniqueId>,
     attack_version: Option<&str>,
+    filter: &Filter,
 ) -> Result<()> {
     if let Some(old) = revoked {
-        println!("{old} was revoked in ATT&CK and replaced by {id}; showing {id}.\n");
+        outln!("{old} was revoked in ATT&CK and replaced by {id}; showing {id}.\n")?;
     }
     let Some(t) = technique else {
-        println!("{id} (not in the loaded ATT&CK data; listed because detections are tagged with it)\n");
+        outln!("{id} (not in the loaded ATT&CK data; listed because detections are tagged with it)\n")?;
         return Ok(());
     };
     let version = attack_version.map(|v| format!(" · ATT&CK v{v}")).unwrap_or_default();
@@ -108,7 +117,7 @@ fn print_header(
         true => store.technique(id.parent())?.map(|p| format!("{}: ", p.name)).unwrap_or_default(),
         false => String::new(),
     };
-    println!("{id} · {parent}{}{version}", t.name);
+    outln!("{id} · {parent}{}{version}", t.name)?;
     let tactics = store.tactics()?;
     let tactic_names: Vec<String> = t
         .tactics
@@ -117,45 +126,48 @@ fn print_header(
         .map(|x| format!("{} ({})", x.name, x.id))
         .collect();
     if !tactic_names.is_empty() {
-        println!("Tactics: {}", tactic_names.join(", "));
+        outln!("Tactics: {}", tactic_names.join(", "))?;
     }
     if t.deprecated {
-        println!("This technique is deprecated in ATT&CK.");
+        outln!("This technique is deprecated in ATT&CK.")?;
     }
-    println!("{}", t.url);
+    outln!("{}", t.url)?;
     if !id.is_subtechnique() {
         let subs = store.subtechniques(id)?;
         if !subs.is_empty() {
-            let counts = store.technique_counts(&Default::default())?;
+            let counts = store.technique_counts(filter)?;
             let listed: Vec<String> = subs
                 .iter()
                 .filter(|s| !s.revoked)
                 .map(|s| format!("{} {} ({})", s.id, s.name, counts.get(&s.id).copied().unwrap_or(0)))
                 .collect();
-            println!("Sub-techniques: {}", listed.join(" · "));
+            outln!("Sub-techniques: {}", listed.join(" · "))?;
         }
     }
-    println!();
+    outln!()?;
     Ok(())
 }
 
-fn print_listing(id: TechniqueId, exact: bool, listing: &Listing) {
+fn print_listing(id: TechniqueId, exact: bool, listing: &Listing) -> std::io::Result<()> {
     let scope = match (exact, id.is_subtechnique()) {
         (false, false) => format!("for {id} and its sub-techniques (--exact for {id} only)"),
         _ => format!("tagged {id}"),
     };
-    println!("{} of {} detections shown, {scope}", listing.detections.len(), listing.total);
-    let hidden_deprecated = listing.facets.deprecated.min(listing.total - listing.detections.len());
-    if hidden_deprecated > 0 && listing.detections.iter().all(|d| !d.deprecated) {
-        println!("{hidden_deprecated} deprecated detections hidden (--deprecated to show them)");
+    outln!("{} of {} detections shown, {scope}", listing.detections.len(), listing.total)?;
+    if listing.hidden_community > 0 {
+        outln!("+ {} community detections (Sigma, community KQL): --community to show them", listing.hidden_community)?;
+    }
+    if listing.hidden_deprecated > 0 {
+        outln!("+ {} deprecated detections: --deprecated to show them", listing.hidden_deprecated)?;
     }
     let mut vendor = None;
     for d in &listing.detections {
         if vendor != Some(d.rule.vendor.as_str()) {
             vendor = Some(d.rule.vendor.as_str());
             let count = listing.detections.iter().filter(|x| x.rule.vendor == d.rule.vendor).count();
-            println!("\n{} ({count})", d.rule.vendor);
+            outln!("\n{} ({count})", d.rule.vendor)?;
         }
-        println!("{}", output::detection_line(d, &d.rule.title));
+        outln!("{}", output::detection_line(d, &d.rule.title))?;
     }
+    Ok(())
 }
