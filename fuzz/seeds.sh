@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
-# Seeds the adapters target with the hand-written fixtures, each prefixed with the byte that
-# selects its format (the index in Format::ALL).
+# Seeds the adapters target: the hand-written fixtures and a few real files per format from
+# ../shared, each prefixed with the byte that selects its format (its index in Format::ALL).
 set -euo pipefail
 cd "$(dirname "$0")"
 mkdir -p corpus/adapters
-seed() { # selector-byte fixture-dir
-  local byte=$1 dir=$2 n=0
+shared=../../shared
+seed() { # selector-byte name directory glob
+  local byte=$1 name=$2 n=0
   while IFS= read -r -d '' file; do
     n=$((n + 1))
-    { printf "\\x$(printf %02x "$byte")"; cat "$file"; } > "corpus/adapters/$(basename "$dir")-$n"
-  done < <(find "../tests/fixtures/$dir" -type f ! -name '*.md' -print0)
+    { printf "\\x$(printf %02x "$byte")"; cat "$file"; } > "corpus/adapters/$name-$n"
+  done < <(find "$3" -type f -name "$4" -size -16k -print0 | sort -z | head -z -n 12)
 }
-seed 0 chronicle
-seed 1 splunk-escu
-seed 2 elastic
+seed 0 chronicle-fixture ../tests/fixtures/chronicle '*.yaral'
+seed 0 chronicle "$shared/corpus/chronicle-detection-rules/rules" '*.yaral'
+seed 1 splunk-fixture ../tests/fixtures/splunk-escu '*.yml'
+seed 1 splunk "$shared/corpus/splunk-security-content/detections" '*.yml'
+seed 2 elastic-fixture ../tests/fixtures/elastic '*.toml'
+seed 2 elastic "$shared/corpus/elastic-detection-rules/rules" '*.toml'
+seed 3 sentinel "$shared/corpus-extra/azure-sentinel" '*.yaml'
+seed 4 sublime "$shared/corpus/sublime-rules/detection-rules" '*.yml'
+seed 5 sigma "$shared/corpus/sigma/rules" '*.yml'
+seed 6 kql "$shared/corpus/kql-bertjanp/Defender For Endpoint" '*.md'

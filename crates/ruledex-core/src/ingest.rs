@@ -16,6 +16,7 @@ use crate::model::{
     Detection, MappedBy, MappingStatus, Provenance, Rule, SourceKind, Status, TacticRef, TechniqueMapping,
 };
 use crate::sources::{Format, SourceFile};
+use crate::url::encode_component;
 use crate::walk::{self, WalkError};
 
 /// Rule files larger than this are refused unless a source says otherwise (the largest rule in
@@ -248,7 +249,7 @@ fn short_hash(text: &str) -> String {
 pub fn upstream_file_url(repository: Option<&str>, commit: Option<&str>, path: &str) -> Option<String> {
     let repository = repository?.trim_end_matches('/').trim_end_matches(".git");
     let commit = commit?;
-    let path = path.split('/').map(percent_encode).collect::<Vec<_>>().join("/");
+    let path = path.split('/').map(encode_component).collect::<Vec<_>>().join("/");
     if repository.starts_with("https://github.com/") {
         Some(format!("{repository}/blob/{commit}/{path}"))
     } else if repository.starts_with("https://gitlab.com/") {
@@ -256,16 +257,6 @@ pub fn upstream_file_url(repository: Option<&str>, commit: Option<&str>, path: &
     } else {
         None
     }
-}
-
-fn percent_encode(segment: &str) -> String {
-    segment
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn coverage(detections: &[Detection]) -> AttackCoverage {

@@ -8,4 +8,5 @@ pub mod ingest;
 pub mod model;
 pub mod query;
 pub mod sources;
+pub mod url;
 pub mod walk;

@@ -67,6 +67,16 @@ impl Filter {
                 || f.data_sources.iter().any(|d| self.data_sources.iter().any(|w| w.eq_ignore_ascii_case(d))))
     }
 
+    /// The default view of a technique: vendor-native content, unless the user asked for
+    /// community content (`community`), for kinds outright, or for sources or vendors by name
+    /// (asking for Sigma means wanting Sigma).
+    pub fn vendor_native_unless_asked(mut self, community: bool) -> Filter {
+        if self.kinds.is_empty() && self.sources.is_empty() && self.vendors.is_empty() && !community {
+            self.kinds = vec![SourceKind::Vendor];
+        }
+        self
+    }
+
     /// True when nothing but the deprecated switch is set.
     pub fn is_empty(&self) -> bool {
         Filter { include_deprecated: self.include_deprecated, ..Filter::default() } == *self
@@ -186,6 +196,19 @@ mod tests {
         assert!(Filter { data_sources: vec!["sysmon eventid 1".into()], ..Filter::default() }.matches(&f));
         let none = Facets { language: None, ..facets() };
         assert!(!languages.matches(&none), "a detection without a language matches no language filter");
+    }
+
+    #[test]
+    fn vendor_native_is_the_default_unless_community_kinds_or_sources_are_asked_for() {
+        let vendor = vec![SourceKind::Vendor];
+        assert_eq!(Filter::default().vendor_native_unless_asked(false).kinds, vendor);
+        assert!(Filter::default().vendor_native_unless_asked(true).kinds.is_empty());
+        let sigma = Filter { sources: vec!["sigma".into()], ..Filter::default() };
+        assert!(sigma.vendor_native_unless_asked(false).kinds.is_empty());
+        let vendor_named = Filter { vendors: vec!["Sigma".into()], ..Filter::default() };
+        assert!(vendor_named.vendor_native_unless_asked(false).kinds.is_empty());
+        let community = Filter { kinds: vec![SourceKind::Community], ..Filter::default() };
+        assert_eq!(community.vendor_native_unless_asked(false).kinds, vec![SourceKind::Community]);
     }
 
     #[test]

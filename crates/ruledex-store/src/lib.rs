@@ -6,12 +6,14 @@
 
 mod reader;
 mod search;
+mod technique;
 mod writer;
 
 use std::path::{Path, PathBuf};
 
-pub use reader::{Candidate, CatalogInfo, Listing, Lookup, SourceStatus, Store};
-pub use search::{HIGHLIGHT_END, HIGHLIGHT_START, Hit, SearchResults};
+pub use reader::{Candidate, CatalogInfo, Listing, Lookup, SourceStatus, Store, TechniqueCounts};
+pub use search::{HIGHLIGHT_END, HIGHLIGHT_START, Hit, SearchResults, plain_text};
+pub use technique::{SubtechniqueCount, TechniquePage};
 pub use writer::CatalogWriter;
 
 /// Bumped whenever `schema.sql` changes; a catalog of another version is rebuilt by a sync.

@@ -64,6 +64,21 @@ pub struct Listing {
     pub detections: Vec<Detection>,
 }
 
+/// Detection counts per technique.
+#[derive(Debug, Clone, Default)]
+pub struct TechniqueCounts {
+    /// Detections tagged with the technique itself.
+    pub exact: HashMap<TechniqueId, usize>,
+    /// Detections tagged with the technique or any of its sub-techniques, each counted once.
+    pub family: HashMap<TechniqueId, usize>,
+}
+
+impl TechniqueCounts {
+    pub fn family(&self, id: TechniqueId) -> usize {
+        self.family.get(&id).copied().unwrap_or(0)
+    }
+}
+
 /// The outcome of looking up `SOURCE/ID`.
 #[derive(Debug, Clone)]
 pub enum Lookup {
@@ -213,17 +228,37 @@ impl Store {
         Ok(Listing { total, facets, hidden_deprecated, hidden_community, detections })
     }
 
-    /// How many detections passing `filter` each technique lists (sub-techniques not rolled up).
-    pub fn technique_counts(&self, filter: &Filter) -> Result<HashMap<TechniqueId, usize>> {
+    /// How many detections passing `filter` each technique lists, exactly and with its
+    /// sub-techniques (each detection counted once per family).
+    pub fn technique_counts(&self, filter: &Filter) -> Result<TechniqueCounts> {
+        self.counts("SELECT technique, detection FROM detection_techniques", None, filter)
+    }
+
+    /// [`Store::technique_counts`] for one technique family only.
+    pub fn family_counts(&self, parent: TechniqueId, filter: &Filter) -> Result<TechniqueCounts> {
+        self.counts("SELECT technique, detection FROM detection_techniques WHERE parent = ?1", Some(parent), filter)
+    }
+
+    fn counts(&self, sql: &str, parent: Option<TechniqueId>, filter: &Filter) -> Result<TechniqueCounts> {
         self.with_conn(|conn| {
-            let mut statement = conn.prepare_cached("SELECT technique, detection FROM detection_techniques")?;
-            let mut counts = HashMap::new();
-            let rows = statement.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            let mut statement = conn.prepare_cached(sql)?;
+            let params: Vec<String> = parent.iter().map(ToString::to_string).collect();
+            let rows = statement
+                .query_map(rusqlite::params_from_iter(params), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            let mut counts = TechniqueCounts::default();
+            let mut family_members = HashSet::new();
             for row in rows {
                 let (technique, pk) = row?;
                 let passes = self.facets.get(&pk).is_some_and(|f| filter.matches(f));
-                if let (true, Ok(id)) = (passes, technique.parse::<TechniqueId>()) {
-                    *counts.entry(id).or_default() += 1;
+                let (true, Ok(id)) = (passes, technique.parse::<TechniqueId>()) else { continue };
+                *counts.exact.entry(id).or_default() += 1;
+                if family_members.insert((id.parent(), pk)) {
+                    *counts.family.entry(id.parent()).or_default() += 1;
+                }
+            }
+            for (id, count) in &counts.exact {
+                if id.is_subtechnique() {
+                    counts.family.insert(*id, *count);
                 }
             }
             Ok(counts)

@@ -12,6 +12,11 @@ use crate::{Result, Store, StoreError};
 pub const HIGHLIGHT_START: char = '\u{2}';
 pub const HIGHLIGHT_END: char = '\u{3}';
 
+/// The text without highlight markers.
+pub fn plain_text(highlighted: &str) -> String {
+    highlighted.replace([HIGHLIGHT_START, HIGHLIGHT_END], "")
+}
+
 /// Columns a search may be restricted to with `column:word`.
 const COLUMNS: &[&str] = &["title", "description", "query", "tags"];
 

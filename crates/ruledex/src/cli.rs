@@ -30,6 +30,8 @@ pub struct Cli {
 pub enum Command {
     /// Fetch every configured source and build the catalog
     Sync(SyncArgs),
+    /// Serve the web catalog and the JSON API (builds the catalog first if there is none)
+    Serve(ServeArgs),
     /// Detections for an ATT&CK technique, grouped by vendor
     Technique(TechniqueArgs),
     /// One detection, with its full rule
@@ -56,6 +58,16 @@ pub struct SyncArgs {
     /// Exit with status 3 when any rule file could not be read (for CI)
     #[arg(long)]
     pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1:8080", env = "RULEDEX_ADDR")]
+    pub addr: std::net::SocketAddr,
+    /// Sync in the background at start even when a catalog exists
+    #[arg(long)]
+    pub sync: bool,
 }
 
 #[derive(Debug, Args)]
@@ -127,7 +139,7 @@ pub struct FilterArgs {
     #[arg(long, value_delimiter = ',', conflicts_with = "community")]
     pub kind: Vec<SourceKind>,
     /// Include community content (Sigma, community KQL), which `technique` leaves out unless
-    /// asked for by `--kind` or `--source`
+    /// asked for by `--kind`, `--source` or `--vendor`
     #[arg(long)]
     pub community: bool,
     /// Only these query languages (yara-l, spl, eql, kql, esql, lucene, machine_learning, ...)
@@ -152,14 +164,12 @@ pub struct FilterArgs {
 
 impl FilterArgs {
     /// The filter these flags ask for. With `vendor_by_default`, community content is left out
-    /// unless `--community`, `--kind` or `--source` (naming sources outright) asks for it.
+    /// unless `--community`, `--kind`, `--source` or `--vendor` asks for it.
     pub fn to_filter(&self, vendor_by_default: bool) -> Filter {
-        let unasked = self.kind.is_empty() && !self.community && self.source.is_empty();
-        let kinds = if vendor_by_default && unasked { vec![SourceKind::Vendor] } else { self.kind.clone() };
-        Filter {
+        let filter = Filter {
             sources: self.source.clone(),
             vendors: self.vendor.clone(),
-            kinds,
+            kinds: self.kind.clone(),
             languages: self.language.clone(),
             rule_types: self.rule_type.clone(),
             severities: self.severity.clone(),
@@ -167,7 +177,8 @@ impl FilterArgs {
             include_deprecated: self.deprecated || self.status.contains(&Status::Deprecated),
             statuses: self.status.clone(),
             data_sources: self.data_source.clone(),
-        }
+        };
+        if vendor_by_default { filter.vendor_native_unless_asked(self.community) } else { filter }
     }
 }
 

@@ -31,11 +31,6 @@ pub fn highlighted(text: &str) -> String {
     text.replace(HIGHLIGHT_START, start).replace(HIGHLIGHT_END, end)
 }
 
-/// Removes search highlight markers.
-pub fn plain(text: &str) -> String {
-    text.replace([HIGHLIGHT_START, HIGHLIGHT_END], "")
-}
-
 /// The techniques a detection maps to, with revoked and unknown tags marked.
 pub fn technique_list(detection: &Detection) -> String {
     detection

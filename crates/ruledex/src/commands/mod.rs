@@ -2,6 +2,7 @@
 
 mod config;
 mod search;
+mod serve;
 mod show;
 mod stats;
 mod sync;
@@ -47,6 +48,7 @@ pub fn run(cli: Cli) -> Result<u8> {
     let env = Env::new(&cli)?;
     match cli.command {
         Command::Sync(args) => sync::run(&env, &args),
+        Command::Serve(args) => serve::run(env, &args),
         Command::Technique(args) => technique::run(&env, &args),
         Command::Show(args) => show::run(&env, &args),
         Command::Search(args) => search::run(&env, &args),

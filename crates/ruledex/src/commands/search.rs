@@ -26,7 +26,7 @@ pub fn run(env: &Env, args: &SearchArgs) -> Result<u8> {
             .map(|hit| {
                 let mut value = serde_json::to_value(&hit.detection)?;
                 value["score"] = json!(hit.score);
-                value["snippet"] = json!(output::plain(&hit.snippet));
+                value["snippet"] = json!(ruledex_store::plain_text(&hit.snippet));
                 Ok(value)
             })
             .collect::<Result<_>>()?;

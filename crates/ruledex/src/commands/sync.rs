@@ -32,10 +32,10 @@ pub fn run(env: &Env, args: &SyncArgs) -> Result<u8> {
 }
 
 /// A progress bar on stderr.
-struct Bar(ProgressBar);
+pub struct Bar(pub ProgressBar);
 
 impl Bar {
-    fn new() -> Bar {
+    pub fn new() -> Bar {
         let bar = ProgressBar::new(0);
         let style = ProgressStyle::with_template("{spinner} {msg:20} [{bar:30}] {pos}/{len} files")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -59,7 +59,7 @@ impl Progress for Bar {
     }
 }
 
-fn print_summary(summary: &SyncSummary) -> std::io::Result<()> {
+pub fn print_summary(summary: &SyncSummary) -> std::io::Result<()> {
     let attack = &summary.attack;
     outln!("config: {}", summary.config)?;
     outln!(

@@ -1,11 +1,9 @@
 //! `ruledex technique T1090`
 
 use anyhow::{Result, bail};
-use ruledex_core::attack::Technique;
+use ruledex_core::attack::{Tactic, Technique};
 use ruledex_core::ids::TechniqueId;
-use ruledex_core::model::Detection;
-use ruledex_core::query::Filter;
-use ruledex_store::{Listing, Store};
+use ruledex_store::{Store, TechniquePage};
 use serde::Serialize;
 
 use super::Env;
@@ -16,57 +14,26 @@ use crate::output::outln;
 
 #[derive(Serialize)]
 struct TechniqueOutput<'a> {
-    /// What the user asked for.
-    requested: &'a str,
-    /// The technique listed (the replacement, when a revoked ID was asked for).
-    id: TechniqueId,
-    technique: Option<&'a Technique>,
-    /// Set when the requested ID was revoked.
-    revoked: Option<TechniqueId>,
+    /// What the user typed.
+    query: &'a str,
     attack_version: Option<String>,
-    exact: bool,
-    /// Detections listed for the technique before filtering.
-    total: usize,
-    shown: usize,
-    /// More detections the filter leaves out because they are deprecated / community content.
-    hidden_deprecated: usize,
-    hidden_community: usize,
-    facets: &'a ruledex_core::query::FacetCounts,
-    detections: &'a [Detection],
+    #[serde(flatten)]
+    page: &'a TechniquePage,
 }
 
 pub fn run(env: &Env, args: &TechniqueArgs) -> Result<u8> {
     let store = env.open_store()?;
     let requested = resolve(&store, &args.technique)?;
-    let (id, revoked) = match store.technique(requested)? {
-        Some(Technique { revoked: true, revoked_by: Some(replacement), .. }) => (replacement, Some(requested)),
-        _ => (requested, None),
-    };
-    let technique = store.technique(id)?;
     let filter = args.filter.to_filter(true);
-    let listing = store.technique_detections(id, args.exact, &filter)?;
-    if technique.is_none() && listing.total == 0 {
-        bail!("{id} is not an ATT&CK technique, and no detection is tagged with it");
-    }
-    let info = store.info()?;
+    let Some(page) = store.technique_page(requested, args.exact, &filter)? else {
+        bail!("{requested} is not an ATT&CK technique, and no detection is tagged with it");
+    };
+    let attack_version = store.info()?.attack_version;
     if args.output.json {
-        output::json(&TechniqueOutput {
-            requested: &args.technique,
-            id,
-            technique: technique.as_ref(),
-            revoked,
-            attack_version: info.attack_version,
-            exact: args.exact,
-            total: listing.total,
-            shown: listing.detections.len(),
-            hidden_deprecated: listing.hidden_deprecated,
-            hidden_community: listing.hidden_community,
-            facets: &listing.facets,
-            detections: &listing.detections,
-        })?;
+        output::json(&TechniqueOutput { query: &args.technique, attack_version, page: &page })?;
     } else {
-        print_header(&store, id, technique.as_ref(), revoked, info.attack_version.as_deref(), &filter)?;
-        print_listing(id, args.exact, &listing)?;
+        print_header(&page, &store.tactics()?, attack_version.as_deref())?;
+        print_listing(&page)?;
     }
     Ok(exit::OK)
 }
@@ -97,28 +64,17 @@ fn resolve(store: &Store, text: &str) -> Result<TechniqueId> {
     }
 }
 
-fn print_header(
-    store: &Store,
-    id: TechniqueId,
-    technique: Option<&Technique>,
-    revoked: Option<TechniqueId>,
-    attack_version: Option<&str>,
-    filter: &Filter,
-) -> Result<()> {
-    if let Some(old) = revoked {
+fn print_header(page: &TechniquePage, tactics: &[Tactic], attack_version: Option<&str>) -> std::io::Result<()> {
+    let id = page.id;
+    if let Some(old) = page.revoked {
         outln!("{old} was revoked in ATT&CK and replaced by {id}; showing {id}.\n")?;
     }
-    let Some(t) = technique else {
-        outln!("{id} (not in the loaded ATT&CK data; listed because detections are tagged with it)\n")?;
-        return Ok(());
+    let Some(t) = &page.technique else {
+        return outln!("{id} (not in the loaded ATT&CK data; listed because detections are tagged with it)\n");
     };
     let version = attack_version.map(|v| format!(" · ATT&CK v{v}")).unwrap_or_default();
-    let parent = match id.is_subtechnique() {
-        true => store.technique(id.parent())?.map(|p| format!("{}: ", p.name)).unwrap_or_default(),
-        false => String::new(),
-    };
+    let parent = page.parent.as_ref().map(|p| format!("{}: ", p.name)).unwrap_or_default();
     outln!("{id} · {parent}{}{version}", t.name)?;
-    let tactics = store.tactics()?;
     let tactic_names: Vec<String> = t
         .tactics
         .iter()
@@ -132,28 +88,21 @@ fn print_header(
         outln!("This technique is deprecated in ATT&CK.")?;
     }
     outln!("{}", t.url)?;
-    if !id.is_subtechnique() {
-        let subs = store.subtechniques(id)?;
-        if !subs.is_empty() {
-            let counts = store.technique_counts(filter)?;
-            let listed: Vec<String> = subs
-                .iter()
-                .filter(|s| !s.revoked)
-                .map(|s| format!("{} {} ({})", s.id, s.name, counts.get(&s.id).copied().unwrap_or(0)))
-                .collect();
-            outln!("Sub-techniques: {}", listed.join(" · "))?;
-        }
+    if !page.subtechniques.is_empty() {
+        let listed: Vec<String> =
+            page.subtechniques.iter().map(|s| format!("{} {} ({})", s.id, s.name, s.count)).collect();
+        outln!("Sub-techniques: {}", listed.join(" · "))?;
     }
-    outln!()?;
-    Ok(())
+    outln!()
 }
 
-fn print_listing(id: TechniqueId, exact: bool, listing: &Listing) -> std::io::Result<()> {
-    let scope = match (exact, id.is_subtechnique()) {
+fn print_listing(page: &TechniquePage) -> std::io::Result<()> {
+    let (id, listing) = (page.id, &page.listing);
+    let scope = match (page.exact, id.is_subtechnique()) {
         (false, false) => format!("for {id} and its sub-techniques (--exact for {id} only)"),
         _ => format!("tagged {id}"),
     };
-    outln!("{} of {} detections shown, {scope}", listing.detections.len(), listing.total)?;
+    outln!("{} of {} detections shown, {scope}", page.shown, listing.total)?;
     if listing.hidden_community > 0 {
         outln!("+ {} community detections (Sigma, community KQL): --community to show them", listing.hidden_community)?;
     }

@@ -1,0 +1,82 @@
+//! ruledex-web: the web catalog and the JSON API, server-rendered from the read-only catalog.
+//!
+//! [`router`] builds every route; [`serve`] runs it on a listener until a shutdown signal. Pages
+//! work without JavaScript; `static/app.js` adds copy buttons and filtering without reloads.
+//! Every string from a rule is escaped by the templates, and a strict Content-Security-Policy
+//! forbids inline scripts and styles.
+
+mod api;
+mod cache;
+mod error;
+mod highlight;
+mod pages;
+mod params;
+mod state;
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use state::{AppState, Catalog, SyncPhase};
+
+/// Scripts and styles come only from ruledex itself; nothing is framed, nothing is embedded.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// Every route, one line each.
+pub fn router(state: AppState) -> Router {
+    let cached = Router::new()
+        .route("/", get(pages::home))
+        .route("/techniques/{id}", get(pages::technique))
+        .route("/detections/{source}/{id}", get(pages::detection))
+        .route("/detections/{source}/{id}/raw", get(pages::raw_rule))
+        .route("/search", get(pages::search))
+        .route("/sources", get(pages::sources))
+        .route("/api/v1/coverage", get(api::coverage))
+        .route("/api/v1/techniques", get(api::technique_suggestions))
+        .route("/api/v1/techniques/{id}", get(api::technique))
+        .route("/api/v1/detections/{source}/{id}", get(api::detection))
+        .route("/api/v1/search", get(api::search))
+        .route("/api/v1/sources", get(api::sources))
+        .route("/api/v1/stats", get(api::stats))
+        .route_layer(middleware::from_fn_with_state(state.clone(), cache::cached));
+    Router::new()
+        .merge(cached)
+        .route("/api/v1/openapi.json", get(api::openapi))
+        .route("/api/v1/sync", get(api::sync_status))
+        .route("/static/{file}", get(pages::static_file))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(pages::not_found)
+        .with_state(state)
+        .layer(CatchPanicLayer::custom(pages::panic_response))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("x-frame-options"),
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Serves until `shutdown` completes, then finishes the requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}

@@ -1,0 +1,190 @@
+//! `/detections/{source}/{id}`: one detection with everything the model holds, and
+//! `/detections/{source}/{id}/raw`: its native rule file, to download.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use ruledex_core::model::Detection;
+use ruledex_core::url::encode_component;
+use ruledex_store::Lookup;
+
+use super::view::{Card, Chip, Layout};
+use super::{PageResult, catalog, render};
+use crate::error::{Suggestion, WebError};
+use crate::highlight::highlight;
+use crate::params::PathParams;
+use crate::state::{AppState, Catalog};
+
+#[derive(Template)]
+#[template(path = "detection.html")]
+struct DetectionView {
+    layout: Layout,
+    card: Card,
+    native_rule_html: String,
+    facts: Vec<(&'static str, String)>,
+    tactics: Vec<String>,
+    unresolved_tags: Vec<String>,
+    references: Vec<Reference>,
+    false_positives: Vec<String>,
+    implementation: String,
+    investigation: String,
+    requires: Vec<String>,
+    tags: Vec<String>,
+    repository: String,
+    commit: String,
+    commit_url: String,
+    other_techniques_note: String,
+}
+
+/// A reference link; only http(s) URLs become links, anything else is shown as text.
+struct Reference {
+    href: String,
+    text: String,
+}
+
+pub async fn detection(
+    State(state): State<AppState>,
+    PathParams((source, id), _): PathParams<(String, String)>,
+) -> PageResult {
+    let catalog = catalog(&state)?;
+    let detection = find(&catalog, &source, &id)?;
+    render(&DetectionView::new(&detection))
+}
+
+/// Looks up an address; unknown sources and IDs are 404s, repeated IDs a 300 listing the
+/// candidates.
+pub fn find(catalog: &Catalog, source: &str, id: &str) -> Result<Detection, WebError> {
+    match catalog.store.detection(source, id)? {
+        Lookup::Found(detection) => Ok(*detection),
+        Lookup::Ambiguous(candidates) => Err(WebError::Ambiguous { address: format!("{source}/{id}"), candidates }),
+        Lookup::NotFound if !catalog.sources.iter().any(|s| s.report.name == source) => Err(WebError::NotFound {
+            message: format!("There is no source named {source:?}."),
+            suggestions: vec![Suggestion { href: "/sources".into(), label: "All sources".into() }],
+        }),
+        Lookup::NotFound => Err(WebError::NotFound {
+            message: format!("Source {source:?} has no detection {id:?}."),
+            suggestions: vec![Suggestion {
+                href: format!("/search?q={}", encode_component(id)),
+                label: format!("Search for {id:?}"),
+            }],
+        }),
+    }
+}
+
+/// The native rule as a download named like the upstream file.
+pub async fn raw_rule(
+    State(state): State<AppState>,
+    PathParams((source, id), _): PathParams<(String, String)>,
+) -> Result<Response, WebError> {
+    let catalog = catalog(&state)?;
+    let detection = find(&catalog, &source, &id)?;
+    let card = Card::new(0, &detection, None, &Default::default());
+    let disposition = format!("attachment; filename=\"{}\"", card.download_name);
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)],
+        detection.rule.native_rule,
+    )
+        .into_response())
+}
+
+impl DetectionView {
+    fn new(d: &Detection) -> DetectionView {
+        let r = &d.rule;
+        let mut card = Card::new(0, d, None, &Default::default());
+        card.hidden = false;
+        let facts = [
+            ("Product", r.product.clone()),
+            (
+                "Type",
+                join([
+                    r.rule_type.map(|t| t.label().to_string()),
+                    r.rule_type_native.clone().map(|n| format!("native: {n}")),
+                ]),
+            ),
+            (
+                "Severity",
+                join([
+                    r.severity.map(|s| s.label().to_string()),
+                    r.severity_native.clone().map(|n| format!("native: {n}")),
+                ]),
+            ),
+            ("Risk score", r.risk_score.map(|s| s.to_string()).unwrap_or_default()),
+            (
+                "Status",
+                join([
+                    r.status.map(|s| s.as_str().to_string()),
+                    r.status_native.clone().map(|n| format!("native: {n}")),
+                ]),
+            ),
+            ("Source", format!("{} ({})", d.source, d.source_kind.label())),
+            ("Vendor ID", r.native_id.clone()),
+            ("Author", r.author.clone().unwrap_or_default()),
+            ("Created", r.created.clone().unwrap_or_default()),
+            ("Updated", r.updated.clone().unwrap_or_default()),
+            ("Platforms", r.platforms.join(", ")),
+            ("License", d.effective_license.clone().unwrap_or_default()),
+        ];
+        DetectionView {
+            layout: Layout::new(format!("{} · {}", r.title, d.address())),
+            native_rule_html: highlight(&r.native_rule, native_language(d)),
+            facts: facts.into_iter().filter(|(_, v)| !v.is_empty()).collect(),
+            tactics: d.tactics.iter().map(|t| format!("{} ({})", t.name, t.id)).collect(),
+            unresolved_tags: d.unresolved_tags.clone(),
+            references: r.references.iter().map(|x| reference(x)).collect(),
+            false_positives: r.false_positives.clone(),
+            implementation: r.implementation.clone().unwrap_or_default(),
+            investigation: r.investigation.clone().unwrap_or_default(),
+            requires: r.requires.iter().map(|x| format!("{} {}", dependency_label(x.kind), x.name)).collect(),
+            tags: r.tags.clone(),
+            repository: d.provenance.repository.clone().unwrap_or_default(),
+            commit: d.provenance.commit.clone().unwrap_or_default(),
+            commit_url: commit_url(d),
+            other_techniques_note: other_techniques_note(&card.chips),
+            card,
+        }
+    }
+}
+
+/// The native file is YAML or TOML for most formats; only YARA-L's rule text is its query.
+fn native_language(d: &Detection) -> Option<ruledex_core::model::Language> {
+    (d.rule.native_rule == d.rule.query).then_some(d.rule.language).flatten()
+}
+
+fn other_techniques_note(chips: &[Chip]) -> String {
+    match chips.len() {
+        0 => "This detection is not mapped to any ATT&CK technique.".into(),
+        1 => String::new(),
+        n => format!("Maps to {n} techniques."),
+    }
+}
+
+fn join<const N: usize>(parts: [Option<String>; N]) -> String {
+    parts.into_iter().flatten().collect::<Vec<_>>().join(" · ")
+}
+
+fn reference(text: &str) -> Reference {
+    let is_web = text.starts_with("https://") || text.starts_with("http://");
+    Reference { href: if is_web { text.to_string() } else { String::new() }, text: text.to_string() }
+}
+
+fn dependency_label(kind: ruledex_core::model::DependencyKind) -> &'static str {
+    use ruledex_core::model::DependencyKind::*;
+    match kind {
+        Macro => "macro",
+        Lookup => "lookup",
+        ReferenceList => "reference list",
+        DataTable => "data table",
+        Function => "function",
+    }
+}
+
+/// The commit on GitHub, when the repository is there.
+fn commit_url(d: &Detection) -> String {
+    match (&d.provenance.repository, &d.provenance.commit) {
+        (Some(repo), Some(commit)) if repo.starts_with("https://github.com/") => {
+            format!("{}/commit/{commit}", repo.trim_end_matches('/').trim_end_matches(".git"))
+        }
+        _ => String::new(),
+    }
+}

@@ -1,0 +1,229 @@
+//! `/techniques/{id}`: a technique and every detection for it.
+//!
+//! The page holds all the technique's detections (its sub-techniques', deprecated and community
+//! ones too) and marks those the URL's filters exclude as `hidden`, so the filters work without
+//! JavaScript (the form reloads the page) and, with it, without reloading.
+
+use askama::Template;
+use axum::extract::{RawQuery, State};
+use ruledex_core::attack::Technique;
+use ruledex_core::ids::TechniqueId;
+use ruledex_core::model::SourceKind;
+use ruledex_core::query::Filter;
+use ruledex_store::TechniquePage;
+
+use super::view::{Card, FacetGroup, Layout, attack_paragraphs, facet_groups, technique_url};
+use super::{PageResult, catalog, params, render};
+use crate::error::{Suggestion, WebError};
+use crate::params::PathParams;
+use crate::params::technique_id;
+use crate::state::{AppState, Catalog};
+
+#[derive(Template)]
+#[template(path = "technique.html")]
+struct TechniqueView {
+    layout: Layout,
+    id: String,
+    name: String,
+    attack_version: String,
+    revoked_from: String,
+    in_attack: bool,
+    deprecated: bool,
+    attack_url: String,
+    parent: Option<Link>,
+    tactics: Vec<Link>,
+    lead: String,
+    more: Vec<String>,
+    platforms: String,
+    data_components: String,
+    subtechniques: Vec<SubView>,
+    is_parent: bool,
+    facets: Vec<FacetGroup>,
+    exact: bool,
+    show_deprecated: bool,
+    show_community: bool,
+    groups: Vec<VendorGroup>,
+    total: usize,
+    shown: usize,
+    vendor_native: usize,
+    community: usize,
+    deprecated_count: usize,
+}
+
+struct Link {
+    href: String,
+    label: String,
+}
+
+struct SubView {
+    href: String,
+    id: String,
+    name: String,
+    count: usize,
+}
+
+struct VendorGroup {
+    vendor: String,
+    cards: Vec<Card>,
+    shown: usize,
+}
+
+pub async fn technique(
+    State(state): State<AppState>,
+    PathParams(raw, _): PathParams<String>,
+    query: RawQuery,
+) -> PageResult {
+    let catalog = catalog(&state)?;
+    let params = params(&query)?;
+    let requested = technique_id(&raw)?;
+    let filter = params.technique_filter()?;
+    let everything = Filter { include_deprecated: true, ..Filter::default() };
+    let page = catalog.store.technique_page(requested, false, &everything)?;
+    let page = page.ok_or_else(|| unknown_technique(&catalog, requested))?;
+    let counts = catalog.store.family_counts(page.id.parent(), &filter)?;
+    let view = TechniqueView::new(&catalog, &page, &filter, params.exact(), |id| counts.family(id));
+    render(&view)
+}
+
+impl TechniqueView {
+    fn new(
+        catalog: &Catalog,
+        page: &TechniquePage,
+        filter: &Filter,
+        exact: bool,
+        count: impl Fn(TechniqueId) -> usize,
+    ) -> TechniqueView {
+        let id = page.id;
+        let cards: Vec<Card> = page
+            .listing
+            .detections
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let mut card = Card::new(i, d, Some(id), filter);
+                card.hidden |= exact && !card.direct;
+                card
+            })
+            .collect();
+        let live = |c: &&Card| !c.deprecated && (c.direct || !exact);
+        let technique = page.technique.as_ref();
+        let paragraphs = technique.map(|t| attack_paragraphs(&t.description)).unwrap_or_default();
+        let name = catalog.full_name(id).unwrap_or_else(|| "not in the loaded ATT&CK data".into());
+        TechniqueView {
+            layout: Layout::new(format!("{id} {name} · detections")),
+            id: id.to_string(),
+            attack_version: catalog.info.attack_version.clone().unwrap_or_default(),
+            revoked_from: page.revoked.map(|r| r.to_string()).unwrap_or_default(),
+            in_attack: technique.is_some(),
+            deprecated: technique.is_some_and(|t| t.deprecated),
+            attack_url: technique.map_or_else(|| id.attack_url(), |t| t.url.clone()),
+            parent: page
+                .parent
+                .as_ref()
+                .map(|p| Link { href: technique_url(p.id), label: format!("{} {}", p.id, p.name) }),
+            tactics: tactic_links(catalog, technique),
+            lead: paragraphs.first().cloned().unwrap_or_default(),
+            more: paragraphs.into_iter().skip(1).collect(),
+            platforms: technique.map(|t| t.platforms.join(", ")).unwrap_or_default(),
+            data_components: technique.map(|t| t.data_components.join(", ")).unwrap_or_default(),
+            subtechniques: page
+                .subtechniques
+                .iter()
+                .map(|s| SubView {
+                    href: technique_url(s.id),
+                    id: s.id.to_string(),
+                    name: s.name.clone(),
+                    count: count(s.id),
+                })
+                .collect(),
+            is_parent: !id.is_subtechnique(),
+            facets: facet_groups(&page.listing.facets, filter),
+            exact,
+            show_deprecated: filter.include_deprecated,
+            show_community: !filter.kinds.contains(&SourceKind::Vendor)
+                || filter.kinds.contains(&SourceKind::Community),
+            total: cards.len(),
+            shown: cards.iter().filter(|c| !c.hidden).count(),
+            vendor_native: cards.iter().filter(live).filter(|c| !c.community).count(),
+            community: cards.iter().filter(live).filter(|c| c.community).count(),
+            deprecated_count: cards.iter().filter(|c| c.deprecated).count(),
+            groups: group_by_vendor(cards),
+            name,
+        }
+    }
+}
+
+fn tactic_links(catalog: &Catalog, technique: Option<&Technique>) -> Vec<Link> {
+    let ids = technique.map(|t| t.tactics.as_slice()).unwrap_or_default();
+    ids.iter()
+        .filter_map(|id| catalog.tactics.iter().find(|t| t.id == *id))
+        .map(|t| Link { href: t.url.clone(), label: format!("{} ({})", t.name, t.id) })
+        .collect()
+}
+
+/// Consecutive cards of one vendor (the store lists detections by source, then severity).
+fn group_by_vendor(cards: Vec<Card>) -> Vec<VendorGroup> {
+    let mut groups: Vec<VendorGroup> = Vec::new();
+    for card in cards {
+        match groups.last_mut() {
+            Some(group) if group.vendor == card.vendor => group.cards.push(card),
+            _ => groups.push(VendorGroup { vendor: card.vendor.clone(), cards: vec![card], shown: 0 }),
+        }
+    }
+    for group in &mut groups {
+        group.shown = group.cards.iter().filter(|c| !c.hidden).count();
+    }
+    groups
+}
+
+/// A 404 for an ID neither ATT&CK nor any detection knows, with the closest techniques.
+fn unknown_technique(catalog: &Catalog, id: TechniqueId) -> WebError {
+    let wanted = id.to_string();
+    let mut close: Vec<(usize, &Technique)> = catalog
+        .techniques
+        .values()
+        .filter(|t| !t.revoked)
+        .map(|t| (distance(&t.id.to_string(), &wanted), t))
+        .filter(|(d, _)| *d <= 2)
+        .collect();
+    close.sort_by_key(|(d, t)| (*d, t.id));
+    let suggestions = close
+        .into_iter()
+        .take(8)
+        .map(|(_, t)| Suggestion {
+            href: technique_url(t.id),
+            label: format!("{} {}", t.id, catalog.full_name(t.id).unwrap_or_default()),
+        })
+        .collect();
+    WebError::NotFound {
+        message: format!("{id} is not an ATT&CK technique, and no detection is tagged with it."),
+        suggestions,
+    }
+}
+
+/// Edit distance between two short IDs.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::distance;
+
+    #[test]
+    fn edit_distance_finds_near_ids() {
+        assert_eq!(distance("T1090", "T1091"), 1);
+        assert_eq!(distance("T1090.003", "T1090"), 4);
+        assert_eq!(distance("T1090", "T1090"), 0);
+    }
+}

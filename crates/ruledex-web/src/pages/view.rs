@@ -1,0 +1,267 @@
+//! View models: model types turned into what templates show. Templates escape every string
+//! they print; the only pre-rendered HTML is highlighted code, escaped by `highlight`.
+
+use ruledex_core::ids::TechniqueId;
+use ruledex_core::model::{Detection, MappedBy, MappingStatus, SourceKind};
+use ruledex_core::query::{FacetCounts, Filter};
+use ruledex_core::url::encode_component;
+
+use crate::highlight::highlight;
+
+/// Site-wide parts of every page.
+pub struct Layout {
+    pub title: String,
+    /// What the search box shows.
+    pub search: String,
+    /// Appended to asset URLs; bumped when static files change, so browsers fetch them anew.
+    pub asset_version: &'static str,
+}
+
+impl Layout {
+    pub fn new(title: impl Into<String>) -> Layout {
+        Layout { title: title.into(), search: String::new(), asset_version: "1" }
+    }
+}
+
+/// A detection as a card in a list.
+pub struct Card {
+    pub anchor: String,
+    pub url: String,
+    pub raw_url: String,
+    pub download_name: String,
+    pub address: String,
+    pub title: String,
+    pub description: String,
+    pub vendor: String,
+    pub language: String,
+    pub language_key: String,
+    pub severity_key: String,
+    pub severity: String,
+    pub rule_type_key: String,
+    pub rule_type: String,
+    pub status_key: String,
+    pub kind_key: String,
+    pub community: bool,
+    pub deprecated: bool,
+    /// Tagged with the page's technique itself, not only a sub-technique of it.
+    pub direct: bool,
+    pub chips: Vec<Chip>,
+    pub data_sources: Vec<String>,
+    /// `|`-joined, lower-case data sources, for client-side filtering.
+    pub data_sources_key: String,
+    pub query_html: String,
+    pub path: String,
+    pub commit_short: String,
+    pub upstream_url: String,
+    pub license: String,
+    /// Hidden by the filters in the URL (scripts may reveal it without a reload).
+    pub hidden: bool,
+}
+
+/// A technique a detection maps to, as a link.
+pub struct Chip {
+    pub id: String,
+    pub href: String,
+    pub name: String,
+    /// "revoked: tagged T1086", "unknown to ATT&CK", "mapped by ruledex".
+    pub note: String,
+}
+
+impl Card {
+    pub fn new(index: usize, d: &Detection, page_technique: Option<TechniqueId>, filter: &Filter) -> Card {
+        let r = &d.rule;
+        let language = r.language;
+        Card {
+            anchor: format!("d{index}"),
+            url: detection_url(&d.source, &d.id),
+            raw_url: format!("{}/raw", detection_url(&d.source, &d.id)),
+            download_name: download_name(d),
+            address: d.address(),
+            title: r.title.clone(),
+            description: r.description.clone(),
+            vendor: r.vendor.clone(),
+            language: language.map(|l| l.label()).unwrap_or("query").to_string(),
+            language_key: language.map(|l| l.as_str()).unwrap_or_default().to_string(),
+            severity_key: r.severity.map(|s| s.as_str()).unwrap_or_default().to_string(),
+            severity: r.severity.map(|s| s.label()).unwrap_or_default().to_string(),
+            rule_type_key: r.rule_type.map(|t| t.as_str()).unwrap_or_default().to_string(),
+            rule_type: r.rule_type.map(|t| t.label()).unwrap_or_default().to_string(),
+            status_key: r.status.map(|s| s.as_str()).unwrap_or_default().to_string(),
+            kind_key: d.source_kind.as_str().to_string(),
+            community: d.source_kind == SourceKind::Community,
+            deprecated: d.deprecated,
+            direct: page_technique.is_none_or(|t| d.techniques.iter().any(|m| m.id == t)),
+            chips: chips(d),
+            data_sources: r.data_sources.clone(),
+            data_sources_key: r.data_sources.iter().map(|s| s.to_lowercase()).collect::<Vec<_>>().join("|"),
+            query_html: highlight(&r.query, language),
+            path: d.provenance.path.clone(),
+            commit_short: d.provenance.commit.as_deref().map(short_commit).unwrap_or_default().to_string(),
+            upstream_url: d.provenance.upstream_url.clone().unwrap_or_default(),
+            license: d.effective_license.clone().unwrap_or_default(),
+            hidden: !filter.matches(&d.into()),
+        }
+    }
+}
+
+fn chips(d: &Detection) -> Vec<Chip> {
+    d.techniques
+        .iter()
+        .map(|m| Chip {
+            id: m.id.to_string(),
+            href: technique_url(m.id),
+            name: m.name.clone().unwrap_or_default(),
+            note: match (m.status, m.tagged_id, m.mapped_by) {
+                (MappingStatus::Revoked, Some(old), _) => format!("tagged {old}, revoked"),
+                (MappingStatus::Deprecated, _, _) => "deprecated in ATT&CK".into(),
+                (MappingStatus::Unknown, _, _) => "not in ATT&CK".into(),
+                (_, _, MappedBy::Ruledex) => "mapped by ruledex".into(),
+                _ => String::new(),
+            },
+        })
+        .collect()
+}
+
+pub fn short_commit(commit: &str) -> &str {
+    commit.get(..7).unwrap_or(commit)
+}
+
+/// The rule's own file name, restricted to characters safe in a header.
+fn download_name(d: &Detection) -> String {
+    let name = d.rule.path.rsplit('/').next().unwrap_or("rule.txt");
+    let safe: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
+    if safe.is_empty() { "rule.txt".into() } else { safe }
+}
+
+pub fn technique_url(id: TechniqueId) -> String {
+    format!("/techniques/{id}")
+}
+
+/// Addresses are URL-safe by construction (see ingest), but are encoded anyway: a link must
+/// never depend on what a rule file contained.
+pub fn detection_url(source: &str, id: &str) -> String {
+    format!("/detections/{}/{}", encode_component(source), encode_component(id))
+}
+
+/// One group of filter checkboxes (vendor, language, ...).
+pub struct FacetGroup {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub options: Vec<FacetOption>,
+}
+
+pub struct FacetOption {
+    pub value: String,
+    pub label: String,
+    pub count: usize,
+    pub checked: bool,
+}
+
+/// The filter controls for a list, with counts over the whole list.
+pub fn facet_groups(counts: &FacetCounts, filter: &Filter) -> Vec<FacetGroup> {
+    let group = |name,
+                 label,
+                 values: &std::collections::BTreeMap<String, usize>,
+                 checked: &dyn Fn(&str) -> bool,
+                 relabel: &dyn Fn(&str) -> String| {
+        let mut options: Vec<FacetOption> = values
+            .iter()
+            .map(|(value, count)| FacetOption {
+                value: value.clone(),
+                label: relabel(value),
+                count: *count,
+                checked: checked(value),
+            })
+            .collect();
+        options.sort_by(|a, b| b.count.cmp(&a.count).then(a.label.cmp(&b.label)));
+        FacetGroup { name, label, options }
+    };
+    let same = |v: &str| v.to_string();
+    vec![
+        group(
+            "vendor",
+            "Vendor",
+            &counts.vendors,
+            &|v| filter.vendors.iter().any(|x| x.eq_ignore_ascii_case(v)),
+            &same,
+        ),
+        group("language", "Language", &counts.languages, &|v| filter.languages.iter().any(|x| x.as_str() == v), &|v| {
+            v.parse::<ruledex_core::model::Language>().map(|l| l.label().to_string()).unwrap_or_else(|_| v.to_string())
+        }),
+        group(
+            "severity",
+            "Severity",
+            &counts.severities,
+            &|v| filter.severities.iter().any(|x| x.as_str() == v),
+            &same,
+        ),
+        group("type", "Type", &counts.rule_types, &|v| filter.rule_types.iter().any(|x| x.as_str() == v), &|v| {
+            v.parse::<ruledex_core::model::RuleType>().map(|t| t.label().to_string()).unwrap_or_else(|_| v.to_string())
+        }),
+        group("status", "Status", &counts.statuses, &|v| filter.statuses.iter().any(|x| x.as_str() == v), &same),
+        group(
+            "data_source",
+            "Data source",
+            &counts.data_sources,
+            &|v| filter.data_sources.iter().any(|x| x.eq_ignore_ascii_case(v)),
+            &same,
+        ),
+    ]
+}
+
+/// ATT&CK descriptions are Markdown with citations; pages show them as plain paragraphs.
+pub fn attack_paragraphs(description: &str) -> Vec<String> {
+    description
+        .split("\n\n")
+        .map(|p| strip_markdown_links(&strip_citations(p)).trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+fn strip_citations(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("(Citation:") {
+        out.push_str(rest[..start].trim_end());
+        rest = rest[start..].find(')').map_or("", |end| &rest[start + end + 1..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `[text](url)` becomes `text`.
+fn strip_markdown_links(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        let Some(close) = rest[open..].find("](").map(|c| open + c) else { break };
+        let Some(end) = rest[close..].find(')').map(|e| close + e) else { break };
+        out.push_str(&rest[..open]);
+        out.push_str(&rest[open + 1..close]);
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attack_descriptions_lose_citations_and_link_markup() {
+        let text = "Adversaries may use a [connection proxy](https://attack.mitre.org/x) to direct traffic.(Citation: Trend)\n\nMore (Citation: A)(Citation: B) text.";
+        assert_eq!(
+            attack_paragraphs(text),
+            vec!["Adversaries may use a connection proxy to direct traffic.", "More text."]
+        );
+        assert_eq!(attack_paragraphs("[unclosed(link"), vec!["[unclosed(link"]);
+    }
+
+    #[test]
+    fn detection_urls_encode_anything_unexpected() {
+        assert_eq!(detection_url("chronicle", "gcti_tor~ab12"), "/detections/chronicle/gcti_tor~ab12");
+        assert_eq!(detection_url("x", "a/b\"<c>"), "/detections/x/a%2Fb%22%3Cc%3E");
+    }
+}

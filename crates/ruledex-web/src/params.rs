@@ -1,0 +1,171 @@
+//! Reading what a request asks for: query strings into filters, IDs from paths. Anything
+//! malformed becomes a 400 with a message that names the parameter and what it accepts.
+
+use std::marker::PhantomData;
+use std::str::FromStr;
+
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use axum::response::IntoResponse;
+
+use ruledex_core::ids::TechniqueId;
+use ruledex_core::model::{Language, RuleType, Severity, Status};
+use ruledex_core::query::{Filter, SearchQuery};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::WebError;
+
+/// The query parameters the technique, search and home pages (and their API twins) share.
+/// Each list parameter may repeat (`?language=spl&language=eql`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FilterParams {
+    pub source: Vec<String>,
+    pub vendor: Vec<String>,
+    pub kind: Vec<String>,
+    pub language: Vec<String>,
+    pub severity: Vec<String>,
+    #[serde(rename = "type")]
+    pub rule_type: Vec<String>,
+    pub status: Vec<String>,
+    pub data_source: Vec<String>,
+    /// Include deprecated detections.
+    pub deprecated: Option<String>,
+    /// Include community content where vendor-native is the default.
+    pub community: Option<String>,
+    /// Technique pages: only detections tagged with the technique itself.
+    pub exact: Option<String>,
+    /// Search: the words.
+    pub q: Option<String>,
+    /// Search: paging.
+    pub offset: Option<String>,
+    pub limit: Option<String>,
+}
+
+impl FilterParams {
+    /// Parses a raw query string.
+    pub fn parse(raw: Option<&str>) -> Result<FilterParams, WebError> {
+        parse_query(raw)
+    }
+
+    pub fn filter(&self) -> Result<Filter, WebError> {
+        Ok(Filter {
+            sources: self.source.clone(),
+            vendors: self.vendor.clone(),
+            kinds: parse_all(&self.kind, "kind")?,
+            languages: parse_all::<Language>(&self.language, "language")?,
+            rule_types: parse_all::<RuleType>(&self.rule_type, "type")?,
+            severities: parse_all::<Severity>(&self.severity, "severity")?,
+            statuses: parse_all::<Status>(&self.status, "status")?,
+            data_sources: self.data_source.clone(),
+            include_deprecated: flag(&self.deprecated),
+        })
+    }
+
+    /// The filter for a technique's default view: vendor-native unless asked otherwise.
+    pub fn technique_filter(&self) -> Result<Filter, WebError> {
+        Ok(self.filter()?.vendor_native_unless_asked(flag(&self.community)))
+    }
+
+    pub fn exact(&self) -> bool {
+        flag(&self.exact)
+    }
+
+    pub fn community(&self) -> bool {
+        flag(&self.community)
+    }
+
+    pub fn search(&self, default_limit: usize) -> Result<SearchQuery, WebError> {
+        Ok(SearchQuery {
+            text: self.q.clone().unwrap_or_default(),
+            filter: self.filter()?,
+            offset: number(self.offset.as_deref(), "offset")?.unwrap_or(0),
+            limit: number(self.limit.as_deref(), "limit")?.unwrap_or(default_limit),
+        })
+    }
+}
+
+/// `?x=1`, `?x=on`, `?x=true` and `?x` mean yes.
+fn flag(value: &Option<String>) -> bool {
+    matches!(value.as_deref(), Some("" | "1" | "on" | "true" | "yes"))
+}
+
+fn number(value: Option<&str>, name: &str) -> Result<Option<usize>, WebError> {
+    value
+        .filter(|v| !v.is_empty())
+        .map(|v| v.parse().map_err(|_| WebError::BadRequest(format!("`{name}` must be a whole number, not {v:?}"))))
+        .transpose()
+}
+
+fn parse_all<T: FromStr>(values: &[String], name: &str) -> Result<Vec<T>, WebError>
+where
+    T::Err: std::fmt::Display,
+{
+    values
+        .iter()
+        .filter(|v| !v.is_empty())
+        .map(|v| v.parse().map_err(|e| WebError::BadRequest(format!("parameter `{name}`: {e}"))))
+        .collect()
+}
+
+pub fn parse_query<T: DeserializeOwned>(raw: Option<&str>) -> Result<T, WebError> {
+    serde_html_form::from_str(raw.unwrap_or_default())
+        .map_err(|e| WebError::BadRequest(format!("invalid query string: {e}")))
+}
+
+/// Path parameters, whose rejection (a segment that is not UTF-8, say) is a 400 in the error
+/// format of the route: `E` is [`WebError`] for pages, [`crate::error::ApiError`] for the API.
+pub struct PathParams<T, E = WebError>(pub T, pub PhantomData<E>);
+
+impl<S, T, E> FromRequestParts<S> for PathParams<T, E>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+    E: From<WebError> + IntoResponse,
+{
+    type Rejection = E;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(PathParams(value, PhantomData)),
+            Err(rejection) => Err(WebError::BadRequest(format!("invalid path: {}", rejection.body_text())).into()),
+        }
+    }
+}
+
+/// A technique ID from a path, in any spelling rules use.
+pub fn technique_id(text: &str) -> Result<TechniqueId, WebError> {
+    text.parse().map_err(|e| WebError::BadRequest(format!("{e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ruledex_core::model::SourceKind;
+
+    #[test]
+    fn repeated_parameters_and_flags_become_a_filter() {
+        let params =
+            FilterParams::parse(Some("language=spl&language=eql&severity=high&deprecated=1&vendor=Splunk")).unwrap();
+        let filter = params.filter().unwrap();
+        assert_eq!(filter.languages, vec![Language::Spl, Language::Eql]);
+        assert_eq!(filter.severities, vec![Severity::High]);
+        assert!(filter.include_deprecated);
+        assert!(params.technique_filter().unwrap().kinds.is_empty(), "naming a vendor asks for it, community or not");
+        let plain = FilterParams::parse(Some("language=spl")).unwrap();
+        assert_eq!(plain.technique_filter().unwrap().kinds, vec![SourceKind::Vendor]);
+    }
+
+    #[test]
+    fn bad_values_are_400s_naming_the_parameter() {
+        let error = FilterParams::parse(Some("language=cobol")).unwrap().filter().unwrap_err();
+        assert!(
+            matches!(&error, WebError::BadRequest(m) if m.contains("parameter `language`") && m.contains("yara-l"))
+        );
+        let error = FilterParams::parse(Some("limit=lots")).unwrap().search(20).unwrap_err();
+        assert!(matches!(&error, WebError::BadRequest(m) if m.contains("`limit` must be a whole number")));
+        assert!(matches!(FilterParams::parse(Some("nosuch=1")), Err(WebError::BadRequest(_))));
+        assert!(matches!(technique_id("T10"), Err(WebError::BadRequest(_))));
+    }
+}

@@ -1,0 +1,119 @@
+//! `ruledex serve`: the web catalog. With no catalog yet (or with `--sync`), a sync runs in the
+//! background while the server already answers; the home page shows its progress, and if it
+//! fails (offline, say) what failed and how to point ruledex at local mirrors.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::thread;
+
+use anyhow::{Context, Result};
+use ruledex_store::{Store, StoreError};
+use ruledex_web::{AppState, Catalog, SyncPhase};
+
+use super::Env;
+use super::sync::{Bar, print_summary};
+use crate::cli::ServeArgs;
+use crate::config::Config;
+use crate::exit;
+use crate::sync::{self, Progress};
+
+pub fn run(env: Env, args: &ServeArgs) -> Result<u8> {
+    let catalog_path = ruledex_store::catalog_path(&env.data_dir);
+    let catalog = match Store::open(&catalog_path) {
+        Ok(store) => Some(Catalog::open(store)?),
+        Err(StoreError::Missing(_) | StoreError::Version { .. }) => None,
+        Err(error) => return Err(error.into()),
+    };
+    let needs_sync = catalog.is_none() || args.sync;
+    let state = AppState::new(catalog, env.config.origin.clone());
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(args.addr))
+        .with_context(|| format!("cannot listen on {}", args.addr))?;
+    eprintln!("ruledex: serving http://{} (config: {})", listener.local_addr()?, env.config.origin);
+    match state.catalog() {
+        Some(catalog) => {
+            eprintln!("ruledex: catalog {} with {} detections", catalog_path.display(), catalog.info.detections)
+        }
+        None => eprintln!("ruledex: no catalog yet at {}; building it now", catalog_path.display()),
+    }
+    if needs_sync {
+        spawn_sync(env.config, env.data_dir, state.clone());
+    }
+    runtime.block_on(ruledex_web::serve(listener, state, shutdown_signal()))?;
+    Ok(exit::OK)
+}
+
+/// Builds the catalog on a thread of its own and installs it in the running server.
+fn spawn_sync(config: Config, data_dir: PathBuf, state: AppState) {
+    thread::spawn(move || {
+        state.set_sync_phase(SyncPhase::Running { step: "starting".into(), files_read: 0, files_total: 0 });
+        let progress = ServerProgress { state: &state, bar: std::io::stderr().is_terminal().then(Bar::new) };
+        let result = sync::run(&config, &data_dir, &progress);
+        if let Some(bar) = &progress.bar {
+            bar.0.finish_and_clear();
+        }
+        let phase = match result.and_then(|summary| install(&state, &data_dir, &summary)) {
+            Ok(problems) => SyncPhase::Finished { problems },
+            Err(error) => {
+                eprintln!("ruledex: sync failed: {error:#}");
+                SyncPhase::Failed { error: format!("{error:#}") }
+            }
+        };
+        state.set_sync_phase(phase);
+    });
+}
+
+/// Opens the freshly built catalog in the server; returns the sources that could not be read.
+fn install(state: &AppState, data_dir: &std::path::Path, summary: &sync::SyncSummary) -> Result<Vec<String>> {
+    print_summary(summary)?;
+    let store = Store::open(&summary.catalog)?;
+    state.install(Catalog::open(store)?);
+    eprintln!("ruledex: catalog ready in {}", data_dir.display());
+    Ok(summary.sources.iter().filter_map(|s| s.problem.as_ref().map(|p| format!("{}: {p}", s.name))).collect())
+}
+
+/// Reports progress to the server (the home page) and, on a terminal, to a progress bar.
+struct ServerProgress<'a> {
+    state: &'a AppState,
+    bar: Option<Bar>,
+}
+
+impl Progress for ServerProgress<'_> {
+    fn step(&self, message: &str) {
+        self.state.set_sync_phase(SyncPhase::Running { step: message.to_string(), files_read: 0, files_total: 0 });
+        if let Some(bar) = &self.bar {
+            bar.step(message);
+        }
+    }
+
+    fn file_read(&self, total: usize) {
+        self.state.sync_file_read(total);
+        if let Some(bar) = &self.bar {
+            bar.file_read(total);
+        }
+    }
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    eprintln!("ruledex: shutting down");
+}
