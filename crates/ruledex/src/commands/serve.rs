@@ -57,6 +57,10 @@ fn spawn_sync(config: Config, data_dir: PathBuf, state: AppState) {
             Ok(problems) => SyncPhase::Finished { problems },
             Err(error) => {
                 eprintln!("ruledex: sync failed: {error:#}");
+                eprintln!(
+                    "ruledex: still serving; the home page says what failed. Offline, point ruledex at local \
+                     mirrors with --config (see examples/local-mirrors.toml and the README)"
+                );
                 SyncPhase::Failed { error: format!("{error:#}") }
             }
         };
