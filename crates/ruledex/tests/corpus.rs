@@ -4,14 +4,7 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
-use crate::util::{detections, field, files_on_disk, shared, shared_catalog};
-
-fn technique_json(args: &[&str]) -> Value {
-    let mut all = vec!["technique"];
-    all.extend_from_slice(args);
-    all.push("--json");
-    shared_catalog().run(&all).ok().json()
-}
+use crate::util::{detections, field, files_on_disk, shared, shared_catalog, technique_json};
 
 fn ids(listing: &Value) -> HashSet<String> {
     detections(listing).iter().map(|d| format!("{}/{}", field(d, "source"), field(d, "id"))).collect()

@@ -4,14 +4,7 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
-use crate::util::{detections, field, files_on_disk, shared, shared_catalog};
-
-fn listing(args: &[&str]) -> Value {
-    let mut all = vec!["technique"];
-    all.extend_from_slice(args);
-    all.push("--json");
-    shared_catalog().run(&all).ok().json()
-}
+use crate::util::{detections, field, files_on_disk, shared, shared_catalog, technique_json};
 
 fn sources_in(listing: &Value) -> HashSet<String> {
     detections(listing).iter().map(|d| field(d, "source").to_string()).collect()
@@ -19,7 +12,7 @@ fn sources_in(listing: &Value) -> HashSet<String> {
 
 #[test]
 fn the_default_technique_view_is_vendor_native_with_community_one_flag_away() {
-    let vendor = listing(&["T1090"]);
+    let vendor = technique_json(&["T1090"]);
     let sources = sources_in(&vendor);
     assert!(sources.contains("sentinel"), "Sentinel analytics mapped to T1090 are vendor-native: {sources:?}");
     assert!(!sources.contains("sigma") && !sources.contains("kql"), "{sources:?}");
@@ -27,11 +20,11 @@ fn the_default_technique_view_is_vendor_native_with_community_one_flag_away() {
     let hidden = vendor["hidden_community"].as_u64().unwrap();
     assert!(hidden > 0);
 
-    let all = listing(&["T1090", "--community"]);
+    let all = technique_json(&["T1090", "--community"]);
     let sources = sources_in(&all);
     assert!(sources.contains("sigma") && sources.contains("kql"), "{sources:?}");
     assert_eq!(detections(&all).len(), detections(&vendor).len() + hidden as usize);
-    let community = listing(&["T1090", "--kind", "community"]);
+    let community = technique_json(&["T1090", "--kind", "community"]);
     assert!(detections(&community).iter().all(|d| d["source_kind"] == "community"));
     let text = shared_catalog().run(&["technique", "T1090"]).ok().stdout;
     assert!(
@@ -41,7 +34,7 @@ fn the_default_technique_view_is_vendor_native_with_community_one_flag_away() {
 
 #[test]
 fn sentinel_analytics_for_t1090_are_kusto_with_their_connectors() {
-    let sentinel = listing(&["T1090", "--source", "sentinel"]);
+    let sentinel = technique_json(&["T1090", "--source", "sentinel"]);
     let titles: HashSet<&str> = detections(&sentinel).iter().map(|d| field(d, "title")).collect();
     assert!(titles.iter().any(|t| t.contains("ToR")), "{titles:?}");
     for d in detections(&sentinel) {
@@ -54,10 +47,10 @@ fn sentinel_analytics_for_t1090_are_kusto_with_their_connectors() {
 
 #[test]
 fn sigma_and_community_kql_detections_carry_their_languages() {
-    let sigma = listing(&["T1090", "--source", "sigma"]);
+    let sigma = technique_json(&["T1090", "--source", "sigma"]);
     assert!(!detections(&sigma).is_empty());
     assert!(detections(&sigma).iter().all(|d| field(d, "language") == "sigma" && d["source_kind"] == "community"));
-    let kql = listing(&["T1090", "--source", "kql"]);
+    let kql = technique_json(&["T1090", "--source", "kql"]);
     assert!(
         detections(&kql)
             .iter()

@@ -144,6 +144,14 @@ pub fn files_on_disk(root: &Path, sub: &str, extension: &str) -> usize {
     walk(&root.join(sub), extension)
 }
 
+/// `ruledex technique ARGS... --json` on the shared catalog.
+pub fn technique_json(args: &[&str]) -> Value {
+    let mut all = vec!["technique"];
+    all.extend_from_slice(args);
+    all.push("--json");
+    shared_catalog().run(&all).ok().json()
+}
+
 /// The `detections` array of a JSON listing.
 pub fn detections(value: &Value) -> &Vec<Value> {
     value["detections"].as_array().expect("detections array")
