@@ -82,7 +82,10 @@ function enableInstantFilters() {
       if (!card.hidden) shown++;
     }
     for (const group of groups) {
-      group.hidden = !group.querySelector("article.card:not([hidden])");
+      const visibleCards = group.querySelectorAll("article.card:not([hidden])").length;
+      group.hidden = visibleCards === 0;
+      const count = group.querySelector(".group-count");
+      if (count) count.textContent = String(visibleCards);
     }
     if (shownCount) shownCount.textContent = String(shown);
     const query = new URLSearchParams(new FormData(form)).toString();
@@ -118,7 +121,14 @@ function enableTechniqueSuggestions() {
   }
 }
 
+// On a phone the filters would push the detections below the fold: start them folded.
+function foldFiltersOnSmallScreens() {
+  const panel = document.getElementById("filter-panel");
+  if (panel && window.matchMedia("(max-width: 720px)").matches) panel.open = false;
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  foldFiltersOnSmallScreens();
   enableCopyButtons();
   enableInstantFilters();
   enableTechniqueSuggestions();

@@ -20,6 +20,7 @@ pub use view::detection_url;
 
 use self::view::Layout;
 use crate::error::{Suggestion, WebError};
+use crate::params::PathParams;
 use crate::state::{AppState, Catalog};
 
 pub fn render(template: &impl Template) -> Result<Html<String>, WebError> {
@@ -74,14 +75,30 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
     WebError::Internal(format!("panic: {cause}")).into_response()
 }
 
+const STYLE: &str = include_str!("../../static/style.css");
+const SCRIPT: &str = include_str!("../../static/app.js");
+
+/// Fingerprint of the static files, appended to their URLs so browsers fetch them anew exactly
+/// when they change (and may otherwise cache them for a long time).
+pub const ASSET_VERSION: u64 = fnv1a(STYLE.as_bytes(), fnv1a(SCRIPT.as_bytes(), 0xcbf2_9ce4_8422_2325));
+
+const fn fnv1a(bytes: &[u8], mut hash: u64) -> u64 {
+    let mut i = 0;
+    while i < bytes.len() {
+        hash = (hash ^ bytes[i] as u64).wrapping_mul(0x0100_0000_01b3);
+        i += 1;
+    }
+    hash
+}
+
 /// Styles and scripts, compiled into the binary so ruledex serves everything it needs itself.
-pub async fn static_file(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
-    let (content_type, body): (&str, &'static str) = match file.as_str() {
-        "style.css" => ("text/css; charset=utf-8", include_str!("../../static/style.css")),
-        "app.js" => ("text/javascript; charset=utf-8", include_str!("../../static/app.js")),
+pub async fn static_file(PathParams(file, _): PathParams<String>) -> Response {
+    let (content_type, body) = match file.as_str() {
+        "style.css" => ("text/css; charset=utf-8", STYLE),
+        "app.js" => ("text/javascript; charset=utf-8", SCRIPT),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
-    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=86400")], body).into_response()
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=604800")], body).into_response()
 }
 
 /// Parses the raw query string for a page; errors become 400 pages.

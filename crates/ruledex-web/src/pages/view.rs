@@ -13,13 +13,13 @@ pub struct Layout {
     pub title: String,
     /// What the search box shows.
     pub search: String,
-    /// Appended to asset URLs; bumped when static files change, so browsers fetch them anew.
-    pub asset_version: &'static str,
+    /// Appended to asset URLs (see [`super::ASSET_VERSION`]).
+    pub asset_version: String,
 }
 
 impl Layout {
     pub fn new(title: impl Into<String>) -> Layout {
-        Layout { title: title.into(), search: String::new(), asset_version: "1" }
+        Layout { title: title.into(), search: String::new(), asset_version: format!("{:x}", super::ASSET_VERSION) }
     }
 }
 
