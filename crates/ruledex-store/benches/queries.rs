@@ -17,6 +17,10 @@ use ruledex_store::{CatalogWriter, Store, catalog_path};
 
 const RUNS: usize = 300;
 
+// The same allocator as the ruledex binary, so the figures are the shipped ones.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn shared() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
 }

@@ -5,6 +5,7 @@
 //! ([`Store`]) open the file read-only; front ends never write.
 
 mod reader;
+mod record;
 mod search;
 mod technique;
 mod writer;
@@ -17,7 +18,7 @@ pub use technique::{SubtechniqueCount, TechniquePage};
 pub use writer::CatalogWriter;
 
 /// Bumped whenever `schema.sql` changes; a catalog of another version is rebuilt by a sync.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// The catalog's file name inside the data directory.
 pub const CATALOG_FILE: &str = "catalog.sqlite";

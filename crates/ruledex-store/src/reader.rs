@@ -13,6 +13,7 @@ use ruledex_core::query::{FacetCounts, Facets, Filter};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
 
+use crate::record::DetectionRecord;
 use crate::{Result, SCHEMA_VERSION, StoreError};
 
 /// Connections kept for reuse; more may be opened under load and are then closed.
@@ -269,7 +270,7 @@ impl Store {
         self.with_conn(|conn| {
             let mut statement = conn.prepare_cached("SELECT body FROM detections WHERE pk = ?1")?;
             pks.iter()
-                .map(|pk| Ok(serde_json::from_str(&statement.query_row([pk], |r| r.get::<_, String>(0))?)?))
+                .map(|pk| Ok(DetectionRecord::parse(&statement.query_row([pk], |r| r.get::<_, String>(0))?)?))
                 .collect()
         })
     }
@@ -330,7 +331,7 @@ pub(crate) fn full_detections(
     })?;
     rows.map(|row| {
         let (body, native_rule, investigation, implementation) = row?;
-        let mut detection: Detection = serde_json::from_str(&body)?;
+        let mut detection = DetectionRecord::parse(&body)?;
         detection.rule.native_rule = native_rule;
         detection.rule.investigation = investigation;
         detection.rule.implementation = implementation;

@@ -8,6 +8,7 @@ use ruledex_core::ingest::{IngestedSource, SourceReport};
 use ruledex_core::model::Detection;
 use rusqlite::{Connection, OpenFlags, params};
 
+use crate::record::DetectionRecord;
 use crate::{CATALOG_FILE, Result, SCHEMA_VERSION, StoreError, catalog_path, io_error};
 
 const TEMP_PREFIX: &str = "catalog.sqlite.tmp-";
@@ -156,7 +157,7 @@ impl CatalogWriter {
                 d.deprecated,
                 r.path,
                 serde_json::to_string(&r.data_sources)?,
-                serde_json::to_string(&card(d))?,
+                serde_json::to_string(&DetectionRecord::card(d))?,
                 r.native_rule,
                 r.investigation,
                 r.implementation,
@@ -213,15 +214,6 @@ fn remove_stale_temp_files(data_dir: &Path) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The detection without its long texts, which are stored in their own columns.
-fn card(d: &Detection) -> Detection {
-    let mut card = d.clone();
-    card.rule.native_rule = String::new();
-    card.rule.investigation = None;
-    card.rule.implementation = None;
-    card
 }
 
 /// What full-text search should find a detection by besides its title, description and query.

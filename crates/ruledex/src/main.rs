@@ -15,6 +15,11 @@ use clap::Parser;
 
 use crate::cli::Cli;
 
+// Listings and syncs allocate many small strings; mimalloc makes them markedly faster than the
+// system allocator (technique listings about 1.4x, measured by the queries benchmark).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit statuses, documented in the README.
 pub mod exit {
     pub const OK: u8 = 0;
