@@ -7,5 +7,6 @@ mod util;
 
 mod bad_input;
 mod corpus;
+mod serve;
 mod sources;
 mod sync;

@@ -40,8 +40,34 @@ pub fn run(env: Env, args: &ServeArgs) -> Result<u8> {
     if needs_sync {
         spawn_sync(env.config, env.data_dir, state.clone());
     }
+    runtime.spawn(follow_catalog(catalog_path, state.clone()));
     runtime.block_on(ruledex_web::serve(listener, state, shutdown_signal()))?;
     Ok(exit::OK)
+}
+
+/// Picks up a catalog rebuilt by another process (`ruledex sync` from cron, say): a sync renames
+/// a new file into place, so a changed modification time or size means a new catalog.
+async fn follow_catalog(path: PathBuf, state: AppState) {
+    let identity = |path: &PathBuf| std::fs::metadata(path).ok().map(|m| (m.modified().ok(), m.len()));
+    let mut seen = identity(&path);
+    let mut interval = tokio::time::interval(std::time::Duration::from_secs(5));
+    loop {
+        interval.tick().await;
+        let current = identity(&path);
+        if current == seen || matches!(state.sync_phase(), SyncPhase::Running { .. }) {
+            continue;
+        }
+        seen = current;
+        match Store::open(&path).map_err(anyhow::Error::from).and_then(|s| Ok(Catalog::open(s)?)) {
+            Ok(catalog) => {
+                eprintln!("ruledex: reloaded the catalog ({} detections)", catalog.info.detections);
+                state.install(catalog);
+            }
+            Err(error) => {
+                eprintln!("ruledex: a new catalog appeared at {} but cannot be read: {error:#}", path.display())
+            }
+        }
+    }
 }
 
 /// Builds the catalog on a thread of its own and installs it in the running server.

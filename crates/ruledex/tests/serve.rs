@@ -1,0 +1,125 @@
+//! `ruledex serve` as a real process: the first run builds the catalog in the background, an
+//! offline first run still serves and says why, and a catalog rebuilt by `ruledex sync` is
+//! picked up without a restart.
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::util::{Workspace, fixtures, source};
+
+/// A running `ruledex serve`, killed when dropped.
+struct Served {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(workspace: &Workspace) -> Served {
+    let mut child = workspace
+        .command()
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let base = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| line.strip_prefix("ruledex: serving ").map(|rest| rest.split(' ').next().unwrap().to_string()))
+        .expect("serve announces its address");
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    Served { child, base }
+}
+
+fn get(served: &Served, path: &str) -> (u16, String) {
+    let agent = ureq::Agent::config_builder().http_status_as_error(false).build().new_agent();
+    let mut response = agent.get(&format!("{}{path}", served.base)).call().unwrap();
+    (response.status().as_u16(), response.body_mut().read_to_string().unwrap())
+}
+
+/// Polls `path` until `done` holds for its JSON, for at most a minute.
+fn wait_for(served: &Served, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let started = Instant::now();
+    loop {
+        let (_, body) = get(served, path);
+        let value: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        if done(&value) {
+            return value;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "{path} never became ready: {body}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn fixture_config(workspace: &Workspace, chronicle_root: &std::path::Path) {
+    workspace.write_config(&format!(
+        "[attack]\nenterprise = {:?}\n{}",
+        fixtures().join("attack/mini-enterprise.json"),
+        source("chronicle", "chronicle", "vendor", chronicle_root)
+    ));
+}
+
+#[test]
+fn the_first_run_builds_the_catalog_while_serving() {
+    let workspace = Workspace::new();
+    fixture_config(&workspace, &fixtures().join("chronicle"));
+    let served = serve(&workspace);
+    let (status, _) = get(&served, "/healthz");
+    assert_eq!(status, 200, "the server answers at once");
+    let sync = wait_for(&served, "/api/v1/sync", |v| v["state"] == "finished" || v["state"] == "failed");
+    assert_eq!(sync["state"], "finished", "{sync}");
+    let technique = wait_for(&served, "/api/v1/techniques/T1090", |v| v["detections"].is_array());
+    assert!(technique["detections"].as_array().unwrap().iter().any(|d| d["id"] == "fixture_tor_exit"));
+}
+
+#[test]
+fn an_offline_first_run_still_serves_and_says_what_failed() {
+    let workspace = Workspace::new();
+    // Port 9 (discard) is closed on loopback: the download fails at once, as offline.
+    workspace.write_config(&format!(
+        "[attack]\nenterprise = \"http://127.0.0.1:9/enterprise-attack.json\"\n{}",
+        source("chronicle", "chronicle", "vendor", &fixtures().join("chronicle"))
+    ));
+    let served = serve(&workspace);
+    let sync = wait_for(&served, "/api/v1/sync", |v| v["state"] == "failed" || v["state"] == "finished");
+    assert_eq!(sync["state"], "failed");
+    assert!(sync["error"].as_str().unwrap().contains("cannot download ATT&CK bundle http://127.0.0.1:9/"));
+    let (status, home) = get(&served, "/");
+    assert_eq!(status, 200);
+    assert!(home.contains("The catalog could not be built") && home.contains("examples/local-mirrors.toml"));
+    assert!(home.contains(&workspace.config().display().to_string()), "names the configuration it used");
+    assert_eq!(get(&served, "/api/v1/techniques/T1090").0, 503);
+}
+
+#[test]
+fn a_catalog_rebuilt_by_another_sync_is_picked_up_without_a_restart() {
+    let workspace = Workspace::new();
+    let mirror = workspace.path().join("mirror");
+    fs::create_dir_all(mirror.join("rules")).unwrap();
+    fs::copy(fixtures().join("chronicle/rules/community/two_rules.yaral"), mirror.join("rules/two.yaral")).unwrap();
+    fixture_config(&workspace, &mirror);
+    workspace.run(&["sync"]).ok();
+    let served = serve(&workspace);
+    assert_eq!(get(&served, "/api/v1/detections/chronicle/fixture_late").0, 404);
+
+    fs::write(
+        mirror.join("rules/late.yaral"),
+        "rule fixture_late {\n meta:\n  technique = \"T1090\"\n condition:\n  $e\n}\n",
+    )
+    .unwrap();
+    workspace.run(&["sync"]).ok();
+    wait_for(&served, "/api/v1/detections/chronicle/fixture_late", |v| v["id"] == "fixture_late");
+}
