@@ -4,6 +4,7 @@
 
 mod util;
 
+mod browser;
 mod http;
 mod openapi;
 mod security;

@@ -1,0 +1,518 @@
+//! The pages in a real headless Chromium, driven over WebDriver: instant filters, query toggles,
+//! copy buttons, technique links, screenshots, and hostile rule text.
+//!
+//! Each test starts its own chromedriver (Debian's `chromium-driver`) on a free loopback port and
+//! its own Chromium with a fresh profile, and ends both when it finishes, passed or failed.
+//! Without Chromium these tests fail; they never skip.
+
+use std::future::Future;
+use std::net::{Ipv4Addr, TcpListener};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use crate::util::{Server, fixture_server, repo_root, shared_server};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const INSTALL_HINT: &str = "the browser tests need Debian's chromium and chromium-driver packages \
+     (apt-get install chromium chromium-driver)";
+/// How long chromedriver, a page or an awaited condition may take before the test fails.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// One browser at a time: on two cores, Chromiums started side by side slow each other down
+/// to the point of timeouts.
+static ONE_BROWSER: Mutex<()> = Mutex::new(());
+
+/// chromedriver on a free loopback port, killed when dropped. Its temporary folder holds its
+/// log and the browser profile.
+struct Driver {
+    process: Child,
+    url: String,
+    dir: TempDir,
+}
+
+impl Driver {
+    fn start() -> Driver {
+        for program in [CHROMIUM, CHROMEDRIVER] {
+            assert!(Path::new(program).exists(), "{program} is missing: {INSTALL_HINT}");
+        }
+        // A port free when asked can be taken before chromedriver binds it: then try another.
+        for _ in 0..5 {
+            let mut driver = Driver::launch(free_port());
+            if driver.wait_until_ready() {
+                return driver;
+            }
+        }
+        panic!("chromedriver did not start on any of 5 loopback ports");
+    }
+
+    fn launch(port: u16) -> Driver {
+        let dir = tempfile::tempdir().unwrap();
+        let process = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .arg(format!("--log-path={}", dir.path().join("chromedriver.log").display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {CHROMEDRIVER} ({e}): {INSTALL_HINT}"));
+        Driver { process, url: format!("http://127.0.0.1:{port}"), dir }
+    }
+
+    /// True once chromedriver answers its status endpoint; false if it exited first.
+    fn wait_until_ready(&mut self) -> bool {
+        let agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(2))).build().new_agent();
+        let start = Instant::now();
+        while start.elapsed() < PATIENCE {
+            if self.process.try_wait().unwrap().is_some() {
+                return false;
+            }
+            if agent.get(&format!("{}/status", self.url)).call().is_ok() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("chromedriver did not answer at {} within {PATIENCE:?}", self.url);
+    }
+
+    /// The end of chromedriver's log, for failure messages.
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.dir.path().join("chromedriver.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("no free loopback port");
+    listener.local_addr().unwrap().port()
+}
+
+/// A WebDriver session on one headless Chromium, with the helpers these tests share.
+#[derive(Clone)]
+struct Browser {
+    client: Client,
+    /// This session's URL on chromedriver, for commands fantoccini has no method for.
+    session_url: String,
+}
+
+impl Browser {
+    async fn start(driver: &Driver, javascript: bool) -> Browser {
+        let profile = driver.dir.path().join("profile");
+        let mut options = json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--no-first-run", "--disable-sync",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        });
+        if !javascript {
+            options["prefs"] = json!({ "profile.managed_default_content_settings.javascript": 2 });
+        }
+        let capabilities = serde_json::from_value(json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": options,
+            // An alert stays open for the test to see, instead of being dismissed.
+            "unhandledPromptBehavior": "ignore",
+            "timeouts": { "pageLoad": PATIENCE.as_millis() as u64, "script": PATIENCE.as_millis() as u64 },
+        }))
+        .unwrap();
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&driver.url)
+            .await
+            .unwrap_or_else(|e| panic!("no {CHROMIUM} session ({e}); {INSTALL_HINT}\n{}", driver.log_tail()));
+        let id = client.session_id().await.unwrap().expect("a WebDriver session has an ID");
+        let browser = Browser { client, session_url: format!("{}/session/{id}", driver.url) };
+        browser.set_viewport(1280, 900).await;
+        browser
+    }
+
+    async fn open(&self, server: &Server, path: &str) {
+        self.client.goto(&server.url(path)).await.unwrap_or_else(|e| panic!("cannot open {path}: {e}"));
+    }
+
+    async fn js(&self, script: &str) -> Value {
+        self.client.execute(script, vec![]).await.unwrap_or_else(|e| panic!("script failed ({e}): {script}"))
+    }
+
+    async fn find(&self, css: &str) -> Element {
+        self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("no {css} ({e})"))
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.find(css).await.text().await.unwrap()
+    }
+
+    /// The elements matching `css` that a person would see: not hidden, not in a closed `details`.
+    async fn visible(&self, css: &str) -> Vec<Element> {
+        let mut shown = Vec::new();
+        for element in self.client.find_all(Locator::Css(css)).await.unwrap() {
+            if element.is_displayed().await.unwrap() {
+                shown.push(element);
+            }
+        }
+        shown
+    }
+
+    /// The IDs of the visible cards, in page order.
+    async fn visible_card_ids(&self) -> Vec<String> {
+        let script = "return Array.from(document.querySelectorAll('article.card'))\
+                      .filter((card) => card.checkVisibility()).map((card) => card.id)";
+        serde_json::from_value(self.js(script).await).unwrap()
+    }
+
+    /// The first visible `card` whose descendant `css` exists.
+    async fn first_visible_card_with(&self, css: &str) -> Element {
+        for card in self.visible("article.card").await {
+            if card.find(Locator::Css(css)).await.is_ok() {
+                return card;
+            }
+        }
+        panic!("no visible card has {css}");
+    }
+
+    /// Reloads the page from the server and waits for the new document.
+    async fn reload(&self) {
+        self.js("window.__beforeReload = 1").await;
+        self.client.refresh().await.unwrap();
+        self.eventually("the reloaded page", || async {
+            let script = "return window.__beforeReload === undefined && document.readyState === 'complete'";
+            self.js(script).await == json!(true)
+        })
+        .await;
+    }
+
+    async fn current_path(&self) -> String {
+        self.client.current_url().await.unwrap().path().to_string()
+    }
+
+    /// Resizes the window so that the page itself is `width` x `height` CSS pixels.
+    async fn set_viewport(&self, width: u64, height: u64) {
+        let (outer_width, outer_height) = self.client.get_window_size().await.unwrap();
+        let inner = self.js("return [window.innerWidth, window.innerHeight]").await;
+        let (inner_width, inner_height) = (inner[0].as_u64().unwrap(), inner[1].as_u64().unwrap());
+        let (frame_width, frame_height) = (outer_width - inner_width, outer_height - inner_height);
+        let size = |pixels: u64| u32::try_from(pixels).unwrap();
+        self.client.set_window_size(size(width + frame_width), size(height + frame_height)).await.unwrap();
+    }
+
+    /// The whole page as a PNG, `width` CSS pixels wide: the viewport grows to the page's height.
+    async fn full_page_png(&self, width: u64) -> Vec<u8> {
+        self.set_viewport(width, 900).await;
+        let height = self.js("return document.documentElement.scrollHeight").await.as_u64().unwrap();
+        self.set_viewport(width, height).await;
+        self.client.screenshot().await.unwrap()
+    }
+
+    /// A command chromedriver offers beyond fantoccini: `path` under this session, JSON `body`.
+    async fn driver_command(&self, path: &str, body: Value) -> Value {
+        let url = format!("{}/{path}", self.session_url);
+        let answer = tokio::task::spawn_blocking(move || {
+            let mut response = ureq::post(&url)
+                .header("content-type", "application/json")
+                .send(body.to_string())
+                .unwrap_or_else(|e| panic!("{url}: {e}"));
+            response.body_mut().read_to_string().unwrap()
+        })
+        .await
+        .unwrap();
+        serde_json::from_str::<Value>(&answer).unwrap()["value"].take()
+    }
+
+    /// Polls `check` until it holds: page scripts answer clicks asynchronously.
+    async fn eventually<F, Fut>(&self, what: &str, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = bool>,
+    {
+        let start = Instant::now();
+        while !check().await {
+            assert!(start.elapsed() < PATIENCE, "waited {PATIENCE:?} in vain for {what}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+/// Runs `test` in a fresh browser with JavaScript on.
+fn in_browser<F, Fut>(test: F)
+where
+    F: FnOnce(Browser) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    run(true, test);
+}
+
+/// Runs `test` in a fresh browser with JavaScript off, as some readers browse.
+fn in_browser_without_javascript<F, Fut>(test: F)
+where
+    F: FnOnce(Browser) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    run(false, test);
+}
+
+/// Starts chromedriver and a session, runs `test`, and ends the session even when `test`
+/// panics (killing chromedriver alone would leave Chromium running); then chromedriver ends.
+fn run<F, Fut>(javascript: bool, test: F)
+where
+    F: FnOnce(Browser) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let _one_at_a_time = ONE_BROWSER.lock().unwrap_or_else(PoisonError::into_inner);
+    let driver = Driver::start();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let browser = Browser::start(&driver, javascript).await;
+        let outcome = tokio::spawn(test(browser.clone())).await;
+        if let Err(error) = browser.client.close().await {
+            eprintln!("closing the browser session failed: {error}");
+        }
+        if let Err(error) = outcome {
+            match error.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(error) => panic!("the browser test did not finish: {error}"),
+            }
+        }
+    });
+}
+
+#[test]
+fn technique_page_counts_the_cards_it_shows() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        browser.open(server, "/techniques/T1090").await;
+        assert_eq!(browser.client.title().await.unwrap(), "T1090 Proxy · detections");
+        assert_eq!(browser.text("h1").await, "T1090 Proxy");
+        let shown: usize = browser.text("#shown-count").await.parse().unwrap();
+        let all = browser.client.find_all(Locator::Css("article.card")).await.unwrap().len();
+        assert!(0 < shown && shown < all, "community cards start hidden: {shown} shown of {all}");
+        assert_eq!(browser.visible("article.card").await.len(), shown, "#shown-count counts the visible cards");
+    });
+}
+
+#[test]
+fn vendor_filter_applies_in_place_and_updates_the_count_and_the_url() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        browser.open(server, "/techniques/T1090").await;
+        let apply = browser.find("#filters .apply button").await;
+        assert!(!apply.is_displayed().await.unwrap(), "with JavaScript, filters apply without the button");
+        browser.js("window.__noReload = 1").await;
+
+        let splunk = "//form[@id='filters']//fieldset[@data-facet='vendor']\
+                      //label[normalize-space(text()[1])='Splunk']/input";
+        browser.client.find(Locator::XPath(splunk)).await.expect("a Splunk vendor checkbox").click().await.unwrap();
+        browser
+            .eventually("the URL to follow the filter", || async {
+                browser.client.current_url().await.unwrap().query().unwrap_or_default().contains("vendor=Splunk")
+            })
+            .await;
+
+        let cards = browser.visible("article.card").await;
+        for card in &cards {
+            assert_eq!(card.attr("data-vendor").await.unwrap().as_deref(), Some("Splunk"));
+        }
+        assert!(cards.len() >= 5, "only {} Splunk cards", cards.len());
+        assert_eq!(browser.text("#shown-count").await, cards.len().to_string());
+        let groups = browser.visible("section.vendor-group").await;
+        assert_eq!(groups.len(), 1, "only the Splunk group is left");
+        assert_eq!(
+            groups[0].find(Locator::Css(".group-count")).await.unwrap().text().await.unwrap(),
+            cards.len().to_string()
+        );
+        assert_eq!(browser.current_path().await, "/techniques/T1090");
+        assert_eq!(browser.js("return window.__noReload").await, json!(1), "the page was reloaded");
+    });
+}
+
+/// Filtering in place and the server's rendering of the filtered URL (a reload, a shared
+/// link) show the same cards: community content named by vendor, sub-techniques, deprecated.
+#[test]
+fn instant_filters_show_the_cards_the_server_shows_for_the_same_url() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        let picks: [&[&str]; 4] =
+            [&["vendor=Sigma"], &["exact=1"], &["deprecated=1"], &["vendor=Splunk", "language=spl"]];
+        for picked in picks {
+            browser.open(server, "/techniques/T1090").await;
+            let unfiltered = browser.visible_card_ids().await;
+            for pick in picked {
+                let (name, value) = pick.split_once('=').unwrap();
+                browser.find(&format!("#filters input[name='{name}'][value='{value}']")).await.click().await.unwrap();
+            }
+            browser
+                .eventually("the URL to follow the filters", || async {
+                    let url = browser.client.current_url().await.unwrap();
+                    picked.iter().all(|pick| url.query().unwrap_or_default().contains(pick))
+                })
+                .await;
+            let instant = browser.visible_card_ids().await;
+            assert_ne!(instant, unfiltered, "{picked:?} changes nothing");
+            browser.reload().await;
+            assert_eq!(browser.visible_card_ids().await, instant, "{picked:?}: the server shows other cards");
+        }
+    });
+}
+
+#[test]
+fn show_query_opens_the_query_of_a_card() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        browser.open(server, "/techniques/T1090").await;
+        let card = browser.first_visible_card_with("details.query").await;
+        let code = card.find(Locator::Css("details.query pre code")).await.unwrap();
+        assert!(!code.is_displayed().await.unwrap(), "queries start folded");
+        card.find(Locator::Css("details.query > summary")).await.unwrap().click().await.unwrap();
+        assert!(code.is_displayed().await.unwrap());
+        assert!(!code.text().await.unwrap().trim().is_empty(), "the query is empty");
+    });
+}
+
+#[test]
+fn without_javascript_copy_buttons_stay_hidden_and_filters_keep_their_button() {
+    let server = shared_server();
+    in_browser_without_javascript(|browser| async move {
+        browser.open(server, "/techniques/T1090").await;
+        let card = browser.first_visible_card_with("button.copy").await;
+        card.find(Locator::Css("details.query > summary")).await.unwrap().click().await.unwrap();
+        let code = card.find(Locator::Css("pre code")).await.unwrap();
+        assert!(code.is_displayed().await.unwrap(), "the query opens without JavaScript");
+        let copy = card.find(Locator::Css("button.copy")).await.unwrap();
+        assert!(!copy.is_displayed().await.unwrap(), "a copy button that cannot work is hidden");
+        assert!(browser.find("#filters .apply button").await.is_displayed().await.unwrap());
+    });
+}
+
+#[test]
+fn copy_button_hands_the_query_text_to_the_clipboard() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        browser.open(server, "/techniques/T1090").await;
+        let card = browser.first_visible_card_with("button.copy").await;
+        card.find(Locator::Css("details.query > summary")).await.unwrap().click().await.unwrap();
+        let copy = card.find(Locator::Css("button.copy")).await.unwrap();
+        assert!(copy.is_displayed().await.unwrap(), "JavaScript shows the copy button");
+        // Headless Chromium's clipboard needs permissions; record what the page asks to copy.
+        browser
+            .js("window.__copied = null; \
+                 navigator.clipboard.writeText = (text) => { window.__copied = text; return Promise.resolve(); };")
+            .await;
+        copy.click().await.unwrap();
+        browser.eventually("the button to say Copied", || async { copy.text().await.unwrap() == "Copied" }).await;
+        let query = card.find(Locator::Css("pre code")).await.unwrap().prop("textContent").await.unwrap();
+        assert!(query.as_deref().is_some_and(|q| !q.trim().is_empty()));
+        assert_eq!(browser.js("return window.__copied").await.as_str(), query.as_deref());
+    });
+}
+
+#[test]
+fn copy_button_puts_the_query_on_the_real_clipboard() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        browser.open(server, "/techniques/T1090").await;
+        for permission in ["clipboard-read", "clipboard-write"] {
+            let grant = json!({ "descriptor": { "name": permission }, "state": "granted" });
+            browser.driver_command("permissions", grant).await;
+        }
+        // A headless window never has focus, and the clipboard only serves a focused page.
+        let focus = json!({ "cmd": "Emulation.setFocusEmulationEnabled", "params": { "enabled": true } });
+        browser.driver_command("goog/cdp/execute", focus).await;
+
+        let card = browser.first_visible_card_with("button.copy").await;
+        card.find(Locator::Css("details.query > summary")).await.unwrap().click().await.unwrap();
+        let copy = card.find(Locator::Css("button.copy")).await.unwrap();
+        copy.click().await.unwrap();
+        browser.eventually("the button to say Copied", || async { copy.text().await.unwrap() == "Copied" }).await;
+        let query = card.find(Locator::Css("pre code")).await.unwrap().prop("textContent").await.unwrap();
+        let clipboard = browser
+            .client
+            .execute_async(
+                "navigator.clipboard.readText().then(arguments[0], (e) => arguments[0]('error: ' + e))",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(clipboard.as_str(), query.as_deref());
+    });
+}
+
+#[test]
+fn technique_chip_leads_to_the_sub_technique_page() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        browser.open(server, "/techniques/T1090").await;
+        let chips = "a.chip[href='/techniques/T1090.003']";
+        let card = browser.first_visible_card_with(chips).await;
+        let chip = card.find(Locator::Css(chips)).await.unwrap();
+        assert_eq!(chip.text().await.unwrap(), "T1090.003");
+        chip.click().await.unwrap();
+        browser
+            .eventually("the sub-technique page", || async { browser.current_path().await == "/techniques/T1090.003" })
+            .await;
+        let heading = browser.text("h1").await;
+        assert!(heading.contains("Multi-hop Proxy"), "{heading}");
+    });
+}
+
+/// Saves test-artifacts/t1090.png (the whole page, 1280 pixels wide) and t1090-phone.png (the
+/// first screen on a 390 x 844 phone), for people to look at.
+#[test]
+fn t1090_page_screenshots_for_desktop_and_phone() {
+    let server = shared_server();
+    let artifacts = repo_root().join("test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    in_browser(|browser| async move {
+        browser.open(server, "/techniques/T1090").await;
+        let desktop = browser.full_page_png(1280).await;
+        // Phones fold the filters when the page loads: load it again at phone size.
+        browser.set_viewport(390, 844).await;
+        browser.reload().await;
+        let phone_layout = browser.js("return matchMedia('(max-width: 720px)').matches").await;
+        assert_eq!(phone_layout, json!(true), "the phone layout applies at 390 pixels");
+        let folded = browser.js("return document.getElementById('filter-panel').open").await;
+        assert_eq!(folded, json!(false), "phones start with the filters folded");
+        let phone = browser.client.screenshot().await.unwrap();
+        for (name, png) in [("t1090.png", desktop), ("t1090-phone.png", phone)] {
+            assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{name} is not a PNG");
+            assert!(png.len() > 20_000, "{name} has only {} bytes", png.len());
+            std::fs::write(artifacts.join(name), png).unwrap();
+        }
+    });
+}
+
+/// The fixture rule's title, description and query carry script tags, event handlers and
+/// `javascript:` links; a browser must show them as text and run none of them.
+#[test]
+fn hostile_rule_text_runs_no_script_in_the_browser() {
+    let server = fixture_server();
+    in_browser(|browser| async move {
+        browser.open(server, "/detections/chronicle/fixture_hostile_strings").await;
+        let alert = browser.client.get_alert_text().await;
+        assert!(alert.as_ref().is_err_and(|e| e.is_no_such_alert()), "an alert opened: {alert:?}");
+        assert_eq!(browser.js("return document.querySelectorAll('img, svg').length").await, json!(0));
+        let scripts = browser.js("return Array.from(document.scripts, (s) => s.getAttribute('src'))").await;
+        let only_app_js = scripts
+            .as_array()
+            .is_some_and(|s| s.len() == 1 && s[0].as_str().is_some_and(|src| src.starts_with("/static/app.js")));
+        assert!(only_app_js, "only app.js runs: {scripts}");
+        let heading = browser.text("h1").await;
+        assert!(heading.contains("<script>alert('title')</script>"), "the title is shown as written: {heading}");
+    });
+}
