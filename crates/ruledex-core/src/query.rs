@@ -111,8 +111,8 @@ impl SearchQuery {
     }
 }
 
-/// How many detections have each value, for the filter controls. Counted over the whole list
-/// (not the filtered one), so a user sees what each choice would give.
+/// How many detections have each value, for the filter controls: over a whole list
+/// ([`FacetCounts::count`]) or as each choice would give ([`FacetCounts::if_chosen`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FacetCounts {
     pub sources: BTreeMap<String, usize>,
@@ -143,6 +143,43 @@ impl FacetCounts {
             counts.deprecated += usize::from(f.deprecated);
         }
         counts
+    }
+
+    /// For each value `self` lists in the vendor, language, type, severity, status and
+    /// data-source groups: how many `items` would show if that value alone were chosen in its
+    /// group, the rest of `chosen` unchanged (after `finish`, which applies a view's defaults).
+    /// What a filter checkbox promises. Sources, kinds and deprecated are counted plainly.
+    pub fn if_chosen(&self, items: &[&Facets], chosen: &Filter, finish: impl Fn(Filter) -> Filter) -> FacetCounts {
+        let all = self;
+        let shown = |filter: Filter| {
+            let filter = finish(filter);
+            items.iter().filter(|item| filter.matches(item)).count()
+        };
+        let each = |values: &BTreeMap<String, usize>, choose: &dyn Fn(&mut Filter, &str) -> bool| {
+            let mut counts = BTreeMap::new();
+            for value in values.keys() {
+                let mut filter = chosen.clone();
+                if choose(&mut filter, value) {
+                    counts.insert(value.clone(), shown(filter));
+                }
+            }
+            counts
+        };
+        FacetCounts {
+            vendors: each(&all.vendors, &|f, v| {
+                f.vendors = vec![v.to_string()];
+                true
+            }),
+            languages: each(&all.languages, &|f, v| v.parse().map(|l| f.languages = vec![l]).is_ok()),
+            rule_types: each(&all.rule_types, &|f, v| v.parse().map(|t| f.rule_types = vec![t]).is_ok()),
+            severities: each(&all.severities, &|f, v| v.parse().map(|s| f.severities = vec![s]).is_ok()),
+            statuses: each(&all.statuses, &|f, v| v.parse().map(|s| f.statuses = vec![s]).is_ok()),
+            data_sources: each(&all.data_sources, &|f, v| {
+                f.data_sources = vec![v.to_string()];
+                true
+            }),
+            ..FacetCounts::count(items.iter().copied())
+        }
     }
 }
 
@@ -209,6 +246,25 @@ mod tests {
         assert!(vendor_named.vendor_native_unless_asked(false).kinds.is_empty());
         let community = Filter { kinds: vec![SourceKind::Community], ..Filter::default() };
         assert_eq!(community.vendor_native_unless_asked(false).kinds, vec![SourceKind::Community]);
+    }
+
+    #[test]
+    fn counts_if_chosen_follow_the_rest_of_the_filter_and_the_view_defaults() {
+        let community =
+            Facets { vendor: "Sigma".into(), kind: SourceKind::Community, language: Some(Language::Sigma), ..facets() };
+        let eql = Facets { vendor: "Elastic".into(), language: Some(Language::Eql), ..facets() };
+        let items = [&facets(), &community, &eql];
+        let chosen = Filter { severities: vec![Severity::Medium], ..Filter::default() };
+        let values = FacetCounts::count(items);
+        let counts = values.if_chosen(&items, &chosen, |f| f.vendor_native_unless_asked(false));
+        assert_eq!(counts.vendors.get("Splunk"), Some(&1));
+        assert_eq!(counts.vendors.get("Sigma"), Some(&1), "naming a community vendor shows it");
+        assert_eq!(counts.languages.get("sigma"), Some(&0), "a community language alone shows nothing by default");
+        assert_eq!(counts.languages.get("spl"), Some(&1));
+        let high = Filter { severities: vec![Severity::High], ..Filter::default() };
+        let counts = values.if_chosen(&items, &high, |f| f);
+        assert_eq!(counts.vendors.get("Splunk"), Some(&0), "other groups still filter");
+        assert_eq!(counts.severities.get("medium"), Some(&3), "a group's own choice is replaced");
     }
 
     #[test]

@@ -12,7 +12,8 @@ function enableCopyButtons() {
       const ok = await copyText(code.textContent);
       button.textContent = ok ? "Copied" : "Copy failed";
       if (ok) button.dataset.copied = "true";
-      setTimeout(() => { button.textContent = "Copy"; delete button.dataset.copied; }, 2000);
+      clearTimeout(button.resetTimer);
+      button.resetTimer = setTimeout(() => { button.textContent = "Copy"; delete button.dataset.copied; }, 2000);
     });
   }
 }
@@ -68,6 +69,22 @@ function enableInstantFilters() {
     return true;
   }
 
+  // Each checkbox's count: the cards it would show if it alone were ticked in its group, the
+  // other groups as they are (the server counts the same way for the first paint).
+  function updateOptionCounts(wanted) {
+    for (const fieldset of form.querySelectorAll("fieldset.facet")) {
+      const name = fieldset.dataset.facet;
+      for (const label of fieldset.querySelectorAll("label")) {
+        const input = label.querySelector("input");
+        const trial = { ...wanted, [name]: [input.value] };
+        const count = cards.filter((card) => visible(card, trial)).length;
+        const badge = label.querySelector(".count");
+        if (badge) badge.textContent = String(count);
+        label.classList.toggle("none", count === 0);
+      }
+    }
+  }
+
   function update() {
     const wanted = {
       deprecated: checked("deprecated").length > 0,
@@ -76,6 +93,7 @@ function enableInstantFilters() {
       data_source: checked("data_source"),
     };
     for (const name of Object.keys(keys)) wanted[name] = checked(name);
+    updateOptionCounts(wanted);
     let shown = 0;
     for (const card of cards) {
       card.hidden = !visible(card, wanted);

@@ -178,6 +178,14 @@ impl Browser {
         serde_json::from_value(self.js(script).await).unwrap()
     }
 
+    /// Every filter checkbox's count, as `name=value: count`, in page order.
+    async fn option_counts(&self) -> Vec<String> {
+        let script = "return Array.from(document.querySelectorAll('#filters fieldset.facet label'), (label) => \
+                      `${label.querySelector('input').name}=${label.querySelector('input').value}: \
+                      ${label.querySelector('.count').textContent}`)";
+        serde_json::from_value(self.js(script).await).unwrap()
+    }
+
     /// The first visible `card` whose descendant `css` exists.
     async fn first_visible_card_with(&self, css: &str) -> Element {
         for card in self.visible("article.card").await {
@@ -364,9 +372,11 @@ fn instant_filters_show_the_cards_the_server_shows_for_the_same_url() {
                 })
                 .await;
             let instant = browser.visible_card_ids().await;
+            let instant_counts = browser.option_counts().await;
             assert_ne!(instant, unfiltered, "{picked:?} changes nothing");
             browser.reload().await;
             assert_eq!(browser.visible_card_ids().await, instant, "{picked:?}: the server shows other cards");
+            assert_eq!(browser.option_counts().await, instant_counts, "{picked:?}: the server counts otherwise");
         }
     });
 }

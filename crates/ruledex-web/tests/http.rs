@@ -82,6 +82,28 @@ fn filters_in_the_url_work_without_javascript() {
     assert_eq!(visible(&html).len(), 2, "two critical YARA-L rules on the reference page");
 }
 
+/// A checkbox's count is what ticking it shows.
+#[test]
+fn filter_counts_promise_what_ticking_them_shows() {
+    let html = shared_server().get("/techniques/T1090?severity=medium").ok().html();
+    let options: Vec<(String, String, usize)> = html
+        .select(&select("#filters fieldset.facet label"))
+        .map(|label| {
+            let input = label.select(&select("input")).next().unwrap();
+            let count = label.select(&select(".count")).next().unwrap().text().collect::<String>();
+            (attr(&input, "name").to_string(), attr(&input, "value").to_string(), count.parse().unwrap())
+        })
+        .collect();
+    assert!(options.len() > 10);
+    for (name, value, count) in options.iter().filter(|(name, ..)| name != "severity").take(12) {
+        let path = format!("/techniques/T1090?severity=medium&{name}={}", ruledex_core::url::encode_component(value));
+        let shown = visible(&shared_server().get(&path).ok().html()).len();
+        assert_eq!(*count, shown, "{name}={value}");
+    }
+    let sigma_language = options.iter().find(|(name, value, _)| name == "language" && value == "sigma").unwrap();
+    assert_eq!(sigma_language.2, 0, "community content is hidden unless asked for");
+}
+
 #[test]
 fn deprecated_community_and_sub_technique_cards_follow_their_switches() {
     let default = shared_server().get("/techniques/T1090").ok().html();

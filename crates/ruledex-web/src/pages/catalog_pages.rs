@@ -285,7 +285,7 @@ fn results(catalog: &Catalog, layout: Layout, search: &SearchQuery, raw_query: &
         offset: results.offset,
         hits,
         techniques: technique_matches(catalog, &search.text),
-        facets: facet_groups(&results.facets, &search.filter),
+        facets: facet_groups(&results.facets, &results.facets, &search.filter),
         show_deprecated: search.filter.include_deprecated,
         previous: if results.offset > 0 { page(results.offset.saturating_sub(results.limit)) } else { String::new() },
         next: if last < results.total { page(last) } else { String::new() },

@@ -9,7 +9,7 @@ use axum::extract::{RawQuery, State};
 use ruledex_core::attack::Technique;
 use ruledex_core::ids::TechniqueId;
 use ruledex_core::model::SourceKind;
-use ruledex_core::query::Filter;
+use ruledex_core::query::{FacetCounts, Facets, Filter};
 use ruledex_store::TechniquePage;
 
 use super::view::{Card, FacetGroup, Layout, attack_paragraphs, facet_groups, technique_url};
@@ -76,12 +76,14 @@ pub async fn technique(
     let catalog = catalog(&state)?;
     let params = params(&query)?;
     let requested = technique_id(&raw)?;
+    let chosen = params.filter()?;
     let filter = params.technique_filter()?;
     let everything = Filter { include_deprecated: true, ..Filter::default() };
     let page = catalog.store.technique_page(requested, false, &everything)?;
     let page = page.ok_or_else(|| unknown_technique(&catalog, requested))?;
     let counts = catalog.store.family_counts(page.id.parent(), &filter)?;
-    let view = TechniqueView::new(&catalog, &page, &filter, params.exact(), |id| counts.family(id));
+    let facets = option_counts(&page, &chosen, params.community(), params.exact());
+    let view = TechniqueView::new(&catalog, &page, &filter, facets, params.exact(), |id| counts.family(id));
     render(&view)
 }
 
@@ -90,6 +92,7 @@ impl TechniqueView {
         catalog: &Catalog,
         page: &TechniquePage,
         filter: &Filter,
+        facets: FacetCounts,
         exact: bool,
         count: impl Fn(TechniqueId) -> usize,
     ) -> TechniqueView {
@@ -137,7 +140,7 @@ impl TechniqueView {
                 })
                 .collect(),
             is_parent: !id.is_subtechnique(),
-            facets: facet_groups(&page.listing.facets, filter),
+            facets: facet_groups(&facets, &page.listing.facets, filter),
             exact,
             show_deprecated: filter.include_deprecated,
             show_community: !filter.kinds.contains(&SourceKind::Vendor)
@@ -151,6 +154,22 @@ impl TechniqueView {
             name,
         }
     }
+}
+
+/// What each filter checkbox would show, among the detections the sub-technique switch leaves;
+/// every value of the whole list keeps its checkbox.
+/// static/app.js counts the same way as boxes are ticked.
+fn option_counts(page: &TechniquePage, chosen: &Filter, community: bool, exact: bool) -> FacetCounts {
+    let id = page.id;
+    let items: Vec<Facets> = page
+        .listing
+        .detections
+        .iter()
+        .filter(|d| !exact || d.techniques.iter().any(|m| m.id == id))
+        .map(Facets::from)
+        .collect();
+    let items: Vec<&Facets> = items.iter().collect();
+    page.listing.facets.if_chosen(&items, chosen, |f| f.vendor_native_unless_asked(community))
 }
 
 fn tactic_links(catalog: &Catalog, technique: Option<&Technique>) -> Vec<Link> {

@@ -2,7 +2,7 @@
 //! they print; the only pre-rendered HTML is highlighted code, escaped by `highlight`.
 
 use ruledex_core::ids::TechniqueId;
-use ruledex_core::model::{Detection, MappedBy, MappingStatus, SourceKind};
+use ruledex_core::model::{Detection, Language, MappedBy, MappingStatus, RuleType, SourceKind};
 use ruledex_core::query::{FacetCounts, Filter};
 use ruledex_core::url::encode_component;
 
@@ -158,55 +158,72 @@ pub struct FacetOption {
     pub checked: bool,
 }
 
-/// The filter controls for a list, with counts over the whole list.
-pub fn facet_groups(counts: &FacetCounts, filter: &Filter) -> Vec<FacetGroup> {
+impl FacetOption {
+    /// Choosing it would show nothing.
+    pub fn empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
+/// The filter controls for a list. Each option shows its count from `shown`; options are ordered
+/// by `order` (counts over the whole list), so they keep their places as filters change.
+pub fn facet_groups(shown: &FacetCounts, order: &FacetCounts, filter: &Filter) -> Vec<FacetGroup> {
+    type Values = std::collections::BTreeMap<String, usize>;
     let group = |name,
                  label,
-                 values: &std::collections::BTreeMap<String, usize>,
+                 pick: fn(&FacetCounts) -> &Values,
                  checked: &dyn Fn(&str) -> bool,
-                 relabel: &dyn Fn(&str) -> String| {
-        let mut options: Vec<FacetOption> = values
+                 relabel: fn(&str) -> String| {
+        let mut options: Vec<(usize, FacetOption)> = pick(shown)
             .iter()
-            .map(|(value, count)| FacetOption {
-                value: value.clone(),
-                label: relabel(value),
-                count: *count,
-                checked: checked(value),
+            .map(|(value, count)| {
+                let rank = pick(order).get(value).copied().unwrap_or(0);
+                (
+                    rank,
+                    FacetOption { value: value.clone(), label: relabel(value), count: *count, checked: checked(value) },
+                )
             })
             .collect();
-        options.sort_by(|a, b| b.count.cmp(&a.count).then(a.label.cmp(&b.label)));
-        FacetGroup { name, label, options }
+        options.sort_by(|(a_rank, a), (b_rank, b)| b_rank.cmp(a_rank).then(a.label.cmp(&b.label)));
+        FacetGroup { name, label, options: options.into_iter().map(|(_, o)| o).collect() }
     };
-    let same = |v: &str| v.to_string();
+    fn named(wanted: &[String]) -> impl Fn(&str) -> bool + '_ {
+        move |v| wanted.iter().any(|x| x.eq_ignore_ascii_case(v))
+    }
+    fn wire(wanted: Vec<&'static str>) -> impl Fn(&str) -> bool {
+        move |v| wanted.contains(&v)
+    }
     vec![
+        group("vendor", "Vendor", |c| &c.vendors, &named(&filter.vendors), str::to_string),
         group(
-            "vendor",
-            "Vendor",
-            &counts.vendors,
-            &|v| filter.vendors.iter().any(|x| x.eq_ignore_ascii_case(v)),
-            &same,
+            "language",
+            "Language",
+            |c| &c.languages,
+            &wire(filter.languages.iter().map(|l| l.as_str()).collect()),
+            |v| v.parse::<Language>().map_or_else(|_| v.to_string(), |l| l.label().to_string()),
         ),
-        group("language", "Language", &counts.languages, &|v| filter.languages.iter().any(|x| x.as_str() == v), &|v| {
-            v.parse::<ruledex_core::model::Language>().map(|l| l.label().to_string()).unwrap_or_else(|_| v.to_string())
-        }),
         group(
             "severity",
             "Severity",
-            &counts.severities,
-            &|v| filter.severities.iter().any(|x| x.as_str() == v),
-            &same,
+            |c| &c.severities,
+            &wire(filter.severities.iter().map(|x| x.as_str()).collect()),
+            str::to_string,
         ),
-        group("type", "Type", &counts.rule_types, &|v| filter.rule_types.iter().any(|x| x.as_str() == v), &|v| {
-            v.parse::<ruledex_core::model::RuleType>().map(|t| t.label().to_string()).unwrap_or_else(|_| v.to_string())
-        }),
-        group("status", "Status", &counts.statuses, &|v| filter.statuses.iter().any(|x| x.as_str() == v), &same),
         group(
-            "data_source",
-            "Data source",
-            &counts.data_sources,
-            &|v| filter.data_sources.iter().any(|x| x.eq_ignore_ascii_case(v)),
-            &same,
+            "type",
+            "Type",
+            |c| &c.rule_types,
+            &wire(filter.rule_types.iter().map(|x| x.as_str()).collect()),
+            |v| v.parse::<RuleType>().map_or_else(|_| v.to_string(), |t| t.label().to_string()),
         ),
+        group(
+            "status",
+            "Status",
+            |c| &c.statuses,
+            &wire(filter.statuses.iter().map(|x| x.as_str()).collect()),
+            str::to_string,
+        ),
+        group("data_source", "Data source", |c| &c.data_sources, &named(&filter.data_sources), str::to_string),
     ]
 }
 
