@@ -163,11 +163,7 @@ impl AttackCatalog {
 
     /// "Parent: Sub" for sub-techniques, the name otherwise.
     pub fn full_name(&self, id: TechniqueId) -> Option<String> {
-        let technique = self.techniques.get(&id)?;
-        Some(match self.techniques.get(&id.parent()).filter(|_| id.is_subtechnique()) {
-            Some(parent) => format!("{}: {}", parent.name, technique.name),
-            None => technique.name.clone(),
-        })
+        full_name(id, |i| self.techniques.get(&i))
     }
 
     /// What one ATT&CK tag, as a rule wrote it, refers to.
@@ -216,6 +212,16 @@ impl AttackCatalog {
     fn tactic_named(&self, normalized: &str) -> Option<TacticId> {
         self.tactic_names.get(normalized).copied()
     }
+}
+
+/// "Parent: Sub" for a sub-technique (ATT&CK's own way of naming it), the name otherwise;
+/// `find` looks techniques up wherever the caller keeps them.
+pub fn full_name<'a>(id: TechniqueId, find: impl Fn(TechniqueId) -> Option<&'a Technique>) -> Option<String> {
+    let technique = find(id)?;
+    Some(match find(id.parent()).filter(|_| id.is_subtechnique()) {
+        Some(parent) => format!("{}: {}", parent.name, technique.name),
+        None => technique.name.clone(),
+    })
 }
 
 #[cfg(test)]

@@ -29,11 +29,7 @@ impl Catalog {
 
     /// "Parent: Sub" for sub-techniques.
     pub fn full_name(&self, id: TechniqueId) -> Option<String> {
-        let technique = self.techniques.get(&id)?;
-        match self.techniques.get(&id.parent()).filter(|_| id.is_subtechnique()) {
-            Some(parent) => Some(format!("{}: {}", parent.name, technique.name)),
-            None => Some(technique.name.clone()),
-        }
+        ruledex_core::attack::full_name(id, |i| self.techniques.get(&i))
     }
 }
 

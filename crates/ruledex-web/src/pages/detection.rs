@@ -9,7 +9,7 @@ use ruledex_core::model::Detection;
 use ruledex_core::url::encode_component;
 use ruledex_store::Lookup;
 
-use super::view::{Card, Chip, Layout};
+use super::view::{Card, Chip, Layout, download_name};
 use super::{PageResult, catalog, render};
 use crate::error::{Suggestion, WebError};
 use crate::highlight::highlight;
@@ -79,8 +79,7 @@ pub async fn raw_rule(
 ) -> Result<Response, WebError> {
     let catalog = catalog(&state)?;
     let detection = find(&catalog, &source, &id)?;
-    let card = Card::new(0, &detection, None, &Default::default());
-    let disposition = format!("attachment; filename=\"{}\"", card.download_name);
+    let disposition = format!("attachment; filename=\"{}\"", download_name(&detection));
     Ok((
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)],
         detection.rule.native_rule,

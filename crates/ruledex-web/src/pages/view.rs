@@ -127,7 +127,7 @@ pub fn short_commit(commit: &str) -> &str {
 }
 
 /// The rule's own file name, restricted to characters safe in a header.
-fn download_name(d: &Detection) -> String {
+pub fn download_name(d: &Detection) -> String {
     let name = d.rule.path.rsplit('/').next().unwrap_or("rule.txt");
     let safe: String =
         name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();

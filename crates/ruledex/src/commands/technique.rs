@@ -1,7 +1,9 @@
 //! `ruledex technique T1090`
 
 use anyhow::{Result, bail};
-use ruledex_core::attack::{Tactic, Technique};
+use std::collections::HashMap;
+
+use ruledex_core::attack::{Tactic, Technique, full_name};
 use ruledex_core::ids::TechniqueId;
 use ruledex_store::{Store, TechniquePage};
 use serde::Serialize;
@@ -44,21 +46,18 @@ fn resolve(store: &Store, text: &str) -> Result<TechniqueId> {
         return Ok(id);
     }
     let wanted = text.trim().to_lowercase();
-    let techniques = store.techniques()?;
-    let full_name = |t: &Technique| match techniques.iter().find(|p| t.id.is_subtechnique() && p.id == t.id.parent()) {
-        Some(parent) => format!("{}: {}", parent.name, t.name).to_lowercase(),
-        None => t.name.to_lowercase(),
-    };
+    let techniques: HashMap<TechniqueId, Technique> = store.techniques()?.into_iter().map(|t| (t.id, t)).collect();
+    let name_of = |t: &Technique| full_name(t.id, |i| techniques.get(&i)).unwrap_or_default();
     let mut matches: Vec<&Technique> = techniques
-        .iter()
-        .filter(|t| !t.revoked && (full_name(t) == wanted || t.name.to_lowercase() == wanted))
+        .values()
+        .filter(|t| !t.revoked && (name_of(t).to_lowercase() == wanted || t.name.to_lowercase() == wanted))
         .collect();
-    matches.dedup_by_key(|t| t.id);
+    matches.sort_by_key(|t| t.id);
     match matches.as_slice() {
         [one] => Ok(one.id),
         [] => bail!("{text:?} is neither a technique ID (like T1090 or T1090.003) nor an ATT&CK technique name"),
         many => {
-            let names: Vec<String> = many.iter().map(|t| format!("{} ({})", t.id, full_name(t))).collect();
+            let names: Vec<String> = many.iter().map(|t| format!("{} ({})", t.id, name_of(t))).collect();
             bail!("{text:?} names several techniques: {}; give the ID", names.join(", "))
         }
     }
