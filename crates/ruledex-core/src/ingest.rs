@@ -15,7 +15,7 @@ use crate::attack::{AttackCatalog, TagMeaning};
 use crate::model::{
     Detection, MappedBy, MappingStatus, Provenance, Rule, SourceKind, Status, TacticRef, TechniqueMapping,
 };
-use crate::sources::{Format, SourceFile};
+use crate::sources::{Format, SourceFile, Support};
 use crate::url::encode_component;
 use crate::walk::{self, WalkError};
 
@@ -82,6 +82,16 @@ pub struct SourceReport {
 pub struct IngestedSource {
     pub report: SourceReport,
     pub detections: Vec<Detection>,
+    /// Support files the catalog keeps for exports (see [`crate::sources::Adapter::asset_patterns`]).
+    pub assets: Vec<Asset>,
+}
+
+/// A file of a source that is not a rule but that exports need (a Splunk lookup table, say).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Asset {
+    /// Relative to the source root, `/`-separated.
+    pub path: String,
+    pub text: String,
 }
 
 /// Reads a whole source. Fails only when the source itself cannot be read (missing root).
@@ -93,6 +103,10 @@ pub fn ingest(
 ) -> Result<IngestedSource, WalkError> {
     let started = Instant::now();
     let adapter = spec.format.adapter();
+    let (support, mut support_failures) = read_support(spec)?;
+    let prepared = adapter.prepare(&support);
+    support_failures
+        .extend(prepared.failures.iter().map(|(path, e)| Failure { path: path.clone(), reason: e.to_string() }));
     let candidates = walk::candidates(&spec.root, adapter.patterns(), spec.max_file_bytes)?;
     let files = candidates.len();
     let outcomes: Vec<(Vec<Rule>, Vec<Failure>)> = candidates
@@ -104,7 +118,7 @@ pub fn ingest(
         .map(|candidate| match candidate.content {
             Err(reason) => (vec![], vec![Failure { path: candidate.path, reason }]),
             Ok(text) => {
-                let parsed = adapter.parse(SourceFile { path: &candidate.path, text: &text });
+                let parsed = prepared.parse(SourceFile { path: &candidate.path, text: &text });
                 let failures = parsed
                     .errors
                     .into_iter()
@@ -130,11 +144,39 @@ pub fn ingest(
         files,
         files_parsed,
         detections: detections.len(),
-        failures: failures.into_iter().flatten().collect(),
+        failures: support_failures.into_iter().chain(failures.into_iter().flatten()).collect(),
         attack: coverage(&detections),
         parse_time: started.elapsed(),
     };
-    Ok(IngestedSource { report, detections })
+    let assets = assets(adapter.asset_patterns(), &support)?;
+    Ok(IngestedSource { report, detections, assets })
+}
+
+/// The format's support files, read with the same care as rule files; the unreadable ones are
+/// reported as failures.
+fn read_support(spec: &SourceSpec) -> Result<(Support, Vec<Failure>), WalkError> {
+    let patterns = spec.format.adapter().support_patterns();
+    if patterns.is_empty() {
+        return Ok((Support::default(), vec![]));
+    }
+    let mut failures = Vec::new();
+    let mut files = Vec::new();
+    for candidate in walk::candidates(&spec.root, patterns, spec.max_file_bytes)? {
+        match candidate.content {
+            Ok(text) => files.push((candidate.path, text)),
+            Err(reason) => failures.push(Failure { path: candidate.path, reason }),
+        }
+    }
+    Ok((Support::new(files), failures))
+}
+
+fn assets(patterns: &[&str], support: &Support) -> Result<Vec<Asset>, WalkError> {
+    let wanted = walk::glob_set(patterns)?;
+    Ok(support
+        .files()
+        .filter(|(path, _)| wanted.is_match(path))
+        .map(|(path, text)| Asset { path: path.to_string(), text: text.to_string() })
+        .collect())
 }
 
 /// Wraps a rule into a detection: address, provenance, license, resolved ATT&CK.

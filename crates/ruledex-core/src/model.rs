@@ -113,6 +113,13 @@ pub struct Rule {
     pub language: Option<Language>,
     /// The query exactly as the vendor ships it.
     pub query: String,
+    /// The query as it runs where the vendor's app is not installed: Splunk macros expanded
+    /// from the source's own definitions. `None` where nothing needs expanding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paste_ready_query: Option<String>,
+    /// Macros the paste-ready query still calls because no definition was found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unresolved_macros: Vec<String>,
     /// The whole native rule text: what a user pastes or imports. Listings leave it out (empty,
     /// and then absent from JSON); a single detection's lookup always has it.
     #[serde(default, skip_serializing_if = "String::is_empty")]

@@ -63,7 +63,7 @@ pub fn candidates(root: &Path, patterns: &[&str], max_file_bytes: u64) -> Result
     Ok(found)
 }
 
-fn glob_set(patterns: &[&str]) -> Result<GlobSet, WalkError> {
+pub(crate) fn glob_set(patterns: &[&str]) -> Result<GlobSet, WalkError> {
     let mut builder = GlobSetBuilder::new();
     for pattern in patterns {
         let glob = Glob::new(pattern).map_err(|source| WalkError::Pattern { pattern: pattern.to_string(), source })?;

@@ -18,7 +18,7 @@ pub use technique::{SubtechniqueCount, TechniquePage};
 pub use writer::CatalogWriter;
 
 /// Bumped whenever `schema.sql` changes; a catalog of another version is rebuilt by a sync.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// The catalog's file name inside the data directory.
 pub const CATALOG_FILE: &str = "catalog.sqlite";
@@ -112,7 +112,7 @@ mod tests {
             attack: AttackCoverage::default(),
             parse_time: Duration::ZERO,
         };
-        IngestedSource { report, detections }
+        IngestedSource { report, detections, assets: vec![] }
     }
 
     fn build(dir: &std::path::Path) -> Store {

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use ruledex_core::attack::{Tactic, Technique};
 use ruledex_core::ids::TechniqueId;
-use ruledex_core::ingest::SourceReport;
+use ruledex_core::ingest::{Asset, SourceReport};
 use ruledex_core::model::{Detection, Severity, SourceKind};
 use ruledex_core::query::{FacetCounts, Facets, Filter};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -304,6 +304,11 @@ impl Store {
         Ok(Lookup::NotFound)
     }
 
+    /// The files of `source` that exports need besides its rules.
+    pub fn assets(&self, source: &str) -> Result<Vec<Asset>> {
+        self.with_conn(|conn| source_assets(conn, source))
+    }
+
     fn candidates(&self, pks: &[i64]) -> Result<Vec<Candidate>> {
         self.with_conn(|conn| {
             let mut statement = conn.prepare_cached("SELECT source, id, title, path FROM detections WHERE pk = ?1")?;
@@ -316,6 +321,13 @@ impl Store {
                 .collect()
         })
     }
+}
+
+/// A source's assets (files exports need besides the rules), in path order.
+pub(crate) fn source_assets(conn: &Connection, source: &str) -> Result<Vec<Asset>> {
+    let mut statement = conn.prepare_cached("SELECT path, text FROM assets WHERE source = ?1 ORDER BY path")?;
+    let rows = statement.query_map([source], |r| Ok(Asset { path: r.get(0)?, text: r.get(1)? }))?;
+    Ok(rows.collect::<Result<Vec<Asset>, _>>()?)
 }
 
 /// Whole detections, long texts included, selected by a WHERE clause with one parameter.

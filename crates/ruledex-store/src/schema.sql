@@ -53,6 +53,14 @@ CREATE TABLE detection_techniques (
 ) WITHOUT ROWID;
 CREATE INDEX detection_techniques_by_parent ON detection_techniques (parent, detection);
 
+-- Files of a source that are not rules but that exports need (Splunk lookup tables, macros).
+CREATE TABLE assets (
+    source TEXT NOT NULL REFERENCES sources(name),
+    path   TEXT NOT NULL,
+    text   TEXT NOT NULL,
+    PRIMARY KEY (source, path)
+) WITHOUT ROWID;
+
 CREATE TABLE techniques (
     id     TEXT PRIMARY KEY,
     parent TEXT NOT NULL,

@@ -4,7 +4,7 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 use ruledex_core::attack::AttackCatalog;
-use ruledex_core::ingest::{IngestedSource, SourceReport};
+use ruledex_core::ingest::{Asset, IngestedSource, SourceReport};
 use ruledex_core::model::Detection;
 use rusqlite::{Connection, OpenFlags, params};
 
@@ -12,6 +12,9 @@ use crate::record::DetectionRecord;
 use crate::{CATALOG_FILE, Result, SCHEMA_VERSION, StoreError, catalog_path, io_error};
 
 const TEMP_PREFIX: &str = "catalog.sqlite.tmp-";
+
+/// What the current catalog holds of one source: report, sync time, detections, assets.
+type PreviousSource = (SourceReport, String, Vec<Detection>, Vec<Asset>);
 
 /// Writes a complete catalog into a temporary file in the data directory; [`finish`] renames it
 /// over the current catalog. Dropping a writer without finishing deletes the temporary file, and
@@ -75,6 +78,7 @@ impl CatalogWriter {
     /// Writes a freshly ingested source.
     pub fn write_source(&mut self, source: &IngestedSource, synced_at: &str) -> Result<()> {
         self.insert_source(&source.report, synced_at, None)?;
+        self.insert_assets(&source.report.name, &source.assets)?;
         self.insert_detections(&source.detections)
     }
 
@@ -88,8 +92,9 @@ impl CatalogWriter {
         now: &str,
     ) -> Result<Option<SourceReport>> {
         match self.previous_source(&empty.name)? {
-            Some((previous, synced_at, detections)) => {
+            Some((previous, synced_at, detections, assets)) => {
                 self.insert_source(&previous, &synced_at, Some(error))?;
+                self.insert_assets(&previous.name, &assets)?;
                 self.insert_detections(&detections)?;
                 Ok(Some(previous))
             }
@@ -100,8 +105,9 @@ impl CatalogWriter {
         }
     }
 
-    /// The source's report, sync time and detections in the current catalog, if it has them.
-    fn previous_source(&self, name: &str) -> Result<Option<(SourceReport, String, Vec<Detection>)>> {
+    /// The source's report, sync time, detections and assets in the current catalog, if it has
+    /// them.
+    fn previous_source(&self, name: &str) -> Result<Option<PreviousSource>> {
         if !self.target.exists() {
             return Ok(None);
         }
@@ -116,7 +122,16 @@ impl CatalogWriter {
             .or_else(|e| if e == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(e) })?;
         let Some((report, synced_at)) = row else { return Ok(None) };
         let detections = crate::reader::full_detections(&previous, "source = ?1 ORDER BY pk", name)?;
-        Ok(Some((serde_json::from_str(&report)?, synced_at, detections)))
+        let assets = crate::reader::source_assets(&previous, name)?;
+        Ok(Some((serde_json::from_str(&report)?, synced_at, detections, assets)))
+    }
+
+    fn insert_assets(&mut self, source: &str, assets: &[Asset]) -> Result<()> {
+        let mut insert = self.conn().prepare_cached("INSERT INTO assets (source, path, text) VALUES (?1, ?2, ?3)")?;
+        for asset in assets {
+            insert.execute(params![source, asset.path, asset.text])?;
+        }
+        Ok(())
     }
 
     fn insert_source(&mut self, report: &SourceReport, synced_at: &str, error: Option<&str>) -> Result<()> {

@@ -4,10 +4,7 @@
 
 mod cli;
 mod commands;
-mod config;
-mod fetch;
 mod output;
-mod sync;
 
 use std::process::ExitCode;
 

@@ -12,6 +12,7 @@ mod splunk;
 mod sublime;
 pub mod util;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -162,8 +163,71 @@ pub trait Adapter: Sync {
     /// (for example `rules/**/*.yaral`). Everything else in the source is ignored.
     fn patterns(&self) -> &'static [&'static str];
 
-    /// Reads one file. Must not panic on any input.
+    /// Globs naming files the format reads besides its rules: definitions the rules refer to
+    /// (Splunk's macros and lookups, Panther's shared helpers). They are read once per source,
+    /// before the rules, and handed to [`Adapter::prepare`].
+    fn support_patterns(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Of the support files, those the catalog keeps for exports (lookup tables an exported
+    /// Splunk app ships, say).
+    fn asset_patterns(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Reads the support files and returns what parses the rule files. Formats without support
+    /// files parse each file with [`Adapter::parse`] alone.
+    fn prepare<'a>(&'a self, _support: &'a Support) -> Prepared<'a> {
+        Prepared::new(move |file| self.parse(file))
+    }
+
+    /// Reads one file, without support files. Must not panic on any input.
     fn parse(&self, file: SourceFile<'_>) -> Parsed;
+}
+
+/// A source's support files (see [`Adapter::support_patterns`]), by path relative to the root.
+#[derive(Debug, Clone, Default)]
+pub struct Support {
+    files: BTreeMap<String, String>,
+}
+
+impl Support {
+    pub fn new(files: impl IntoIterator<Item = (String, String)>) -> Support {
+        Support { files: files.into_iter().collect() }
+    }
+
+    /// The text of one support file.
+    pub fn get(&self, path: &str) -> Option<&str> {
+        self.files.get(path).map(String::as_str)
+    }
+
+    /// Every support file, in path order.
+    pub fn files(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.files.iter().map(|(path, text)| (path.as_str(), text.as_str()))
+    }
+}
+
+/// The rule parser of one source, ready to run on its rule files in parallel.
+pub struct Prepared<'a> {
+    parse: Box<dyn Fn(SourceFile<'_>) -> Parsed + Sync + 'a>,
+    /// Support files that could not be read, by path.
+    pub failures: Vec<(String, ParseError)>,
+}
+
+impl<'a> Prepared<'a> {
+    pub fn new(parse: impl Fn(SourceFile<'_>) -> Parsed + Sync + 'a) -> Prepared<'a> {
+        Prepared { parse: Box::new(parse), failures: vec![] }
+    }
+
+    pub fn with_failures(mut self, failures: Vec<(String, ParseError)>) -> Prepared<'a> {
+        self.failures = failures;
+        self
+    }
+
+    pub fn parse(&self, file: SourceFile<'_>) -> Parsed {
+        (self.parse)(file)
+    }
 }
 
 #[cfg(test)]

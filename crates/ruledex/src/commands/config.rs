@@ -4,9 +4,9 @@ use anyhow::Result;
 
 use super::Env;
 use crate::cli::{ConfigArgs, ConfigCommand};
-use crate::config::DEFAULTS;
 use crate::exit;
 use crate::output::outln;
+use ruledex_app::config::DEFAULTS;
 
 pub fn run(env: &Env, args: &ConfigArgs) -> Result<u8> {
     match args.command {

@@ -10,11 +10,11 @@ mod technique;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use ruledex_store::Store;
 
 use crate::cli::{Cli, Command};
-use crate::config::Config;
+use ruledex_app::config::Config;
 
 /// What every command needs: the configuration and the data directory.
 pub struct Env {
@@ -25,12 +25,7 @@ pub struct Env {
 impl Env {
     fn new(cli: &Cli) -> Result<Env> {
         let config = Config::discover(cli.config.as_deref())?;
-        let data_dir = cli
-            .data_dir
-            .clone()
-            .or_else(|| config.data_dir.clone())
-            .or_else(|| dirs::data_dir().map(|d| d.join("ruledex")))
-            .context("no data directory: pass --data-dir or set RULEDEX_DATA_DIR")?;
+        let data_dir = config.data_dir(cli.data_dir.as_deref())?;
         Ok(Env { config, data_dir })
     }
 

@@ -13,9 +13,9 @@ use ruledex_web::{AppState, Catalog, SyncPhase};
 use super::Env;
 use super::sync::{Bar, print_summary};
 use crate::cli::ServeArgs;
-use crate::config::Config;
 use crate::exit;
-use crate::sync::{self, Progress};
+use ruledex_app::config::Config;
+use ruledex_app::sync::{self, Progress};
 
 pub fn run(env: Env, args: &ServeArgs) -> Result<u8> {
     let catalog_path = ruledex_store::catalog_path(&env.data_dir);

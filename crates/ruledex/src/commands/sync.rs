@@ -11,7 +11,7 @@ use crate::cli::SyncArgs;
 use crate::exit;
 use crate::output;
 use crate::output::outln;
-use crate::sync::{self, Progress, Quiet, SyncSummary};
+use ruledex_app::sync::{self, Progress, Quiet, SyncSummary};
 
 pub fn run(env: &Env, args: &SyncArgs) -> Result<u8> {
     let summary = if std::io::stderr().is_terminal() && !args.output.json {

@@ -176,6 +176,16 @@ impl Config {
         Ok(())
     }
 
+    /// Where the catalog lives: `explicit` (a flag or `RULEDEX_DATA_DIR`), else the config's
+    /// `data_dir`, else the user's data directory.
+    pub fn data_dir(&self, explicit: Option<&Path>) -> Result<PathBuf> {
+        explicit
+            .map(Path::to_path_buf)
+            .or_else(|| self.data_dir.clone())
+            .or_else(|| dirs::data_dir().map(|d| d.join("ruledex")))
+            .context("no data directory: pass --data-dir or set RULEDEX_DATA_DIR")
+    }
+
     pub fn enabled_sources(&self) -> impl Iterator<Item = &SourceConfig> {
         self.sources.iter().filter(|s| s.enabled)
     }

@@ -1,0 +1,10 @@
+//! ruledex-app: the application between the catalog and its front ends.
+//!
+//! It owns what the CLI, the web server and the MCP server share: the configuration
+//! ([`config`]), getting sources onto disk ([`fetch`]), building a catalog ([`sync`]), and the
+//! query service they all call. Front ends parse requests and format answers; what a query
+//! means is decided here, once.
+
+pub mod config;
+pub mod fetch;
+pub mod sync;
