@@ -1,8 +1,10 @@
 //! ruledex-core: the normalized detection model, the ATT&CK catalog, the format adapters and
-//! ingest. It does no SQL, no HTTP and no printing: it turns rule files into [`model::Detection`]s
-//! and reports what it could not read.
+//! ingest, and the export writers. It does no SQL, no HTTP and no printing: it turns rule files
+//! into [`model::Detection`]s, reports what it could not read, and turns detections back into
+//! what each platform imports.
 
 pub mod attack;
+pub mod export;
 pub mod ids;
 pub mod ingest;
 pub mod model;
