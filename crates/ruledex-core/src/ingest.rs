@@ -191,6 +191,7 @@ fn place(spec: &SourceSpec, attack: &AttackCatalog, id: String, rule: Rule) -> D
     Detection {
         source: spec.name.clone(),
         source_kind: spec.kind,
+        format: spec.format,
         id,
         deprecated: rule.status == Some(Status::Deprecated),
         effective_license: rule.license.clone().or_else(|| spec.license.clone()),

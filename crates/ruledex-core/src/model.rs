@@ -11,6 +11,66 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{TacticId, TechniqueId};
 
+/// The native rule formats ruledex reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// Google SecOps (Chronicle) YARA-L 2.0 rules.
+    Chronicle,
+    /// Splunk Enterprise Security Content Update detections (YAML + SPL).
+    SplunkEscu,
+    /// Elastic detection-rules (TOML), building blocks and hunting queries.
+    Elastic,
+    /// Microsoft Sentinel analytic rules (YAML + KQL).
+    Sentinel,
+    /// Sublime Security email rules (YAML + MQL).
+    Sublime,
+    /// Sigma rules (YAML), the generic format converted into each SIEM's language.
+    Sigma,
+    /// Community KQL queries written as Markdown, one query per product section.
+    KqlMarkdown,
+}
+
+impl Format {
+    pub const ALL: &'static [Format] = &[
+        Format::Chronicle,
+        Format::SplunkEscu,
+        Format::Elastic,
+        Format::Sentinel,
+        Format::Sublime,
+        Format::Sigma,
+        Format::KqlMarkdown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Chronicle => "chronicle",
+            Format::SplunkEscu => "splunk-escu",
+            Format::Elastic => "elastic",
+            Format::Sentinel => "sentinel",
+            Format::Sublime => "sublime",
+            Format::Sigma => "sigma",
+            Format::KqlMarkdown => "kql-markdown",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Format::ALL.iter().copied().find(|f| f.as_str() == s).ok_or_else(|| {
+            let known: Vec<_> = Format::ALL.iter().map(|f| f.as_str()).collect();
+            format!("unknown format {s:?} (expected one of: {})", known.join(", "))
+        })
+    }
+}
+
 /// Whether a source is a vendor's own content or community content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -217,6 +277,8 @@ pub struct Detection {
     /// Name of the configured source (the `SOURCE` in `SOURCE/ID`).
     pub source: String,
     pub source_kind: SourceKind,
+    /// The native format the rule was read from (what an export writer checks).
+    pub format: Format,
     /// Unique within the source: the native ID, made unique when upstream repeats it.
     pub id: String,
     #[serde(flatten)]
@@ -404,6 +466,7 @@ mod tests {
         let detection = Detection {
             source: "chronicle".into(),
             source_kind: SourceKind::Vendor,
+            format: Format::Chronicle,
             id: "gcti_tor_exit_nodes".into(),
             rule: Rule { title: "GCTI Tor Exit Nodes".into(), language: Some(Language::YaraL), ..Rule::default() },
             deprecated: false,

@@ -76,6 +76,7 @@ mod tests {
         Detection {
             source: "test".into(),
             source_kind: SourceKind::Vendor,
+            format: Format::SplunkEscu,
             id: id.into(),
             rule: Rule {
                 native_id: id.into(),

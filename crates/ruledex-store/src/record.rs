@@ -2,13 +2,14 @@
 //! own, see `schema.sql`) and without serde's `flatten`, which the model uses for its JSON shape
 //! but which makes reading back about twice as slow (serde buffers flattened fields).
 
-use ruledex_core::model::{Detection, Provenance, Rule, SourceKind, TacticRef, TechniqueMapping};
+use ruledex_core::model::{Detection, Format, Provenance, Rule, SourceKind, TacticRef, TechniqueMapping};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize)]
 pub(crate) struct DetectionRecord {
     source: String,
     source_kind: SourceKind,
+    format: Format,
     id: String,
     rule: Rule,
     deprecated: bool,
@@ -29,6 +30,7 @@ impl DetectionRecord {
         DetectionRecord {
             source: d.source.clone(),
             source_kind: d.source_kind,
+            format: d.format,
             id: d.id.clone(),
             rule,
             deprecated: d.deprecated,
@@ -50,6 +52,7 @@ impl From<DetectionRecord> for Detection {
         Detection {
             source: r.source,
             source_kind: r.source_kind,
+            format: r.format,
             id: r.id,
             rule: r.rule,
             deprecated: r.deprecated,

@@ -14,43 +14,12 @@ pub mod util;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
-
+pub use crate::model::Format;
 use crate::model::Rule;
 
-/// The native rule formats ruledex reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Format {
-    /// Google SecOps (Chronicle) YARA-L 2.0 rules.
-    Chronicle,
-    /// Splunk Enterprise Security Content Update detections (YAML + SPL).
-    SplunkEscu,
-    /// Elastic detection-rules (TOML), building blocks and hunting queries.
-    Elastic,
-    /// Microsoft Sentinel analytic rules (YAML + KQL).
-    Sentinel,
-    /// Sublime Security email rules (YAML + MQL).
-    Sublime,
-    /// Sigma rules (YAML), the generic format converted into each SIEM's language.
-    Sigma,
-    /// Community KQL queries written as Markdown, one query per product section.
-    KqlMarkdown,
-}
-
 impl Format {
-    pub const ALL: &'static [Format] = &[
-        Format::Chronicle,
-        Format::SplunkEscu,
-        Format::Elastic,
-        Format::Sentinel,
-        Format::Sublime,
-        Format::Sigma,
-        Format::KqlMarkdown,
-    ];
-
+    /// The adapter that reads this format.
     pub fn adapter(self) -> &'static dyn Adapter {
         match self {
             Format::Chronicle => &chronicle::Chronicle,
@@ -61,34 +30,6 @@ impl Format {
             Format::Sigma => &sigma::Sigma,
             Format::KqlMarkdown => &kql_markdown::KqlMarkdown,
         }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Chronicle => "chronicle",
-            Format::SplunkEscu => "splunk-escu",
-            Format::Elastic => "elastic",
-            Format::Sentinel => "sentinel",
-            Format::Sublime => "sublime",
-            Format::Sigma => "sigma",
-            Format::KqlMarkdown => "kql-markdown",
-        }
-    }
-}
-
-impl fmt::Display for Format {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Format::ALL.iter().copied().find(|f| f.as_str() == s).ok_or_else(|| {
-            let known: Vec<_> = Format::ALL.iter().map(|f| f.as_str()).collect();
-            format!("unknown format {s:?} (expected one of: {})", known.join(", "))
-        })
     }
 }
 
