@@ -7,4 +7,10 @@
 
 pub mod config;
 pub mod fetch;
+pub mod links;
+pub mod openapi;
+pub mod service;
 pub mod sync;
+pub mod wire;
+
+pub use service::{Answer, Catalog, ServiceError, Suggestion};

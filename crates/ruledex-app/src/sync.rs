@@ -33,6 +33,28 @@ impl Progress for Quiet {
     fn file_read(&self, _: usize) {}
 }
 
+/// Where a sync running beside a server stands, shown while the catalog is built.
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum SyncPhase {
+    /// No sync has run since the server started.
+    #[default]
+    Idle,
+    Running {
+        step: String,
+        files_read: usize,
+        files_total: usize,
+    },
+    /// Finished; `problems` names sources that could not be read.
+    Finished {
+        problems: Vec<String>,
+    },
+    /// No catalog could be written (offline without ATT&CK data, say).
+    Failed {
+        error: String,
+    },
+}
+
 #[derive(Debug, Serialize)]
 pub struct SyncSummary {
     pub catalog: PathBuf,

@@ -1,6 +1,7 @@
 //! The MITRE ATT&CK catalog, loaded from the official STIX 2.1 bundles (enterprise, mobile, ICS),
 //! and the resolution of the many ways rules tag ATT&CK (IDs, URLs, names, tactic words).
 
+mod find;
 mod stix;
 mod tags;
 
@@ -12,11 +13,13 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{TacticId, TechniqueId};
 use crate::model::{MappedBy, MappingStatus, TechniqueMapping};
 
+pub use find::TechniqueLookup;
 pub use tags::TagMeaning;
 
 /// Which ATT&CK matrix an object belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Domain {
     Enterprise,
     Mobile,
@@ -99,15 +102,34 @@ impl AttackCatalog {
         Ok(catalog)
     }
 
+    /// A catalog of techniques and tactics read back from storage (tactics in matrix order).
+    pub fn from_parts(techniques: Vec<Technique>, tactics: Vec<Tactic>, version: Option<String>) -> AttackCatalog {
+        let mut catalog = AttackCatalog { version, ..AttackCatalog::default() };
+        for tactic in tactics {
+            catalog.add_tactic(tactic);
+        }
+        let mut techniques = techniques;
+        // Parents before their sub-techniques, so "Parent: Sub" names can be indexed.
+        techniques.sort_by_key(|t| t.id);
+        for technique in techniques {
+            catalog.insert_technique(technique);
+        }
+        catalog
+    }
+
+    fn add_tactic(&mut self, tactic: Tactic) {
+        for key in [tags::normalize_tactic_name(&tactic.name), tags::normalize_tactic_name(&tactic.shortname)] {
+            self.tactic_names.entry(key).or_insert(tactic.id);
+        }
+        self.tactics.push(tactic);
+    }
+
     /// Adds one STIX bundle's techniques and tactics.
     pub fn add_bundle(&mut self, domain: Domain, json: &[u8]) -> Result<(), serde_json::Error> {
         let bundle = stix::Bundle::parse(json)?;
         let (tactics, techniques) = bundle.into_domain(domain);
         for tactic in tactics {
-            for key in [tags::normalize_tactic_name(&tactic.name), tags::normalize_tactic_name(&tactic.shortname)] {
-                self.tactic_names.entry(key).or_insert(tactic.id);
-            }
-            self.tactics.push(tactic);
+            self.add_tactic(tactic);
         }
         for technique in techniques {
             self.insert_technique(technique);

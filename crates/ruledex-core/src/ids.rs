@@ -134,6 +134,26 @@ macro_rules! string_serde {
 string_serde!(TechniqueId);
 string_serde!(TacticId);
 
+/// In JSON the IDs are strings in canonical form.
+#[cfg(feature = "schema")]
+macro_rules! string_schema {
+    ($ty:ty, $name:literal, $pattern:literal) => {
+        impl schemars::JsonSchema for $ty {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                $name.into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({ "type": "string", "pattern": $pattern })
+            }
+        }
+    };
+}
+#[cfg(feature = "schema")]
+string_schema!(TechniqueId, "TechniqueId", "^T[0-9]{4}([.][0-9]{3})?$");
+#[cfg(feature = "schema")]
+string_schema!(TacticId, "TacticId", "^TA[0-9]{4}$");
+
 #[cfg(test)]
 mod tests {
     use super::*;

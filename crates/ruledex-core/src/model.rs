@@ -14,6 +14,7 @@ use crate::ids::{TacticId, TechniqueId};
 /// The native rule formats ruledex reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Format {
     /// Google SecOps (Chronicle) YARA-L 2.0 rules.
     Chronicle,
@@ -74,6 +75,7 @@ impl FromStr for Format {
 /// Whether a source is a vendor's own content or community content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum SourceKind {
     Vendor,
     Community,
@@ -85,6 +87,7 @@ pub enum SourceKind {
 /// Language, also called KQL by its users, is `kusto`, so a filter on one never returns the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Language {
     YaraL,
     Spl,
@@ -104,6 +107,7 @@ pub enum Language {
 /// The vendor's own word is kept beside it in [`Rule::rule_type_native`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum RuleType {
     Alert,
     Hunt,
@@ -120,6 +124,7 @@ pub enum RuleType {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Severity {
     Informational,
     Low,
@@ -130,6 +135,7 @@ pub enum Severity {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Status {
     Production,
     Experimental,
@@ -145,6 +151,7 @@ pub struct Dependency {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum DependencyKind {
     /// A Splunk search macro (`` `name` ``).
     Macro,
@@ -221,6 +228,7 @@ pub struct Rule {
 /// How a detection's ATT&CK tag relates to the current ATT&CK catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum MappingStatus {
     Current,
     /// The ID was revoked; the detection is listed under the replacement.
@@ -232,6 +240,7 @@ pub enum MappingStatus {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum MappedBy {
     Vendor,
     Ruledex,
@@ -398,6 +407,14 @@ wire_names!(MappingStatus {
     Revoked => "revoked", "revoked";
     Deprecated => "deprecated", "deprecated";
     Unknown => "unknown", "unknown";
+});
+
+wire_names!(DependencyKind {
+    Macro => "macro", "macro";
+    Lookup => "lookup", "lookup";
+    ReferenceList => "reference_list", "reference list";
+    DataTable => "data_table", "data table";
+    Function => "function", "function";
 });
 
 wire_names!(MappedBy {

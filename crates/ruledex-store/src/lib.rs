@@ -4,6 +4,7 @@
 //! it into place, so a sync that fails or is killed leaves the previous catalog intact. Readers
 //! ([`Store`]) open the file read-only; front ends never write.
 
+mod pool;
 mod reader;
 mod record;
 mod search;
@@ -12,12 +13,13 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 
-pub use reader::{Candidate, CatalogInfo, Listing, Lookup, SourceStatus, Store, TechniqueCounts};
-pub use search::{HIGHLIGHT_END, HIGHLIGHT_START, Hit, SearchResults, plain_text};
+pub use reader::{Candidate, CatalogInfo, Listing, Lookup, SourceStatus, Store, StoreOptions, TechniqueCounts};
+pub use search::{Field, Hit, MAX_QUERY_CHARS, Marked, SearchResults};
 pub use technique::{SubtechniqueCount, TechniquePage};
 pub use writer::CatalogWriter;
 
-/// Bumped whenever `schema.sql` changes; a catalog of another version is rebuilt by a sync.
+/// Bumped whenever `schema.sql` or a record in `record.rs` changes; a catalog of another
+/// version is refused with a request to run a sync, which rebuilds it.
 pub const SCHEMA_VERSION: i32 = 3;
 
 /// The catalog's file name inside the data directory.
@@ -43,8 +45,17 @@ pub enum StoreError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("catalog database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("catalog holds a record this ruledex cannot read: {0}")]
+    #[error("catalog holds a record this ruledex cannot read: {0}; run `ruledex sync` to rebuild it")]
     Corrupt(#[from] serde_json::Error),
+    /// Every connection stayed busy, or the file kept changing while it was opened.
+    #[error("the catalog is busy: {0}; try again")]
+    Busy(String),
+    /// A query ran longer than the store's query budget and was interrupted.
+    #[error("the query took longer than {} ms and was stopped (the query budget)", .0.as_millis())]
+    Budget(std::time::Duration),
+    /// The catalog file changed under a reader (overwritten in place, truncated).
+    #[error("the catalog file became unreadable ({0}); it is being reopened, or run `ruledex sync`")]
+    Unreadable(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -139,8 +150,8 @@ mod tests {
         assert_eq!(ids, vec!["tor", "low-proxy"], "sub-technique detections roll up; highest severity first");
         let exact = store.technique_detections("T1090".parse().unwrap(), true, &Filter::default()).unwrap();
         assert_eq!(exact.detections.len(), 1);
-        assert_eq!(store.technique("T1090".parse().unwrap()).unwrap().unwrap().name, "Proxy");
-        assert_eq!(store.subtechniques("T1090".parse().unwrap()).unwrap().len(), 3);
+        assert_eq!(store.technique("T1090".parse().unwrap()).unwrap().name, "Proxy");
+        assert_eq!(store.attack().subtechniques("T1090".parse().unwrap()).count(), 3);
         assert!(matches!(store.detection("test", "tor").unwrap(), Lookup::Found(_)));
         assert!(matches!(store.detection("test", "TOR").unwrap(), Lookup::Found(_)), "case-insensitive fallback");
         assert!(matches!(store.detection("test", "nope").unwrap(), Lookup::NotFound));
@@ -152,7 +163,8 @@ mod tests {
         let store = build(dir.path());
         let results = store.search(&SearchQuery::new("tor")).unwrap();
         assert_eq!(results.total, 1);
-        assert_eq!(results.hits[0].title, format!("{HIGHLIGHT_START}Tor{HIGHLIGHT_END} Exit Traffic"));
+        assert_eq!(results.hits[0].title.0, vec![("Tor".to_string(), true), (" Exit Traffic".into(), false)]);
+        assert_eq!(results.hits[0].matched_field, Field::Title);
         let by_technique = store.search(&SearchQuery::new("T1059.001")).unwrap();
         assert_eq!(by_technique.hits[0].detection.id, "ps");
         for bad in ["AND", "(unclosed", "\"open"] {

@@ -1,39 +1,58 @@
-//! Reading the catalog. Everything here returns `ruledex_core` model types.
+//! Reading the catalog: one generation, opened once. Everything here returns model types.
 
 use std::cmp::Reverse;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::time::Duration;
 
-use ruledex_core::attack::{Tactic, Technique};
+use ruledex_core::attack::{AttackCatalog, Tactic, Technique};
 use ruledex_core::ids::TechniqueId;
 use ruledex_core::ingest::{Asset, SourceReport};
 use ruledex_core::model::{Detection, Severity, SourceKind};
 use ruledex_core::query::{FacetCounts, Facets, Filter};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-use serde::Serialize;
+use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::record::DetectionRecord;
+use crate::pool::Pool;
+use crate::record::{DetectionRecord, ReportRecord, TacticRecord, TechniqueRecord, wire};
 use crate::{Result, SCHEMA_VERSION, StoreError};
 
-/// Connections kept for reuse; more may be opened under load and are then closed.
-const POOL_SIZE: usize = 8;
+/// How a generation is opened.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreOptions {
+    /// Connections opened (and the most queries that run at once).
+    pub connections: usize,
+    /// The longest one query may run before SQLite interrupts it.
+    pub query_budget: Duration,
+}
 
-/// A read-only handle on one catalog file. Cheap to share between threads.
+impl Default for StoreOptions {
+    fn default() -> StoreOptions {
+        StoreOptions { connections: 4, query_budget: Duration::from_secs(10) }
+    }
+}
+
+/// One catalog generation: one catalog file, opened once, read-only. Every query, connection,
+/// facet and ATT&CK lookup of a `Store` answers from that one file, whatever happens to the path
+/// afterwards. Cheap to share between threads.
 pub struct Store {
     path: PathBuf,
-    pool: Mutex<Vec<Connection>>,
+    pool: Pool,
     /// Filterable attributes of every detection, by pk: the catalog never changes once built,
     /// so filters and facet counts run in memory and only the shown rows are read from disk.
     facets: HashMap<i64, Facets>,
     /// Display order of every detection: source order, then severity (highest first), title.
     order: HashMap<i64, usize>,
+    attack: AttackCatalog,
+    info: CatalogInfo,
+    sources: Vec<SourceStatus>,
 }
 
 /// About the catalog as a whole.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct CatalogInfo {
     pub path: PathBuf,
+    /// Unique to the sync that wrote the file.
+    pub generation: String,
     pub built_at: Option<String>,
     pub attack_version: Option<String>,
     pub ruledex_version: Option<String>,
@@ -41,9 +60,8 @@ pub struct CatalogInfo {
 }
 
 /// A source as the last sync left it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct SourceStatus {
-    #[serde(flatten)]
     pub report: SourceReport,
     pub synced_at: String,
     /// Why the last sync could not read the source; the detections shown are from `synced_at`.
@@ -51,7 +69,7 @@ pub struct SourceStatus {
 }
 
 /// Detections listed for a technique: the shown ones, and counts over all of them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Listing {
     /// Detections for the technique before filtering.
     pub total: usize,
@@ -89,7 +107,7 @@ pub enum Lookup {
     NotFound,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Candidate {
     pub source: String,
     pub id: String,
@@ -98,37 +116,69 @@ pub struct Candidate {
 }
 
 impl Store {
-    /// Opens the catalog read-only.
+    /// Opens the catalog at `path` as a new generation.
     pub fn open(path: &Path) -> Result<Store> {
+        Store::open_with(path, StoreOptions::default())
+    }
+
+    pub fn open_with(path: &Path, options: StoreOptions) -> Result<Store> {
         if !path.is_file() {
             return Err(StoreError::Missing(path.to_path_buf()));
         }
-        let conn = open_read_only(path)?;
-        let found: i32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if found != SCHEMA_VERSION {
-            return Err(StoreError::Version { path: path.to_path_buf(), found });
-        }
-        let (facets, order) = load_facets(&conn)?;
-        Ok(Store { path: path.to_path_buf(), pool: Mutex::new(vec![conn]), facets, order })
+        let pool = Pool::open(path, options.connections, options.query_budget)?;
+        pool.with_conn(|conn| {
+            let found: i32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            match found {
+                SCHEMA_VERSION => Ok(()),
+                _ => Err(StoreError::Version { path: path.to_path_buf(), found }),
+            }
+        })?;
+        let (facets, order) = pool.with_conn(load_facets)?;
+        let (attack, info, sources) = pool.with_conn(|conn| {
+            let info = read_info(conn, path, facets.len())?;
+            let techniques = bodies(conn, "SELECT body FROM techniques ORDER BY id", TechniqueRecord::parse)?;
+            let tactics = bodies(conn, "SELECT body FROM tactics ORDER BY position", TacticRecord::parse)?;
+            let attack = AttackCatalog::from_parts(techniques, tactics, info.attack_version.clone());
+            Ok((attack, info, read_sources(conn)?))
+        })?;
+        Ok(Store { path: path.to_path_buf(), pool, facets, order, attack, info, sources })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Runs `f` on a pooled connection.
+    pub fn info(&self) -> &CatalogInfo {
+        &self.info
+    }
+
+    pub fn sources(&self) -> &[SourceStatus] {
+        &self.sources
+    }
+
+    /// The ATT&CK techniques and tactics the catalog was built with.
+    pub fn attack(&self) -> &AttackCatalog {
+        &self.attack
+    }
+
+    /// Whether a query found this generation's file damaged (overwritten in place): the catalog
+    /// should be opened again.
+    pub fn is_broken(&self) -> bool {
+        self.pool.is_broken()
+    }
+
+    pub fn technique(&self, id: TechniqueId) -> Option<&Technique> {
+        self.attack.technique(id)
+    }
+
+    /// Tactics in matrix order (enterprise, then mobile, then ICS).
+    pub fn tactics(&self) -> &[Tactic] {
+        self.attack.tactics()
+    }
+
+    /// Runs `f` on a connection of this generation, within its query budget.
     pub(crate) fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let pooled = self.pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let conn = match pooled {
-            Some(conn) => conn,
-            None => open_read_only(&self.path)?,
-        };
-        let result = f(&conn);
-        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
-        if pool.len() < POOL_SIZE {
-            pool.push(conn);
-        }
-        result
+        self.pool.with_conn(f)
     }
 
     pub(crate) fn facets_of(&self, pk: i64) -> Option<&Facets> {
@@ -138,67 +188,6 @@ impl Store {
     /// Sorts pks into display order.
     pub(crate) fn sort_for_display(&self, pks: &mut [i64]) {
         pks.sort_by_key(|pk| self.order.get(pk).copied().unwrap_or(usize::MAX));
-    }
-
-    pub fn info(&self) -> Result<CatalogInfo> {
-        self.with_conn(|conn| {
-            let meta = |key: &str| -> Result<Option<String>> {
-                Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
-            };
-            Ok(CatalogInfo {
-                path: self.path.clone(),
-                built_at: meta("built_at")?,
-                attack_version: meta("attack_version")?,
-                ruledex_version: meta("ruledex_version")?,
-                detections: self.facets.len(),
-            })
-        })
-    }
-
-    pub fn sources(&self) -> Result<Vec<SourceStatus>> {
-        self.with_conn(|conn| {
-            let mut statement = conn.prepare("SELECT report, synced_at, error FROM sources ORDER BY position")?;
-            let rows = statement.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?;
-            rows.map(|row| {
-                let (report, synced_at, error) = row?;
-                Ok(SourceStatus { report: serde_json::from_str(&report)?, synced_at, error })
-            })
-            .collect()
-        })
-    }
-
-    pub fn technique(&self, id: TechniqueId) -> Result<Option<Technique>> {
-        self.with_conn(|conn| {
-            let body: Option<String> = conn
-                .query_row("SELECT body FROM techniques WHERE id = ?1", [id.to_string()], |r| r.get(0))
-                .optional()?;
-            Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
-        })
-    }
-
-    /// Every ATT&CK technique and sub-technique, in ID order.
-    pub fn techniques(&self) -> Result<Vec<Technique>> {
-        self.bodies("SELECT body FROM techniques ORDER BY id", params![])
-    }
-
-    pub fn subtechniques(&self, parent: TechniqueId) -> Result<Vec<Technique>> {
-        self.bodies(
-            "SELECT body FROM techniques WHERE parent = ?1 AND id != ?1 ORDER BY id",
-            params![parent.to_string()],
-        )
-    }
-
-    /// Tactics in matrix order (enterprise, then mobile, then ICS).
-    pub fn tactics(&self) -> Result<Vec<Tactic>> {
-        self.bodies("SELECT body FROM tactics ORDER BY position", params![])
-    }
-
-    fn bodies<T: serde::de::DeserializeOwned>(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<T>> {
-        self.with_conn(|conn| {
-            let mut statement = conn.prepare_cached(sql)?;
-            let rows = statement.query_map(params, |r| r.get::<_, String>(0))?;
-            rows.map(|body| Ok(serde_json::from_str(&body?)?)).collect()
-        })
     }
 
     /// Detections listed under a technique: under its sub-techniques too unless `exact`.
@@ -270,7 +259,7 @@ impl Store {
         self.with_conn(|conn| {
             let mut statement = conn.prepare_cached("SELECT body FROM detections WHERE pk = ?1")?;
             pks.iter()
-                .map(|pk| Ok(DetectionRecord::parse(&statement.query_row([pk], |r| r.get::<_, String>(0))?)?))
+                .map(|pk| DetectionRecord::parse(&statement.query_row([pk], |r| r.get::<_, String>(0))?))
                 .collect()
         })
     }
@@ -323,6 +312,36 @@ impl Store {
     }
 }
 
+fn read_info(conn: &Connection, path: &Path, detections: usize) -> Result<CatalogInfo> {
+    let meta = |key: &str| -> Result<Option<String>> {
+        Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    };
+    Ok(CatalogInfo {
+        path: path.to_path_buf(),
+        generation: meta("generation")?.unwrap_or_default(),
+        built_at: meta("built_at")?,
+        attack_version: meta("attack_version")?,
+        ruledex_version: meta("ruledex_version")?,
+        detections,
+    })
+}
+
+fn read_sources(conn: &Connection) -> Result<Vec<SourceStatus>> {
+    let mut statement = conn.prepare("SELECT report, synced_at, error FROM sources ORDER BY position")?;
+    let rows = statement.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?;
+    rows.map(|row| {
+        let (report, synced_at, error) = row?;
+        Ok(SourceStatus { report: ReportRecord::parse(&report)?, synced_at, error })
+    })
+    .collect()
+}
+
+fn bodies<T>(conn: &Connection, sql: &str, parse: fn(&str) -> Result<T>) -> Result<Vec<T>> {
+    let mut statement = conn.prepare(sql)?;
+    let rows = statement.query_map([], |r| r.get::<_, String>(0))?;
+    rows.map(|body| parse(&body?)).collect()
+}
+
 /// A source's assets (files exports need besides the rules), in path order.
 pub(crate) fn source_assets(conn: &Connection, source: &str) -> Result<Vec<Asset>> {
     let mut statement = conn.prepare_cached("SELECT path, text FROM assets WHERE source = ?1 ORDER BY path")?;
@@ -350,30 +369,6 @@ pub(crate) fn full_detections(
         Ok(detection)
     })
     .collect()
-}
-
-/// Opens the catalog as immutable: it is never modified in place (a sync renames a new file
-/// over it), so SQLite may skip file locking and change checks on every query, and reads it
-/// through a memory map instead of copying pages.
-fn open_read_only(path: &Path) -> Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-    let uri = format!("file:{}?immutable=1", uri_path(path));
-    let conn = Connection::open_with_flags(uri, flags)?;
-    conn.execute_batch("PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -16384;")?;
-    Ok(conn)
-}
-
-/// A path as the path part of an SQLite `file:` URI.
-fn uri_path(path: &Path) -> String {
-    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    absolute
-        .to_string_lossy()
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'.' | b'-' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 type FacetTables = (HashMap<i64, Facets>, HashMap<i64, usize>);
@@ -404,12 +399,12 @@ fn load_facets(conn: &Connection) -> Result<FacetTables> {
         ) = row?;
         let f = Facets {
             source,
-            kind: parse_column(&kind)?,
+            kind: wire(&kind)?,
             vendor,
-            language: language.as_deref().map(parse_column).transpose()?,
-            rule_type: rule_type.as_deref().map(parse_column).transpose()?,
-            severity: severity.as_deref().map(parse_column).transpose()?,
-            status: status.as_deref().map(parse_column).transpose()?,
+            language: language.as_deref().map(wire).transpose()?,
+            rule_type: rule_type.as_deref().map(wire).transpose()?,
+            severity: severity.as_deref().map(wire).transpose()?,
+            status: status.as_deref().map(wire).transpose()?,
             deprecated,
             data_sources: serde_json::from_str(&data_sources)?,
         };
@@ -419,12 +414,4 @@ fn load_facets(conn: &Connection) -> Result<FacetTables> {
     sort_keys.sort_by(|a, b| a.1.cmp(&b.1));
     let order = sort_keys.into_iter().enumerate().map(|(i, (pk, _))| (pk, i)).collect();
     Ok((facets, order))
-}
-
-/// Reads a wire name (`"spl"`, `"high"`) stored by the writer back into its enum.
-fn parse_column<T: std::str::FromStr>(value: &str) -> Result<T>
-where
-    T::Err: std::fmt::Display,
-{
-    value.parse().map_err(|e: T::Err| StoreError::Corrupt(serde::de::Error::custom(e)))
 }

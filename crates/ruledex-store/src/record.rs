@@ -1,66 +1,430 @@
-//! How a detection is stored: the model without its long texts (they have columns of their
-//! own, see `schema.sql`) and without serde's `flatten`, which the model uses for its JSON shape
-//! but which makes reading back about twice as slow (serde buffers flattened fields).
+//! How the catalog stores what it holds: record types the store owns.
+//!
+//! The model's own serde shapes are the public face of ruledex's JSON; they may change with the
+//! API. The catalog keeps its own records instead, written and read here field by field, so a
+//! change to the model changes this file (and [`crate::SCHEMA_VERSION`]) on purpose, never by
+//! accident. Enums are stored by their wire names and read back with `FromStr`; a value this
+//! ruledex does not know makes the record unreadable (`StoreError::Corrupt`), never a panic.
+//!
+//! Detections are stored without their long texts (`native_rule`, investigation,
+//! implementation), which have columns of their own (see `schema.sql`).
 
-use ruledex_core::model::{Detection, Format, Provenance, Rule, SourceKind, TacticRef, TechniqueMapping};
+use std::str::FromStr;
+use std::time::Duration;
+
+use ruledex_core::attack::{Domain, Tactic, Technique};
+use ruledex_core::ingest::{AttackCoverage, Failure, SourceReport};
+use ruledex_core::model::{Dependency, DependencyKind, Detection, Provenance, Rule, TacticRef, TechniqueMapping};
 use serde::{Deserialize, Serialize};
+
+use crate::{Result, StoreError};
 
 #[derive(Serialize, Deserialize)]
 pub(crate) struct DetectionRecord {
     source: String,
-    source_kind: SourceKind,
-    format: Format,
+    kind: String,
+    format: String,
     id: String,
-    rule: Rule,
+    rule: RuleRecord,
     deprecated: bool,
-    techniques: Vec<TechniqueMapping>,
-    tactics: Vec<TacticRef>,
+    techniques: Vec<MappingRecord>,
+    tactics: Vec<(String, String)>,
     unresolved_tags: Vec<String>,
-    provenance: Provenance,
+    provenance: ProvenanceRecord,
     effective_license: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RuleRecord {
+    native_id: String,
+    title: String,
+    description: String,
+    vendor: String,
+    product: String,
+    language: Option<String>,
+    query: String,
+    paste_ready_query: Option<String>,
+    unresolved_macros: Vec<String>,
+    rule_type: Option<String>,
+    rule_type_native: Option<String>,
+    severity: Option<String>,
+    severity_native: Option<String>,
+    risk_score: Option<f64>,
+    status: Option<String>,
+    status_native: Option<String>,
+    attack_tags: Vec<String>,
+    inferred_attack_tags: Vec<String>,
+    data_sources: Vec<String>,
+    platforms: Vec<String>,
+    author: Option<String>,
+    created: Option<String>,
+    updated: Option<String>,
+    references: Vec<String>,
+    false_positives: Vec<String>,
+    license: Option<String>,
+    tags: Vec<String>,
+    requires: Vec<(String, String)>,
+    path: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct MappingRecord {
+    id: String,
+    name: Option<String>,
+    tagged: String,
+    tagged_id: Option<String>,
+    status: String,
+    mapped_by: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ProvenanceRecord {
+    path: String,
+    repository: Option<String>,
+    commit: Option<String>,
+    upstream_url: Option<String>,
 }
 
 impl DetectionRecord {
     /// The record of a detection, its long texts left out.
     pub(crate) fn card(d: &Detection) -> DetectionRecord {
-        let mut rule = d.rule.clone();
-        rule.native_rule = String::new();
-        rule.investigation = None;
-        rule.implementation = None;
+        let r = &d.rule;
         DetectionRecord {
             source: d.source.clone(),
-            source_kind: d.source_kind,
-            format: d.format,
+            kind: d.source_kind.as_str().into(),
+            format: d.format.as_str().into(),
             id: d.id.clone(),
-            rule,
+            rule: RuleRecord {
+                native_id: r.native_id.clone(),
+                title: r.title.clone(),
+                description: r.description.clone(),
+                vendor: r.vendor.clone(),
+                product: r.product.clone(),
+                language: r.language.map(|v| v.as_str().into()),
+                query: r.query.clone(),
+                paste_ready_query: r.paste_ready_query.clone(),
+                unresolved_macros: r.unresolved_macros.clone(),
+                rule_type: r.rule_type.map(|v| v.as_str().into()),
+                rule_type_native: r.rule_type_native.clone(),
+                severity: r.severity.map(|v| v.as_str().into()),
+                severity_native: r.severity_native.clone(),
+                risk_score: r.risk_score,
+                status: r.status.map(|v| v.as_str().into()),
+                status_native: r.status_native.clone(),
+                attack_tags: r.attack_tags.clone(),
+                inferred_attack_tags: r.inferred_attack_tags.clone(),
+                data_sources: r.data_sources.clone(),
+                platforms: r.platforms.clone(),
+                author: r.author.clone(),
+                created: r.created.clone(),
+                updated: r.updated.clone(),
+                references: r.references.clone(),
+                false_positives: r.false_positives.clone(),
+                license: r.license.clone(),
+                tags: r.tags.clone(),
+                requires: r.requires.iter().map(|x| (x.kind.as_str().into(), x.name.clone())).collect(),
+                path: r.path.clone(),
+            },
             deprecated: d.deprecated,
-            techniques: d.techniques.clone(),
-            tactics: d.tactics.clone(),
+            techniques: d.techniques.iter().map(MappingRecord::from).collect(),
+            tactics: d.tactics.iter().map(|t| (t.id.to_string(), t.name.clone())).collect(),
             unresolved_tags: d.unresolved_tags.clone(),
-            provenance: d.provenance.clone(),
+            provenance: ProvenanceRecord {
+                path: d.provenance.path.clone(),
+                repository: d.provenance.repository.clone(),
+                commit: d.provenance.commit.clone(),
+                upstream_url: d.provenance.upstream_url.clone(),
+            },
             effective_license: d.effective_license.clone(),
         }
     }
 
-    pub(crate) fn parse(json: &str) -> serde_json::Result<Detection> {
-        serde_json::from_str::<DetectionRecord>(json).map(Detection::from)
+    pub(crate) fn parse(json: &str) -> Result<Detection> {
+        serde_json::from_str::<DetectionRecord>(json)?.into_detection()
+    }
+
+    fn into_detection(self) -> Result<Detection> {
+        let r = self.rule;
+        let rule = Rule {
+            native_id: r.native_id,
+            title: r.title,
+            description: r.description,
+            vendor: r.vendor,
+            product: r.product,
+            language: optional(r.language)?,
+            query: r.query,
+            paste_ready_query: r.paste_ready_query,
+            unresolved_macros: r.unresolved_macros,
+            native_rule: String::new(),
+            rule_type: optional(r.rule_type)?,
+            rule_type_native: r.rule_type_native,
+            severity: optional(r.severity)?,
+            severity_native: r.severity_native,
+            risk_score: r.risk_score,
+            status: optional(r.status)?,
+            status_native: r.status_native,
+            attack_tags: r.attack_tags,
+            inferred_attack_tags: r.inferred_attack_tags,
+            data_sources: r.data_sources,
+            platforms: r.platforms,
+            author: r.author,
+            created: r.created,
+            updated: r.updated,
+            references: r.references,
+            false_positives: r.false_positives,
+            license: r.license,
+            tags: r.tags,
+            requires: r
+                .requires
+                .into_iter()
+                .map(|(kind, name)| Ok(Dependency { kind: wire::<DependencyKind>(&kind)?, name }))
+                .collect::<Result<_>>()?,
+            implementation: None,
+            investigation: None,
+            path: r.path,
+        };
+        Ok(Detection {
+            source: self.source,
+            source_kind: wire(&self.kind)?,
+            format: wire(&self.format)?,
+            id: self.id,
+            rule,
+            deprecated: self.deprecated,
+            techniques: self.techniques.into_iter().map(MappingRecord::into_mapping).collect::<Result<_>>()?,
+            tactics: self
+                .tactics
+                .into_iter()
+                .map(|(id, name)| Ok(TacticRef { id: wire(&id)?, name }))
+                .collect::<Result<_>>()?,
+            unresolved_tags: self.unresolved_tags,
+            provenance: Provenance {
+                path: self.provenance.path,
+                repository: self.provenance.repository,
+                commit: self.provenance.commit,
+                upstream_url: self.provenance.upstream_url,
+            },
+            effective_license: self.effective_license,
+        })
     }
 }
 
-impl From<DetectionRecord> for Detection {
-    fn from(r: DetectionRecord) -> Detection {
-        Detection {
-            source: r.source,
-            source_kind: r.source_kind,
-            format: r.format,
-            id: r.id,
-            rule: r.rule,
-            deprecated: r.deprecated,
-            techniques: r.techniques,
-            tactics: r.tactics,
-            unresolved_tags: r.unresolved_tags,
-            provenance: r.provenance,
-            effective_license: r.effective_license,
+impl From<&TechniqueMapping> for MappingRecord {
+    fn from(m: &TechniqueMapping) -> MappingRecord {
+        MappingRecord {
+            id: m.id.to_string(),
+            name: m.name.clone(),
+            tagged: m.tagged.clone(),
+            tagged_id: m.tagged_id.map(|t| t.to_string()),
+            status: m.status.as_str().into(),
+            mapped_by: m.mapped_by.as_str().into(),
         }
     }
+}
+
+impl MappingRecord {
+    fn into_mapping(self) -> Result<TechniqueMapping> {
+        Ok(TechniqueMapping {
+            id: wire(&self.id)?,
+            name: self.name,
+            tagged: self.tagged,
+            tagged_id: optional(self.tagged_id)?,
+            status: wire(&self.status)?,
+            mapped_by: wire(&self.mapped_by)?,
+        })
+    }
+}
+
+/// An ATT&CK technique as the catalog keeps it.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct TechniqueRecord {
+    id: String,
+    name: String,
+    description: String,
+    domain: String,
+    tactics: Vec<String>,
+    platforms: Vec<String>,
+    data_components: Vec<String>,
+    url: String,
+    revoked: bool,
+    revoked_by: Option<String>,
+    deprecated: bool,
+}
+
+impl From<&Technique> for TechniqueRecord {
+    fn from(t: &Technique) -> TechniqueRecord {
+        TechniqueRecord {
+            id: t.id.to_string(),
+            name: t.name.clone(),
+            description: t.description.clone(),
+            domain: domain_name(t.domain).into(),
+            tactics: t.tactics.iter().map(ToString::to_string).collect(),
+            platforms: t.platforms.clone(),
+            data_components: t.data_components.clone(),
+            url: t.url.clone(),
+            revoked: t.revoked,
+            revoked_by: t.revoked_by.map(|r| r.to_string()),
+            deprecated: t.deprecated,
+        }
+    }
+}
+
+impl TechniqueRecord {
+    pub(crate) fn parse(json: &str) -> Result<Technique> {
+        let r: TechniqueRecord = serde_json::from_str(json)?;
+        Ok(Technique {
+            id: wire(&r.id)?,
+            name: r.name,
+            description: r.description,
+            domain: domain(&r.domain)?,
+            tactics: r.tactics.iter().map(|t| wire(t)).collect::<Result<_>>()?,
+            platforms: r.platforms,
+            data_components: r.data_components,
+            url: r.url,
+            revoked: r.revoked,
+            revoked_by: optional(r.revoked_by)?,
+            deprecated: r.deprecated,
+        })
+    }
+}
+
+/// An ATT&CK tactic as the catalog keeps it.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct TacticRecord {
+    id: String,
+    name: String,
+    shortname: String,
+    description: String,
+    domain: String,
+    url: String,
+}
+
+impl From<&Tactic> for TacticRecord {
+    fn from(t: &Tactic) -> TacticRecord {
+        TacticRecord {
+            id: t.id.to_string(),
+            name: t.name.clone(),
+            shortname: t.shortname.clone(),
+            description: t.description.clone(),
+            domain: domain_name(t.domain).into(),
+            url: t.url.clone(),
+        }
+    }
+}
+
+impl TacticRecord {
+    pub(crate) fn parse(json: &str) -> Result<Tactic> {
+        let r: TacticRecord = serde_json::from_str(json)?;
+        Ok(Tactic {
+            id: wire(&r.id)?,
+            name: r.name,
+            shortname: r.shortname,
+            description: r.description,
+            domain: domain(&r.domain)?,
+            url: r.url,
+        })
+    }
+}
+
+/// What a sync read of a source, as the catalog keeps it.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct ReportRecord {
+    name: String,
+    format: String,
+    kind: String,
+    repository: Option<String>,
+    commit: Option<String>,
+    license: Option<String>,
+    files: usize,
+    files_parsed: usize,
+    detections: usize,
+    failures: Vec<(String, String)>,
+    mapped_detections: usize,
+    techniques: usize,
+    revoked_tags: usize,
+    deprecated_tags: usize,
+    unknown_tags: usize,
+    parse_millis: u64,
+}
+
+impl From<&SourceReport> for ReportRecord {
+    fn from(r: &SourceReport) -> ReportRecord {
+        ReportRecord {
+            name: r.name.clone(),
+            format: r.format.as_str().into(),
+            kind: r.kind.as_str().into(),
+            repository: r.repository.clone(),
+            commit: r.commit.clone(),
+            license: r.license.clone(),
+            files: r.files,
+            files_parsed: r.files_parsed,
+            detections: r.detections,
+            failures: r.failures.iter().map(|f| (f.path.clone(), f.reason.clone())).collect(),
+            mapped_detections: r.attack.mapped_detections,
+            techniques: r.attack.techniques,
+            revoked_tags: r.attack.revoked_tags,
+            deprecated_tags: r.attack.deprecated_tags,
+            unknown_tags: r.attack.unknown_tags,
+            parse_millis: u64::try_from(r.parse_time.as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+}
+
+impl ReportRecord {
+    pub(crate) fn parse(json: &str) -> Result<SourceReport> {
+        let r: ReportRecord = serde_json::from_str(json)?;
+        Ok(SourceReport {
+            name: r.name,
+            format: wire(&r.format)?,
+            kind: wire(&r.kind)?,
+            repository: r.repository,
+            commit: r.commit,
+            license: r.license,
+            files: r.files,
+            files_parsed: r.files_parsed,
+            detections: r.detections,
+            failures: r.failures.into_iter().map(|(path, reason)| Failure { path, reason }).collect(),
+            attack: AttackCoverage {
+                mapped_detections: r.mapped_detections,
+                techniques: r.techniques,
+                revoked_tags: r.revoked_tags,
+                deprecated_tags: r.deprecated_tags,
+                unknown_tags: r.unknown_tags,
+            },
+            parse_time: Duration::from_millis(r.parse_millis),
+        })
+    }
+}
+
+fn domain_name(domain: Domain) -> &'static str {
+    match domain {
+        Domain::Enterprise => "enterprise",
+        Domain::Mobile => "mobile",
+        Domain::Ics => "ics",
+    }
+}
+
+fn domain(name: &str) -> Result<Domain> {
+    [Domain::Enterprise, Domain::Mobile, Domain::Ics]
+        .into_iter()
+        .find(|d| domain_name(*d) == name)
+        .ok_or_else(|| corrupt(format!("unknown ATT&CK domain {name:?}")))
+}
+
+/// A value stored by its wire name (an enum) or canonical form (an ID), read back.
+pub(crate) fn wire<T: FromStr>(value: &str) -> Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    value.parse().map_err(|e: T::Err| corrupt(e.to_string()))
+}
+
+fn optional<T: FromStr>(value: Option<String>) -> Result<Option<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    value.as_deref().map(wire).transpose()
+}
+
+fn corrupt(message: String) -> StoreError {
+    StoreError::Corrupt(serde::de::Error::custom(message))
 }

@@ -4,11 +4,10 @@
 use ruledex_core::attack::Technique;
 use ruledex_core::ids::TechniqueId;
 use ruledex_core::query::Filter;
-use serde::Serialize;
 
 use crate::{Listing, Result, Store};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct TechniquePage {
     /// The ID asked for.
     pub requested: TechniqueId,
@@ -24,11 +23,10 @@ pub struct TechniquePage {
     pub exact: bool,
     /// Detections shown, after the filter.
     pub shown: usize,
-    #[serde(flatten)]
     pub listing: Listing,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct SubtechniqueCount {
     pub id: TechniqueId,
     pub name: String,
@@ -44,19 +42,16 @@ impl Store {
         exact: bool,
         filter: &Filter,
     ) -> Result<Option<TechniquePage>> {
-        let (id, revoked) = match self.technique(requested)? {
-            Some(Technique { revoked: true, revoked_by: Some(replacement), .. }) => (replacement, Some(requested)),
+        let (id, revoked) = match self.technique(requested) {
+            Some(Technique { revoked: true, revoked_by: Some(replacement), .. }) => (*replacement, Some(requested)),
             _ => (requested, None),
         };
-        let technique = self.technique(id)?;
+        let technique = self.technique(id).cloned();
         let listing = self.technique_detections(id, exact, filter)?;
         if technique.is_none() && listing.total == 0 {
             return Ok(None);
         }
-        let parent = match id.is_subtechnique() {
-            true => self.technique(id.parent())?,
-            false => None,
-        };
+        let parent = if id.is_subtechnique() { self.technique(id.parent()).cloned() } else { None };
         let subtechniques = self.subtechnique_counts(id, filter)?;
         Ok(Some(TechniquePage {
             requested,
@@ -75,12 +70,12 @@ impl Store {
         if id.is_subtechnique() {
             return Ok(vec![]);
         }
-        let subs = self.subtechniques(id)?;
         let counts = self.family_counts(id, filter)?;
-        Ok(subs
-            .into_iter()
+        Ok(self
+            .attack()
+            .subtechniques(id)
             .filter(|s| !s.revoked)
-            .map(|s| SubtechniqueCount { count: counts.family(s.id), id: s.id, name: s.name })
+            .map(|s| SubtechniqueCount { count: counts.family(s.id), id: s.id, name: s.name.clone() })
             .collect())
     }
 }

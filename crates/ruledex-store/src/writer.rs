@@ -8,7 +8,7 @@ use ruledex_core::ingest::{Asset, IngestedSource, SourceReport};
 use ruledex_core::model::Detection;
 use rusqlite::{Connection, OpenFlags, params};
 
-use crate::record::DetectionRecord;
+use crate::record::{DetectionRecord, ReportRecord, TacticRecord, TechniqueRecord};
 use crate::{CATALOG_FILE, Result, SCHEMA_VERSION, StoreError, catalog_path, io_error};
 
 const TEMP_PREFIX: &str = "catalog.sqlite.tmp-";
@@ -64,13 +64,17 @@ impl CatalogWriter {
                 t.id.to_string(),
                 t.id.parent().to_string(),
                 t.name,
-                serde_json::to_string(t)?
+                serde_json::to_string(&TechniqueRecord::from(t))?
             ])?;
         }
         let mut tactic =
             self.conn().prepare("INSERT OR IGNORE INTO tactics (id, position, body) VALUES (?1, ?2, ?3)")?;
         for (position, t) in attack.tactics().iter().enumerate() {
-            tactic.execute(params![t.id.to_string(), position as i64, serde_json::to_string(t)?])?;
+            tactic.execute(params![
+                t.id.to_string(),
+                position as i64,
+                serde_json::to_string(&TacticRecord::from(t))?
+            ])?;
         }
         Ok(())
     }
@@ -123,7 +127,7 @@ impl CatalogWriter {
         let Some((report, synced_at)) = row else { return Ok(None) };
         let detections = crate::reader::full_detections(&previous, "source = ?1 ORDER BY pk", name)?;
         let assets = crate::reader::source_assets(&previous, name)?;
-        Ok(Some((serde_json::from_str(&report)?, synced_at, detections, assets)))
+        Ok(Some((ReportRecord::parse(&report)?, synced_at, detections, assets)))
     }
 
     fn insert_assets(&mut self, source: &str, assets: &[Asset]) -> Result<()> {
@@ -137,7 +141,13 @@ impl CatalogWriter {
     fn insert_source(&mut self, report: &SourceReport, synced_at: &str, error: Option<&str>) -> Result<()> {
         self.conn().execute(
             "INSERT INTO sources (name, position, report, synced_at, error) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![report.name, self.sources_written, serde_json::to_string(report)?, synced_at, error],
+            params![
+                report.name,
+                self.sources_written,
+                serde_json::to_string(&ReportRecord::from(report))?,
+                synced_at,
+                error
+            ],
         )?;
         self.sources_written += 1;
         Ok(())
@@ -187,15 +197,17 @@ impl CatalogWriter {
         Ok(())
     }
 
-    /// Commits, makes the file durable, and renames it over the current catalog.
+    /// Commits, makes the file durable, and renames it over the current catalog. On any
+    /// failure the temporary file is removed and the current catalog stays.
     pub fn finish(mut self) -> Result<PathBuf> {
+        let generation = new_generation_id();
+        self.write_meta("generation", &generation)?;
         let conn = self.conn.take().expect("connection is open until finish");
-        conn.execute_batch(
-            "COMMIT; INSERT INTO detections_fts (detections_fts) VALUES ('optimize'); PRAGMA optimize;",
-        )?;
-        conn.close().map_err(|(_, e)| StoreError::Sqlite(e))?;
-        File::open(&self.temp).and_then(|f| f.sync_all()).map_err(io_error(&self.temp))?;
-        fs::rename(&self.temp, &self.target).map_err(io_error(&self.target))?;
+        let finished = finish_file(conn, &self.temp, &self.target);
+        if finished.is_err() {
+            let _ = fs::remove_file(&self.temp);
+        }
+        finished?;
         if let Some(dir) = self.target.parent() {
             // Persist the rename itself.
             File::open(dir).and_then(|d| d.sync_all()).map_err(io_error(dir))?;
@@ -216,6 +228,20 @@ impl Drop for CatalogWriter {
             let _ = fs::remove_file(&self.temp);
         }
     }
+}
+
+fn finish_file(conn: Connection, temp: &Path, target: &Path) -> Result<()> {
+    conn.execute_batch("COMMIT; INSERT INTO detections_fts (detections_fts) VALUES ('optimize'); PRAGMA optimize;")?;
+    conn.close().map_err(|(_, e)| StoreError::Sqlite(e))?;
+    File::open(temp).and_then(|f| f.sync_all()).map_err(io_error(temp))?;
+    fs::rename(temp, target).map_err(io_error(target))
+}
+
+/// An identifier unique to one written catalog: the time it was finished and the writing
+/// process, which no two syncs share.
+fn new_generation_id() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("{nanos:x}-{:x}", std::process::id())
 }
 
 /// Temporary files left by a sync that was killed. Only called with the sync lock held, so no

@@ -1,27 +1,35 @@
-//! The JSON API under `/api/v1/`: the same data as the pages, described by `openapi.json`.
+//! The JSON API under `/api/v1/`: the same answers as the pages, as the query service's wire
+//! types, described by the OpenAPI document generated from those types.
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use ruledex_core::model::Detection;
+use ruledex_app::service::MAX_SUGGESTIONS;
+use ruledex_app::sync::SyncPhase;
+use ruledex_app::wire::{
+    CoverageJson, DetectionJson, FacetsJson, SearchHitJson, SearchJson, SourceJson, StatsJson, TechniquePageJson,
+    TechniqueSuggestionJson,
+};
 use ruledex_core::query::SearchQuery;
-use ruledex_store::{CatalogInfo, SourceStatus, TechniquePage};
-use serde::Serialize;
-use serde_json::{Value, json};
 
-use crate::error::{ApiError, WebError};
-use crate::pages::catalog;
+use crate::error::ApiError;
 use crate::params::{FilterParams, PathParams, technique_id};
-use crate::state::{AppState, SyncPhase};
+use crate::state::{AppState, Cost};
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
-#[derive(Serialize)]
-pub struct TechniqueResponse {
-    attack_version: Option<String>,
-    #[serde(flatten)]
-    page: TechniquePage,
+/// Runs catalog work for an endpoint and answers with its JSON.
+async fn answer<T: Send + 'static>(
+    state: &AppState,
+    cost: Cost,
+    work: impl FnOnce(&ruledex_app::Catalog) -> Result<T, crate::error::WebError> + Send + 'static,
+) -> ApiResult<T> {
+    Ok(Json(state.run(cost, work).await?))
+}
+
+fn filter_params(query: &RawQuery) -> Result<FilterParams, ApiError> {
+    Ok(FilterParams::parse(query.0.as_deref())?)
 }
 
 /// A technique and its detections, filtered like the page (vendor-native unless asked).
@@ -29,156 +37,64 @@ pub async fn technique(
     State(state): State<AppState>,
     PathParams(raw, _): PathParams<String, ApiError>,
     query: RawQuery,
-) -> ApiResult<TechniqueResponse> {
-    let catalog = catalog(&state)?;
-    let params = FilterParams::parse(query.0.as_deref())?;
+) -> ApiResult<TechniquePageJson> {
+    let params = filter_params(&query)?;
     let id = technique_id(&raw)?;
-    let page = catalog.store.technique_page(id, params.exact(), &params.technique_filter()?)?;
-    let page = page.ok_or_else(|| {
-        WebError::not_found(format!("{id} is not an ATT&CK technique, and no detection is tagged with it"))
-    })?;
-    Ok(Json(TechniqueResponse { attack_version: catalog.info.attack_version.clone(), page }))
+    let (exact, filter) = (params.exact(), params.technique_filter()?);
+    answer(&state, Cost::Ordinary, move |catalog| {
+        let page = catalog.technique_page(&id.to_string(), exact, &filter)?;
+        Ok(TechniquePageJson::new(&page, catalog.attack_version(), None))
+    })
+    .await
 }
 
-#[derive(Serialize)]
-pub struct TechniqueSuggestion {
-    id: String,
-    name: String,
-    /// Vendor-native detections for the technique and its sub-techniques.
-    detections: usize,
-}
-
-/// Techniques whose ID or name starts with or contains `q`, for search-box suggestions.
+/// Techniques for what was typed, for search-box suggestions.
 pub async fn technique_suggestions(
     State(state): State<AppState>,
     query: RawQuery,
-) -> ApiResult<Vec<TechniqueSuggestion>> {
-    let catalog = catalog(&state)?;
-    let params = FilterParams::parse(query.0.as_deref())?;
-    let wanted = params.q.as_deref().unwrap_or_default().trim().to_lowercase();
-    if wanted.is_empty() {
-        return Err(WebError::BadRequest("give `q`: part of a technique ID or name".into()).into());
-    }
-    let counts = catalog.store.technique_counts(&params.technique_filter()?)?;
-    let mut found: Vec<(bool, TechniqueSuggestion)> = catalog
-        .techniques
-        .values()
-        .filter(|t| !t.revoked)
-        .filter_map(|t| {
-            let name = catalog.full_name(t.id)?;
-            let id = t.id.to_string();
-            let starts = id.to_lowercase().starts_with(&wanted) || name.to_lowercase().starts_with(&wanted);
-            let contains = starts || name.to_lowercase().contains(&wanted);
-            contains.then(|| (starts, TechniqueSuggestion { detections: counts.family(t.id), id, name }))
-        })
-        .collect();
-    found.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.detections.cmp(&a.1.detections)).then(a.1.id.cmp(&b.1.id)));
-    Ok(Json(found.into_iter().take(10).map(|(_, s)| s).collect()))
+) -> ApiResult<Vec<TechniqueSuggestionJson>> {
+    let params = filter_params(&query)?;
+    let (text, filter) = (params.q.clone().unwrap_or_default(), params.technique_filter()?);
+    answer(&state, Cost::Ordinary, move |catalog| Ok(catalog.suggest_techniques(&text, &filter, MAX_SUGGESTIONS)?))
+        .await
 }
 
 /// One detection, long texts included.
 pub async fn detection(
     State(state): State<AppState>,
     PathParams((source, id), _): PathParams<(String, String), ApiError>,
-) -> ApiResult<Detection> {
-    let catalog = catalog(&state)?;
-    Ok(Json(crate::pages::find_detection(&catalog, &source, &id)?))
+) -> ApiResult<DetectionJson> {
+    answer(&state, Cost::Ordinary, move |catalog| Ok(DetectionJson::from(&catalog.detection(&source, &id)?))).await
 }
 
-#[derive(Serialize)]
-pub struct SearchResponse {
-    query: String,
-    total: usize,
-    offset: usize,
-    limit: usize,
-    facets: ruledex_core::query::FacetCounts,
-    detections: Vec<Value>,
-}
-
-pub async fn search(State(state): State<AppState>, query: RawQuery) -> ApiResult<SearchResponse> {
-    let catalog = catalog(&state)?;
-    let search: SearchQuery = FilterParams::parse(query.0.as_deref())?.search(SearchQuery::DEFAULT_LIMIT)?;
-    let results = catalog.store.search(&search)?;
-    let detections = results
-        .hits
-        .iter()
-        .map(|hit| {
-            let mut value = serde_json::to_value(&hit.detection).map_err(|e| WebError::Internal(e.to_string()))?;
-            value["score"] = json!(hit.score);
-            value["snippet"] = json!(ruledex_store::plain_text(&hit.snippet));
-            Ok(value)
+pub async fn search(State(state): State<AppState>, query: RawQuery) -> ApiResult<SearchJson> {
+    let search: SearchQuery = filter_params(&query)?.search(SearchQuery::DEFAULT_LIMIT)?;
+    answer(&state, Cost::Search, move |catalog| {
+        let results = catalog.search(&search)?;
+        Ok(SearchJson {
+            query: search.text,
+            total: results.total,
+            offset: results.offset,
+            limit: results.limit,
+            facets: FacetsJson::from(&results.facets),
+            detections: results.hits.iter().map(SearchHitJson::from).collect(),
         })
-        .collect::<Result<Vec<Value>, WebError>>()?;
-    Ok(Json(SearchResponse {
-        query: search.text,
-        total: results.total,
-        offset: results.offset,
-        limit: results.limit,
-        facets: results.facets,
-        detections,
-    }))
+    })
+    .await
 }
 
-pub async fn sources(State(state): State<AppState>) -> ApiResult<Vec<SourceStatus>> {
-    Ok(Json(catalog(&state)?.sources.clone()))
+pub async fn sources(State(state): State<AppState>) -> ApiResult<Vec<SourceJson>> {
+    answer(&state, Cost::Ordinary, |catalog| Ok(catalog.sources())).await
 }
 
-#[derive(Serialize)]
-pub struct StatsResponse {
-    catalog: CatalogInfo,
-    sources: Vec<SourceStatus>,
-}
-
-pub async fn stats(State(state): State<AppState>) -> ApiResult<StatsResponse> {
-    let catalog = catalog(&state)?;
-    Ok(Json(StatsResponse { catalog: catalog.info.clone(), sources: catalog.sources.clone() }))
-}
-
-#[derive(Serialize)]
-pub struct CoverageResponse {
-    attack_version: Option<String>,
-    tactics: Vec<ruledex_core::attack::Tactic>,
-    /// Techniques with at least one detection passing the filter.
-    techniques: Vec<CoveredTechnique>,
-}
-
-#[derive(Serialize)]
-pub struct CoveredTechnique {
-    id: String,
-    name: String,
-    tactics: Vec<String>,
-    /// Detections tagged with the technique itself.
-    exact: usize,
-    /// With its sub-techniques, each detection once.
-    detections: usize,
+pub async fn stats(State(state): State<AppState>) -> ApiResult<StatsJson> {
+    answer(&state, Cost::Ordinary, |catalog| Ok(catalog.stats())).await
 }
 
 /// Detection counts per technique, as the home page's matrix shows them.
-pub async fn coverage(State(state): State<AppState>, query: RawQuery) -> ApiResult<CoverageResponse> {
-    let catalog = catalog(&state)?;
-    let filter = FilterParams::parse(query.0.as_deref())?.technique_filter()?;
-    let counts = catalog.store.technique_counts(&filter)?;
-    let mut techniques: Vec<CoveredTechnique> = counts
-        .family
-        .iter()
-        .map(|(id, family)| CoveredTechnique {
-            id: id.to_string(),
-            name: catalog.full_name(*id).unwrap_or_default(),
-            tactics: catalog
-                .techniques
-                .get(id)
-                .map(|t| t.tactics.iter().map(ToString::to_string).collect())
-                .unwrap_or_default(),
-            exact: counts.exact.get(id).copied().unwrap_or(0),
-            detections: *family,
-        })
-        .collect();
-    techniques.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(Json(CoverageResponse {
-        attack_version: catalog.info.attack_version.clone(),
-        tactics: catalog.tactics.clone(),
-        techniques,
-    }))
+pub async fn coverage(State(state): State<AppState>, query: RawQuery) -> ApiResult<CoverageJson> {
+    let filter = filter_params(&query)?.technique_filter()?;
+    answer(&state, Cost::Ordinary, move |catalog| Ok(catalog.coverage(&filter)?)).await
 }
 
 /// Whether a sync is running, finished or failed (not cached: it changes while it runs).
@@ -186,7 +102,9 @@ pub async fn sync_status(State(state): State<AppState>) -> Json<SyncPhase> {
     Json(state.sync_phase())
 }
 
-/// The OpenAPI document describing this API.
+/// The OpenAPI document describing this API, generated from its types.
 pub async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], include_str!("../openapi.json")).into_response()
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let document = DOCUMENT.get_or_init(|| ruledex_app::openapi::document().to_string());
+    ([(header::CONTENT_TYPE, "application/json")], document.as_str()).into_response()
 }

@@ -1,84 +1,111 @@
-//! Rendered responses, kept until the catalog changes.
+//! Whole rendered responses (status, headers, body), kept until the catalog changes.
 //!
-//! The catalog is immutable between syncs, so a page rendered once is right until the next
-//! one: the cache is cleared whenever a catalog is installed or a sync starts or ends. Its size
-//! is bounded; on overflow it starts over, which is simple and, with pages rendered in a few
-//! milliseconds, cheap.
+//! A catalog generation never changes, so a response rendered from it is right for as long as
+//! it is served: keys carry the generation, and a response is never served for another one.
+//! The cache's size is bounded by everything it holds (keys, headers and bodies); when full, the
+//! oldest responses make room.
 
-use std::collections::HashMap;
-use std::sync::RwLock;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, RwLock};
 
-use axum::body::{Body, Bytes, to_bytes};
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::body::Bytes;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 
-use crate::state::{AppState, SyncPhase};
+/// Bookkeeping per entry beyond its key, headers and body (maps, allocations).
+const ENTRY_OVERHEAD: usize = 256;
 
-/// Most bytes of rendered pages kept at once.
-const CAPACITY_BYTES: usize = 64 * 1024 * 1024;
-/// Responses larger than this are not kept.
-const MAX_ENTRY_BYTES: usize = 8 * 1024 * 1024;
+/// A response as it was sent.
+#[derive(Debug)]
+pub struct CachedResponse {
+    pub status: StatusCode,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Bytes,
+}
 
-#[derive(Default)]
+impl CachedResponse {
+    fn size(&self, key: &str) -> usize {
+        let headers: usize = self.headers.iter().map(|(n, v)| n.as_str().len() + v.len()).sum();
+        key.len() + headers + self.body.len() + ENTRY_OVERHEAD
+    }
+}
+
 pub struct PageCache {
+    capacity: usize,
     entries: RwLock<Entries>,
 }
 
 #[derive(Default)]
 struct Entries {
-    pages: HashMap<String, Page>,
+    responses: HashMap<String, Arc<CachedResponse>>,
+    /// Keys, oldest first.
+    order: VecDeque<String>,
     bytes: usize,
 }
 
-#[derive(Clone)]
-struct Page {
-    content_type: HeaderValue,
-    body: Bytes,
-}
-
 impl PageCache {
-    fn get(&self, key: &str) -> Option<Page> {
-        self.entries.read().unwrap_or_else(|p| p.into_inner()).pages.get(key).cloned()
+    pub fn new(capacity: usize) -> PageCache {
+        PageCache { capacity, entries: RwLock::default() }
     }
 
-    fn put(&self, key: String, page: Page) {
-        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
-        if entries.bytes + page.body.len() > CAPACITY_BYTES {
-            *entries = Entries::default();
+    pub fn get(&self, key: &str) -> Option<Arc<CachedResponse>> {
+        self.entries.read().unwrap_or_else(|p| p.into_inner()).responses.get(key).cloned()
+    }
+
+    /// Keeps a response, making room by dropping the oldest. A response larger than an eighth
+    /// of the capacity is not kept: it would push out many small ones.
+    pub fn put(&self, key: String, response: CachedResponse) {
+        let size = response.size(&key);
+        if size > self.capacity / 8 {
+            return;
         }
-        entries.bytes += page.body.len();
-        entries.pages.insert(key, page);
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(old) = entries.responses.remove(&key) {
+            entries.bytes -= old.size(&key);
+            entries.order.retain(|k| k != &key);
+        }
+        while entries.bytes + size > self.capacity {
+            let Some(oldest) = entries.order.pop_front() else { break };
+            if let Some(old) = entries.responses.remove(&oldest) {
+                entries.bytes -= old.size(&oldest);
+            }
+        }
+        entries.bytes += size;
+        entries.order.push_back(key.clone());
+        entries.responses.insert(key, Arc::new(response));
     }
 
     pub fn clear(&self) {
         *self.entries.write().unwrap_or_else(|p| p.into_inner()) = Entries::default();
     }
+
+    /// Bytes held now, keys and headers included.
+    pub fn bytes(&self) -> usize {
+        self.entries.read().unwrap_or_else(|p| p.into_inner()).bytes
+    }
 }
 
-/// Middleware: answers repeated GETs from the cache, and keeps successful responses.
-/// Nothing is cached while a sync is running (the pages show its progress) or before there is
-/// a catalog.
-pub async fn cached(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let cacheable = request.method() == Method::GET
-        && state.catalog().is_some()
-        && !matches!(state.sync_phase(), SyncPhase::Running { .. });
-    if !cacheable {
-        return next.run(request).await;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(body: usize) -> CachedResponse {
+        CachedResponse {
+            status: StatusCode::OK,
+            headers: vec![(HeaderName::from_static("content-type"), HeaderValue::from_static("text/html"))],
+            body: Bytes::from(vec![b'x'; body]),
+        }
     }
-    let key = request.uri().to_string();
-    if let Some(page) = state.cache().get(&key) {
-        return ([(header::CONTENT_TYPE, page.content_type)], page.body).into_response();
+
+    #[test]
+    fn keys_count_toward_the_bound_and_the_oldest_make_room() {
+        let cache = PageCache::new(100_000);
+        for i in 0..1_000 {
+            cache.put(format!("{i}:{}", "k".repeat(5_000)), response(10));
+            assert!(cache.bytes() <= 100_000, "after {i}: {}", cache.bytes());
+        }
+        assert!(cache.get(&format!("999:{}", "k".repeat(5_000))).is_some(), "the newest stays");
+        assert!(cache.get(&format!("0:{}", "k".repeat(5_000))).is_none(), "the oldest went");
+        cache.put("big".into(), response(20_000));
+        assert!(cache.get("big").is_none(), "over an eighth of the capacity is not kept");
     }
-    let response = next.run(request).await;
-    let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
-    let (Some(content_type), StatusCode::OK) = (content_type, response.status()) else { return response };
-    let (parts, body) = response.into_parts();
-    // Handlers render into memory, so buffering the body costs nothing and cannot fail.
-    let Ok(bytes) = to_bytes(body, usize::MAX).await else { return StatusCode::INTERNAL_SERVER_ERROR.into_response() };
-    if bytes.len() <= MAX_ENTRY_BYTES {
-        state.cache().put(key, Page { content_type, body: bytes.clone() });
-    }
-    Response::from_parts(parts, Body::from(bytes))
 }

@@ -3,12 +3,16 @@
 //! [`router`] builds every route; [`serve`] runs it on a listener until a shutdown signal. Pages
 //! work without JavaScript; `static/app.js` adds copy buttons and filtering without reloads.
 //! Every string from a rule is escaped by the templates, and a strict Content-Security-Policy
-//! forbids inline scripts and styles.
+//! forbids inline scripts and styles. Handlers parse requests, call the query service of
+//! `ruledex-app` on a blocking thread, and format its answers; catalog work never runs on the
+//! async workers.
 
 mod api;
 mod cache;
 mod error;
 mod highlight;
+mod layout;
+mod middleware;
 mod pages;
 mod params;
 mod state;
@@ -18,7 +22,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
-use axum::middleware;
+use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -27,7 +31,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-pub use state::{AppState, Catalog, SyncPhase};
+pub use state::{AppState, Limits};
 
 /// Scripts and styles come only from ruledex itself; nothing is framed, nothing is embedded.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -49,7 +53,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/search", get(api::search))
         .route("/api/v1/sources", get(api::sources))
         .route("/api/v1/stats", get(api::stats))
-        .route_layer(middleware::from_fn_with_state(state.clone(), cache::cached));
+        .route_layer(from_fn_with_state(state.clone(), middleware::cached));
     Router::new()
         .merge(cached)
         .route("/api/v1/openapi.json", get(api::openapi))
@@ -57,9 +61,11 @@ pub fn router(state: AppState) -> Router {
         .route("/static/{file}", get(pages::static_file))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(pages::not_found)
+        .layer(from_fn_with_state(state.clone(), middleware::guard))
         .with_state(state)
         .layer(CatchPanicLayer::custom(pages::panic_response))
-        // Pages are large and repetitive (the T1090 page: 385 KB, 48 KB gzipped).
+        // Pages are large and repetitive (the T1090 page: 385 KB, 48 KB gzipped). Cached
+        // responses arrive already compressed; this compresses the rest.
         .layer(CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
         .layer(SetResponseHeaderLayer::overriding(

@@ -3,7 +3,8 @@
 use scraper::ElementRef;
 
 use crate::util::{Server, select, shared_server, texts};
-use ruledex_web::{AppState, SyncPhase};
+use ruledex_app::sync::SyncPhase;
+use ruledex_web::{AppState, Limits};
 
 fn cards<'a>(html: &'a scraper::Html) -> Vec<ElementRef<'a>> {
     html.select(&select("article.card")).collect()
@@ -227,7 +228,7 @@ fn bad_requests_get_clear_answers_never_a_500() {
         ("/search?q=tor&limit=100000", 400, "page size 100000 is out of range"),
         ("/search?q=tor&limit=lots", 400, "`limit` must be a whole number"),
         ("/techniques/T1090?language=cobol", 400, "parameter `language`"),
-        ("/techniques/T1090?nosuch=1", 400, "invalid query string"),
+        ("/techniques/T1090?deprecated=1&deprecated=2", 400, "invalid query string"),
         ("/detections/nosuch/x", 404, "no source named"),
         ("/detections/chronicle/nosuch", 404, "has no detection"),
         ("/detections/elastic/0d3d2254-2b4a-11f0-a019-f661ea17fbcc", 300, "names 2 detections"),
@@ -262,7 +263,7 @@ fn bad_requests_get_clear_answers_never_a_500() {
 
 #[test]
 fn without_a_catalog_pages_explain_and_the_api_says_503() {
-    let server = Server::start(AppState::new(None, "built-in defaults"));
+    let server = Server::start(AppState::new(None, "built-in defaults", Limits::default()));
     server.state.set_sync_phase(SyncPhase::Running {
         step: "fetching chronicle".into(),
         files_read: 3,

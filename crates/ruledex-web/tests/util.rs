@@ -5,115 +5,26 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use ruledex_core::attack::{AttackCatalog, Domain};
-use ruledex_core::ingest::{DEFAULT_MAX_FILE_BYTES, SourceSpec, ingest};
-use ruledex_core::model::SourceKind;
-use ruledex_core::sources::Format;
-use ruledex_store::{CatalogWriter, Store};
-use ruledex_web::{AppState, Catalog};
+use ruledex_app::Catalog;
+use ruledex_app::config::Config;
+use ruledex_store::StoreOptions;
+use ruledex_web::{AppState, Limits};
 use scraper::{Html, Selector};
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-pub fn shared() -> PathBuf {
-    repo_root().join("../shared")
+/// Builds the catalog a configuration describes into `dir`, the way `ruledex sync` does, and
+/// opens it.
+pub fn build_catalog(config: &Config, dir: &Path) -> Catalog {
+    let summary = ruledex_app::sync::run(config, dir, &ruledex_app::sync::Quiet).unwrap();
+    Catalog::open(&summary.catalog, StoreOptions::default()).unwrap()
 }
 
-/// A source to put in a test catalog.
-pub struct TestSource {
-    pub name: &'static str,
-    pub format: Format,
-    pub kind: SourceKind,
-    pub root: PathBuf,
-    pub repository: Option<&'static str>,
-    pub commit: Option<&'static str>,
-}
-
-/// Writes a catalog of `sources` into `dir` and opens it.
-pub fn build_catalog(dir: &Path, attack: &[(Domain, PathBuf)], sources: &[TestSource]) -> Catalog {
-    let refs: Vec<(Domain, &Path)> = attack.iter().map(|(d, p)| (*d, p.as_path())).collect();
-    let mut attack = AttackCatalog::load(&refs).unwrap();
-    attack.version = Some("18.1".into());
-    let mut writer = CatalogWriter::create(dir).unwrap();
-    writer.write_attack(&attack).unwrap();
-    for s in sources {
-        let spec = SourceSpec {
-            name: s.name.into(),
-            format: s.format,
-            kind: s.kind,
-            root: s.root.clone(),
-            license: Some("Test-License-1.0".into()),
-            repository: s.repository.map(String::from),
-            commit: s.commit.map(String::from),
-            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
-        };
-        writer.write_source(&ingest(&spec, &attack, &|_| {}).unwrap(), "2026-11-28T00:00:00Z").unwrap();
-    }
-    writer.write_meta("built_at", "2026-11-28T00:00:00Z").unwrap();
-    writer.write_meta("attack_version", "18.1").unwrap();
-    let path = writer.finish().unwrap();
-    Catalog::open(Store::open(&path).unwrap()).unwrap()
-}
-
-fn shared_attack() -> Vec<(Domain, PathBuf)> {
-    let dir = shared().join("attack");
-    vec![
-        (Domain::Enterprise, dir.join("enterprise-attack.json")),
-        (Domain::Ics, dir.join("ics-attack.json")),
-        (Domain::Mobile, dir.join("mobile-attack.json")),
-    ]
-}
-
-/// Every corpus in ../shared, as examples/local-mirrors.toml configures them.
-pub fn shared_sources() -> Vec<TestSource> {
-    let corpus = shared().join("corpus");
-    let source = |name, format, kind, root: PathBuf, repository, commit| TestSource {
-        name,
-        format,
-        kind,
-        root,
-        repository,
-        commit,
-    };
-    vec![
-        source(
-            "chronicle",
-            Format::Chronicle,
-            SourceKind::Vendor,
-            corpus.join("chronicle-detection-rules"),
-            Some("https://github.com/chronicle/detection-rules"),
-            Some("19793ebdd29c896cc753afc5fe351ceba4d8d193"),
-        ),
-        source(
-            "splunk",
-            Format::SplunkEscu,
-            SourceKind::Vendor,
-            corpus.join("splunk-security-content"),
-            Some("https://github.com/splunk/security_content"),
-            Some("b13b314aed0e1778335a55620474e7d27289a20a"),
-        ),
-        source(
-            "elastic",
-            Format::Elastic,
-            SourceKind::Vendor,
-            corpus.join("elastic-detection-rules"),
-            Some("https://github.com/elastic/detection-rules"),
-            Some("14cf530f0d2177023092449cd9d9348b4a8884c2"),
-        ),
-        source(
-            "sentinel",
-            Format::Sentinel,
-            SourceKind::Vendor,
-            shared().join("corpus-extra/azure-sentinel"),
-            Some("https://github.com/Azure/Azure-Sentinel"),
-            None,
-        ),
-        source("sublime", Format::Sublime, SourceKind::Vendor, corpus.join("sublime-rules"), None, None),
-        source("sigma", Format::Sigma, SourceKind::Community, corpus.join("sigma"), None, None),
-        source("kql", Format::KqlMarkdown, SourceKind::Community, corpus.join("kql-bertjanp"), None, None),
-    ]
+/// The configuration of every corpus in ../shared: the one users run air-gapped.
+pub fn local_mirrors() -> Config {
+    Config::load(&repo_root().join("examples/local-mirrors.toml")).unwrap()
 }
 
 /// A server over the catalog of every corpus in ../shared, started once per test binary.
@@ -121,11 +32,34 @@ pub fn shared_server() -> &'static Server {
     static SERVER: OnceLock<(tempfile::TempDir, Server)> = OnceLock::new();
     let (_, server) = SERVER.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let catalog = build_catalog(dir.path(), &shared_attack(), &shared_sources());
-        let server = Server::start(AppState::new(Some(catalog), "test catalog of ../shared"));
+        let catalog = build_catalog(&local_mirrors(), dir.path());
+        let server = Server::start(AppState::new(Some(catalog), "test catalog of ../shared", Limits::default()));
         (dir, server)
     });
     server
+}
+
+/// A configuration of the fixtures in tests/fixtures (hostile strings included).
+pub fn fixture_config(dir: &Path) -> Config {
+    let fixtures = repo_root().join("tests/fixtures");
+    let source = |name: &str, format: &str, path: &str| {
+        format!(
+            "[[sources]]\nname = \"{name}\"\nformat = \"{format}\"\nkind = \"vendor\"\nlicense = \"Test-License-1.0\"\n\
+             path = \"{}\"\nrepository = \"https://github.com/example/rules\"\n\
+             commit = \"0123456789abcdef0123456789abcdef01234567\"\n",
+            fixtures.join(path).display()
+        )
+    };
+    let text = format!(
+        "[attack]\nenterprise = \"{}\"\nversion = \"18.1\"\n{}{}{}",
+        fixtures.join("attack/mini-enterprise.json").display(),
+        source("chronicle", "chronicle", "chronicle"),
+        source("splunk", "splunk-escu", "splunk-escu"),
+        source("elastic", "elastic", "elastic"),
+    );
+    let path = dir.join("fixtures.toml");
+    std::fs::write(&path, text).unwrap();
+    Config::load(&path).unwrap()
 }
 
 /// A server over the catalog of the fixtures in tests/fixtures (hostile strings included).
@@ -133,23 +67,8 @@ pub fn fixture_server() -> &'static Server {
     static SERVER: OnceLock<(tempfile::TempDir, Server)> = OnceLock::new();
     let (_, server) = SERVER.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let fixtures = repo_root().join("tests/fixtures");
-        let attack = vec![(Domain::Enterprise, fixtures.join("attack/mini-enterprise.json"))];
-        let source = |name, format, dir: &str| TestSource {
-            name,
-            format,
-            kind: SourceKind::Vendor,
-            root: fixtures.join(dir),
-            repository: Some("https://github.com/example/rules"),
-            commit: Some("0123456789abcdef0123456789abcdef01234567"),
-        };
-        let sources = [
-            source("chronicle", Format::Chronicle, "chronicle"),
-            source("splunk", Format::SplunkEscu, "splunk-escu"),
-            source("elastic", Format::Elastic, "elastic"),
-        ];
-        let catalog = build_catalog(dir.path(), &attack, &sources);
-        (dir, Server::start(AppState::new(Some(catalog), "test catalog of tests/fixtures")))
+        let catalog = build_catalog(&fixture_config(dir.path()), &dir.path().join("data"));
+        (dir, Server::start(AppState::new(Some(catalog), "test catalog of tests/fixtures", Limits::default())))
     });
     server
 }

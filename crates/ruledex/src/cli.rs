@@ -44,6 +44,20 @@ pub enum Command {
     Config(ConfigArgs),
 }
 
+impl Command {
+    /// Whether the command was asked for JSON (errors then come as JSON too).
+    pub fn json(&self) -> bool {
+        match self {
+            Command::Sync(args) => args.output.json,
+            Command::Technique(args) => args.output.json,
+            Command::Show(args) => args.output.json,
+            Command::Search(args) => args.output.json,
+            Command::Stats(args) => args.json,
+            Command::Serve(_) | Command::Config(_) => false,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct JsonArg {
     /// Print JSON for scripts

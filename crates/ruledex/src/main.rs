@@ -30,15 +30,34 @@ pub mod exit {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
+    let json = cli.command.json();
     match commands::run(cli) {
         Ok(code) => ExitCode::from(code),
         // The reader went away (`ruledex ... | head`): nothing more to say.
         Err(error) if is_broken_pipe(&error) => ExitCode::from(exit::OK),
+        Err(error) if json => {
+            eprintln!("{}", serde_json::json!({ "error": error_json(&error) }));
+            ExitCode::from(exit::FAILED)
+        }
         Err(error) => {
-            eprintln!("ruledex: {error:#}");
+            eprintln!("ruledex: {}", output::safe(&format!("{error:#}")));
             ExitCode::from(exit::FAILED)
         }
     }
+}
+
+/// An error as scripts read it: `kind` is the query service's (`not_found`, `bad_request`,
+/// `ambiguous`, `unavailable`, `internal`) or `failed` for anything else (a bad configuration,
+/// an unreadable file).
+fn error_json(error: &anyhow::Error) -> serde_json::Value {
+    let service = error.chain().find_map(|e| e.downcast_ref::<ruledex_app::ServiceError>());
+    let suggestions: Vec<String> =
+        service.map(|e| e.suggestions().into_iter().map(|s| s.label).collect()).unwrap_or_default();
+    serde_json::json!({
+        "kind": service.map_or("failed", |e| e.kind()),
+        "message": format!("{error:#}"),
+        "suggestions": suggestions,
+    })
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {

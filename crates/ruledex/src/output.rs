@@ -1,21 +1,46 @@
 //! Printing for people and for scripts.
+//!
+//! Rule text is untrusted: a title or file name may carry terminal escape sequences (clearing
+//! the screen, retitling the window) or bidirectional overrides. Everything printed for people
+//! goes through [`safe`], which shows such characters instead of sending them.
 
+use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 
 use anyhow::Result;
 use ruledex_core::model::{Detection, MappingStatus};
-use ruledex_store::{HIGHLIGHT_END, HIGHLIGHT_START};
+use ruledex_store::Marked;
 use serde::Serialize;
 
-/// `println!` that returns an error instead of panicking when stdout is closed early
-/// (`ruledex technique T1059 | head`); `main` treats that error as a normal end.
+/// `println!` of text made safe for a terminal (see [`safe`]) that returns an error instead of
+/// panicking when stdout is closed early (`ruledex technique T1059 | head`); `main` treats that
+/// error as a normal end.
 macro_rules! outln {
+    () => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock())
+    }};
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        writeln!(std::io::stdout().lock(), $($arg)*)
+        writeln!(std::io::stdout().lock(), "{}", $crate::output::safe(&format!($($arg)*)))
     }};
 }
 pub(crate) use outln;
+
+/// Text with control characters (but newlines and tabs) and bidirectional overrides shown as
+/// visible escapes, so nothing in it can steer the terminal.
+pub fn safe(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_unsafe) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars().map(|c| if is_unsafe(c) { c.escape_unicode().to_string() } else { c.to_string() }).collect(),
+    )
+}
+
+fn is_unsafe(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
 
 /// Prints pretty JSON and a final newline to stdout.
 pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
@@ -25,10 +50,22 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     Ok(())
 }
 
-/// Turns search highlight markers into bold on a terminal, and drops them elsewhere.
-pub fn highlighted(text: &str) -> String {
-    let (start, end) = if std::io::stdout().is_terminal() { ("\x1b[1m", "\x1b[0m") } else { ("", "") };
-    text.replace(HIGHLIGHT_START, start).replace(HIGHLIGHT_END, end)
+/// Search matches in bold on a terminal, plain elsewhere. The bold markers are added after the
+/// text is made safe; print the result with [`styled`].
+pub fn highlighted(text: &Marked) -> String {
+    let bold = std::io::stdout().is_terminal();
+    text.0
+        .iter()
+        .map(|(piece, matched)| match (bold && *matched, safe(piece)) {
+            (true, piece) => format!("\x1b[1m{piece}\x1b[0m"),
+            (false, piece) => piece.into_owned(),
+        })
+        .collect()
+}
+
+/// Prints a line whose parts were made safe already (it may hold ruledex's own styling).
+pub fn styled(line: &str) -> std::io::Result<()> {
+    writeln!(std::io::stdout().lock(), "{line}")
 }
 
 /// The techniques a detection maps to, with revoked and unknown tags marked.
@@ -45,7 +82,8 @@ pub fn technique_list(detection: &Detection) -> String {
         .join(", ")
 }
 
-/// Two lines per detection: its title, then address and badges.
+/// Two lines per detection: its title (already made safe, possibly styled), then address and
+/// badges.
 pub fn detection_line(detection: &Detection, title: &str) -> String {
     let r = &detection.rule;
     let mut badges = vec![detection.address()];
@@ -59,5 +97,18 @@ pub fn detection_line(detection: &Detection, title: &str) -> String {
     if !techniques.is_empty() {
         badges.push(techniques);
     }
-    format!("  {title}\n    {}", badges.join(" · "))
+    format!("  {title}\n    {}", safe(&badges.join(" · ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_controls_are_shown_not_sent() {
+        assert_eq!(safe("plain\ttext\n"), "plain\ttext\n");
+        assert_eq!(safe("clear\x1b[2J\x07"), "clear\\u{1b}[2J\\u{7}");
+        assert_eq!(safe("abc\u{202e}fed"), "abc\\u{202e}fed");
+        assert_eq!(safe("title\x1b]0;pwned\x07"), "title\\u{1b}]0;pwned\\u{7}");
+    }
 }

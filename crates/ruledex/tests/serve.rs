@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::util::{Workspace, fixtures, source};
+use crate::util::{Workspace, fixtures, shared, shared_attack, source};
 
 /// A running `ruledex serve`, killed when dropped.
 struct Served {
@@ -122,4 +122,74 @@ fn a_catalog_rebuilt_by_another_sync_is_picked_up_without_a_restart() {
     .unwrap();
     workspace.run(&["sync"]).ok();
     wait_for(&served, "/api/v1/detections/chronicle/fixture_late", |v| v["id"] == "fixture_late");
+}
+
+/// Every answer given while another process's sync swaps catalogs comes from exactly one of the
+/// two: connections, in-memory facets and technique data of one generation never mix, and no
+/// page rendered from the old catalog is served after the new one is in.
+#[test]
+fn answers_during_an_external_sync_come_from_exactly_one_catalog() {
+    let workspace = Workspace::new();
+    let corpus = shared().join("corpus");
+    let config = |format: &str, dir: &str| {
+        format!("{}{}", shared_attack(), source("rules", format, "vendor", &corpus.join(dir)))
+    };
+    workspace.write_config(&config("chronicle", "chronicle-detection-rules"));
+    workspace.run(&["sync"]).ok();
+    let served = serve(&workspace);
+    let paths = [
+        "/api/v1/stats",
+        "/api/v1/techniques/T1059",
+        "/api/v1/search?q=process&limit=50",
+        "/api/v1/search?q=process&source=rules&language=spl&limit=20",
+        "/api/v1/coverage",
+        "/techniques/T1090",
+    ];
+    let before: Vec<String> = paths.iter().map(|p| stable_body(&served, p)).collect();
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clients: Vec<_> = (0..4)
+        .map(|i| {
+            let (stop, base) = (stop.clone(), served.base.clone());
+            std::thread::spawn(move || {
+                let agent = ureq::Agent::config_builder().http_status_as_error(false).build().new_agent();
+                let mut seen = Vec::new();
+                let mut n = i;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let path = paths[n % paths.len()];
+                    let mut response = agent.get(&format!("{base}{path}")).call().unwrap();
+                    seen.push((path, response.status().as_u16(), response.body_mut().read_to_string().unwrap()));
+                    n += 1;
+                }
+                seen
+            })
+        })
+        .collect();
+    workspace.write_config(&config("splunk-escu", "splunk-security-content"));
+    workspace.run(&["sync"]).ok();
+    wait_for(&served, "/api/v1/stats", |v| v["sources"][0]["format"] == "splunk-escu");
+    std::thread::sleep(Duration::from_secs(1));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let after: Vec<String> = paths.iter().map(|p| stable_body(&served, p)).collect();
+
+    let (mut old, mut new) = (0, 0);
+    for (path, status, body) in clients.into_iter().flat_map(|c| c.join().unwrap()) {
+        assert_eq!(status, 200, "{path}: {body:.300}");
+        let i = paths.iter().position(|p| *p == path).unwrap();
+        assert_ne!(before[i], after[i], "{path} differs between the two catalogs");
+        match body {
+            b if b == before[i] => old += 1,
+            b if b == after[i] => new += 1,
+            b => panic!("{path} answered from neither catalog: {b:.500}"),
+        }
+    }
+    assert!(old > 0 && new > 0, "the requests spanned the swap ({old} old, {new} new)");
+}
+
+/// A path's body, read twice to be sure it is stable within one catalog.
+fn stable_body(served: &Served, path: &str) -> String {
+    let (status, first) = get(served, path);
+    assert_eq!(status, 200, "{path}: {first:.300}");
+    assert_eq!(get(served, path).1, first, "{path} is deterministic");
+    first
 }

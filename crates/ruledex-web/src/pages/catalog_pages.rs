@@ -3,16 +3,20 @@
 use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use ruledex_app::Catalog;
+use ruledex_app::links::technique as technique_url;
+use ruledex_app::sync::SyncPhase;
 use ruledex_core::attack::{Domain, Technique};
 use ruledex_core::ids::TechniqueId;
 use ruledex_core::query::SearchQuery;
-use ruledex_store::{HIGHLIGHT_END, HIGHLIGHT_START, SourceStatus};
+use ruledex_store::{Marked, SourceStatus};
 
-use super::view::{Card, FacetGroup, Layout, facet_groups, short_commit, technique_url};
-use super::{PageResult, catalog, params, render};
+use super::view::{Card, FacetGroup, facet_groups, short_commit};
+use super::{PageResult, params, render};
 use crate::error::WebError;
 use crate::highlight::escape_into;
-use crate::state::{AppState, Catalog, SyncPhase};
+use crate::layout::Layout;
+use crate::state::{AppState, Cost};
 
 #[derive(Template)]
 #[template(path = "home.html")]
@@ -28,6 +32,7 @@ struct HomeView {
     community: bool,
 }
 
+#[derive(Default)]
 struct SyncView {
     running: bool,
     step: String,
@@ -65,58 +70,61 @@ struct Cell {
     heat: u8,
 }
 
+/// What the home page shows of the catalog, when there is one.
+#[derive(Default)]
+struct CatalogSummary {
+    sources: Vec<SourceRow>,
+    matrix: Vec<TacticColumn>,
+    detections: usize,
+    attack_version: String,
+    built_at: String,
+}
+
 pub async fn home(State(state): State<AppState>, query: RawQuery) -> PageResult {
     let params = params(&query)?;
-    let sync = sync_view(state.sync_phase());
-    let catalog = state.catalog();
-    let (sources, matrix, detections, attack_version, built_at) = match &catalog {
-        Some(catalog) => {
+    let community = params.community();
+    let summary = match state.catalog() {
+        Some(_) => {
             let filter = params.technique_filter()?;
-            let counts = catalog.store.technique_counts(&filter)?;
-            let matrix = matrix(catalog, |id| counts.family(id));
-            let info = &catalog.info;
-            let version = info.attack_version.clone().unwrap_or_default();
-            (
-                source_rows(&catalog.sources),
-                matrix,
-                info.detections,
-                version,
-                short_time(info.built_at.as_deref().unwrap_or_default()),
-            )
+            state.run(Cost::Ordinary, move |catalog| catalog_summary(catalog, &filter)).await?
         }
-        None => Default::default(),
+        None => CatalogSummary::default(),
     };
     render(&HomeView {
         layout: Layout::new("ruledex · vendor-native detections cross-linked to ATT&CK"),
-        sync,
+        sync: sync_view(state.sync_phase()),
         config_origin: state.config_origin().to_string(),
-        sources,
-        detections,
-        attack_version,
-        built_at,
-        matrix,
-        community: params.community(),
+        sources: summary.sources,
+        detections: summary.detections,
+        attack_version: summary.attack_version,
+        built_at: summary.built_at,
+        matrix: summary.matrix,
+        community,
+    })
+}
+
+fn catalog_summary(catalog: &Catalog, filter: &ruledex_core::query::Filter) -> Result<CatalogSummary, WebError> {
+    let store = catalog.store();
+    let counts = store.technique_counts(filter).map_err(ruledex_app::ServiceError::from)?;
+    let info = store.info();
+    Ok(CatalogSummary {
+        sources: source_rows(store.sources()),
+        matrix: matrix(catalog, |id| counts.family(id)),
+        detections: info.detections,
+        attack_version: info.attack_version.clone().unwrap_or_default(),
+        built_at: short_time(info.built_at.as_deref().unwrap_or_default()),
     })
 }
 
 fn sync_view(phase: SyncPhase) -> SyncView {
-    let mut view = SyncView {
-        running: false,
-        step: String::new(),
-        files_read: 0,
-        files_total: 0,
-        failed: String::new(),
-        problems: vec![],
-    };
     match phase {
-        SyncPhase::Idle => {}
+        SyncPhase::Idle => SyncView::default(),
         SyncPhase::Running { step, files_read, files_total } => {
-            (view.running, view.step, view.files_read, view.files_total) = (true, step, files_read, files_total);
+            SyncView { running: true, step, files_read, files_total, ..SyncView::default() }
         }
-        SyncPhase::Finished { problems } => view.problems = problems,
-        SyncPhase::Failed { error } => view.failed = error,
+        SyncPhase::Finished { problems } => SyncView { problems, ..SyncView::default() },
+        SyncPhase::Failed { error } => SyncView { failed: error, ..SyncView::default() },
     }
-    view
 }
 
 fn source_rows(sources: &[SourceStatus]) -> Vec<SourceRow> {
@@ -152,14 +160,14 @@ fn short_time(timestamp: &str) -> String {
 
 /// Enterprise tactics as columns, their (parent) techniques as cells.
 fn matrix(catalog: &Catalog, count: impl Fn(TechniqueId) -> usize) -> Vec<TacticColumn> {
-    let mut techniques: Vec<&Technique> = catalog
-        .techniques
-        .values()
+    let attack = catalog.store().attack();
+    let mut techniques: Vec<&Technique> = attack
+        .techniques()
         .filter(|t| t.domain == Domain::Enterprise && !t.id.is_subtechnique() && !t.revoked && !t.deprecated)
         .collect();
     techniques.sort_by(|a, b| a.name.cmp(&b.name));
-    catalog
-        .tactics
+    attack
+        .tactics()
         .iter()
         .filter(|t| t.domain == Domain::Enterprise)
         .map(|tactic| TacticColumn {
@@ -223,35 +231,32 @@ struct TechniqueMatch {
 
 /// The default page size of the search page.
 const PAGE_SIZE: usize = 20;
+/// Techniques offered above the results.
+const TECHNIQUE_MATCHES: usize = 6;
 
 pub async fn search(State(state): State<AppState>, query: RawQuery) -> Result<Response, WebError> {
-    let catalog = catalog(&state)?;
     let params = params(&query)?;
     let search = params.search(PAGE_SIZE)?;
-    if let Some(id) = technique_in(&catalog, &search.text) {
-        return Ok(Redirect::to(&technique_url(id)).into_response());
+    let technique_filter = params.technique_filter()?;
+    let raw_query = query.0.unwrap_or_default();
+    if search.text.trim().is_empty() {
+        return Ok(render(&empty_search(&search))?.into_response());
     }
-    let mut layout = Layout::new(format!("{} · search", search.text));
-    layout.search = search.text.clone();
-    let view = if search.text.trim().is_empty() {
-        empty_search(layout, &search)
-    } else {
-        results(&catalog, layout, &search, query.0.as_deref().unwrap_or_default())?
-    };
-    Ok(render(&view)?.into_response())
+    state
+        .run(Cost::Search, move |catalog| {
+            if let Some(id) = catalog.technique_in_search(&search.text) {
+                return Ok(Redirect::to(&technique_url(id)).into_response());
+            }
+            let techniques = catalog.suggest_techniques(&search.text, &technique_filter, TECHNIQUE_MATCHES)?;
+            let view = results(catalog, &search, &raw_query, techniques)?;
+            Ok(render(&view)?.into_response())
+        })
+        .await
 }
 
-/// "T1090", "t1090.003" or "T1090 · Proxy" (a suggestion picked in the search box) leads
-/// straight to the technique.
-fn technique_in(catalog: &Catalog, text: &str) -> Option<TechniqueId> {
-    let first = text.split_whitespace().next()?;
-    let id: TechniqueId = first.parse().ok()?;
-    catalog.techniques.contains_key(&id).then_some(id)
-}
-
-fn empty_search(layout: Layout, search: &SearchQuery) -> SearchView {
+fn empty_search(search: &SearchQuery) -> SearchView {
     SearchView {
-        layout,
+        layout: Layout::new("Search · ruledex"),
         query: String::new(),
         total: 0,
         offset: 0,
@@ -264,8 +269,13 @@ fn empty_search(layout: Layout, search: &SearchQuery) -> SearchView {
     }
 }
 
-fn results(catalog: &Catalog, layout: Layout, search: &SearchQuery, raw_query: &str) -> Result<SearchView, WebError> {
-    let results = catalog.store.search(search)?;
+fn results(
+    catalog: &Catalog,
+    search: &SearchQuery,
+    raw_query: &str,
+    techniques: Vec<ruledex_app::wire::TechniqueSuggestionJson>,
+) -> Result<SearchView, WebError> {
+    let results = catalog.search(search)?;
     let hits = results
         .hits
         .iter()
@@ -278,13 +288,18 @@ fn results(catalog: &Catalog, layout: Layout, search: &SearchQuery, raw_query: &
         .collect();
     let page = |offset: usize| format!("/search?{}", with_offset(raw_query, offset));
     let last = results.offset + results.hits.len();
+    let mut layout = Layout::new(format!("{} · search", search.text));
+    layout.search = search.text.clone();
     Ok(SearchView {
         layout,
         query: search.text.clone(),
         total: results.total,
         offset: results.offset,
         hits,
-        techniques: technique_matches(catalog, &search.text),
+        techniques: techniques
+            .into_iter()
+            .map(|t| TechniqueMatch { href: technique_url(t.id), label: format!("{} {}", t.id, t.name) })
+            .collect(),
         facets: facet_groups(&results.facets, &results.facets, &search.filter),
         show_deprecated: search.filter.include_deprecated,
         previous: if results.offset > 0 { page(results.offset.saturating_sub(results.limit)) } else { String::new() },
@@ -292,35 +307,19 @@ fn results(catalog: &Catalog, layout: Layout, search: &SearchQuery, raw_query: &
     })
 }
 
-/// Techniques whose name holds every word typed, so "proxy" offers T1090 Proxy in one click.
-fn technique_matches(catalog: &Catalog, text: &str) -> Vec<TechniqueMatch> {
-    let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
-    if words.is_empty() || words.iter().any(|w| matches!(w.as_str(), "and" | "or" | "not")) {
-        return vec![];
+/// Escapes each piece and wraps the matched ones in `<mark>`.
+fn marked(text: &Marked) -> String {
+    let mut html = String::new();
+    for (piece, matched) in &text.0 {
+        if *matched {
+            html.push_str("<mark>");
+        }
+        escape_into(&mut html, piece);
+        if *matched {
+            html.push_str("</mark>");
+        }
     }
-    let mut matches: Vec<(TechniqueId, String)> = catalog
-        .techniques
-        .values()
-        .filter(|t| !t.revoked && !t.deprecated)
-        .filter_map(|t| {
-            let name = catalog.full_name(t.id)?;
-            let lower = name.to_lowercase();
-            words.iter().all(|w| lower.contains(w.as_str())).then_some((t.id, name))
-        })
-        .collect();
-    matches.sort_by_key(|(id, name)| (name.len(), *id));
-    matches
-        .into_iter()
-        .take(6)
-        .map(|(id, name)| TechniqueMatch { href: technique_url(id), label: format!("{id} {name}") })
-        .collect()
-}
-
-/// Escapes text and turns the store's highlight markers into `<mark>`.
-fn marked(text: &str) -> String {
-    let mut html = String::with_capacity(text.len() + 16);
-    escape_into(&mut html, text);
-    html.replace(HIGHLIGHT_START, "<mark>").replace(HIGHLIGHT_END, "</mark>")
+    html
 }
 
 /// The query string with `offset` replaced.
@@ -351,27 +350,30 @@ struct SourceDetail {
 }
 
 pub async fn sources(State(state): State<AppState>) -> PageResult {
-    let catalog = catalog(&state)?;
-    let sources = catalog
-        .sources
-        .iter()
-        .zip(source_rows(&catalog.sources))
-        .map(|(s, row)| {
-            let r = &s.report;
-            SourceDetail {
-                row,
-                format: r.format.to_string(),
-                files_parsed: r.files_parsed,
-                mapped: r.attack.mapped_detections,
-                techniques: r.attack.techniques,
-                revoked: r.attack.revoked_tags,
-                deprecated: r.attack.deprecated_tags,
-                unknown: r.attack.unknown_tags,
-                failures: r.failures.iter().map(|f| (f.path.clone(), f.reason.clone())).collect(),
-            }
+    state
+        .run(Cost::Ordinary, |catalog| {
+            let statuses = catalog.store().sources();
+            let sources = statuses
+                .iter()
+                .zip(source_rows(statuses))
+                .map(|(s, row)| {
+                    let r = &s.report;
+                    SourceDetail {
+                        row,
+                        format: r.format.to_string(),
+                        files_parsed: r.files_parsed,
+                        mapped: r.attack.mapped_detections,
+                        techniques: r.attack.techniques,
+                        revoked: r.attack.revoked_tags,
+                        deprecated: r.attack.deprecated_tags,
+                        unknown: r.attack.unknown_tags,
+                        failures: r.failures.iter().map(|f| (f.path.clone(), f.reason.clone())).collect(),
+                    }
+                })
+                .collect();
+            render(&SourcesView { layout: Layout::new("Sources · ruledex"), sources })
         })
-        .collect();
-    render(&SourcesView { layout: Layout::new("Sources · ruledex"), sources })
+        .await
 }
 
 #[cfg(test)]
@@ -379,9 +381,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn highlights_are_escaped_before_marking() {
-        let text = format!("a {HIGHLIGHT_START}<b>{HIGHLIGHT_END} c");
-        assert_eq!(marked(&text), "a <mark>&lt;b&gt;</mark> c");
+    fn marks_are_escaped_pieces() {
+        let text = Marked(vec![("a ".into(), false), ("<b>".into(), true), ("\u{2} c".into(), false)]);
+        assert_eq!(marked(&text), "a <mark>&lt;b&gt;</mark>\u{2} c");
     }
 
     #[test]

@@ -6,15 +6,14 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use ruledex_core::model::Detection;
-use ruledex_core::url::encode_component;
-use ruledex_store::Lookup;
 
-use super::view::{Card, Chip, Layout, download_name};
-use super::{PageResult, catalog, render};
-use crate::error::{Suggestion, WebError};
+use super::view::{Card, Chip, download_name};
+use super::{PageResult, render};
+use crate::error::WebError;
 use crate::highlight::highlight;
+use crate::layout::Layout;
 use crate::params::PathParams;
-use crate::state::{AppState, Catalog};
+use crate::state::{AppState, Cost};
 
 #[derive(Template)]
 #[template(path = "detection.html")]
@@ -47,29 +46,7 @@ pub async fn detection(
     State(state): State<AppState>,
     PathParams((source, id), _): PathParams<(String, String)>,
 ) -> PageResult {
-    let catalog = catalog(&state)?;
-    let detection = find(&catalog, &source, &id)?;
-    render(&DetectionView::new(&detection))
-}
-
-/// Looks up an address; unknown sources and IDs are 404s, repeated IDs a 300 listing the
-/// candidates.
-pub fn find(catalog: &Catalog, source: &str, id: &str) -> Result<Detection, WebError> {
-    match catalog.store.detection(source, id)? {
-        Lookup::Found(detection) => Ok(*detection),
-        Lookup::Ambiguous(candidates) => Err(WebError::Ambiguous { address: format!("{source}/{id}"), candidates }),
-        Lookup::NotFound if !catalog.sources.iter().any(|s| s.report.name == source) => Err(WebError::NotFound {
-            message: format!("There is no source named {source:?}."),
-            suggestions: vec![Suggestion { href: "/sources".into(), label: "All sources".into() }],
-        }),
-        Lookup::NotFound => Err(WebError::NotFound {
-            message: format!("Source {source:?} has no detection {id:?}."),
-            suggestions: vec![Suggestion {
-                href: format!("/search?q={}", encode_component(id)),
-                label: format!("Search for {id:?}"),
-            }],
-        }),
-    }
+    state.run(Cost::Ordinary, move |catalog| render(&DetectionView::new(&catalog.detection(&source, &id)?))).await
 }
 
 /// The native rule as a download named like the upstream file.
@@ -77,8 +54,7 @@ pub async fn raw_rule(
     State(state): State<AppState>,
     PathParams((source, id), _): PathParams<(String, String)>,
 ) -> Result<Response, WebError> {
-    let catalog = catalog(&state)?;
-    let detection = find(&catalog, &source, &id)?;
+    let detection = state.run(Cost::Ordinary, move |catalog| Ok(catalog.detection(&source, &id)?)).await?;
     let disposition = format!("attachment; filename=\"{}\"", download_name(&detection));
     Ok((
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)],

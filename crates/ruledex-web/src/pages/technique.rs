@@ -12,12 +12,14 @@ use ruledex_core::model::SourceKind;
 use ruledex_core::query::{FacetCounts, Facets, Filter};
 use ruledex_store::TechniquePage;
 
-use super::view::{Card, FacetGroup, Layout, attack_paragraphs, facet_groups, technique_url};
-use super::{PageResult, catalog, params, render};
-use crate::error::{Suggestion, WebError};
-use crate::params::PathParams;
-use crate::params::technique_id;
-use crate::state::{AppState, Catalog};
+use ruledex_app::links::technique as technique_url;
+use ruledex_app::{Catalog, ServiceError};
+
+use super::view::{Card, FacetGroup, attack_paragraphs, facet_groups};
+use super::{PageResult, params, render};
+use crate::layout::Layout;
+use crate::params::{PathParams, technique_id};
+use crate::state::{AppState, Cost};
 
 #[derive(Template)]
 #[template(path = "technique.html")]
@@ -73,18 +75,20 @@ pub async fn technique(
     PathParams(raw, _): PathParams<String>,
     query: RawQuery,
 ) -> PageResult {
-    let catalog = catalog(&state)?;
     let params = params(&query)?;
     let requested = technique_id(&raw)?;
     let chosen = params.filter()?;
     let filter = params.technique_filter()?;
-    let everything = Filter { include_deprecated: true, ..Filter::default() };
-    let page = catalog.store.technique_page(requested, false, &everything)?;
-    let page = page.ok_or_else(|| unknown_technique(&catalog, requested))?;
-    let counts = catalog.store.family_counts(page.id.parent(), &filter)?;
-    let facets = option_counts(&page, &chosen, params.community(), params.exact());
-    let view = TechniqueView::new(&catalog, &page, &filter, facets, params.exact(), |id| counts.family(id));
-    render(&view)
+    let (community, exact) = (params.community(), params.exact());
+    state
+        .run(Cost::Ordinary, move |catalog| {
+            let everything = Filter { include_deprecated: true, ..Filter::default() };
+            let page = catalog.technique_page(&requested.to_string(), false, &everything)?;
+            let counts = catalog.store().family_counts(page.id.parent(), &filter).map_err(ServiceError::from)?;
+            let facets = option_counts(&page, &chosen, community, exact);
+            render(&TechniqueView::new(catalog, &page, &filter, facets, exact, |id| counts.family(id)))
+        })
+        .await
 }
 
 impl TechniqueView {
@@ -111,11 +115,11 @@ impl TechniqueView {
         let live = |c: &&Card| !c.deprecated && (c.direct || !exact);
         let technique = page.technique.as_ref();
         let paragraphs = technique.map(|t| attack_paragraphs(&t.description)).unwrap_or_default();
-        let name = catalog.full_name(id).unwrap_or_else(|| "not in the loaded ATT&CK data".into());
+        let name = catalog.technique_name(id).unwrap_or_else(|| "not in the loaded ATT&CK data".into());
         TechniqueView {
             layout: Layout::new(format!("{id} {name} · detections")),
             id: id.to_string(),
-            attack_version: catalog.info.attack_version.clone().unwrap_or_default(),
+            attack_version: catalog.attack_version().unwrap_or_default(),
             revoked_from: page.revoked.map(|r| r.to_string()).unwrap_or_default(),
             in_attack: technique.is_some(),
             deprecated: technique.is_some_and(|t| t.deprecated),
@@ -175,7 +179,7 @@ fn option_counts(page: &TechniquePage, chosen: &Filter, community: bool, exact: 
 fn tactic_links(catalog: &Catalog, technique: Option<&Technique>) -> Vec<Link> {
     let ids = technique.map(|t| t.tactics.as_slice()).unwrap_or_default();
     ids.iter()
-        .filter_map(|id| catalog.tactics.iter().find(|t| t.id == *id))
+        .filter_map(|id| catalog.store().attack().tactic(*id))
         .map(|t| Link { href: t.url.clone(), label: format!("{} ({})", t.name, t.id) })
         .collect()
 }
@@ -193,56 +197,4 @@ fn group_by_vendor(cards: Vec<Card>) -> Vec<VendorGroup> {
         group.shown = group.cards.iter().filter(|c| !c.hidden).count();
     }
     groups
-}
-
-/// A 404 for an ID neither ATT&CK nor any detection knows, with the closest techniques.
-fn unknown_technique(catalog: &Catalog, id: TechniqueId) -> WebError {
-    let wanted = id.to_string();
-    let mut close: Vec<(usize, &Technique)> = catalog
-        .techniques
-        .values()
-        .filter(|t| !t.revoked)
-        .map(|t| (distance(&t.id.to_string(), &wanted), t))
-        .filter(|(d, _)| *d <= 2)
-        .collect();
-    close.sort_by_key(|(d, t)| (*d, t.id));
-    let suggestions = close
-        .into_iter()
-        .take(8)
-        .map(|(_, t)| Suggestion {
-            href: technique_url(t.id),
-            label: format!("{} {}", t.id, catalog.full_name(t.id).unwrap_or_default()),
-        })
-        .collect();
-    WebError::NotFound {
-        message: format!("{id} is not an ATT&CK technique, and no detection is tagged with it."),
-        suggestions,
-    }
-}
-
-/// Edit distance between two short IDs.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
-    }
-    previous[b.len()]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::distance;
-
-    #[test]
-    fn edit_distance_finds_near_ids() {
-        assert_eq!(distance("T1090", "T1091"), 1);
-        assert_eq!(distance("T1090.003", "T1090"), 4);
-        assert_eq!(distance("T1090", "T1090"), 0);
-    }
 }

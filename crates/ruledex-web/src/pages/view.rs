@@ -1,27 +1,12 @@
 //! View models: model types turned into what templates show. Templates escape every string
 //! they print; the only pre-rendered HTML is highlighted code, escaped by `highlight`.
 
+use ruledex_app::links::{detection as detection_url, technique as technique_url};
 use ruledex_core::ids::TechniqueId;
 use ruledex_core::model::{Detection, Language, MappedBy, MappingStatus, RuleType, SourceKind};
 use ruledex_core::query::{FacetCounts, Filter};
-use ruledex_core::url::encode_component;
 
 use crate::highlight::highlight;
-
-/// Site-wide parts of every page.
-pub struct Layout {
-    pub title: String,
-    /// What the search box shows.
-    pub search: String,
-    /// Appended to asset URLs (see [`super::ASSET_VERSION`]).
-    pub asset_version: String,
-}
-
-impl Layout {
-    pub fn new(title: impl Into<String>) -> Layout {
-        Layout { title: title.into(), search: String::new(), asset_version: format!("{:x}", super::ASSET_VERSION) }
-    }
-}
 
 /// A detection as a card in a list.
 pub struct Card {
@@ -132,16 +117,6 @@ pub fn download_name(d: &Detection) -> String {
     let safe: String =
         name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
     if safe.is_empty() { "rule.txt".into() } else { safe }
-}
-
-pub fn technique_url(id: TechniqueId) -> String {
-    format!("/techniques/{id}")
-}
-
-/// Addresses are URL-safe by construction (see ingest), but are encoded anyway: a link must
-/// never depend on what a rule file contained.
-pub fn detection_url(source: &str, id: &str) -> String {
-    format!("/detections/{}/{}", encode_component(source), encode_component(id))
 }
 
 /// One group of filter checkboxes (vendor, language, ...).
@@ -274,11 +249,5 @@ mod tests {
             vec!["Adversaries may use a connection proxy to direct traffic.", "More text."]
         );
         assert_eq!(attack_paragraphs("[unclosed(link"), vec!["[unclosed(link"]);
-    }
-
-    #[test]
-    fn detection_urls_encode_anything_unexpected() {
-        assert_eq!(detection_url("chronicle", "gcti_tor~ab12"), "/detections/chronicle/gcti_tor~ab12");
-        assert_eq!(detection_url("x", "a/b\"<c>"), "/detections/x/a%2Fb%22%3Cc%3E");
     }
 }

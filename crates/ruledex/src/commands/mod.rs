@@ -11,7 +11,8 @@ mod technique;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use ruledex_store::Store;
+use ruledex_app::Catalog;
+use ruledex_store::StoreOptions;
 
 use crate::cli::{Cli, Command};
 use ruledex_app::config::Config;
@@ -29,8 +30,9 @@ impl Env {
         Ok(Env { config, data_dir })
     }
 
-    pub fn open_store(&self) -> Result<Store> {
-        Ok(Store::open(&ruledex_store::catalog_path(&self.data_dir))?)
+    /// The catalog the commands read: one generation, opened once.
+    pub fn open_catalog(&self) -> Result<Catalog> {
+        Ok(Catalog::open(&ruledex_store::catalog_path(&self.data_dir), StoreOptions::default())?)
     }
 
     pub fn data_dir(&self) -> &Path {

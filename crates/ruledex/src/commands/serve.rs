@@ -3,12 +3,14 @@
 //! fails (offline, say) what failed and how to point ruledex at local mirrors.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::thread;
 
 use anyhow::{Context, Result};
-use ruledex_store::{Store, StoreError};
-use ruledex_web::{AppState, Catalog, SyncPhase};
+use ruledex_app::sync::SyncPhase;
+use ruledex_app::{Catalog, ServiceError};
+use ruledex_store::StoreOptions;
+use ruledex_web::{AppState, Limits};
 
 use super::Env;
 use super::sync::{Bar, print_summary};
@@ -19,23 +21,28 @@ use ruledex_app::sync::{self, Progress};
 
 pub fn run(env: Env, args: &ServeArgs) -> Result<u8> {
     let catalog_path = ruledex_store::catalog_path(&env.data_dir);
-    let catalog = match Store::open(&catalog_path) {
-        Ok(store) => Some(Catalog::open(store)?),
-        Err(StoreError::Missing(_) | StoreError::Version { .. }) => None,
+    let catalog = match open(&catalog_path) {
+        Ok(catalog) => Some(catalog),
+        Err(ServiceError::Unavailable(reason)) => {
+            eprintln!("ruledex: cannot serve the catalog at {}: {reason}", catalog_path.display());
+            None
+        }
         Err(error) => return Err(error.into()),
     };
     let needs_sync = catalog.is_none() || args.sync;
-    let state = AppState::new(catalog, env.config.origin.clone());
+    let state = AppState::new(catalog, env.config.origin.clone(), Limits::default());
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind(args.addr))
         .with_context(|| format!("cannot listen on {}", args.addr))?;
     eprintln!("ruledex: serving http://{} (config: {})", listener.local_addr()?, env.config.origin);
     match state.catalog() {
-        Some(catalog) => {
-            eprintln!("ruledex: catalog {} with {} detections", catalog_path.display(), catalog.info.detections)
-        }
-        None => eprintln!("ruledex: no catalog yet at {}; building it now", catalog_path.display()),
+        Some(catalog) => eprintln!(
+            "ruledex: catalog {} with {} detections",
+            catalog_path.display(),
+            catalog.store().info().detections
+        ),
+        None => eprintln!("ruledex: no usable catalog at {}; building it now", catalog_path.display()),
     }
     if needs_sync {
         spawn_sync(env.config, env.data_dir, state.clone());
@@ -45,29 +52,46 @@ pub fn run(env: Env, args: &ServeArgs) -> Result<u8> {
     Ok(exit::OK)
 }
 
+fn open(path: &Path) -> Result<Catalog, ServiceError> {
+    Catalog::open(path, StoreOptions::default())
+}
+
 /// Picks up a catalog rebuilt by another process (`ruledex sync` from cron, say): a sync renames
-/// a new file into place, so a changed modification time or size means a new catalog.
+/// a new file into place, so a changed file identity means a new catalog. A catalog found
+/// damaged under the server (overwritten in place) is opened again too.
 async fn follow_catalog(path: PathBuf, state: AppState) {
-    let identity = |path: &PathBuf| std::fs::metadata(path).ok().map(|m| (m.modified().ok(), m.len()));
+    let identity = |path: &PathBuf| std::fs::metadata(path).ok().map(|m| (m.modified().ok(), m.len(), inode(&m)));
     let mut seen = identity(&path);
-    let mut interval = tokio::time::interval(std::time::Duration::from_secs(5));
+    let mut interval = tokio::time::interval(std::time::Duration::from_secs(2));
     loop {
         interval.tick().await;
         let current = identity(&path);
-        if current == seen || matches!(state.sync_phase(), SyncPhase::Running { .. }) {
+        let broken = state.catalog().is_some_and(|c| c.store().is_broken());
+        if (current == seen && !broken) || matches!(state.sync_phase(), SyncPhase::Running { .. }) {
             continue;
         }
         seen = current;
-        match Store::open(&path).map_err(anyhow::Error::from).and_then(|s| Ok(Catalog::open(s)?)) {
-            Ok(catalog) => {
-                eprintln!("ruledex: reloaded the catalog ({} detections)", catalog.info.detections);
+        let opened = tokio::task::spawn_blocking({
+            let path = path.clone();
+            move || open(&path)
+        })
+        .await;
+        match opened {
+            Ok(Ok(catalog)) => {
+                eprintln!("ruledex: reloaded the catalog ({} detections)", catalog.store().info().detections);
                 state.install(catalog);
             }
-            Err(error) => {
-                eprintln!("ruledex: a new catalog appeared at {} but cannot be read: {error:#}", path.display())
+            Ok(Err(error)) => {
+                eprintln!("ruledex: the catalog at {} cannot be read: {error}", path.display())
             }
+            Err(error) => eprintln!("ruledex: reopening the catalog failed: {error}"),
         }
     }
+}
+
+fn inode(metadata: &std::fs::Metadata) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    metadata.ino()
 }
 
 /// Builds the catalog on a thread of its own and installs it in the running server.
@@ -95,10 +119,9 @@ fn spawn_sync(config: Config, data_dir: PathBuf, state: AppState) {
 }
 
 /// Opens the freshly built catalog in the server; returns the sources that could not be read.
-fn install(state: &AppState, data_dir: &std::path::Path, summary: &sync::SyncSummary) -> Result<Vec<String>> {
+fn install(state: &AppState, data_dir: &Path, summary: &sync::SyncSummary) -> Result<Vec<String>> {
     print_summary(summary)?;
-    let store = Store::open(&summary.catalog)?;
-    state.install(Catalog::open(store)?);
+    state.install(open(&summary.catalog)?);
     eprintln!("ruledex: catalog ready in {}", data_dir.display());
     Ok(summary.sources.iter().filter_map(|s| s.problem.as_ref().map(|p| format!("{}: {p}", s.name))).collect())
 }

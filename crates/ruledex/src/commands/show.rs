@@ -1,8 +1,9 @@
 //! `ruledex show SOURCE/ID`
 
-use anyhow::{Result, bail};
+use anyhow::Result;
+use ruledex_app::ServiceError;
+use ruledex_app::wire::{CandidateJson, CandidatesJson, DetectionJson};
 use ruledex_core::model::{Detection, MappingStatus, TechniqueMapping};
-use ruledex_store::Lookup;
 
 use super::Env;
 use crate::cli::ShowArgs;
@@ -11,16 +12,13 @@ use crate::output;
 use crate::output::outln;
 
 pub fn run(env: &Env, args: &ShowArgs) -> Result<u8> {
-    let Some((source, id)) = args.address.split_once('/') else {
-        bail!("{:?} is not an address; expected SOURCE/ID, like chronicle/gcti_tor_exit_nodes", args.address);
-    };
-    let store = env.open_store()?;
-    match store.detection(source, id)? {
-        Lookup::Found(detection) if args.output.json => output::json(&detection)?,
-        Lookup::Found(detection) => print_detection(&detection, args.native)?,
-        Lookup::Ambiguous(candidates) => {
+    let catalog = env.open_catalog()?;
+    match catalog.detection_at(&args.address) {
+        Ok(detection) if args.output.json => output::json(&DetectionJson::from(&detection))?,
+        Ok(detection) => print_detection(&detection, args.native)?,
+        Err(ServiceError::Ambiguous { candidates, .. }) => {
             if args.output.json {
-                output::json(&serde_json::json!({ "candidates": candidates }))?;
+                output::json(&CandidatesJson { candidates: candidates.iter().map(CandidateJson::from).collect() })?;
             } else {
                 outln!("{} names {} detections; show one of them:", args.address, candidates.len())?;
                 for c in &candidates {
@@ -29,13 +27,7 @@ pub fn run(env: &Env, args: &ShowArgs) -> Result<u8> {
             }
             return Ok(exit::FAILED);
         }
-        Lookup::NotFound => {
-            let known = store.sources()?.iter().any(|s| s.report.name == source);
-            match known {
-                true => bail!("no detection {id:?} in source {source:?}; `ruledex search` finds detections by words"),
-                false => bail!("no source named {source:?}; `ruledex stats` lists the sources"),
-            }
-        }
+        Err(error) => return Err(error.into()),
     }
     Ok(exit::OK)
 }

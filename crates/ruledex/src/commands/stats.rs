@@ -1,7 +1,6 @@
 //! `ruledex stats`
 
 use anyhow::Result;
-use serde_json::json;
 
 use super::Env;
 use crate::cli::JsonArg;
@@ -10,13 +9,13 @@ use crate::output;
 use crate::output::outln;
 
 pub fn run(env: &Env, args: &JsonArg) -> Result<u8> {
-    let store = env.open_store()?;
-    let info = store.info()?;
-    let sources = store.sources()?;
+    let catalog = env.open_catalog()?;
     if args.json {
-        output::json(&json!({ "catalog": info, "sources": sources }))?;
+        output::json(&catalog.stats())?;
         return Ok(exit::OK);
     }
+    let store = catalog.store();
+    let (info, sources) = (store.info(), store.sources());
     outln!(
         "catalog {} · built {} · ATT&CK {} · {} detections",
         info.path.display(),
@@ -38,7 +37,7 @@ pub fn run(env: &Env, args: &JsonArg) -> Result<u8> {
         "deprecated",
         "unknown"
     )?;
-    for s in &sources {
+    for s in sources {
         let r = &s.report;
         outln!(
             "{:<16} {:<10} {:>6} {:>6} {:>10} {:>8} {:>7} {:>10} {:>8} {:>10} {:>8}",
@@ -59,7 +58,7 @@ pub fn run(env: &Env, args: &JsonArg) -> Result<u8> {
         "\nmapped: detections with an ATT&CK technique; revoked/deprecated/unknown: tags naming a revoked, \
          deprecated or unknown technique, or nothing in ATT&CK"
     )?;
-    for s in &sources {
+    for s in sources {
         let r = &s.report;
         let commit = r.commit.as_deref().unwrap_or("unknown commit");
         outln!("\n{} · {} · {} · synced {}", r.name, r.repository.as_deref().unwrap_or("local"), commit, s.synced_at)?;

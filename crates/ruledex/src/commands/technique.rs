@@ -1,12 +1,9 @@
 //! `ruledex technique T1090`
 
-use anyhow::{Result, bail};
-use std::collections::HashMap;
-
-use ruledex_core::attack::{Tactic, Technique, full_name};
-use ruledex_core::ids::TechniqueId;
-use ruledex_store::{Store, TechniquePage};
-use serde::Serialize;
+use anyhow::Result;
+use ruledex_app::Catalog;
+use ruledex_app::wire::TechniquePageJson;
+use ruledex_store::TechniquePage;
 
 use super::Env;
 use crate::cli::TechniqueArgs;
@@ -14,56 +11,20 @@ use crate::exit;
 use crate::output;
 use crate::output::outln;
 
-#[derive(Serialize)]
-struct TechniqueOutput<'a> {
-    /// What the user typed.
-    query: &'a str,
-    attack_version: Option<String>,
-    #[serde(flatten)]
-    page: &'a TechniquePage,
-}
-
 pub fn run(env: &Env, args: &TechniqueArgs) -> Result<u8> {
-    let store = env.open_store()?;
-    let requested = resolve(&store, &args.technique)?;
+    let catalog = env.open_catalog()?;
     let filter = args.filter.to_filter(true);
-    let Some(page) = store.technique_page(requested, args.exact, &filter)? else {
-        bail!("{requested} is not an ATT&CK technique, and no detection is tagged with it");
-    };
-    let attack_version = store.info()?.attack_version;
+    let page = catalog.technique_page(&args.technique, args.exact, &filter)?;
     if args.output.json {
-        output::json(&TechniqueOutput { query: &args.technique, attack_version, page: &page })?;
+        output::json(&TechniquePageJson::new(&page, catalog.attack_version(), Some(args.technique.clone())))?;
     } else {
-        print_header(&page, &store.tactics()?, attack_version.as_deref())?;
+        print_header(&catalog, &page)?;
         print_listing(&page)?;
     }
     Ok(exit::OK)
 }
 
-/// A technique ID in any spelling, or a technique name ("Proxy", "Proxy: Multi-hop Proxy").
-fn resolve(store: &Store, text: &str) -> Result<TechniqueId> {
-    if let Ok(id) = text.parse() {
-        return Ok(id);
-    }
-    let wanted = text.trim().to_lowercase();
-    let techniques: HashMap<TechniqueId, Technique> = store.techniques()?.into_iter().map(|t| (t.id, t)).collect();
-    let name_of = |t: &Technique| full_name(t.id, |i| techniques.get(&i)).unwrap_or_default();
-    let mut matches: Vec<&Technique> = techniques
-        .values()
-        .filter(|t| !t.revoked && (name_of(t).to_lowercase() == wanted || t.name.to_lowercase() == wanted))
-        .collect();
-    matches.sort_by_key(|t| t.id);
-    match matches.as_slice() {
-        [one] => Ok(one.id),
-        [] => bail!("{text:?} is neither a technique ID (like T1090 or T1090.003) nor an ATT&CK technique name"),
-        many => {
-            let names: Vec<String> = many.iter().map(|t| format!("{} ({})", t.id, name_of(t))).collect();
-            bail!("{text:?} names several techniques: {}; give the ID", names.join(", "))
-        }
-    }
-}
-
-fn print_header(page: &TechniquePage, tactics: &[Tactic], attack_version: Option<&str>) -> std::io::Result<()> {
+fn print_header(catalog: &Catalog, page: &TechniquePage) -> std::io::Result<()> {
     let id = page.id;
     if let Some(old) = page.revoked {
         outln!("{old} was revoked in ATT&CK and replaced by {id}; showing {id}.\n")?;
@@ -71,15 +32,12 @@ fn print_header(page: &TechniquePage, tactics: &[Tactic], attack_version: Option
     let Some(t) = &page.technique else {
         return outln!("{id} (not in the loaded ATT&CK data; listed because detections are tagged with it)\n");
     };
-    let version = attack_version.map(|v| format!(" · ATT&CK v{v}")).unwrap_or_default();
+    let version = catalog.attack_version().map(|v| format!(" · ATT&CK v{v}")).unwrap_or_default();
     let parent = page.parent.as_ref().map(|p| format!("{}: ", p.name)).unwrap_or_default();
     outln!("{id} · {parent}{}{version}", t.name)?;
-    let tactic_names: Vec<String> = t
-        .tactics
-        .iter()
-        .filter_map(|tid| tactics.iter().find(|x| x.id == *tid))
-        .map(|x| format!("{} ({})", x.name, x.id))
-        .collect();
+    let attack = catalog.store().attack();
+    let tactic_names: Vec<String> =
+        t.tactics.iter().filter_map(|tid| attack.tactic(*tid)).map(|x| format!("{} ({})", x.name, x.id)).collect();
     if !tactic_names.is_empty() {
         outln!("Tactics: {}", tactic_names.join(", "))?;
     }
@@ -115,7 +73,7 @@ fn print_listing(page: &TechniquePage) -> std::io::Result<()> {
             let count = listing.detections.iter().filter(|x| x.rule.vendor == d.rule.vendor).count();
             outln!("\n{} ({count})", d.rule.vendor)?;
         }
-        outln!("{}", output::detection_line(d, &d.rule.title))?;
+        output::styled(&output::detection_line(d, &output::safe(&d.rule.title)))?;
     }
     Ok(())
 }

@@ -1,0 +1,34 @@
+//! Paths of the web catalog's pages. They are part of ruledex's interface: JSON answers and
+//! error suggestions carry them, and the web serves them.
+
+use ruledex_core::ids::TechniqueId;
+use ruledex_core::url::encode_component;
+
+pub fn technique(id: TechniqueId) -> String {
+    format!("/techniques/{id}")
+}
+
+/// Addresses are URL-safe by construction (see ingest), but are encoded anyway: a link must
+/// never depend on what a rule file contained.
+pub fn detection(source: &str, id: &str) -> String {
+    format!("/detections/{}/{}", encode_component(source), encode_component(id))
+}
+
+pub fn search(text: &str) -> String {
+    format!("/search?q={}", encode_component(text))
+}
+
+pub const HOME: &str = "/";
+pub const SOURCES: &str = "/sources";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detection_paths_encode_anything_unexpected() {
+        assert_eq!(detection("chronicle", "gcti_tor~ab12"), "/detections/chronicle/gcti_tor~ab12");
+        assert_eq!(detection("x", "a/b\"<c>"), "/detections/x/a%2Fb%22%3Cc%3E");
+        assert_eq!(search("tor exit"), "/search?q=tor%20exit");
+    }
+}

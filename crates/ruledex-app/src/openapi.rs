@@ -1,0 +1,183 @@
+//! The OpenAPI 3.1 document of the JSON API, generated from the wire types: the schemas are
+//! the types' own (`schemars`), the paths and parameters are listed here, one line per
+//! endpoint. Nothing is kept by hand beside the types it describes.
+
+use schemars::generate::{SchemaGenerator, SchemaSettings};
+use schemars::{JsonSchema, Schema};
+use serde_json::{Map, Value, json};
+
+use crate::wire::{
+    CoverageJson, DetectionJson, ErrorJson, SearchJson, SourceJson, StatsJson, SyncPhase, TechniquePageJson,
+    TechniqueSuggestionJson,
+};
+
+/// A query or path parameter.
+#[derive(Clone)]
+struct Param {
+    name: &'static str,
+    location: &'static str,
+    description: &'static str,
+    schema: fn() -> Value,
+}
+
+const fn query(name: &'static str, description: &'static str, schema: fn() -> Value) -> Param {
+    Param { name, location: "query", description, schema }
+}
+
+fn text() -> Value {
+    json!({ "type": "string" })
+}
+
+fn list() -> Value {
+    json!({ "type": "array", "items": { "type": "string" } })
+}
+
+fn flag() -> Value {
+    json!({ "type": "string", "description": "present, 1, on, true or yes mean yes" })
+}
+
+fn number() -> Value {
+    json!({ "type": "integer", "minimum": 0 })
+}
+
+/// The filters the technique, search and coverage endpoints share; each list may repeat.
+const FILTERS: &[Param] = &[
+    query("source", "Only these sources (configured names).", list),
+    query("vendor", "Only these vendors.", list),
+    query("kind", "vendor or community.", list),
+    query("language", "Only these query languages (yara-l, spl, eql, kql, esql, kusto, sigma...).", list),
+    query("severity", "informational, low, medium, high or critical.", list),
+    query("type", "Rule types (alert, hunt, ttp, anomaly, building_block...).", list),
+    query("status", "production, experimental or deprecated.", list),
+    query("data_source", "Only detections needing one of these data sources.", list),
+    query("deprecated", "Include deprecated detections.", flag),
+];
+const COMMUNITY: Param = query("community", "Include community content (Sigma, community KQL).", flag);
+const EXACT: Param = query("exact", "Only detections tagged with the technique itself.", flag);
+const Q_SEARCH: Param = query("q", "Words, \"phrases\", AND/OR/NOT, prefix*, title:/description:/query:/tags:.", text);
+const Q_TECHNIQUE: Param = query("q", "Part of a technique ID or name.", text);
+const OFFSET: Param = query("offset", "Results to skip.", number);
+const LIMIT: Param = query("limit", "Results per page (1-200).", number);
+
+fn path(name: &'static str, description: &'static str) -> Param {
+    Param { name, location: "path", description, schema: text }
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut generator =
+        SchemaSettings::draft2020_12().with(|s| s.definitions_path = "/components/schemas".into()).into_generator();
+    let g = &mut generator;
+    let technique_params = [&[path("id", "T1090, t1090.003 or T1090/003"), EXACT, COMMUNITY][..], FILTERS].concat();
+    let mut paths = Map::new();
+    let mut add = |route: &str, operation: Value| {
+        paths.insert(route.to_string(), json!({ "get": operation }));
+    };
+    add(
+        "/api/v1/techniques/{id}",
+        operation::<TechniquePageJson>(g, "getTechnique", "A technique with its detections", &technique_params),
+    );
+    add(
+        "/api/v1/techniques",
+        operation::<Vec<TechniqueSuggestionJson>>(
+            g,
+            "suggestTechniques",
+            "Techniques whose ID or name starts with what was typed",
+            &[&[Q_TECHNIQUE, COMMUNITY][..], FILTERS].concat(),
+        ),
+    );
+    add(
+        "/api/v1/detections/{source}/{id}",
+        operation::<DetectionJson>(
+            g,
+            "getDetection",
+            "One detection with its native rule",
+            &[path("source", "A configured source"), path("id", "The detection's ID, vendor ID or file name")],
+        ),
+    );
+    add(
+        "/api/v1/search",
+        operation::<SearchJson>(g, "search", "Full-text search", &[&[Q_SEARCH, OFFSET, LIMIT][..], FILTERS].concat()),
+    );
+    add(
+        "/api/v1/sources",
+        operation::<Vec<SourceJson>>(g, "listSources", "Every source as the last sync left it", &[]),
+    );
+    add("/api/v1/stats", operation::<StatsJson>(g, "getStats", "The catalog and its sources", &[]));
+    add(
+        "/api/v1/coverage",
+        operation::<CoverageJson>(
+            g,
+            "getCoverage",
+            "Detection counts per technique",
+            &[&[COMMUNITY][..], FILTERS].concat(),
+        ),
+    );
+    add("/api/v1/sync", operation::<SyncPhase>(g, "getSync", "Where a background sync stands", &[]));
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "ruledex",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Vendor-native security detections cross-linked to MITRE ATT&CK. Every answer is \
+                JSON; errors are `{\"error\": {...}}` with a status, a kind, a title and a message.",
+        },
+        "paths": paths,
+        "components": { "schemas": generator.take_definitions(true) },
+    })
+}
+
+fn operation<T: JsonSchema>(g: &mut SchemaGenerator, id: &str, summary: &str, params: &[Param]) -> Value {
+    let error = response(g.subschema_for::<ErrorJson>());
+    json!({
+        "operationId": id,
+        "summary": summary,
+        "parameters": params.iter().map(parameter).collect::<Vec<Value>>(),
+        "responses": {
+            "200": response(g.subschema_for::<T>()),
+            "400": error.clone(),
+            "404": error.clone(),
+            "503": error,
+        },
+    })
+}
+
+fn response(schema: Schema) -> Value {
+    json!({ "description": "JSON", "content": { "application/json": { "schema": schema } } })
+}
+
+fn parameter(p: &Param) -> Value {
+    let mut value = json!({
+        "name": p.name,
+        "in": p.location,
+        "description": p.description,
+        "required": p.location == "path",
+        "schema": (p.schema)(),
+    });
+    if (p.schema)()["type"] == "array" {
+        value["explode"] = json!(true);
+    }
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reference_resolves_and_every_path_has_an_operation() {
+        let doc = document();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for name in ["TechniquePage", "Detection", "SearchResults", "Stats", "Coverage", "SyncPhase", "Error"] {
+            assert!(schemas.contains_key(name), "missing schema {name}");
+        }
+        let text = doc.to_string();
+        for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+            let name = reference.split('"').next().unwrap();
+            assert!(schemas.contains_key(name), "dangling reference to {name}");
+        }
+        for (route, item) in doc["paths"].as_object().unwrap() {
+            assert!(item["get"]["responses"]["200"].is_object(), "{route}");
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! The query service: what the CLI, the web and the MCP server ask of a catalog, decided once.
+//!
+//! A [`Catalog`] is one catalog generation. Front ends turn a request into a call here and the
+//! answer into text, HTML or JSON; they never decide what a request means (which technique a
+//! name names, what an address resolves to, which detections a filter keeps).
+
+use std::path::Path;
+
+use ruledex_core::attack::TechniqueLookup;
+use ruledex_core::ids::TechniqueId;
+use ruledex_core::model::Detection;
+use ruledex_core::query::{Filter, SearchQuery};
+use ruledex_store::{Candidate, Lookup, SearchResults, Store, StoreError, StoreOptions, TechniquePage};
+
+use crate::links;
+use crate::wire::{
+    CatalogJson, CoverageJson, CoveredTechniqueJson, SourceJson, StatsJson, TacticJson, TechniqueSuggestionJson,
+};
+
+/// A catalog generation and the questions it answers.
+pub struct Catalog {
+    store: Store,
+}
+
+/// Why a request could not be answered, in terms every front end can show.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ServiceError {
+    /// The request itself is wrong; the message says what to fix.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{message}")]
+    NotFound { message: String, suggestions: Vec<Suggestion> },
+    /// An address or name names several things.
+    #[error("{message}")]
+    Ambiguous { message: String, candidates: Vec<Candidate> },
+    /// There is no usable catalog right now (none built, another version, busy, reopening).
+    #[error("{0}")]
+    Unavailable(String),
+    /// Something broke inside ruledex.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// A close match or a way forward, offered with an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suggestion {
+    pub label: String,
+    /// The page on the web catalog.
+    pub href: String,
+}
+
+impl ServiceError {
+    /// A stable name for the kind of error, in JSON errors.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ServiceError::BadRequest(_) => "bad_request",
+            ServiceError::NotFound { .. } => "not_found",
+            ServiceError::Ambiguous { .. } => "ambiguous",
+            ServiceError::Unavailable(_) => "unavailable",
+            ServiceError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn suggestions(&self) -> Vec<Suggestion> {
+        match self {
+            ServiceError::NotFound { suggestions, .. } => suggestions.clone(),
+            ServiceError::Ambiguous { candidates, .. } => candidates
+                .iter()
+                .map(|c| Suggestion {
+                    label: format!("{}/{} · {} ({})", c.source, c.id, c.title, c.path),
+                    href: links::detection(&c.source, &c.id),
+                })
+                .collect(),
+            _ => vec![],
+        }
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(error: StoreError) -> ServiceError {
+        match error {
+            StoreError::BadQuery(message) => ServiceError::BadRequest(format!("invalid search: {message}")),
+            StoreError::Budget(_) => ServiceError::BadRequest(format!("{error}; narrow the search")),
+            StoreError::Missing(_)
+            | StoreError::Version { .. }
+            | StoreError::Corrupt(_)
+            | StoreError::Busy(_)
+            | StoreError::Unreadable(_) => ServiceError::Unavailable(error.to_string()),
+            StoreError::Locked(_) | StoreError::Io { .. } | StoreError::Sqlite(_) => {
+                ServiceError::Internal(error.to_string())
+            }
+        }
+    }
+}
+
+pub type Answer<T> = Result<T, ServiceError>;
+
+/// How many techniques a suggestion list offers at most.
+pub const MAX_SUGGESTIONS: usize = 10;
+
+impl Catalog {
+    /// Opens the catalog file at `path` as a new generation.
+    pub fn open(path: &Path, options: StoreOptions) -> Answer<Catalog> {
+        Ok(Catalog { store: Store::open_with(path, options)? })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The ATT&CK release the catalog was built from.
+    pub fn attack_version(&self) -> Option<String> {
+        self.store.info().attack_version.clone()
+    }
+
+    /// "Parent: Sub" for sub-techniques, the name otherwise.
+    pub fn technique_name(&self, id: TechniqueId) -> Option<String> {
+        self.store.attack().full_name(id)
+    }
+
+    /// The technique a reference names: an ID in any spelling or an ATT&CK name.
+    pub fn find_technique(&self, text: &str) -> Answer<TechniqueId> {
+        match self.store.attack().find_technique(text) {
+            TechniqueLookup::Found(id) => Ok(id),
+            TechniqueLookup::Ambiguous(ids) => {
+                let names: Vec<String> = ids.iter().map(|id| self.label(*id)).collect();
+                Err(ServiceError::BadRequest(format!(
+                    "{text:?} names several techniques: {}; give the ID",
+                    names.join(", ")
+                )))
+            }
+            TechniqueLookup::NotFound(close) => Err(ServiceError::NotFound {
+                message: format!(
+                    "{text:?} is neither a technique ID (like T1090 or T1090.003) nor an ATT&CK technique name"
+                ),
+                suggestions: self.technique_suggestions(&close),
+            }),
+        }
+    }
+
+    /// A technique's page: the technique, its sub-techniques with counts, and the detections
+    /// `filter` keeps (under its sub-techniques too unless `exact`).
+    pub fn technique_page(&self, technique: &str, exact: bool, filter: &Filter) -> Answer<TechniquePage> {
+        let id = self.find_technique(technique)?;
+        self.store.technique_page(id, exact, filter)?.ok_or_else(|| ServiceError::NotFound {
+            message: format!("{id} is not an ATT&CK technique, and no detection is tagged with it"),
+            suggestions: self.technique_suggestions(&self.store.attack().closest_techniques(&id.to_string())),
+        })
+    }
+
+    /// A search that is just a technique (`T1090`, `t1090.003`, or "T1090 · Proxy" as the
+    /// search box's suggestions put it) leads straight to that technique.
+    pub fn technique_in_search(&self, text: &str) -> Option<TechniqueId> {
+        let text = text.trim();
+        let id_part = text.split_once(" · ").map_or(text, |(id, _)| id);
+        let id: TechniqueId = id_part.parse().ok()?;
+        let named_alone = id_part == text || self.technique_name(id).is_some_and(|n| text.ends_with(n.as_str()));
+        (named_alone && self.store.technique(id).is_some()).then_some(id)
+    }
+
+    /// Techniques whose ID or name words start with the words typed ("proxy", "T1090", "multi
+    /// hop"), names matching from their first word first, then by detections `filter` keeps.
+    pub fn suggest_techniques(
+        &self,
+        text: &str,
+        filter: &Filter,
+        limit: usize,
+    ) -> Answer<Vec<TechniqueSuggestionJson>> {
+        let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
+        if words.is_empty() {
+            return Err(ServiceError::BadRequest("give `q`: part of a technique ID or name".into()));
+        }
+        let counts = self.store.technique_counts(filter)?;
+        let mut found: Vec<(bool, TechniqueSuggestionJson)> = self
+            .store
+            .attack()
+            .techniques()
+            .filter(|t| !t.revoked && !t.deprecated)
+            .filter_map(|t| {
+                let name = self.technique_name(t.id)?;
+                let haystack = format!("{} {}", t.id, name).to_lowercase();
+                let haystack_words: Vec<&str> = haystack.split(|c: char| !c.is_alphanumeric() && c != '.').collect();
+                let all = words.iter().all(|w| haystack_words.iter().any(|h| h.starts_with(w.as_str())));
+                let leading = haystack_words.iter().take(2).any(|h| h.starts_with(words[0].as_str()));
+                all.then(|| (leading, TechniqueSuggestionJson { id: t.id, name, detections: counts.family(t.id) }))
+            })
+            .collect();
+        found.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.detections.cmp(&a.1.detections)).then(a.1.id.cmp(&b.1.id)));
+        Ok(found.into_iter().take(limit).map(|(_, s)| s).collect())
+    }
+
+    pub fn search(&self, query: &SearchQuery) -> Answer<SearchResults> {
+        Ok(self.store.search(query)?)
+    }
+
+    /// The detection at `SOURCE/ID`.
+    pub fn detection_at(&self, address: &str) -> Answer<Detection> {
+        let Some((source, id)) = address.split_once('/') else {
+            return Err(ServiceError::BadRequest(format!(
+                "{address:?} is not an address; expected SOURCE/ID, like chronicle/gcti_tor_exit_nodes"
+            )));
+        };
+        self.detection(source, id)
+    }
+
+    /// One detection, long texts included: by address, the vendor's ID, or the rule's file name.
+    pub fn detection(&self, source: &str, id: &str) -> Answer<Detection> {
+        match self.store.detection(source, id)? {
+            Lookup::Found(detection) => Ok(*detection),
+            Lookup::Ambiguous(candidates) => Err(ServiceError::Ambiguous {
+                message: format!("{source}/{id} names {} detections; pick one", candidates.len()),
+                candidates,
+            }),
+            Lookup::NotFound if !self.store.sources().iter().any(|s| s.report.name == source) => {
+                Err(ServiceError::NotFound {
+                    message: format!("there is no source named {source:?}"),
+                    suggestions: vec![Suggestion { label: "All sources".into(), href: links::SOURCES.into() }],
+                })
+            }
+            Lookup::NotFound => Err(ServiceError::NotFound {
+                message: format!("source {source:?} has no detection {id:?}"),
+                suggestions: vec![Suggestion { label: format!("Search for {id:?}"), href: links::search(id) }],
+            }),
+        }
+    }
+
+    pub fn stats(&self) -> StatsJson {
+        StatsJson { catalog: self.store.info().into(), sources: self.sources() }
+    }
+
+    pub fn catalog_info(&self) -> CatalogJson {
+        self.store.info().into()
+    }
+
+    pub fn sources(&self) -> Vec<SourceJson> {
+        self.store.sources().iter().map(SourceJson::from).collect()
+    }
+
+    /// Detection counts per technique for the detections `filter` keeps.
+    pub fn coverage(&self, filter: &Filter) -> Answer<CoverageJson> {
+        let counts = self.store.technique_counts(filter)?;
+        let attack = self.store.attack();
+        let mut techniques: Vec<CoveredTechniqueJson> = counts
+            .family
+            .iter()
+            .map(|(id, family)| CoveredTechniqueJson {
+                id: *id,
+                name: self.technique_name(*id).unwrap_or_default(),
+                tactics: attack.technique(*id).map(|t| t.tactics.clone()).unwrap_or_default(),
+                exact: counts.exact.get(id).copied().unwrap_or(0),
+                detections: *family,
+            })
+            .collect();
+        techniques.sort_by_key(|t| t.id);
+        Ok(CoverageJson {
+            attack_version: self.attack_version(),
+            tactics: attack.tactics().iter().map(TacticJson::from).collect(),
+            techniques,
+        })
+    }
+
+    fn technique_suggestions(&self, ids: &[TechniqueId]) -> Vec<Suggestion> {
+        ids.iter().map(|id| Suggestion { label: self.label(*id), href: links::technique(*id) }).collect()
+    }
+
+    fn label(&self, id: TechniqueId) -> String {
+        format!("{id} {}", self.technique_name(id).unwrap_or_default()).trim_end().to_string()
+    }
+}

@@ -1,0 +1,595 @@
+//! The JSON ruledex answers with: one set of types for the CLI's `--json`, the `/api/v1`
+//! endpoints and the MCP tools' structured output. The OpenAPI document and the MCP output
+//! schemas are generated from these types ([`crate::openapi`]), so what is documented is what is
+//! sent.
+//!
+//! These types are owned for this purpose: the model and the store's records may change without
+//! changing the JSON, and a change here is a change to ruledex's public interface.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use ruledex_core::attack::{Domain, Tactic, Technique};
+use ruledex_core::ids::{TacticId, TechniqueId};
+use ruledex_core::model::{
+    DependencyKind, Detection, Format, Language, MappedBy, MappingStatus, RuleType, Severity, SourceKind, Status,
+};
+use ruledex_core::query::FacetCounts;
+use ruledex_store::{Candidate, CatalogInfo, Hit, SourceStatus, TechniquePage};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// One detection. Listings leave out the native rule file (`native_rule` absent) and carry
+/// `implementation` and `investigation` as null; `show` has them all.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Detection")]
+pub struct DetectionJson {
+    /// The configured source (`SOURCE` in the address `SOURCE/ID`).
+    pub source: String,
+    pub source_kind: SourceKind,
+    /// The native format the rule was read from.
+    pub format: Format,
+    /// Unique within the source: the vendor's ID, made unique where upstream repeats it.
+    pub id: String,
+    /// The vendor's own identifier.
+    pub native_id: String,
+    pub title: String,
+    pub description: String,
+    pub vendor: String,
+    pub product: String,
+    pub language: Option<Language>,
+    /// The query exactly as the vendor ships it.
+    pub query: String,
+    /// The query ready to paste where the vendor's app is not installed (Splunk macros
+    /// expanded); equal to `query` where nothing needed expanding.
+    pub paste_ready_query: String,
+    /// Macros the paste-ready query still calls: no definition was found for them.
+    pub unresolved_macros: Vec<String>,
+    /// Lookup tables the query needs.
+    pub lookups: Vec<String>,
+    /// The whole native rule file (only for a single detection).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub native_rule: Option<String>,
+    pub rule_type: Option<RuleType>,
+    pub rule_type_native: Option<String>,
+    pub severity: Option<Severity>,
+    pub severity_native: Option<String>,
+    pub risk_score: Option<f64>,
+    pub status: Option<Status>,
+    pub status_native: Option<String>,
+    /// Every ATT&CK reference exactly as the vendor tagged it.
+    pub attack_tags: Vec<String>,
+    /// ATT&CK references ruledex inferred from vendor labels that are not ATT&CK.
+    pub inferred_attack_tags: Vec<String>,
+    pub data_sources: Vec<String>,
+    pub platforms: Vec<String>,
+    pub author: Option<String>,
+    /// ISO date (YYYY-MM-DD).
+    pub created: Option<String>,
+    pub updated: Option<String>,
+    pub references: Vec<String>,
+    pub false_positives: Vec<String>,
+    /// A license the rule declares itself.
+    pub license: Option<String>,
+    pub tags: Vec<String>,
+    /// Macros, lookups and lists the query needs.
+    pub requires: Vec<DependencyJson>,
+    pub implementation: Option<String>,
+    pub investigation: Option<String>,
+    /// Path of the rule file in its source.
+    pub path: String,
+    pub deprecated: bool,
+    pub techniques: Vec<MappingJson>,
+    pub tactics: Vec<TacticRefJson>,
+    /// ATT&CK tags that name nothing in ATT&CK.
+    pub unresolved_tags: Vec<String>,
+    pub provenance: ProvenanceJson,
+    /// The license that applies: the rule's own, else the source's.
+    pub effective_license: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Dependency")]
+pub struct DependencyJson {
+    pub kind: DependencyKind,
+    pub name: String,
+}
+
+/// A technique a detection is listed under.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "TechniqueMapping")]
+pub struct MappingJson {
+    /// The technique (the replacement, for a revoked tag).
+    pub id: TechniqueId,
+    pub name: Option<String>,
+    /// The tag as the source wrote it.
+    pub tagged: String,
+    /// The ID the tag named, when it differs from `id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tagged_id: Option<TechniqueId>,
+    pub status: MappingStatus,
+    pub mapped_by: MappedBy,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "TacticRef")]
+pub struct TacticRefJson {
+    pub id: TacticId,
+    pub name: String,
+}
+
+/// Where a detection came from.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Provenance")]
+pub struct ProvenanceJson {
+    pub path: String,
+    pub repository: Option<String>,
+    pub commit: Option<String>,
+    /// The file at its commit, where the host's URL scheme is known.
+    pub upstream_url: Option<String>,
+}
+
+impl From<&Detection> for DetectionJson {
+    fn from(d: &Detection) -> DetectionJson {
+        let r = &d.rule;
+        DetectionJson {
+            source: d.source.clone(),
+            source_kind: d.source_kind,
+            format: d.format,
+            id: d.id.clone(),
+            native_id: r.native_id.clone(),
+            title: r.title.clone(),
+            description: r.description.clone(),
+            vendor: r.vendor.clone(),
+            product: r.product.clone(),
+            language: r.language,
+            query: r.query.clone(),
+            paste_ready_query: r.paste_ready_query.clone().unwrap_or_else(|| r.query.clone()),
+            unresolved_macros: r.unresolved_macros.clone(),
+            lookups: r.requires.iter().filter(|x| x.kind == DependencyKind::Lookup).map(|x| x.name.clone()).collect(),
+            native_rule: Some(r.native_rule.clone()).filter(|n| !n.is_empty()),
+            rule_type: r.rule_type,
+            rule_type_native: r.rule_type_native.clone(),
+            severity: r.severity,
+            severity_native: r.severity_native.clone(),
+            risk_score: r.risk_score,
+            status: r.status,
+            status_native: r.status_native.clone(),
+            attack_tags: r.attack_tags.clone(),
+            inferred_attack_tags: r.inferred_attack_tags.clone(),
+            data_sources: r.data_sources.clone(),
+            platforms: r.platforms.clone(),
+            author: r.author.clone(),
+            created: r.created.clone(),
+            updated: r.updated.clone(),
+            references: r.references.clone(),
+            false_positives: r.false_positives.clone(),
+            license: r.license.clone(),
+            tags: r.tags.clone(),
+            requires: r.requires.iter().map(|x| DependencyJson { kind: x.kind, name: x.name.clone() }).collect(),
+            implementation: r.implementation.clone(),
+            investigation: r.investigation.clone(),
+            path: r.path.clone(),
+            deprecated: d.deprecated,
+            techniques: d
+                .techniques
+                .iter()
+                .map(|m| MappingJson {
+                    id: m.id,
+                    name: m.name.clone(),
+                    tagged: m.tagged.clone(),
+                    tagged_id: m.tagged_id,
+                    status: m.status,
+                    mapped_by: m.mapped_by,
+                })
+                .collect(),
+            tactics: d.tactics.iter().map(|t| TacticRefJson { id: t.id, name: t.name.clone() }).collect(),
+            unresolved_tags: d.unresolved_tags.clone(),
+            provenance: ProvenanceJson {
+                path: d.provenance.path.clone(),
+                repository: d.provenance.repository.clone(),
+                commit: d.provenance.commit.clone(),
+                upstream_url: d.provenance.upstream_url.clone(),
+            },
+            effective_license: d.effective_license.clone(),
+        }
+    }
+}
+
+/// An ATT&CK technique.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Technique")]
+pub struct TechniqueJson {
+    pub id: TechniqueId,
+    pub name: String,
+    pub description: String,
+    pub domain: Domain,
+    /// Tactics in matrix order.
+    pub tactics: Vec<TacticId>,
+    pub platforms: Vec<String>,
+    /// ATT&CK data components that detect it.
+    pub data_components: Vec<String>,
+    pub url: String,
+    pub revoked: bool,
+    pub revoked_by: Option<TechniqueId>,
+    pub deprecated: bool,
+}
+
+impl From<&Technique> for TechniqueJson {
+    fn from(t: &Technique) -> TechniqueJson {
+        TechniqueJson {
+            id: t.id,
+            name: t.name.clone(),
+            description: t.description.clone(),
+            domain: t.domain,
+            tactics: t.tactics.clone(),
+            platforms: t.platforms.clone(),
+            data_components: t.data_components.clone(),
+            url: t.url.clone(),
+            revoked: t.revoked,
+            revoked_by: t.revoked_by,
+            deprecated: t.deprecated,
+        }
+    }
+}
+
+/// An ATT&CK tactic.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Tactic")]
+pub struct TacticJson {
+    pub id: TacticId,
+    pub name: String,
+    /// The STIX kill-chain phase name, e.g. `command-and-control`.
+    pub shortname: String,
+    pub description: String,
+    pub domain: Domain,
+    pub url: String,
+}
+
+impl From<&Tactic> for TacticJson {
+    fn from(t: &Tactic) -> TacticJson {
+        TacticJson {
+            id: t.id,
+            name: t.name.clone(),
+            shortname: t.shortname.clone(),
+            description: t.description.clone(),
+            domain: t.domain,
+            url: t.url.clone(),
+        }
+    }
+}
+
+/// How many detections have each value, for filter controls.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "FacetCounts")]
+pub struct FacetsJson {
+    pub sources: BTreeMap<String, usize>,
+    pub vendors: BTreeMap<String, usize>,
+    pub kinds: BTreeMap<String, usize>,
+    pub languages: BTreeMap<String, usize>,
+    pub rule_types: BTreeMap<String, usize>,
+    pub severities: BTreeMap<String, usize>,
+    pub statuses: BTreeMap<String, usize>,
+    pub data_sources: BTreeMap<String, usize>,
+    /// Deprecated detections.
+    pub deprecated: usize,
+}
+
+impl From<&FacetCounts> for FacetsJson {
+    fn from(f: &FacetCounts) -> FacetsJson {
+        FacetsJson {
+            sources: f.sources.clone(),
+            vendors: f.vendors.clone(),
+            kinds: f.kinds.clone(),
+            languages: f.languages.clone(),
+            rule_types: f.rule_types.clone(),
+            severities: f.severities.clone(),
+            statuses: f.statuses.clone(),
+            data_sources: f.data_sources.clone(),
+            deprecated: f.deprecated,
+        }
+    }
+}
+
+/// A technique with its sub-techniques and detections (`technique --json`,
+/// `/api/v1/techniques/{id}`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "TechniquePage")]
+pub struct TechniquePageJson {
+    /// What was asked for, as typed (the CLI's argument).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// The ATT&CK release the catalog was built from.
+    pub attack_version: Option<String>,
+    /// The ID asked for.
+    pub requested: TechniqueId,
+    /// The technique shown: the replacement when `requested` was revoked.
+    pub id: TechniqueId,
+    /// Set when `requested` was revoked in ATT&CK.
+    pub revoked: Option<TechniqueId>,
+    /// Null for IDs ATT&CK lacks that detections are tagged with.
+    pub technique: Option<TechniqueJson>,
+    pub parent: Option<TechniqueJson>,
+    pub subtechniques: Vec<SubtechniqueJson>,
+    /// Only detections tagged with the technique itself.
+    pub exact: bool,
+    /// Detections shown, after the filter.
+    pub shown: usize,
+    /// Detections for the technique before filtering.
+    pub total: usize,
+    /// Counts before filtering.
+    pub facets: FacetsJson,
+    /// How many more with deprecated detections included.
+    pub hidden_deprecated: usize,
+    /// How many more with community content included.
+    pub hidden_community: usize,
+    pub detections: Vec<DetectionJson>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "SubtechniqueCount")]
+pub struct SubtechniqueJson {
+    pub id: TechniqueId,
+    pub name: String,
+    /// Detections passing the filter.
+    pub count: usize,
+}
+
+impl TechniquePageJson {
+    pub fn new(page: &TechniquePage, attack_version: Option<String>, query: Option<String>) -> TechniquePageJson {
+        let listing = &page.listing;
+        TechniquePageJson {
+            query,
+            attack_version,
+            requested: page.requested,
+            id: page.id,
+            revoked: page.revoked,
+            technique: page.technique.as_ref().map(TechniqueJson::from),
+            parent: page.parent.as_ref().map(TechniqueJson::from),
+            subtechniques: page
+                .subtechniques
+                .iter()
+                .map(|s| SubtechniqueJson { id: s.id, name: s.name.clone(), count: s.count })
+                .collect(),
+            exact: page.exact,
+            shown: page.shown,
+            total: listing.total,
+            facets: (&listing.facets).into(),
+            hidden_deprecated: listing.hidden_deprecated,
+            hidden_community: listing.hidden_community,
+            detections: listing.detections.iter().map(DetectionJson::from).collect(),
+        }
+    }
+}
+
+/// A technique offered for what was typed (`/api/v1/techniques?q=`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "TechniqueSuggestion")]
+pub struct TechniqueSuggestionJson {
+    pub id: TechniqueId,
+    /// "Parent: Sub" for sub-techniques.
+    pub name: String,
+    /// Detections for the technique and its sub-techniques (vendor-native unless asked).
+    pub detections: usize,
+}
+
+/// Search results (`search --json`, `/api/v1/search`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "SearchResults")]
+pub struct SearchJson {
+    pub query: String,
+    /// Matches passing the filter.
+    pub total: usize,
+    pub offset: usize,
+    pub limit: usize,
+    /// Counts over all matches, before the filter.
+    pub facets: FacetsJson,
+    pub detections: Vec<SearchHitJson>,
+}
+
+/// A detection found by a search.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "SearchHit")]
+pub struct SearchHitJson {
+    #[serde(flatten)]
+    pub detection: DetectionJson,
+    /// BM25 relevance (higher is better).
+    pub score: f64,
+    /// A passage of the field that matched, as the rule states it.
+    pub snippet: String,
+    /// The most telling field the search matched: title, description, query or tags.
+    pub matched_field: String,
+}
+
+impl From<&Hit> for SearchHitJson {
+    fn from(hit: &Hit) -> SearchHitJson {
+        SearchHitJson {
+            detection: (&hit.detection).into(),
+            score: hit.score,
+            snippet: hit.snippet.plain(),
+            matched_field: hit.matched_field.as_str().into(),
+        }
+    }
+}
+
+/// About the catalog file.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "CatalogInfo")]
+pub struct CatalogJson {
+    pub path: PathBuf,
+    pub built_at: Option<String>,
+    pub attack_version: Option<String>,
+    pub ruledex_version: Option<String>,
+    pub detections: usize,
+}
+
+impl From<&CatalogInfo> for CatalogJson {
+    fn from(i: &CatalogInfo) -> CatalogJson {
+        CatalogJson {
+            path: i.path.clone(),
+            built_at: i.built_at.clone(),
+            attack_version: i.attack_version.clone(),
+            ruledex_version: i.ruledex_version.clone(),
+            detections: i.detections,
+        }
+    }
+}
+
+/// A source as the last sync left it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "SourceStatus")]
+pub struct SourceJson {
+    pub name: String,
+    pub format: Format,
+    pub kind: SourceKind,
+    pub repository: Option<String>,
+    pub commit: Option<String>,
+    pub license: Option<String>,
+    /// Rule files found.
+    pub files: usize,
+    /// Files read without any error.
+    pub files_parsed: usize,
+    pub detections: usize,
+    /// Files (or rules in them) that could not be read, and why.
+    pub failures: Vec<FailureJson>,
+    pub attack: AttackCoverageJson,
+    /// Milliseconds the last read took.
+    pub parse_time: u64,
+    pub synced_at: String,
+    /// Why the last sync could not read the source (its detections are from `synced_at`).
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Failure")]
+pub struct FailureJson {
+    pub path: String,
+    pub reason: String,
+}
+
+/// How a source's ATT&CK tags resolved.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "AttackCoverage")]
+pub struct AttackCoverageJson {
+    pub mapped_detections: usize,
+    pub techniques: usize,
+    pub revoked_tags: usize,
+    pub deprecated_tags: usize,
+    pub unknown_tags: usize,
+}
+
+impl From<&SourceStatus> for SourceJson {
+    fn from(s: &SourceStatus) -> SourceJson {
+        let r = &s.report;
+        SourceJson {
+            name: r.name.clone(),
+            format: r.format,
+            kind: r.kind,
+            repository: r.repository.clone(),
+            commit: r.commit.clone(),
+            license: r.license.clone(),
+            files: r.files,
+            files_parsed: r.files_parsed,
+            detections: r.detections,
+            failures: r
+                .failures
+                .iter()
+                .map(|f| FailureJson { path: f.path.clone(), reason: f.reason.clone() })
+                .collect(),
+            attack: AttackCoverageJson {
+                mapped_detections: r.attack.mapped_detections,
+                techniques: r.attack.techniques,
+                revoked_tags: r.attack.revoked_tags,
+                deprecated_tags: r.attack.deprecated_tags,
+                unknown_tags: r.attack.unknown_tags,
+            },
+            parse_time: u64::try_from(r.parse_time.as_millis()).unwrap_or(u64::MAX),
+            synced_at: s.synced_at.clone(),
+            error: s.error.clone(),
+        }
+    }
+}
+
+/// The catalog and its sources (`stats --json`, `/api/v1/stats`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Stats")]
+pub struct StatsJson {
+    pub catalog: CatalogJson,
+    pub sources: Vec<SourceJson>,
+}
+
+/// Detection counts per technique, as the home page's matrix shows them (`/api/v1/coverage`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Coverage")]
+pub struct CoverageJson {
+    pub attack_version: Option<String>,
+    pub tactics: Vec<TacticJson>,
+    /// Techniques with at least one detection passing the filter.
+    pub techniques: Vec<CoveredTechniqueJson>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "CoveredTechnique")]
+pub struct CoveredTechniqueJson {
+    pub id: TechniqueId,
+    pub name: String,
+    pub tactics: Vec<TacticId>,
+    /// Detections tagged with the technique itself.
+    pub exact: usize,
+    /// With its sub-techniques, each detection once.
+    pub detections: usize,
+}
+
+/// Detections an address names when it names several (`show --json`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Candidates")]
+pub struct CandidatesJson {
+    pub candidates: Vec<CandidateJson>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Candidate")]
+pub struct CandidateJson {
+    pub source: String,
+    pub id: String,
+    pub title: String,
+    pub path: String,
+}
+
+impl From<&Candidate> for CandidateJson {
+    fn from(c: &Candidate) -> CandidateJson {
+        CandidateJson { source: c.source.clone(), id: c.id.clone(), title: c.title.clone(), path: c.path.clone() }
+    }
+}
+
+/// An error, in every front end's JSON: `{"error": {...}}`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Error")]
+pub struct ErrorJson {
+    pub error: ErrorDetailJson,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "ErrorDetail")]
+pub struct ErrorDetailJson {
+    /// `bad_request`, `not_found`, `ambiguous`, `unavailable` or `internal`.
+    pub kind: String,
+    /// The HTTP status (the API) that goes with the kind.
+    pub status: u16,
+    pub title: String,
+    /// What went wrong and what to do about it.
+    pub message: String,
+    /// Close matches, or where to go instead.
+    pub suggestions: Vec<SuggestionJson>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Suggestion")]
+pub struct SuggestionJson {
+    /// A path on the web catalog.
+    pub href: String,
+    pub label: String,
+}
+
+/// Where a background sync stands (`/api/v1/sync`).
+pub use crate::sync::SyncPhase;
