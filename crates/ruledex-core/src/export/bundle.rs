@@ -83,6 +83,8 @@ pub(crate) fn native_text(detection: &Detection) -> Result<&str, ExportError> {
 pub(crate) enum Unwritable {
     /// Its stored native rule does not read back: the catalog is broken, so the export fails.
     Unreadable(ExportError),
+    /// It holds something the platform refuses; it is skipped with this reason.
+    Refused(String),
 }
 
 impl From<ExportError> for Unwritable {
@@ -111,11 +113,12 @@ pub(crate) fn convert_each<'d, T>(
     detections: &[&'d Detection],
     mut convert: impl FnMut(&'d Detection) -> Result<T, Unwritable>,
 ) -> Result<Converted<'d, T>, ExportError> {
-    let (accepted, skipped) = accepted(writer, detections)?;
+    let (accepted, mut skipped) = accepted(writer, detections)?;
     let mut rules = Vec::with_capacity(accepted.len());
     for detection in accepted {
         match convert(detection) {
             Ok(converted) => rules.push((detection, converted)),
+            Err(Unwritable::Refused(reason)) => skipped.push(Skipped { address: detection.address(), reason }),
             Err(Unwritable::Unreadable(error)) => return Err(error),
         }
     }

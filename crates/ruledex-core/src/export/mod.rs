@@ -7,6 +7,7 @@
 //! whether they go to standard output, a directory or an archive.
 
 mod bundle;
+mod kibana_ndjson;
 mod sentinel_yaml;
 mod sigma;
 mod yaral;
@@ -63,6 +64,7 @@ impl PlatformFormat {
     /// The writer for this format.
     pub fn writer(self) -> Option<&'static dyn Writer> {
         match self {
+            PlatformFormat::KibanaNdjson => Some(&kibana_ndjson::KibanaNdjson),
             PlatformFormat::Yaral => Some(&yaral::Yaral),
             PlatformFormat::SentinelYaml => Some(&sentinel_yaml::SentinelYaml),
             PlatformFormat::Sigma => Some(&sigma::Sigma),
