@@ -8,6 +8,7 @@
 
 mod bundle;
 mod kibana_ndjson;
+mod sentinel_arm;
 mod sentinel_yaml;
 mod sigma;
 mod yaral;
@@ -66,6 +67,7 @@ impl PlatformFormat {
         match self {
             PlatformFormat::KibanaNdjson => Some(&kibana_ndjson::KibanaNdjson),
             PlatformFormat::Yaral => Some(&yaral::Yaral),
+            PlatformFormat::SentinelArm => Some(&sentinel_arm::SentinelArm),
             PlatformFormat::SentinelYaml => Some(&sentinel_yaml::SentinelYaml),
             PlatformFormat::Sigma => Some(&sigma::Sigma),
             _ => None,
