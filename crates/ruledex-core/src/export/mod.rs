@@ -6,6 +6,13 @@
 //! Writers work in memory: they return the files of an export, and the application decides
 //! whether they go to standard output, a directory or an archive.
 
+mod bundle;
+mod kibana_ndjson;
+mod sentinel_arm;
+mod sentinel_yaml;
+mod sigma;
+mod yaral;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
@@ -52,6 +59,18 @@ impl PlatformFormat {
             PlatformFormat::SentinelArm => "sentinel-arm",
             PlatformFormat::SentinelYaml => "sentinel-yaml",
             PlatformFormat::Sigma => "sigma",
+        }
+    }
+
+    /// The writer for this format.
+    pub fn writer(self) -> Option<&'static dyn Writer> {
+        match self {
+            PlatformFormat::KibanaNdjson => Some(&kibana_ndjson::KibanaNdjson),
+            PlatformFormat::Yaral => Some(&yaral::Yaral),
+            PlatformFormat::SentinelArm => Some(&sentinel_arm::SentinelArm),
+            PlatformFormat::SentinelYaml => Some(&sentinel_yaml::SentinelYaml),
+            PlatformFormat::Sigma => Some(&sigma::Sigma),
+            _ => None,
         }
     }
 }
