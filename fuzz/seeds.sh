@@ -22,3 +22,8 @@ seed 3 sentinel "$shared/corpus-extra/azure-sentinel" '*.yaml'
 seed 4 sublime "$shared/corpus/sublime-rules/detection-rules" '*.yml'
 seed 5 sigma "$shared/corpus/sigma/rules" '*.yml'
 seed 6 kql "$shared/corpus/kql-bertjanp/Defender For Endpoint" '*.md'
+seed 7 panther-fixture ../tests/fixtures/panther '*.yml'
+seed 7 panther "$shared/corpus/panther-analysis/rules" '*.yml'
+seed 7 panther-correlation "$shared/corpus/panther-analysis/correlation_rules" '*.yml'
+# The target offers each Panther rule its own text as the Python beside it, named fuzz.py.
+sed -i '1!s/^Filename: .*/Filename: fuzz.py/' corpus/adapters/panther*

@@ -161,7 +161,9 @@ fn sync_source(
     let adapter = source.format.adapter();
     progress.step(&format!("fetching {}", source.name));
     let fetch_started = Instant::now();
-    let tree = fetch::source_tree(source, adapter.patterns(), data_dir);
+    // The checkout needs the files rules refer to (Panther's Python and helpers) as well as the rules.
+    let patterns: Vec<&str> = adapter.patterns().iter().chain(adapter.support_patterns()).copied().collect();
+    let tree = fetch::source_tree(source, &patterns, data_dir);
     let fetch_time = fetch_started.elapsed();
     progress.step(&format!("reading {}", source.name));
     let parse_started = Instant::now();
@@ -246,4 +248,64 @@ fn empty_report(source: &SourceConfig) -> SourceReport {
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+    use std::process::Command;
+
+    use super::*;
+
+    fn fixtures() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+    }
+
+    fn git(dir: &Path, args: &[&str]) {
+        let status = Command::new("git").arg("-C").arg(dir).args(args).status().expect("git runs");
+        assert!(status.success(), "git {args:?}");
+    }
+
+    /// A git repository holding a copy of a fixture source, committed on `main`.
+    fn upstream(fixture: &Path) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for entry in files_under(fixture) {
+            let to = dir.path().join(entry.strip_prefix(fixture).expect("inside"));
+            fs::create_dir_all(to.parent().expect("a parent")).expect("mkdir");
+            fs::copy(&entry, to).expect("copy");
+        }
+        git(dir.path(), &["init", "--quiet", "--initial-branch=main"]);
+        git(dir.path(), &["add", "."]);
+        git(dir.path(), &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "fixture"]);
+        dir
+    }
+
+    fn files_under(dir: &Path) -> Vec<PathBuf> {
+        fs::read_dir(dir)
+            .expect("readable")
+            .map(|e| e.expect("entry").path())
+            .flat_map(|path| if path.is_dir() { files_under(&path) } else { vec![path] })
+            .collect()
+    }
+
+    #[test]
+    fn git_sources_check_out_the_support_files_their_rules_need() {
+        let upstream = upstream(&fixtures().join("panther"));
+        let work = tempfile::tempdir().expect("temp dir");
+        let config = work.path().join("ruledex.toml");
+        let text = format!(
+            "[attack]\nenterprise = {:?}\n[[sources]]\nname = \"panther\"\nformat = \"panther\"\nkind = \"vendor\"\n\
+             git = \"file://{}\"\nrev = \"main\"\n",
+            fixtures().join("attack/mini-enterprise.json"),
+            upstream.path().display()
+        );
+        fs::write(&config, text).expect("write config");
+        let summary =
+            run(&Config::load(&config).expect("valid config"), &work.path().join("data"), &Quiet).expect("sync");
+        let panther = &summary.sources[0];
+        assert_eq!(panther.problem, None);
+        // The Python beside each rule and the helpers are checked out with the rules: the five
+        // detections of the fixture load, as from a local path.
+        assert_eq!((panther.files, panther.detections), (13, 5));
+    }
 }

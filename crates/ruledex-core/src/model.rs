@@ -4,6 +4,7 @@
 //! terms). Ingest wraps each rule into a [`Detection`]: it adds where the rule came from, gives it
 //! a stable address, and resolves its ATT&CK tags against the ATT&CK catalog.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -30,6 +31,8 @@ pub enum Format {
     Sigma,
     /// Community KQL queries written as Markdown, one query per product section.
     KqlMarkdown,
+    /// Panther analysis items: Python streaming rules, scheduled rules over SQL, correlation rules.
+    Panther,
 }
 
 impl Format {
@@ -41,6 +44,7 @@ impl Format {
         Format::Sublime,
         Format::Sigma,
         Format::KqlMarkdown,
+        Format::Panther,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +56,7 @@ impl Format {
             Format::Sublime => "sublime",
             Format::Sigma => "sigma",
             Format::KqlMarkdown => "kql-markdown",
+            Format::Panther => "panther",
         }
     }
 }
@@ -101,6 +106,9 @@ pub enum Language {
     Mql,
     Sigma,
     Sql,
+    Python,
+    /// Panther's YAML detections (simple detections, correlation rules): only Panther runs them.
+    PantherYaml,
 }
 
 /// What kind of detection a rule is, in one vocabulary across vendors.
@@ -163,6 +171,12 @@ pub enum DependencyKind {
     DataTable,
     /// An Elastic or Sentinel stored function / parser.
     Function,
+    /// A Panther global helper module the rule's Python imports (directly or through another helper).
+    Helper,
+    /// A Panther saved query: the one a scheduled rule runs on, or a template its SQL imports.
+    Query,
+    /// A rule whose matches a correlation rule combines.
+    Rule,
 }
 
 /// One detection rule as a vendor ships it, in ruledex's common terms.
@@ -221,8 +235,28 @@ pub struct Rule {
     pub implementation: Option<String>,
     /// How to triage what it finds (Elastic's investigation guide, ...).
     pub investigation: Option<String>,
+    /// The tests the vendor ships with the rule (Panther's unit tests).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<RuleTest>,
     /// Path of the rule file, relative to the source root, with `/` separators.
     pub path: String,
+}
+
+/// One test a rule ships with: a sample input and whether the rule must fire on it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RuleTest {
+    pub name: String,
+    /// Whether the rule must match the input.
+    pub expected: bool,
+    /// The sample log event as pretty JSON; for a correlation rule, the matches of the rules it
+    /// correlates.
+    pub input: String,
+    /// The input's log type, for rules that read several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_type: Option<String>,
+    /// Functions or globals the test replaces, with the value each returns.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mocks: BTreeMap<String, serde_json::Value>,
 }
 
 /// How a detection's ATT&CK tag relates to the current ATT&CK catalog.
@@ -372,6 +406,8 @@ wire_names!(Language {
     Mql => "mql", "MQL";
     Sigma => "sigma", "Sigma";
     Sql => "sql", "SQL";
+    Python => "python", "Python";
+    PantherYaml => "panther-yaml", "Panther YAML";
 });
 
 wire_names!(RuleType {

@@ -6,7 +6,9 @@ use std::sync::OnceLock;
 use ruledex_core::attack::{AttackCatalog, Domain};
 use ruledex_core::ids::TechniqueId;
 use ruledex_core::ingest::{DEFAULT_MAX_FILE_BYTES, IngestedSource, SourceSpec, ingest};
-use ruledex_core::model::{Detection, Language, MappedBy, MappingStatus, RuleType, SourceKind};
+use ruledex_core::model::{
+    DependencyKind, Detection, Language, MappedBy, MappingStatus, RuleTest, RuleType, SourceKind,
+};
 use ruledex_core::sources::Format;
 
 fn shared() -> PathBuf {
@@ -271,4 +273,191 @@ fn kql_markdown_corpus_reads_every_file_and_finds_the_t1090_queries() {
         assert!(detection.rule.query.starts_with("CloudAppEvents\n| where IsAnonymousProxy == 1"));
     }
     assert!(source.detections.iter().all(|d| d.deprecated == d.rule.path.contains("/Deprecated Feeds/")));
+}
+
+/// A Panther analysis file as counted without ruledex: its `AnalysisType` and how many tests it
+/// declares (one `ExpectedResult:` per test), read line by line.
+struct PantherFile {
+    analysis_type: String,
+    tests: usize,
+    text: String,
+}
+
+fn panther_files(root: &Path) -> Vec<PantherFile> {
+    let mut files = Vec::new();
+    for dir in ["rules", "queries", "correlation_rules"] {
+        for entry in walkdir::WalkDir::new(root.join(dir)).into_iter().filter_map(Result::ok) {
+            let is_yaml = entry.path().extension().is_some_and(|x| x == "yml" || x == "yaml");
+            if !entry.file_type().is_file() || !is_yaml {
+                continue;
+            }
+            let text = std::fs::read_to_string(entry.path()).expect("UTF-8 corpus file");
+            let field = |line: &str| line.trim_start().trim_start_matches("- ").starts_with("ExpectedResult:");
+            let analysis_type = text.lines().find_map(|l| l.strip_prefix("AnalysisType:")).unwrap_or("").trim();
+            files.push(PantherFile {
+                analysis_type: analysis_type.to_string(),
+                tests: text.lines().filter(|l| field(l)).count(),
+                text,
+            });
+        }
+    }
+    files
+}
+
+/// The Panther corpus, read once for the tests that look at it.
+fn panther() -> &'static IngestedSource {
+    static SOURCE: OnceLock<IngestedSource> = OnceLock::new();
+    SOURCE
+        .get_or_init(|| load("panther", Format::Panther, SourceKind::Vendor, &shared().join("corpus/panther-analysis")))
+}
+
+#[test]
+fn panther_corpus_reads_every_detection_with_its_tests() {
+    let root = shared().join("corpus/panther-analysis");
+    let source = panther();
+    assert_parses_at_least_995_permille(source);
+    let report = &source.report;
+    let on_disk = panther_files(&root);
+    assert_eq!(report.files, on_disk.len());
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+
+    // One detection per rule, scheduled rule and correlation rule; saved queries hold none.
+    let of_type = |t: &str| on_disk.iter().filter(|f| f.analysis_type == t).count();
+    let detections_of =
+        |t: &'static str| source.detections.iter().filter(move |d| d.rule.rule_type_native.as_deref() == Some(t));
+    for analysis_type in ["rule", "scheduled_rule", "correlation_rule"] {
+        assert_eq!(detections_of(analysis_type).count(), of_type(analysis_type), "{analysis_type}");
+    }
+    let queries = of_type("saved_query") + of_type("scheduled_query");
+    assert_eq!(report.detections + queries, on_disk.len(), "every file is a detection or a saved query");
+
+    // The tests every rule ships come along, each with its input.
+    let tests_on_disk: usize = on_disk.iter().filter(|f| f.analysis_type.ends_with("rule")).map(|f| f.tests).sum();
+    let tests: Vec<&RuleTest> = source.detections.iter().flat_map(|d| &d.rule.tests).collect();
+    assert_eq!(tests.len(), tests_on_disk);
+    assert!(tests.iter().all(|t| !t.input.is_empty() && !t.name.is_empty()));
+    let detections_with_tests = source.detections.iter().filter(|d| !d.rule.tests.is_empty()).count();
+    eprintln!(
+        "panther: {} files, {} parsed, {} detections ({} rules, {} scheduled, {} correlation), {} tests in {} detections",
+        report.files,
+        report.files_parsed,
+        report.detections,
+        of_type("rule"),
+        of_type("scheduled_rule"),
+        of_type("correlation_rule"),
+        tests.len(),
+        detections_with_tests
+    );
+
+    // Every streaming rule is its Python (or, for simple detections, YAML); helpers resolve.
+    for detection in detections_of("rule") {
+        let language = detection.rule.language.expect("language");
+        assert!(matches!(language, Language::Python | Language::PantherYaml), "{}", detection.rule.path);
+        assert!(!detection.rule.query.is_empty());
+    }
+    let python = detections_of("rule").filter(|d| d.rule.language == Some(Language::Python));
+    let helper_users = python.filter(|d| d.rule.query.contains("from panther_aws_helpers import"));
+    for detection in helper_users {
+        let helpers: Vec<&str> = detection.rule.requires.iter().map(|d| d.name.as_str()).collect();
+        assert!(helpers.contains(&"panther_aws_helpers"), "{}: {helpers:?}", detection.rule.path);
+    }
+    assert_eq!(source.assets.len(), files_matching(&root, |p| p.starts_with("global_helpers/") && p.ends_with(".py")));
+    let helper_modules: Vec<String> =
+        source.assets.iter().map(|a| a.path.trim_start_matches("global_helpers/").replace(".py", "")).collect();
+    let needed = source.detections.iter().flat_map(|d| &d.rule.requires).filter(|d| d.kind == DependencyKind::Helper);
+    assert!(needed.clone().count() > 500);
+    assert!(needed.clone().all(|d| helper_modules.contains(&d.name)));
+}
+
+#[test]
+fn panther_rules_map_to_attack_and_carry_their_queries_and_correlations() {
+    let root = shared().join("corpus/panther-analysis");
+    let source = panther();
+    let on_disk = panther_files(&root);
+
+    let mut proxy: Vec<&str> = t1090_detections(source).map(|d| d.rule.native_id.as_str()).collect();
+    proxy.sort();
+    assert_eq!(proxy, vec!["AWS.WAF.Managed.IPReputation", "AppOmni.Alert.Passthrough"]);
+    let waf = t1090_detections(source).find(|d| d.rule.native_id == "AWS.WAF.Managed.IPReputation").expect("waf");
+    let techniques: Vec<String> = waf.techniques.iter().map(|m| m.id.to_string()).collect();
+    assert_eq!(techniques, vec!["T1190", "T1595", "T1090"]);
+    let tactics: Vec<&str> = waf.tactics.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(tactics, vec!["Initial Access", "Reconnaissance", "Defense Evasion"]);
+    assert_eq!(waf.rule.language, Some(Language::Python));
+
+    // `MITRE ATT&CK` pairs resolve: each rule naming them is listed under techniques and tactics,
+    // except one whose tactics upstream writes with three digits (`TA003:T1556`): kept, flagged.
+    let typo_path = "rules/microsoft_rules/microsoft365_mfa_disabled.yml";
+    let tagged: Vec<&Detection> =
+        source.detections.iter().filter(|d| d.rule.native_rule.contains("MITRE ATT&CK:")).collect();
+    assert_eq!(tagged.len(), on_disk.iter().filter(|f| f.text.contains("MITRE ATT&CK:")).count());
+    for detection in tagged {
+        assert!(!detection.techniques.is_empty(), "{}", detection.rule.path);
+        assert_eq!(detection.tactics.is_empty(), detection.rule.path == typo_path, "{}", detection.rule.path);
+    }
+    let unresolved: Vec<(&str, &[String])> = source
+        .detections
+        .iter()
+        .filter(|d| !d.unresolved_tags.is_empty())
+        .map(|d| (d.rule.path.as_str(), d.unresolved_tags.as_slice()))
+        .collect();
+    let typos = ["TA003", "TA005", "TA006"].map(String::from);
+    assert_eq!(unresolved, vec![(typo_path, typos.as_slice())]);
+    let unknown: Vec<(&str, &str)> = source
+        .detections
+        .iter()
+        .flat_map(|d| d.techniques.iter().map(move |m| (d.rule.path.as_str(), m)))
+        .filter(|(_, m)| m.status == MappingStatus::Unknown)
+        .map(|(path, m)| (path, m.tagged.as_str()))
+        .collect();
+    // Two technique IDs upstream are not ATT&CK's (an ATLAS ID, a sub-technique that does not
+    // exist): listed as unknown, not dropped.
+    assert_eq!(
+        unknown,
+        vec![
+            ("rules/aws_bedrockmodelinvocation_rules/aws_bedrockmodelinvocation_guardrailintervened.yml", "T0018.000"),
+            ("rules/aws_eks_rules/system_namespace_public_ip.yml", "T1201.007"),
+        ]
+    );
+
+    // deprecated.txt and `Status: Deprecated` both deprecate.
+    let listed = std::fs::read_to_string(root.join("deprecated.txt")).expect("deprecated.txt");
+    let listed: Vec<&str> = listed.lines().map(str::trim).collect();
+    for detection in &source.detections {
+        let says_so = detection.rule.native_rule.lines().any(|l| l.trim() == "Status: Deprecated");
+        let expected = says_so || listed.contains(&detection.rule.native_id.as_str());
+        assert_eq!(detection.deprecated, expected, "{}", detection.rule.path);
+    }
+    assert!(source.detections.iter().any(|d| d.rule.native_id == "AWS.S3.Disable.Security.Controls" && d.deprecated));
+
+    // Scheduled rules are the SQL of the query they name, line for line.
+    let scheduled: Vec<&Detection> =
+        source.detections.iter().filter(|d| d.rule.rule_type_native.as_deref() == Some("scheduled_rule")).collect();
+    assert!(!scheduled.is_empty());
+    for detection in scheduled {
+        assert_eq!(detection.rule.language, Some(Language::Sql));
+        let query = detection.rule.requires.iter().find(|d| d.kind == DependencyKind::Query).expect("its query");
+        let defines = |f: &&PantherFile| {
+            f.text
+                .lines()
+                .any(|l| l.strip_prefix("QueryName:").is_some_and(|n| n.trim().trim_matches('"') == query.name))
+        };
+        let file = on_disk.iter().find(defines).expect("the query file");
+        assert!(detection.rule.query.lines().all(|l| file.text.contains(l.trim())), "{}", detection.rule.path);
+    }
+
+    // Correlation rules list the rules they correlate, and every one of them is in the source.
+    let ids: std::collections::HashSet<&str> = source.detections.iter().map(|d| d.rule.native_id.as_str()).collect();
+    for detection in source.detections.iter().filter(|d| d.rule.rule_type == Some(RuleType::Correlation)) {
+        let correlated: Vec<&str> = detection
+            .rule
+            .requires
+            .iter()
+            .filter(|d| d.kind == DependencyKind::Rule)
+            .map(|d| d.name.as_str())
+            .collect();
+        assert!(correlated.len() >= 2, "{}: {correlated:?}", detection.rule.path);
+        assert!(correlated.iter().all(|id| ids.contains(id)), "{}: {correlated:?}", detection.rule.path);
+        assert!(detection.rule.query.starts_with("Detection:"));
+    }
 }

@@ -6,6 +6,7 @@
 mod chronicle;
 mod elastic;
 mod kql_markdown;
+mod panther;
 mod sentinel;
 mod sigma;
 mod splunk;
@@ -29,6 +30,7 @@ impl Format {
             Format::Sublime => &sublime::Sublime,
             Format::Sigma => &sigma::Sigma,
             Format::KqlMarkdown => &kql_markdown::KqlMarkdown,
+            Format::Panther => &panther::Panther,
         }
     }
 }
