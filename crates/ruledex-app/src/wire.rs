@@ -76,6 +76,9 @@ pub struct DetectionJson {
     pub requires: Vec<DependencyJson>,
     pub implementation: Option<String>,
     pub investigation: Option<String>,
+    /// The tests the rule ships (Panther): sample events and the expected result. Listings
+    /// carry each test's name and expectation; a single detection has the inputs too.
+    pub tests: Vec<RuleTestJson>,
     /// Path of the rule file in its source.
     pub path: String,
     pub deprecated: bool,
@@ -86,6 +89,24 @@ pub struct DetectionJson {
     pub provenance: ProvenanceJson,
     /// The license that applies: the rule's own, else the source's.
     pub effective_license: Option<String>,
+}
+
+/// A test a rule ships: an input and whether the rule must match it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "RuleTest")]
+pub struct RuleTestJson {
+    pub name: String,
+    /// Whether the rule must match the input.
+    pub expected: bool,
+    /// The input's log type, for rules that read several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_type: Option<String>,
+    /// The sample event as JSON text (only for a single detection).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
+    /// Functions or globals the test replaces, with the value each returns.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub mocks: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -169,6 +190,17 @@ impl From<&Detection> for DetectionJson {
             requires: r.requires.iter().map(|x| DependencyJson { kind: x.kind, name: x.name.clone() }).collect(),
             implementation: r.implementation.clone(),
             investigation: r.investigation.clone(),
+            tests: r
+                .tests
+                .iter()
+                .map(|t| RuleTestJson {
+                    name: t.name.clone(),
+                    expected: t.expected,
+                    log_type: t.log_type.clone(),
+                    input: Some(t.input.clone()).filter(|i| !i.is_empty()),
+                    mocks: t.mocks.clone(),
+                })
+                .collect(),
             path: r.path.clone(),
             deprecated: d.deprecated,
             techniques: d

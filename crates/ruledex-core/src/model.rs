@@ -451,6 +451,9 @@ wire_names!(DependencyKind {
     ReferenceList => "reference_list", "reference list";
     DataTable => "data_table", "data table";
     Function => "function", "function";
+    Helper => "helper", "helper";
+    Query => "query", "saved query";
+    Rule => "rule", "rule";
 });
 
 wire_names!(MappedBy {

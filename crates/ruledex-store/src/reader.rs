@@ -13,7 +13,7 @@ use ruledex_core::query::{FacetCounts, Facets, Filter};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::pool::Pool;
-use crate::record::{DetectionRecord, ReportRecord, TacticRecord, TechniqueRecord, wire};
+use crate::record::{DetectionRecord, ReportRecord, TacticRecord, TechniqueRecord, restore_test_inputs, wire};
 use crate::{Result, SCHEMA_VERSION, StoreError};
 
 /// How a generation is opened.
@@ -355,17 +355,26 @@ pub(crate) fn full_detections(
     condition: &str,
     param: impl rusqlite::ToSql,
 ) -> Result<Vec<Detection>> {
-    let sql = format!("SELECT body, native_rule, investigation, implementation FROM detections WHERE {condition}");
+    let sql = format!(
+        "SELECT body, native_rule, investigation, implementation, test_inputs FROM detections WHERE {condition}"
+    );
     let mut statement = conn.prepare_cached(&sql)?;
     let rows = statement.query_map([param], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get(3)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get(3)?,
+            r.get::<_, String>(4)?,
+        ))
     })?;
     rows.map(|row| {
-        let (body, native_rule, investigation, implementation) = row?;
+        let (body, native_rule, investigation, implementation, tests) = row?;
         let mut detection = DetectionRecord::parse(&body)?;
         detection.rule.native_rule = native_rule;
         detection.rule.investigation = investigation;
         detection.rule.implementation = implementation;
+        restore_test_inputs(&mut detection.rule, serde_json::from_str(&tests)?);
         Ok(detection)
     })
     .collect()

@@ -7,14 +7,18 @@
 //! ruledex does not know makes the record unreadable (`StoreError::Corrupt`), never a panic.
 //!
 //! Detections are stored without their long texts (`native_rule`, investigation,
-//! implementation), which have columns of their own (see `schema.sql`).
+//! implementation, the inputs of the tests a rule ships), which have columns of their own (see
+//! `schema.sql`).
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Duration;
 
 use ruledex_core::attack::{Domain, Tactic, Technique};
 use ruledex_core::ingest::{AttackCoverage, Failure, SourceReport};
-use ruledex_core::model::{Dependency, DependencyKind, Detection, Provenance, Rule, TacticRef, TechniqueMapping};
+use ruledex_core::model::{
+    Dependency, DependencyKind, Detection, Provenance, Rule, RuleTest, TacticRef, TechniqueMapping,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::{Result, StoreError};
@@ -64,7 +68,37 @@ struct RuleRecord {
     license: Option<String>,
     tags: Vec<String>,
     requires: Vec<(String, String)>,
+    /// The tests the rule ships, without their inputs (a column of their own, like the other
+    /// long texts): listings say how many there are and what they expect.
+    tests: Vec<TestRecord>,
     path: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TestRecord {
+    name: String,
+    expected: bool,
+    log_type: Option<String>,
+}
+
+/// A test's input and mocks, stored apart from the record (see [`test_inputs`]).
+#[derive(Serialize, Deserialize)]
+pub(crate) struct TestInput {
+    input: String,
+    mocks: BTreeMap<String, serde_json::Value>,
+}
+
+/// The long parts of a rule's tests, stored in their own column.
+pub(crate) fn test_inputs(rule: &Rule) -> Vec<TestInput> {
+    rule.tests.iter().map(|t| TestInput { input: t.input.clone(), mocks: t.mocks.clone() }).collect()
+}
+
+/// Puts the stored inputs back into a rule's tests.
+pub(crate) fn restore_test_inputs(rule: &mut Rule, inputs: Vec<TestInput>) {
+    for (test, stored) in rule.tests.iter_mut().zip(inputs) {
+        test.input = stored.input;
+        test.mocks = stored.mocks;
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -123,6 +157,11 @@ impl DetectionRecord {
                 license: r.license.clone(),
                 tags: r.tags.clone(),
                 requires: r.requires.iter().map(|x| (x.kind.as_str().into(), x.name.clone())).collect(),
+                tests: r
+                    .tests
+                    .iter()
+                    .map(|t| TestRecord { name: t.name.clone(), expected: t.expected, log_type: t.log_type.clone() })
+                    .collect(),
                 path: r.path.clone(),
             },
             deprecated: d.deprecated,
@@ -181,6 +220,17 @@ impl DetectionRecord {
                 .collect::<Result<_>>()?,
             implementation: None,
             investigation: None,
+            tests: r
+                .tests
+                .into_iter()
+                .map(|t| RuleTest {
+                    name: t.name,
+                    expected: t.expected,
+                    input: String::new(),
+                    log_type: t.log_type,
+                    mocks: BTreeMap::new(),
+                })
+                .collect(),
             path: r.path,
         };
         Ok(Detection {

@@ -38,6 +38,8 @@ CREATE TABLE detections (
     native_rule    TEXT NOT NULL,
     investigation  TEXT,
     implementation TEXT,
+    -- JSON array: each shipped test's input and mocks, in the order of the record's tests.
+    test_inputs    TEXT NOT NULL,
     UNIQUE (source, id)
 );
 CREATE INDEX detections_by_native_id ON detections (source, native_id);

@@ -8,7 +8,7 @@ use ruledex_core::ingest::{Asset, IngestedSource, SourceReport};
 use ruledex_core::model::Detection;
 use rusqlite::{Connection, OpenFlags, params};
 
-use crate::record::{DetectionRecord, ReportRecord, TacticRecord, TechniqueRecord};
+use crate::record::{DetectionRecord, ReportRecord, TacticRecord, TechniqueRecord, test_inputs};
 use crate::{CATALOG_FILE, Result, SCHEMA_VERSION, StoreError, catalog_path, io_error};
 
 const TEMP_PREFIX: &str = "catalog.sqlite.tmp-";
@@ -156,8 +156,9 @@ impl CatalogWriter {
     fn insert_detections(&mut self, detections: &[Detection]) -> Result<()> {
         let mut detection = self.conn().prepare_cached(
             "INSERT INTO detections (source, id, native_id, source_kind, title, vendor, language, rule_type,
-                 severity, status, deprecated, path, data_sources, body, native_rule, investigation, implementation)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                 severity, status, deprecated, path, data_sources, body, native_rule, investigation, implementation,
+                 test_inputs)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         )?;
         let mut technique = self.conn().prepare_cached(
             "INSERT OR IGNORE INTO detection_techniques (technique, parent, detection, status, mapped_by)
@@ -186,6 +187,7 @@ impl CatalogWriter {
                 r.native_rule,
                 r.investigation,
                 r.implementation,
+                serde_json::to_string(&test_inputs(r))?,
             ])?;
             let pk = self.conn().last_insert_rowid();
             for m in &d.techniques {

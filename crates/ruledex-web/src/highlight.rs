@@ -293,6 +293,10 @@ const SIGMA: &[&str] = &[
     "type",
 ];
 const LUCENE: &[&str] = &["AND", "OR", "NOT", "TO"];
+const PYTHON: &[&str] = &[
+    "def", "return", "if", "elif", "else", "for", "in", "not", "and", "or", "import", "from", "as", "None", "True",
+    "False", "is", "with", "lambda", "try", "except", "class", "while", "pass", "global",
+];
 
 impl Syntax {
     fn of(language: Option<Language>) -> Syntax {
@@ -315,6 +319,10 @@ impl Syntax {
             Some(Language::Mql) => Syntax { keywords: MQL, ..base },
             Some(Language::Sigma) => Syntax { keywords: SIGMA, line_comments: &["#"], block_comments: false, ..base },
             Some(Language::Lucene) => Syntax { keywords: LUCENE, case_sensitive: true, ..base },
+            Some(Language::Python) => {
+                Syntax { keywords: PYTHON, line_comments: &["#"], block_comments: false, case_sensitive: true, ..base }
+            }
+            Some(Language::PantherYaml) => Syntax { line_comments: &["#"], block_comments: false, ..base },
             Some(Language::MachineLearning) | None => Syntax { keywords: &[], ..base },
         }
     }

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use super::bundle::{FileNames, convert_each, native_text};
 use super::{Export, ExportContext, ExportError, ExportFile, PlatformFormat, Writer};
-use crate::model::{Dependency, DependencyKind, Detection, Format};
+use crate::model::{Dependency, Detection, Format};
 
 pub struct Yaral;
 
@@ -80,16 +80,6 @@ fn requirements_readme(rule_files: &[(&Detection, ExportFile)], context: &Export
 
 /// "reference list `tor_exit_nodes`, data table `known_hosts`".
 fn requirements(requires: &[Dependency]) -> String {
-    let items: Vec<String> = requires.iter().map(|d| format!("{} `{}`", kind_label(d.kind), d.name)).collect();
+    let items: Vec<String> = requires.iter().map(|d| format!("{} `{}`", d.kind.label(), d.name)).collect();
     items.join(", ")
-}
-
-fn kind_label(kind: DependencyKind) -> &'static str {
-    match kind {
-        DependencyKind::ReferenceList => "reference list",
-        DependencyKind::DataTable => "data table",
-        DependencyKind::Macro => "macro",
-        DependencyKind::Lookup => "lookup",
-        DependencyKind::Function => "function",
-    }
 }

@@ -110,7 +110,7 @@ impl DetectionView {
             false_positives: r.false_positives.clone(),
             implementation: r.implementation.clone().unwrap_or_default(),
             investigation: r.investigation.clone().unwrap_or_default(),
-            requires: r.requires.iter().map(|x| format!("{} {}", dependency_label(x.kind), x.name)).collect(),
+            requires: r.requires.iter().map(|x| format!("{} {}", x.kind.label(), x.name)).collect(),
             tags: r.tags.clone(),
             repository: d.provenance.repository.clone().unwrap_or_default(),
             commit: d.provenance.commit.clone().unwrap_or_default(),
@@ -141,17 +141,6 @@ fn join<const N: usize>(parts: [Option<String>; N]) -> String {
 fn reference(text: &str) -> Reference {
     let is_web = text.starts_with("https://") || text.starts_with("http://");
     Reference { href: if is_web { text.to_string() } else { String::new() }, text: text.to_string() }
-}
-
-fn dependency_label(kind: ruledex_core::model::DependencyKind) -> &'static str {
-    use ruledex_core::model::DependencyKind::*;
-    match kind {
-        Macro => "macro",
-        Lookup => "lookup",
-        ReferenceList => "reference list",
-        DataTable => "data table",
-        Function => "function",
-    }
 }
 
 /// The commit on GitHub, when the repository is there.
