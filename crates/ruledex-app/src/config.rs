@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use ruledex_core::ingest::DEFAULT_MAX_FILE_BYTES;
+use ruledex_core::ingest::{DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_QUERY_BYTES, DEFAULT_MAX_SOURCE_BYTES, ReadLimits};
 use ruledex_core::model::SourceKind;
 use ruledex_core::sources::Format;
 use serde::{Deserialize, Serialize};
@@ -73,8 +73,15 @@ pub struct SourceConfig {
     /// Upstream commit of a mirror without `.git`.
     #[serde(default)]
     pub commit: Option<String>,
+    /// Larger rule files are refused.
     #[serde(default)]
     pub max_file_bytes: Option<u64>,
+    /// What the source's files may add up to; files past it are refused.
+    #[serde(default)]
+    pub max_source_bytes: Option<u64>,
+    /// Rules with a longer query are refused.
+    #[serde(default)]
+    pub max_query_bytes: Option<u64>,
     #[serde(default = "enabled")]
     pub enabled: bool,
 }
@@ -108,8 +115,13 @@ impl Location {
 }
 
 impl SourceConfig {
-    pub fn max_file_bytes(&self) -> u64 {
-        self.max_file_bytes.unwrap_or(DEFAULT_MAX_FILE_BYTES)
+    /// What reading the source may cost: the configured limits, else the defaults.
+    pub fn limits(&self) -> ReadLimits {
+        ReadLimits {
+            max_file_bytes: self.max_file_bytes.unwrap_or(DEFAULT_MAX_FILE_BYTES),
+            max_source_bytes: self.max_source_bytes.unwrap_or(DEFAULT_MAX_SOURCE_BYTES),
+            max_query_bytes: self.max_query_bytes.unwrap_or(DEFAULT_MAX_QUERY_BYTES),
+        }
     }
 
     /// The repository URL provenance links point into.

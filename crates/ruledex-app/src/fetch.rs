@@ -142,6 +142,8 @@ mod tests {
             repository: None,
             commit: None,
             max_file_bytes: None,
+            max_source_bytes: None,
+            max_query_bytes: None,
             enabled: true,
         }
     }

@@ -183,7 +183,7 @@ fn spec(source: &SourceConfig, tree: &fetch::Tree) -> SourceSpec {
         license: source.license.clone(),
         repository: source.repository().map(String::from),
         commit: tree.commit.clone(),
-        max_file_bytes: source.max_file_bytes(),
+        limits: source.limits(),
     }
 }
 
