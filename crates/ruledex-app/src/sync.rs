@@ -181,7 +181,7 @@ fn spec(source: &SourceConfig, tree: &fetch::Tree) -> SourceSpec {
         kind: source.kind,
         root: tree.root.clone(),
         license: source.license.clone(),
-        repository: source.repository().map(String::from),
+        repository: source.repository(),
         commit: tree.commit.clone(),
         limits: source.limits(),
     }
@@ -210,7 +210,7 @@ fn empty_report(source: &SourceConfig) -> SourceReport {
         name: source.name.clone(),
         format: source.format,
         kind: source.kind,
-        repository: source.repository().map(String::from),
+        repository: source.repository(),
         commit: None,
         license: source.license.clone(),
         files: 0,
@@ -224,4 +224,85 @@ fn empty_report(source: &SourceConfig) -> SourceReport {
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use ruledex_store::{Lookup, Store};
+
+    use super::*;
+
+    fn fixtures() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+    }
+
+    /// `[attack]` lines, then the fixture Google SecOps rules as source `chronicle`, plus `more`.
+    fn load_config(dir: &Path, attack: &str, more: &str) -> Config {
+        let path = dir.join("ruledex.toml");
+        let chronicle = fixtures().join("chronicle");
+        let text = format!(
+            "[attack]\n{attack}\n[[sources]]\nname = \"chronicle\"\nformat = \"chronicle\"\nkind = \"vendor\"\n\
+             path = {chronicle:?}\n{more}"
+        );
+        fs::write(&path, text).unwrap();
+        Config::load(&path).unwrap()
+    }
+
+    fn mini_attack() -> String {
+        format!("enterprise = {:?}", fixtures().join("attack/mini-enterprise.json"))
+    }
+
+    /// URLs may carry tokens; only git gets them. The summary, the catalog (reports,
+    /// provenance, errors) and the error of a failed sync hold none.
+    #[test]
+    fn credentials_in_urls_reach_no_report_provenance_or_error() {
+        let secret = "s3cret-token";
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let chronicle = fixtures().join("chronicle");
+        let sources = format!(
+            "repository = \"https://alice:{secret}@github.com/chronicle/detection-rules\"\ncommit = \"abc123\"\n\
+             [[sources]]\nname = \"remote\"\nformat = \"chronicle\"\nkind = \"vendor\"\n\
+             git = \"https://alice:{secret}@127.0.0.1:9/rules.git\"\nrev = \"main\"\n\
+             [[sources]]\nname = \"mirror\"\nformat = \"chronicle\"\nkind = \"vendor\"\npath = {chronicle:?}\n\
+             repository = \"https://{secret}@gitlab.com/org/rules\"\n"
+        );
+        let summary = run(&load_config(dir.path(), &mini_attack(), &sources), &data, &Quiet).unwrap();
+        let shown = serde_json::to_string(&summary).unwrap();
+        assert!(!shown.contains(secret), "{shown}");
+        let remote = summary.sources.iter().find(|s| s.name == "remote").unwrap();
+        let problem = remote.problem.as_deref().unwrap();
+        assert!(problem.starts_with("cannot fetch main of https://127.0.0.1:9/rules.git: git fetch: "), "{problem}");
+
+        let catalog = fs::read(&summary.catalog).unwrap();
+        assert!(!catalog.windows(secret.len()).any(|w| w == secret.as_bytes()), "the catalog holds the secret");
+        let store = Store::open(&summary.catalog).unwrap();
+        let repositories: Vec<Option<String>> =
+            store.sources().unwrap().into_iter().map(|s| s.report.repository).collect();
+        assert_eq!(
+            repositories,
+            [
+                Some("https://github.com/chronicle/detection-rules".to_string()),
+                Some("https://127.0.0.1:9/rules.git".to_string()),
+                Some("https://gitlab.com/org/rules".to_string()),
+            ]
+        );
+        let Lookup::Found(detection) = store.detection("chronicle", "fixture_tor_exit").unwrap() else {
+            panic!("fixture_tor_exit not found")
+        };
+        let provenance = &detection.provenance;
+        assert_eq!(provenance.repository.as_deref(), Some("https://github.com/chronicle/detection-rules"));
+        let link = provenance.upstream_url.as_deref().unwrap_or_default();
+        assert!(link.starts_with("https://github.com/chronicle/detection-rules/blob/abc123/rules/"), "{link}");
+
+        let attack = format!("enterprise = \"http://bob:{secret}@127.0.0.1:9/enterprise-attack.json\"");
+        let error = format!("{:#}", run(&load_config(dir.path(), &attack, ""), &data, &Quiet).unwrap_err());
+        assert!(
+            error.starts_with("cannot download ATT&CK bundle http://127.0.0.1:9/enterprise-attack.json: "),
+            "{error}"
+        );
+        assert!(!error.contains(secret), "{error}");
+    }
 }
