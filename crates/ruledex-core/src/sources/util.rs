@@ -125,11 +125,8 @@ impl TomlDepth {
 
     fn byte(&mut self, b: u8) {
         match (&self.place, b) {
-            (_, b'\n') => {
-                if self.open.is_empty() {
-                    self.start_key();
-                }
-            }
+            // A newline ends a key or value, except inside brackets, which may span lines.
+            (_, b'\n') if self.open.is_empty() => self.start_key(),
             (TomlPlace::Key, b'[') if self.open.is_empty() && !self.key_started => {
                 (self.place, self.segments, self.table) = (TomlPlace::Header, 1, 0);
             }
