@@ -162,7 +162,7 @@ pub fn run(dir: &Path, transport: Option<Transport>, args: &[&str]) -> Result<St
         let lines = || stderr.lines().map(str::trim).filter(|l| !l.is_empty());
         let reason = lines()
             .find(|l| l.starts_with("fatal:") || l.starts_with("error:"))
-            .or_else(|| lines().last())
+            .or_else(|| lines().next_back())
             .unwrap_or("failed");
         bail!("git {}: {}", args.first().copied().unwrap_or_default(), redact_credentials(reason));
     }
