@@ -5,8 +5,8 @@
 //!
 //! A config file may be hostile: `./ruledex.toml` is read automatically, so running ruledex in a
 //! cloned repository reads that repository's. Loading therefore caps the file's size and
-//! nesting, and refuses any git URL or revision that could make git do more than fetch (see
-//! [`crate::fetch::git`]). Serializing a config is for showing it
+//! nesting, and refuses any git URL, revision or download URL that could make git or the
+//! downloader do more than fetch (see [`crate::fetch`]). Serializing a config is for showing it
 //! (`ruledex config show`): URLs lose their credentials.
 
 use std::collections::HashSet;
@@ -14,6 +14,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
+use ruledex_core::attack::Domain;
 use ruledex_core::ingest::{DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_QUERY_BYTES, DEFAULT_MAX_SOURCE_BYTES, ReadLimits};
 use ruledex_core::model::SourceKind;
 use ruledex_core::sources::{Format, util};
@@ -21,7 +22,7 @@ use ruledex_core::url::redact_credentials;
 use ruledex_core::walk::read_text_file;
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::fetch::git;
+use crate::fetch::{attack, git};
 
 /// The built-in configuration, also printed by `ruledex config defaults`.
 pub const DEFAULTS: &str = include_str!("../defaults.toml");
@@ -54,6 +55,13 @@ pub struct AttackConfig {
     /// The ATT&CK release the bundles are, shown beside technique names ("18.1").
     #[serde(default)]
     pub version: Option<String>,
+    /// Whether plain `http://` bundle URLs are accepted (an attacker on the path could serve
+    /// anything).
+    #[serde(default)]
+    pub allow_http: bool,
+    /// Larger downloads are refused.
+    #[serde(default)]
+    pub max_bundle_bytes: Option<u64>,
 }
 
 /// A file on disk or a URL to download. Shown (and serialized) without URL credentials.
@@ -175,6 +183,29 @@ impl SourceConfig {
     }
 }
 
+impl AttackConfig {
+    pub fn max_bundle_bytes(&self) -> u64 {
+        self.max_bundle_bytes.unwrap_or(attack::DEFAULT_MAX_BUNDLE_BYTES)
+    }
+
+    /// The configured bundles, enterprise first, each with its domain and its key.
+    pub fn bundles(&self) -> impl Iterator<Item = (Domain, &'static str, &Location)> {
+        let optional = [(Domain::Ics, "ics", &self.ics), (Domain::Mobile, "mobile", &self.mobile)];
+        std::iter::once((Domain::Enterprise, "enterprise", &self.enterprise))
+            .chain(optional.into_iter().filter_map(|(domain, key, location)| Some((domain, key, location.as_ref()?))))
+    }
+
+    fn validate(&self) -> Result<()> {
+        for (_, key, location) in self.bundles() {
+            if let Location::Url(url) = location {
+                attack::check_url(url, self.allow_http)
+                    .map_err(|reason| anyhow!("[attack] `{key}` {:?} {reason}", location.to_string()))?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Config {
     pub fn builtin() -> Config {
         let mut config: Config = toml::from_str(DEFAULTS).expect("built-in defaults.toml is valid");
@@ -232,7 +263,7 @@ impl Config {
             }
             source.validate_git()?;
         }
-        Ok(())
+        self.attack.validate()
     }
 
     /// Where the catalog lives: `explicit` (a flag or `RULEDEX_DATA_DIR`), else the config's
@@ -355,6 +386,17 @@ path = "mirrors/chronicle"
         )
         .unwrap();
         Config::load(&allowed).unwrap();
+    }
+
+    #[test]
+    fn attack_urls_must_be_https_unless_allowed() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = "path = \"rules\"";
+        let message = load_error(dir.path(), "enterprise = \"e.json\"\nmobile = \"http://mirror/m.json\"", source);
+        assert!(message.ends_with("[attack] `mobile` \"http://mirror/m.json\" uses plain http://; use https://, or set `allow_http = true` in [attack]"), "{message}");
+        let path = dir.path().join("ruledex.toml");
+        std::fs::write(&path, format!("[attack]\nenterprise = \"http://mirror/e.json\"\nallow_http = true\n[[sources]]\nname = \"s\"\nformat = \"sigma\"\nkind = \"community\"\n{source}\n")).unwrap();
+        Config::load(&path).unwrap();
     }
 
     #[test]

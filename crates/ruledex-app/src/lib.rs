@@ -8,3 +8,5 @@
 pub mod config;
 pub mod fetch;
 pub mod sync;
+#[cfg(test)]
+mod testing;

@@ -172,6 +172,7 @@ pub fn run(dir: &Path, transport: Option<Transport>, args: &[&str]) -> Result<St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::one_at_a_time;
 
     #[test]
     fn urls_a_source_needs_are_accepted_with_their_transport() {
@@ -234,6 +235,7 @@ mod tests {
 
     #[test]
     fn git_may_use_only_the_transport_it_is_given() {
+        let _serial = one_at_a_time();
         let dir = tempfile::tempdir().unwrap();
         run(dir.path(), None, &["init", "--quiet"]).unwrap();
         let upstream = tempfile::tempdir().unwrap();
@@ -247,6 +249,7 @@ mod tests {
 
     #[test]
     fn git_errors_quote_urls_without_credentials() {
+        let _serial = one_at_a_time();
         let dir = tempfile::tempdir().unwrap();
         run(dir.path(), None, &["init", "--quiet"]).unwrap();
         let url = "https://alice:s3cret-token@127.0.0.1:9/repo.git";

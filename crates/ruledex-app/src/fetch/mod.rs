@@ -1,18 +1,20 @@
 //! Getting content onto disk: source trees (a local path, or a git repository fetched with the
 //! `git` command into the data directory; see [`git`] for how a hostile config is kept from
-//! running commands) and ATT&CK bundles (a path, or a URL downloaded once).
+//! running commands) and ATT&CK bundles (a path, or a URL downloaded and refreshed; see
+//! [`attack`]).
 
+pub mod attack;
 pub mod git;
 
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use ruledex_core::url::redact_credentials;
 
-use crate::config::{Location, SourceConfig};
+pub use attack::{Bundle, attack_bundle};
+
+use crate::config::SourceConfig;
 
 /// A source tree ready to read.
 #[derive(Debug)]
@@ -75,46 +77,10 @@ fn fetch_git(url: &str, rev: Option<&str>, allow_http: bool, patterns: &[&str], 
     git::run(dir, None, &["rev-parse", "HEAD"])
 }
 
-/// A local copy of an ATT&CK bundle: the path itself, or the URL's download cached in
-/// `<data_dir>/attack/` (release URLs never change, so a cached copy is reused).
-pub fn attack_bundle(location: &Location, data_dir: &Path) -> Result<PathBuf> {
-    match location {
-        Location::Path(path) if path.is_file() => Ok(path.clone()),
-        Location::Path(path) => bail!("ATT&CK bundle {} does not exist", path.display()),
-        Location::Url(url) => {
-            let name = url.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("bundle.json");
-            let cached = data_dir.join("attack").join(name);
-            if !cached.is_file() {
-                let shown = redact_credentials(url);
-                download(url, &cached).map_err(|e| {
-                    anyhow!("cannot download ATT&CK bundle {shown}: {}", redact_credentials(&format!("{e:#}")))
-                })?;
-            }
-            Ok(cached)
-        }
-    }
-}
-
-fn download(url: &str, to: &Path) -> Result<()> {
-    let dir = to.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let agent = ureq::Agent::config_builder()
-        .timeout_connect(Some(Duration::from_secs(20)))
-        .timeout_global(Some(Duration::from_secs(600)))
-        .build()
-        .new_agent();
-    let response = agent.get(url).call()?;
-    let partial = to.with_extension("part");
-    let mut file = fs::File::create(&partial).with_context(|| format!("cannot write {}", partial.display()))?;
-    io::copy(&mut response.into_body().into_reader(), &mut file)?;
-    file.sync_all()?;
-    fs::rename(&partial, to).with_context(|| format!("cannot write {}", to.display()))?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::one_at_a_time;
     use ruledex_core::model::SourceKind;
     use ruledex_core::sources::Format;
 
@@ -153,6 +119,7 @@ mod tests {
 
     #[test]
     fn git_sources_are_fetched_sparse_at_their_commit() {
+        let _serial = one_at_a_time();
         let (upstream, head) = upstream();
         let data = tempfile::tempdir().unwrap();
         let url = format!("file://{}", upstream.path().display());
@@ -165,6 +132,7 @@ mod tests {
 
     #[test]
     fn a_failed_fetch_falls_back_to_the_earlier_checkout() {
+        let _serial = one_at_a_time();
         let (upstream, head) = upstream();
         let data = tempfile::tempdir().unwrap();
         let url = format!("file://{}", upstream.path().display());
@@ -180,6 +148,7 @@ mod tests {
     /// itself refuses before git runs.
     #[test]
     fn a_rev_git_would_read_as_an_option_runs_nothing() {
+        let _serial = one_at_a_time();
         let (upstream, _) = upstream();
         let data = tempfile::tempdir().unwrap();
         let marker = data.path().join("pwned");
@@ -196,6 +165,7 @@ mod tests {
 
     #[test]
     fn urls_that_run_commands_or_read_as_options_are_refused_before_git_runs() {
+        let _serial = one_at_a_time();
         let data = tempfile::tempdir().unwrap();
         let marker = data.path().join("pwned");
         let cases = [
@@ -213,6 +183,7 @@ mod tests {
 
     #[test]
     fn a_failed_first_fetch_is_an_error_naming_the_url() {
+        let _serial = one_at_a_time();
         let data = tempfile::tempdir().unwrap();
         let error = source_tree(&git_source("file:///nonexistent/repo", "main"), &["*"], data.path()).unwrap_err();
         assert!(format!("{error:#}").contains("cannot fetch main of file:///nonexistent/repo"), "{error:#}");
