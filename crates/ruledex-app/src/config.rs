@@ -2,18 +2,34 @@
 //!
 //! Precedence: built-in defaults (the official upstream repositories) < the config file <
 //! `RULEDEX_*` environment variables < command-line flags. Loading has no side effects.
+//!
+//! A config file may be hostile: `./ruledex.toml` is read automatically, so running ruledex in a
+//! cloned repository reads that repository's. Loading therefore caps the file's size and
+//! nesting, and refuses any git URL, revision or download URL that could make git or the
+//! downloader do more than fetch (see [`crate::fetch`]). Serializing a config is for showing it
+//! (`ruledex config show`): URLs lose their credentials.
 
 use std::collections::HashSet;
+use std::fmt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
-use ruledex_core::ingest::DEFAULT_MAX_FILE_BYTES;
+use anyhow::{Context, Result, anyhow, bail};
+use ruledex_core::attack::Domain;
+use ruledex_core::ingest::{DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_QUERY_BYTES, DEFAULT_MAX_SOURCE_BYTES, ReadLimits};
 use ruledex_core::model::SourceKind;
-use ruledex_core::sources::Format;
-use serde::{Deserialize, Serialize};
+use ruledex_core::sources::{Format, util};
+use ruledex_core::url::redact_credentials;
+use ruledex_core::walk::read_text_file;
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::fetch::{attack, git};
 
 /// The built-in configuration, also printed by `ruledex config defaults`.
 pub const DEFAULTS: &str = include_str!("../defaults.toml");
+
+/// Larger config files are refused: the built-in one is 2 KB, and reading `--config /dev/zero`
+/// must end.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,11 +55,18 @@ pub struct AttackConfig {
     /// The ATT&CK release the bundles are, shown beside technique names ("18.1").
     #[serde(default)]
     pub version: Option<String>,
+    /// Whether plain `http://` bundle URLs are accepted (an attacker on the path could serve
+    /// anything).
+    #[serde(default)]
+    pub allow_http: bool,
+    /// Larger downloads are refused.
+    #[serde(default)]
+    pub max_bundle_bytes: Option<u64>,
 }
 
-/// A file on disk or a URL to download.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+/// A file on disk or a URL to download. Shown (and serialized) without URL credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "String")]
 pub enum Location {
     Path(PathBuf),
     Url(String),
@@ -61,20 +84,30 @@ pub struct SourceConfig {
     /// A local directory (a mirror or checkout).
     #[serde(default)]
     pub path: Option<PathBuf>,
-    /// A git repository URL to fetch.
-    #[serde(default)]
+    /// A git repository URL to fetch: https://, ssh://, user@host:path or file://.
+    #[serde(default, serialize_with = "redacted")]
     pub git: Option<String>,
     /// Branch, tag or commit of `git` (default: the remote's default branch).
     #[serde(default)]
     pub rev: Option<String>,
     /// Upstream repository URL for provenance links, when `path` is a mirror.
-    #[serde(default)]
+    #[serde(default, serialize_with = "redacted")]
     pub repository: Option<String>,
     /// Upstream commit of a mirror without `.git`.
     #[serde(default)]
     pub commit: Option<String>,
+    /// Larger rule files are refused.
     #[serde(default)]
     pub max_file_bytes: Option<u64>,
+    /// What the source's files may add up to; files past it are refused.
+    #[serde(default)]
+    pub max_source_bytes: Option<u64>,
+    /// Rules with a longer query are refused.
+    #[serde(default)]
+    pub max_query_bytes: Option<u64>,
+    /// Whether `git` may be a plain `http://` URL.
+    #[serde(default)]
+    pub allow_http: bool,
     #[serde(default = "enabled")]
     pub enabled: bool,
 }
@@ -83,18 +116,31 @@ fn enabled() -> bool {
     true
 }
 
+fn redacted<S: Serializer>(url: &Option<String>, serializer: S) -> Result<S::Ok, S::Error> {
+    match url {
+        Some(url) => serializer.serialize_some(&redact_credentials(url)),
+        None => serializer.serialize_none(),
+    }
+}
+
 impl From<String> for Location {
     fn from(s: String) -> Location {
         if s.starts_with("https://") || s.starts_with("http://") { Location::Url(s) } else { Location::Path(s.into()) }
     }
 }
 
-impl From<Location> for String {
-    fn from(l: Location) -> String {
-        match l {
-            Location::Path(p) => p.display().to_string(),
-            Location::Url(u) => u,
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Path(path) => write!(f, "{}", path.display()),
+            Location::Url(url) => f.write_str(&redact_credentials(url)),
         }
+    }
+}
+
+impl Serialize for Location {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
     }
 }
 
@@ -108,13 +154,55 @@ impl Location {
 }
 
 impl SourceConfig {
-    pub fn max_file_bytes(&self) -> u64 {
-        self.max_file_bytes.unwrap_or(DEFAULT_MAX_FILE_BYTES)
+    /// What reading the source may cost: the configured limits, else the defaults.
+    pub fn limits(&self) -> ReadLimits {
+        ReadLimits {
+            max_file_bytes: self.max_file_bytes.unwrap_or(DEFAULT_MAX_FILE_BYTES),
+            max_source_bytes: self.max_source_bytes.unwrap_or(DEFAULT_MAX_SOURCE_BYTES),
+            max_query_bytes: self.max_query_bytes.unwrap_or(DEFAULT_MAX_QUERY_BYTES),
+        }
     }
 
-    /// The repository URL provenance links point into.
-    pub fn repository(&self) -> Option<&str> {
-        self.repository.as_deref().or(self.git.as_deref())
+    /// The repository URL provenance links point into, without credentials: it is shown on
+    /// pages and in the API.
+    pub fn repository(&self) -> Option<String> {
+        self.repository.as_deref().or(self.git.as_deref()).map(|url| redact_credentials(url).into_owned())
+    }
+
+    /// Refuses a `git` URL or `rev` that git could take for an option or a command.
+    fn validate_git(&self) -> Result<()> {
+        let name = &self.name;
+        if let Some(url) = &self.git {
+            git::check_url(url, self.allow_http)
+                .map_err(|reason| anyhow!("source {name:?}: `git` {:?} {reason}", redact_credentials(url)))?;
+        }
+        if let Some(rev) = &self.rev {
+            git::check_rev(rev).map_err(|reason| anyhow!("source {name:?}: `rev` {rev:?} {reason}"))?;
+        }
+        Ok(())
+    }
+}
+
+impl AttackConfig {
+    pub fn max_bundle_bytes(&self) -> u64 {
+        self.max_bundle_bytes.unwrap_or(attack::DEFAULT_MAX_BUNDLE_BYTES)
+    }
+
+    /// The configured bundles, enterprise first, each with its domain and its key.
+    pub fn bundles(&self) -> impl Iterator<Item = (Domain, &'static str, &Location)> {
+        let optional = [(Domain::Ics, "ics", &self.ics), (Domain::Mobile, "mobile", &self.mobile)];
+        std::iter::once((Domain::Enterprise, "enterprise", &self.enterprise))
+            .chain(optional.into_iter().filter_map(|(domain, key, location)| Some((domain, key, location.as_ref()?))))
+    }
+
+    fn validate(&self) -> Result<()> {
+        for (_, key, location) in self.bundles() {
+            if let Location::Url(url) = location {
+                attack::check_url(url, self.allow_http)
+                    .map_err(|reason| anyhow!("[attack] `{key}` {:?} {reason}", location.to_string()))?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -127,9 +215,10 @@ impl Config {
 
     /// Reads a config file; relative paths in it are relative to the file.
     pub fn load(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
+        let text = read_text_file(path, MAX_CONFIG_BYTES, "configuration files")
+            .with_context(|| format!("cannot read config {}", path.display()))?;
         let mut config: Config =
-            toml::from_str(&text).with_context(|| format!("config {} is not valid", path.display()))?;
+            util::toml(&text).map_err(|e| anyhow!("config {} is not valid: {e}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         config.resolve_paths(base);
         config.origin = path.display().to_string();
@@ -172,8 +261,9 @@ impl Config {
                 (None, None) => bail!("source {name:?} needs a local `path` or a `git` URL"),
                 _ => {}
             }
+            source.validate_git()?;
         }
-        Ok(())
+        self.attack.validate()
     }
 
     /// Where the catalog lives: `explicit` (a flag or `RULEDEX_DATA_DIR`), else the config's
@@ -246,5 +336,111 @@ path = "mirrors/chronicle"
         }
         std::fs::write(&path, "[attack]\nenterprise = \"e\"\n[[sources]]\nname = \"s\"\nformat = \"cobol\"\nkind = \"vendor\"\npath = \"x\"\n").unwrap();
         assert!(format!("{:#}", Config::load(&path).unwrap_err()).contains("unknown variant `cobol`"));
+    }
+
+    /// Writes a config with one git source and the given extra lines; returns its load error.
+    fn load_error(dir: &Path, attack: &str, source: &str) -> String {
+        let path = dir.join("ruledex.toml");
+        let text = format!(
+            "[attack]\n{attack}\n[[sources]]\nname = \"chronicle\"\nformat = \"chronicle\"\nkind = \"vendor\"\n{source}\n"
+        );
+        std::fs::write(&path, text).unwrap();
+        let message = format!("{:#}", Config::load(&path).unwrap_err());
+        assert!(message.starts_with(&format!("config {} is not valid: ", path.display())), "{message}");
+        message
+    }
+
+    /// The review's attack: `rev` (or `git`) reached git as an option. Refused at load, naming
+    /// the file, the source and the field.
+    #[test]
+    fn git_values_that_git_could_run_are_refused_at_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let attack = "enterprise = \"e.json\"";
+        let cases = [
+            (
+                "git = \"file:///srv/rules\"\nrev = \"--upload-pack=touch /tmp/x;\"",
+                "source \"chronicle\": `rev` \"--upload-pack=touch /tmp/x;\" starts with '-', which git would read as an option",
+            ),
+            (
+                "git = \"--upload-pack=touch /tmp/x;\"",
+                "source \"chronicle\": `git` \"--upload-pack=touch /tmp/x;\" starts with '-'",
+            ),
+            (
+                "git = \"ext::sh -c touch% /tmp/x\"",
+                "`git` \"ext::sh -c touch% /tmp/x\" names the git remote helper `ext::`",
+            ),
+            ("git = \"fd::7\"", "names the git remote helper `fd::`"),
+            ("git = \"http://user:s3cret@example.org/r.git\"", "`git` \"http://example.org/r.git\" uses plain http://"),
+            ("git = \"https://example.org/r.git\"\nrev = \"main two\"", "`rev` \"main two\" contains whitespace"),
+        ];
+        for (source, expected) in cases {
+            let message = load_error(dir.path(), attack, source);
+            assert!(message.contains(expected), "{message}");
+            assert!(!message.contains("s3cret"), "{message}");
+        }
+        let allowed = dir.path().join("allowed.toml");
+        std::fs::write(
+            &allowed,
+            "[attack]\nenterprise = \"e.json\"\n[[sources]]\nname = \"s\"\nformat = \"sigma\"\nkind = \"community\"\n\
+             git = \"http://mirror.internal/sigma.git\"\nallow_http = true\n",
+        )
+        .unwrap();
+        Config::load(&allowed).unwrap();
+    }
+
+    #[test]
+    fn attack_urls_must_be_https_unless_allowed() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = "path = \"rules\"";
+        let message = load_error(dir.path(), "enterprise = \"e.json\"\nmobile = \"http://mirror/m.json\"", source);
+        assert!(message.ends_with("[attack] `mobile` \"http://mirror/m.json\" uses plain http://; use https://, or set `allow_http = true` in [attack]"), "{message}");
+        let path = dir.path().join("ruledex.toml");
+        std::fs::write(&path, format!("[attack]\nenterprise = \"http://mirror/e.json\"\nallow_http = true\n[[sources]]\nname = \"s\"\nformat = \"sigma\"\nkind = \"community\"\n{source}\n")).unwrap();
+        Config::load(&path).unwrap();
+    }
+
+    #[test]
+    fn config_files_are_read_with_a_size_cap_and_only_if_regular() {
+        let message = format!("{:#}", Config::load(Path::new("/dev/zero")).unwrap_err());
+        assert_eq!(message, "cannot read config /dev/zero: not a regular file (a device); not read");
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.toml");
+        std::fs::write(&big, format!("# {}\n", "x".repeat(2 * 1024 * 1024))).unwrap();
+        let message = format!("{:#}", Config::load(&big).unwrap_err());
+        assert!(message.ends_with("over the 1048576-byte limit (configuration files)"), "{message}");
+    }
+
+    #[test]
+    fn a_deeply_nested_config_is_refused_before_parsing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ruledex.toml");
+        std::fs::write(&path, format!("[attack]\nenterprise = \"e.json\"\n{} = 1\n", vec!["a"; 300_000].join(".")))
+            .unwrap();
+        let message = format!("{:#}", Config::load(&path).unwrap_err());
+        assert!(
+            message.ends_with("line 3: TOML nested deeper than 64 levels (tables, arrays and dotted keys)"),
+            "{message}"
+        );
+    }
+
+    /// `config show` prints the config serialized: URLs there, and in provenance, hold no
+    /// credentials.
+    #[test]
+    fn shown_configs_and_provenance_hold_no_credentials() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ruledex.toml");
+        std::fs::write(
+            &path,
+            "[attack]\nenterprise = \"https://bob:s3cret@attack.example/e.json\"\n[[sources]]\nname = \"s\"\n\
+             format = \"chronicle\"\nkind = \"vendor\"\ngit = \"https://alice:s3cret@github.com/org/rules\"\n",
+        )
+        .unwrap();
+        let config = Config::load(&path).unwrap();
+        assert_eq!(config.sources[0].git.as_deref(), Some("https://alice:s3cret@github.com/org/rules"), "git needs it");
+        assert_eq!(config.sources[0].repository().as_deref(), Some("https://github.com/org/rules"));
+        let shown = toml::to_string_pretty(&config).unwrap();
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("enterprise = \"https://attack.example/e.json\""), "{shown}");
+        assert!(shown.contains("git = \"https://github.com/org/rules\""), "{shown}");
     }
 }

@@ -14,3 +14,5 @@ pub mod sync;
 pub mod wire;
 
 pub use service::{Answer, Catalog, ServiceError, Suggestion};
+#[cfg(test)]
+mod testing;

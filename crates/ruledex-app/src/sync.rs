@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use ruledex_core::attack::{AttackCatalog, Domain};
 use ruledex_core::ingest::{AttackCoverage, SourceReport, SourceSpec, ingest};
 use ruledex_store::CatalogWriter;
@@ -70,6 +70,9 @@ pub struct AttackSummary {
     pub bundles: Vec<PathBuf>,
     pub version: Option<String>,
     pub techniques: usize,
+    /// Bundles that could not be refreshed (offline, or a bad download), whose previous copy
+    /// was used: each says which and why, for the front ends to show.
+    pub warnings: Vec<String>,
     #[serde(serialize_with = "millis")]
     pub load_time: Duration,
 }
@@ -129,22 +132,35 @@ pub fn run(config: &Config, data_dir: &Path, progress: &dyn Progress) -> Result<
     })
 }
 
+/// Loads every configured bundle. A bundle without techniques of its domain stops the sync, so
+/// the previous catalog stays rather than lose its techniques.
 fn load_attack(config: &Config, data_dir: &Path) -> Result<(AttackCatalog, AttackSummary)> {
     let started = Instant::now();
     let attack = &config.attack;
-    let mut bundles = vec![(Domain::Enterprise, fetch::attack_bundle(&attack.enterprise, data_dir)?)];
-    for (domain, location) in [(Domain::Ics, &attack.ics), (Domain::Mobile, &attack.mobile)] {
-        if let Some(location) = location {
-            bundles.push((domain, fetch::attack_bundle(location, data_dir)?));
-        }
+    let mut bundles = Vec::new();
+    let mut warnings = Vec::new();
+    for (domain, _, location) in attack.bundles() {
+        let bundle = fetch::attack_bundle(location, domain, attack, data_dir)?;
+        warnings.extend(bundle.warning);
+        bundles.push((domain, bundle.path));
     }
     let refs: Vec<(Domain, &Path)> = bundles.iter().map(|(d, p)| (*d, p.as_path())).collect();
     let mut catalog = AttackCatalog::load(&refs).context("cannot load ATT&CK")?;
+    for (domain, path) in &bundles {
+        if !catalog.techniques().any(|t| t.domain == *domain) {
+            bail!(
+                "ATT&CK bundle {} holds no {} techniques; the previous catalog is kept",
+                path.display(),
+                domain.label()
+            );
+        }
+    }
     catalog.version = attack.version.clone();
     let summary = AttackSummary {
         bundles: bundles.into_iter().map(|(_, p)| p).collect(),
         version: attack.version.clone(),
         techniques: catalog.techniques().count(),
+        warnings,
         load_time: started.elapsed(),
     };
     Ok((catalog, summary))
@@ -205,9 +221,9 @@ fn spec(source: &SourceConfig, tree: &fetch::Tree) -> SourceSpec {
         kind: source.kind,
         root: tree.root.clone(),
         license: source.license.clone(),
-        repository: source.repository().map(String::from),
+        repository: source.repository(),
         commit: tree.commit.clone(),
-        max_file_bytes: source.max_file_bytes(),
+        limits: source.limits(),
     }
 }
 
@@ -234,7 +250,7 @@ fn empty_report(source: &SourceConfig) -> SourceReport {
         name: source.name.clone(),
         format: source.format,
         kind: source.kind,
-        repository: source.repository().map(String::from),
+        repository: source.repository(),
         commit: None,
         license: source.license.clone(),
         files: 0,
@@ -255,7 +271,10 @@ mod tests {
     use std::fs;
     use std::process::Command;
 
+    use ruledex_store::{Lookup, Store};
+
     use super::*;
+    use crate::testing::{MINI_BUNDLE, Server, ok, one_at_a_time};
 
     fn fixtures() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
@@ -307,5 +326,111 @@ mod tests {
         // The Python beside each rule and the helpers are checked out with the rules: the five
         // detections of the fixture load, as from a local path.
         assert_eq!((panther.files, panther.detections), (13, 5));
+    }
+
+    /// `[attack]` lines, then the fixture Google SecOps rules as source `chronicle`, plus `more`.
+    fn load_config(dir: &Path, attack: &str, more: &str) -> Config {
+        let path = dir.join("ruledex.toml");
+        let chronicle = fixtures().join("chronicle");
+        let text = format!(
+            "[attack]\n{attack}\n[[sources]]\nname = \"chronicle\"\nformat = \"chronicle\"\nkind = \"vendor\"\n\
+             path = {chronicle:?}\n{more}"
+        );
+        fs::write(&path, text).unwrap();
+        Config::load(&path).unwrap()
+    }
+
+    fn mini_attack() -> String {
+        format!("enterprise = {:?}", fixtures().join("attack/mini-enterprise.json"))
+    }
+
+    /// A valid bundle with nothing in it once replaced the catalog's ATT&CK.
+    #[test]
+    fn a_bundle_without_techniques_stops_the_sync_and_keeps_the_previous_catalog() {
+        let _serial = one_at_a_time();
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let summary = run(&load_config(dir.path(), &mini_attack(), ""), &data, &Quiet).unwrap();
+        let before = fs::read(&summary.catalog).unwrap();
+        let empty = dir.path().join("empty.json");
+        fs::write(&empty, r#"{"type": "bundle", "id": "bundle--empty", "objects": []}"#).unwrap();
+        let config = load_config(dir.path(), &format!("enterprise = {empty:?}"), "");
+        let error = run(&config, &data, &Quiet).unwrap_err();
+        assert_eq!(
+            format!("{error:#}"),
+            format!("ATT&CK bundle {} holds no Enterprise techniques; the previous catalog is kept", empty.display())
+        );
+        assert_eq!(fs::read(&summary.catalog).unwrap(), before);
+    }
+
+    #[test]
+    fn an_unreachable_bundle_url_keeps_the_previous_copy_and_warns_in_the_summary() {
+        let _serial = one_at_a_time();
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let server = Server::start(vec![ok("\"v1\"", MINI_BUNDLE.as_bytes())]);
+        let url = server.url("/enterprise-attack.json");
+        let config = load_config(dir.path(), &format!("enterprise = {url:?}\nallow_http = true"), "");
+        let online = run(&config, &data, &Quiet).unwrap();
+        assert!(online.attack.warnings.is_empty(), "{:?}", online.attack.warnings);
+        server.finish();
+        let offline = run(&config, &data, &Quiet).unwrap();
+        assert_eq!(offline.attack.techniques, online.attack.techniques);
+        let [warning] = offline.attack.warnings.as_slice() else { panic!("{:?}", offline.attack.warnings) };
+        assert!(warning.starts_with(&format!("cannot refresh ATT&CK bundle {url}: ")), "{warning}");
+        assert!(warning.contains("; using the copy downloaded at "), "{warning}");
+    }
+
+    /// URLs may carry tokens; only git gets them. The summary, the catalog (reports,
+    /// provenance, errors) and the error of a failed sync hold none.
+    #[test]
+    fn credentials_in_urls_reach_no_report_provenance_or_error() {
+        let _serial = one_at_a_time();
+        let secret = "s3cret-token";
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let chronicle = fixtures().join("chronicle");
+        let sources = format!(
+            "repository = \"https://alice:{secret}@github.com/chronicle/detection-rules\"\ncommit = \"abc123\"\n\
+             [[sources]]\nname = \"remote\"\nformat = \"chronicle\"\nkind = \"vendor\"\n\
+             git = \"https://alice:{secret}@127.0.0.1:9/rules.git\"\nrev = \"main\"\n\
+             [[sources]]\nname = \"mirror\"\nformat = \"chronicle\"\nkind = \"vendor\"\npath = {chronicle:?}\n\
+             repository = \"https://{secret}@gitlab.com/org/rules\"\n"
+        );
+        let summary = run(&load_config(dir.path(), &mini_attack(), &sources), &data, &Quiet).unwrap();
+        let shown = serde_json::to_string(&summary).unwrap();
+        assert!(!shown.contains(secret), "{shown}");
+        let remote = summary.sources.iter().find(|s| s.name == "remote").unwrap();
+        let problem = remote.problem.as_deref().unwrap();
+        assert!(problem.starts_with("cannot fetch main of https://127.0.0.1:9/rules.git: git fetch: "), "{problem}");
+
+        let catalog = fs::read(&summary.catalog).unwrap();
+        assert!(!catalog.windows(secret.len()).any(|w| w == secret.as_bytes()), "the catalog holds the secret");
+        let store = Store::open(&summary.catalog).unwrap();
+        let repositories: Vec<Option<String>> = store.sources().iter().map(|s| s.report.repository.clone()).collect();
+        assert_eq!(
+            repositories,
+            [
+                Some("https://github.com/chronicle/detection-rules".to_string()),
+                Some("https://127.0.0.1:9/rules.git".to_string()),
+                Some("https://gitlab.com/org/rules".to_string()),
+            ]
+        );
+        let Lookup::Found(detection) = store.detection("chronicle", "fixture_tor_exit").unwrap() else {
+            panic!("fixture_tor_exit not found")
+        };
+        let provenance = &detection.provenance;
+        assert_eq!(provenance.repository.as_deref(), Some("https://github.com/chronicle/detection-rules"));
+        let link = provenance.upstream_url.as_deref().unwrap_or_default();
+        assert!(link.starts_with("https://github.com/chronicle/detection-rules/blob/abc123/rules/"), "{link}");
+
+        let attack =
+            format!("enterprise = \"http://bob:{secret}@127.0.0.1:9/enterprise-attack.json\"\nallow_http = true");
+        let error = format!("{:#}", run(&load_config(dir.path(), &attack, ""), &data, &Quiet).unwrap_err());
+        assert!(
+            error.starts_with("cannot download ATT&CK bundle http://127.0.0.1:9/enterprise-attack.json: "),
+            "{error}"
+        );
+        assert!(!error.contains(secret), "{error}");
     }
 }

@@ -15,13 +15,38 @@ use crate::attack::{AttackCatalog, TagMeaning};
 use crate::model::{
     Detection, MappedBy, MappingStatus, Provenance, Rule, SourceKind, Status, TacticRef, TechniqueMapping,
 };
-use crate::sources::{Format, SourceFile, Support};
-use crate::url::encode_component;
-use crate::walk::{self, WalkError};
+use crate::sources::{Format, Prepared, SourceFile, Support};
+use crate::url::{encode_component, redact_credentials};
+use crate::walk::{self, Candidate, WalkError, Walker};
 
 /// Rule files larger than this are refused unless a source says otherwise (the largest rule in
 /// the public corpora is about 300 KB).
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+/// What one source may read in all unless it says otherwise. The largest real source, Elastic's
+/// detection-rules, reads 17 MB; a hostile one could otherwise fill memory with many large files.
+pub const DEFAULT_MAX_SOURCE_BYTES: u64 = 128 * 1024 * 1024;
+/// Longer queries are refused unless a source says otherwise. The longest real one, a Sigma
+/// rule listing vulnerable drivers, is 295 KB.
+pub const DEFAULT_MAX_QUERY_BYTES: u64 = 1024 * 1024;
+
+/// What reading one source may cost. Each limit is the source's config key of the same name,
+/// and a file or rule refused by one is reported naming it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadLimits {
+    pub max_file_bytes: u64,
+    pub max_source_bytes: u64,
+    pub max_query_bytes: u64,
+}
+
+impl Default for ReadLimits {
+    fn default() -> ReadLimits {
+        ReadLimits {
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            max_source_bytes: DEFAULT_MAX_SOURCE_BYTES,
+            max_query_bytes: DEFAULT_MAX_QUERY_BYTES,
+        }
+    }
+}
 
 /// One source to read, as configured and fetched.
 #[derive(Debug, Clone)]
@@ -36,7 +61,7 @@ pub struct SourceSpec {
     pub repository: Option<String>,
     /// The upstream commit the local tree is at, when known.
     pub commit: Option<String>,
-    pub max_file_bytes: u64,
+    pub limits: ReadLimits,
 }
 
 /// A file that could not be read, or a rule in it that could not.
@@ -103,29 +128,20 @@ pub fn ingest(
 ) -> Result<IngestedSource, WalkError> {
     let started = Instant::now();
     let adapter = spec.format.adapter();
-    let (support, mut support_failures) = read_support(spec)?;
+    // One walker for support and rule files: the source's byte limit and its record of files
+    // already read cover both.
+    let mut walker = Walker::new(&spec.root, spec.limits.max_file_bytes, spec.limits.max_source_bytes)?;
+    let (support, mut support_failures) = read_support(spec, &mut walker)?;
     let prepared = adapter.prepare(&support);
     support_failures
         .extend(prepared.failures.iter().map(|(path, e)| Failure { path: path.clone(), reason: e.to_string() }));
-    let candidates = walk::candidates(&spec.root, adapter.patterns(), spec.max_file_bytes)?;
+    let candidates = walker.candidates(adapter.patterns())?;
     let files = candidates.len();
     let outcomes: Vec<(Vec<Rule>, Vec<Failure>)> = candidates
         .into_par_iter()
         .map(|candidate| {
             on_file(files);
-            candidate
-        })
-        .map(|candidate| match candidate.content {
-            Err(reason) => (vec![], vec![Failure { path: candidate.path, reason }]),
-            Ok(text) => {
-                let parsed = prepared.parse(SourceFile { path: &candidate.path, text: &text });
-                let failures = parsed
-                    .errors
-                    .into_iter()
-                    .map(|e| Failure { path: candidate.path.clone(), reason: e.to_string() })
-                    .collect();
-                (parsed.rules, failures)
-            }
+            read_rules(&prepared, candidate, spec.limits.max_query_bytes)
         })
         .collect();
     let files_parsed = outcomes.iter().filter(|(_, failures)| failures.is_empty()).count();
@@ -138,7 +154,7 @@ pub fn ingest(
         name: spec.name.clone(),
         format: spec.format,
         kind: spec.kind,
-        repository: spec.repository.clone(),
+        repository: shown_repository(spec),
         commit: spec.commit.clone(),
         license: spec.license.clone(),
         files,
@@ -152,22 +168,51 @@ pub fn ingest(
     Ok(IngestedSource { report, detections, assets })
 }
 
+/// The rules of one file, and why the file or some of its rules could not be read. A rule whose
+/// query is over `max_query_bytes` is refused.
+fn read_rules(prepared: &Prepared<'_>, candidate: Candidate, max_query_bytes: u64) -> (Vec<Rule>, Vec<Failure>) {
+    let path = candidate.path;
+    let failure = |reason: String| Failure { path: path.clone(), reason };
+    let text = match candidate.content {
+        Ok(text) => text,
+        Err(unread) => return (vec![], vec![failure(unread.to_string())]),
+    };
+    let parsed = prepared.parse(SourceFile { path: &path, text: &text });
+    let mut failures: Vec<Failure> = parsed.errors.iter().map(|e| failure(e.to_string())).collect();
+    let (rules, oversized): (Vec<Rule>, Vec<Rule>) =
+        parsed.rules.into_iter().partition(|rule| rule.query.len() as u64 <= max_query_bytes);
+    failures.extend(oversized.iter().map(|rule| {
+        let label = if rule.native_id.trim().is_empty() { &rule.title } else { &rule.native_id };
+        let name: String = label.chars().take(80).collect();
+        failure(format!(
+            "rule {name:?}: query is {} bytes, over the {max_query_bytes}-byte limit (max_query_bytes)",
+            rule.query.len()
+        ))
+    }));
+    (rules, failures)
+}
+
 /// The format's support files, read with the same care as rule files; the unreadable ones are
 /// reported as failures.
-fn read_support(spec: &SourceSpec) -> Result<(Support, Vec<Failure>), WalkError> {
+fn read_support(spec: &SourceSpec, walker: &mut Walker) -> Result<(Support, Vec<Failure>), WalkError> {
     let patterns = spec.format.adapter().support_patterns();
     if patterns.is_empty() {
         return Ok((Support::default(), vec![]));
     }
     let mut failures = Vec::new();
     let mut files = Vec::new();
-    for candidate in walk::candidates(&spec.root, patterns, spec.max_file_bytes)? {
+    for candidate in walker.candidates(patterns)? {
         match candidate.content {
             Ok(text) => files.push((candidate.path, text)),
-            Err(reason) => failures.push(Failure { path: candidate.path, reason }),
+            Err(unread) => failures.push(Failure { path: candidate.path, reason: unread.to_string() }),
         }
     }
     Ok((Support::new(files), failures))
+}
+
+/// The repository as shown in provenance and reports: without credentials.
+fn shown_repository(spec: &SourceSpec) -> Option<String> {
+    spec.repository.as_deref().map(|url| redact_credentials(url).into_owned())
 }
 
 fn assets(patterns: &[&str], support: &Support) -> Result<Vec<Asset>, WalkError> {
@@ -182,11 +227,12 @@ fn assets(patterns: &[&str], support: &Support) -> Result<Vec<Asset>, WalkError>
 /// Wraps a rule into a detection: address, provenance, license, resolved ATT&CK.
 fn place(spec: &SourceSpec, attack: &AttackCatalog, id: String, rule: Rule) -> Detection {
     let links = link_attack(attack, &rule);
+    let repository = shown_repository(spec);
     let provenance = Provenance {
         path: rule.path.clone(),
-        repository: spec.repository.clone(),
+        upstream_url: upstream_file_url(repository.as_deref(), spec.commit.as_deref(), &rule.path),
+        repository,
         commit: spec.commit.clone(),
-        upstream_url: upstream_file_url(spec.repository.as_deref(), spec.commit.as_deref(), &rule.path),
     };
     Detection {
         source: spec.name.clone(),
@@ -391,6 +437,50 @@ mod tests {
         assert_eq!(links.techniques[1].tagged, "t1086");
         assert_eq!(links.tactics[0].name, "Command and Control");
         assert_eq!(links.unresolved, vec!["Not A Technique"]);
+    }
+
+    fn sigma_rule(title: &str, value: &str) -> String {
+        format!(
+            "title: {title}\nlogsource:\n  product: windows\ndetection:\n  selection:\n    CommandLine: '{value}'\n  \
+             condition: selection\ntags:\n  - attack.t1090\n"
+        )
+    }
+
+    /// The attack that took 3.5 GB of memory: hundreds of hard links to one huge rule. The rule
+    /// is read once and refused for its query size; every link is reported; the rest loads.
+    #[test]
+    fn a_hostile_tree_of_hard_links_to_a_huge_query_costs_one_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let rules = dir.path().join("rules");
+        std::fs::create_dir_all(&rules).unwrap();
+        std::fs::write(rules.join("aa_normal.yml"), sigma_rule("Normal", "tor.exe")).unwrap();
+        let huge = sigma_rule("Huge", &"x".repeat(2 * 1024 * 1024));
+        std::fs::write(rules.join("huge_000.yml"), &huge).unwrap();
+        for i in 1..250 {
+            std::fs::hard_link(rules.join("huge_000.yml"), rules.join(format!("huge_{i:03}.yml"))).unwrap();
+        }
+        let spec = SourceSpec {
+            name: "sigma".into(),
+            format: Format::Sigma,
+            kind: SourceKind::Community,
+            root: dir.path().to_path_buf(),
+            license: None,
+            repository: None,
+            commit: None,
+            limits: ReadLimits::default(),
+        };
+        let ingested = ingest(&spec, &mini_catalog(), &|_| {}).unwrap();
+        let report = &ingested.report;
+        assert_eq!((report.files, report.files_parsed, report.detections), (251, 1, 1));
+        assert_eq!(ingested.detections[0].rule.title, "Normal");
+        let reasons: Vec<&str> = report.failures.iter().map(|f| f.reason.as_str()).collect();
+        let over = format!(
+            "rule \"Huge\": query is {} bytes, over the 1048576-byte limit (max_query_bytes)",
+            huge.trim().len()
+        );
+        assert_eq!(reasons[0], over);
+        assert!(reasons[1..].iter().all(|r| *r == "hard link to rules/huge_000.yml, already read"), "{reasons:?}");
+        assert_eq!(reasons.len(), 250);
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! Building URLs from untrusted text.
+//! Building URLs from untrusted text, and showing configured URLs without their credentials.
+
+use std::borrow::Cow;
 
 /// Percent-encodes everything but RFC 3986's unreserved characters, so the result is safe as
 /// one path segment or one query value whatever the input holds.
@@ -13,6 +15,39 @@ pub fn encode_component(text: &str) -> String {
     out
 }
 
+/// `text` with the user information (`user:token@`) removed from every `scheme://` URL in it:
+/// a configured URL may carry credentials, and the URL is shown on pages, in the API, in logs
+/// and inside the error messages of git and HTTP clients, which quote the URL they failed on.
+/// Works on a bare URL as on a whole message. scp-like git addresses (`git@host:path`) name an
+/// account, not a secret, and are kept as they are.
+pub fn redact_credentials(text: &str) -> Cow<'_, str> {
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut search = 0;
+    while let Some(found) = text[search..].find("://") {
+        let authority_start = search + found + 3;
+        let authority_len = text[authority_start..].find(ends_authority).unwrap_or(text.len() - authority_start);
+        let authority = &text[authority_start..authority_start + authority_len];
+        if let Some(at) = authority.rfind('@') {
+            out.push_str(&text[copied..authority_start]);
+            copied = authority_start + at + 1;
+        }
+        search = authority_start + authority_len;
+    }
+    if copied == 0 {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
+}
+
+/// Where a URL's authority (`user:pass@host:port`) ends, in a URL or in the message quoting it.
+fn ends_authority(c: char) -> bool {
+    matches!(c, '/' | '?' | '#' | '\'' | '"' | '`' | '<' | '>' | '(' | ')' | '[' | ']' | ',' | ';')
+        || c.is_whitespace()
+        || c.is_control()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -21,5 +56,47 @@ mod tests {
     fn only_unreserved_characters_pass() {
         assert_eq!(encode_component("Analytic Rules/é?&#\"<"), "Analytic%20Rules%2F%C3%A9%3F%26%23%22%3C");
         assert_eq!(encode_component("T1090.003~x_y-z"), "T1090.003~x_y-z");
+    }
+
+    #[test]
+    fn credentials_are_removed_from_urls() {
+        let cases = [
+            ("https://user:ghp_token@github.com/org/repo", "https://github.com/org/repo"),
+            ("https://ghp_token@github.com/org/repo.git", "https://github.com/org/repo.git"),
+            ("ssh://git:pa%40ss@example.org:2222/repo", "ssh://example.org:2222/repo"),
+            ("https://u:p@host", "https://host"),
+            ("https://u:p@host?x=1", "https://host?x=1"),
+            ("http://a@b@host/x", "http://host/x"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(redact_credentials(url), shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn urls_without_credentials_are_left_alone() {
+        for text in [
+            "https://github.com/chronicle/detection-rules",
+            "https://registry.example/@scope/package",
+            "git@github.com:org/repo.git",
+            "file:///srv/mirrors/rules",
+            "no url at all",
+            "",
+            "://",
+            "https://",
+        ] {
+            assert!(matches!(redact_credentials(text), Cow::Borrowed(t) if t == text), "{text}");
+        }
+    }
+
+    #[test]
+    fn every_url_in_a_message_loses_its_credentials() {
+        let message = "fatal: unable to access 'https://bob:s3cret@git.example/r.git/': Could not resolve host; \
+                       retried https://bob:s3cret@mirror.example/r.git (and \"http://tok@h/x\")";
+        assert_eq!(
+            redact_credentials(message),
+            "fatal: unable to access 'https://git.example/r.git/': Could not resolve host; \
+             retried https://mirror.example/r.git (and \"http://h/x\")"
+        );
     }
 }

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use ruledex_core::attack::{AttackCatalog, Domain};
 use ruledex_core::ids::TechniqueId;
-use ruledex_core::ingest::{DEFAULT_MAX_FILE_BYTES, IngestedSource, SourceSpec, ingest};
+use ruledex_core::ingest::{IngestedSource, ReadLimits, SourceSpec, ingest};
 use ruledex_core::model::{
     DependencyKind, Detection, Language, MappedBy, MappingStatus, RuleTest, RuleType, SourceKind,
 };
@@ -38,7 +38,7 @@ fn spec(name: &str, format: Format, kind: SourceKind, root: &Path) -> SourceSpec
         license: None,
         repository: None,
         commit: None,
-        max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+        limits: ReadLimits::default(),
     }
 }
 
@@ -69,6 +69,10 @@ fn assert_parses_at_least_995_permille(source: &IngestedSource) {
     );
     let failed_paths: std::collections::HashSet<_> = report.failures.iter().map(|f| &f.path).collect();
     assert_eq!(report.files_parsed + failed_paths.len(), report.files, "every file parsed or listed");
+    // The limits against hostile sources sit above everything real upstreams hold.
+    let limits = ["max_file_bytes", "max_source_bytes", "max_query_bytes", "nested deeper", "already read"];
+    let limited: Vec<_> = report.failures.iter().filter(|f| limits.iter().any(|l| f.reason.contains(l))).collect();
+    assert!(limited.is_empty(), "{}: real files hit a limit: {limited:?}", report.name);
 }
 
 #[test]

@@ -9,7 +9,7 @@ use jsonschema::Validator;
 use regex::Regex;
 use ruledex_core::attack::{AttackCatalog, Domain};
 use ruledex_core::export::{Export, ExportContext, ExportError, ExportFile, PlatformFormat};
-use ruledex_core::ingest::{DEFAULT_MAX_FILE_BYTES, IngestedSource, SourceSpec, ingest};
+use ruledex_core::ingest::{IngestedSource, ReadLimits, SourceSpec, ingest};
 use ruledex_core::model::{Detection, Provenance, Rule, RuleType, SourceKind};
 use ruledex_core::sources::{Format, SourceFile};
 use serde_json::{Map, Value, json};
@@ -47,7 +47,7 @@ impl Corpus {
             license: None,
             repository: None,
             commit: None,
-            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            limits: ReadLimits::default(),
         };
         let source = ingest(&spec, attack(), &|_| {}).expect("corpus root exists");
         assert!(!source.detections.is_empty(), "{name}: no detections");

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use ruledex_core::attack::{AttackCatalog, Domain};
-use ruledex_core::ingest::{DEFAULT_MAX_FILE_BYTES, IngestedSource, SourceSpec, ingest};
+use ruledex_core::ingest::{IngestedSource, ReadLimits, SourceSpec, ingest};
 use ruledex_core::model::{Dependency, DependencyKind, Detection, Language, RuleType, SourceKind, Status};
 use ruledex_core::sources::Format;
 
@@ -25,7 +25,7 @@ fn load(root: &Path) -> IngestedSource {
         license: None,
         repository: None,
         commit: None,
-        max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+        limits: ReadLimits::default(),
     };
     ingest(&spec, &attack, &|_| {}).expect("source root exists")
 }

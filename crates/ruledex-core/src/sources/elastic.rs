@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::util::{OneOrMany, iso_date, non_empty};
+use super::util::{OneOrMany, iso_date, non_empty, toml};
 use super::{Adapter, ParseError, Parsed, SourceFile};
 use crate::model::{Language, Rule, RuleType, Severity, Status};
 
@@ -16,21 +16,12 @@ impl Adapter for Elastic {
     }
 
     fn parse(&self, file: SourceFile<'_>) -> Parsed {
-        let parsed =
-            toml::from_str::<RawFile>(file.text).map_err(|e| toml_error(file.text, &e)).and_then(|raw| match raw {
-                RawFile { rule: Some(rule), metadata, .. } => rule.into_rule(metadata.unwrap_or_default(), file),
-                RawFile { hunt: Some(hunt), .. } => hunt.into_rule(file),
-                _ => Err(ParseError::new("neither a [rule] nor a [hunt] table")),
-            });
+        let parsed = toml::<RawFile>(file.text).and_then(|raw| match raw {
+            RawFile { rule: Some(rule), metadata, .. } => rule.into_rule(metadata.unwrap_or_default(), file),
+            RawFile { hunt: Some(hunt), .. } => hunt.into_rule(file),
+            _ => Err(ParseError::new("neither a [rule] nor a [hunt] table")),
+        });
         parsed.into()
-    }
-}
-
-fn toml_error(text: &str, error: &toml::de::Error) -> ParseError {
-    let message = format!("invalid TOML: {}", error.message());
-    match error.span() {
-        Some(span) => ParseError::at_line(text[..span.start.min(text.len())].matches('\n').count() + 1, message),
-        None => ParseError::new(message),
     }
 }
 

@@ -1,4 +1,5 @@
-//! Parsing helpers several adapters share: hardened YAML, dates, lists and text clean-up.
+//! Parsing helpers several adapters share: hardened YAML and TOML, dates, lists and text
+//! clean-up.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
@@ -30,6 +31,155 @@ fn yaml_error(error: &serde_saphyr::Error) -> ParseError {
     // serde-saphyr renders a multi-line report; its first line says what went wrong and where.
     let first = message.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid YAML").trim();
     ParseError::new(format!("invalid YAML: {first}"))
+}
+
+/// Deepest TOML nesting accepted: table headers' keys, dotted keys, arrays and inline tables
+/// together. Real Elastic rules nest four levels (`rule.threat[].technique[].subtechnique[]`).
+const MAX_TOML_DEPTH: usize = 64;
+
+/// Reads untrusted TOML, refusing nesting deeper than [`MAX_TOML_DEPTH`] before parsing: the
+/// parser's memory grows with depth times size (a 3 MB file of dotted keys took 350 MB).
+pub fn toml<T: DeserializeOwned>(text: &str) -> Result<T, ParseError> {
+    if let Some(line) = toml_too_deep(text, MAX_TOML_DEPTH) {
+        let message = format!("TOML nested deeper than {MAX_TOML_DEPTH} levels (tables, arrays and dotted keys)");
+        return Err(ParseError::at_line(line, message));
+    }
+    ::toml::from_str(text).map_err(|e| toml_error(text, &e))
+}
+
+fn toml_error(text: &str, error: &::toml::de::Error) -> ParseError {
+    let message = format!("invalid TOML: {}", error.message());
+    match error.span() {
+        Some(span) => ParseError::at_line(text[..span.start.min(text.len())].matches('\n').count() + 1, message),
+        None => ParseError::new(message),
+    }
+}
+
+/// The line where a TOML text first nests deeper than `max_depth`, found by a scan that skips
+/// strings and comments and counts levels without building anything. It may overcount odd but
+/// valid documents slightly; it never undercounts.
+fn toml_too_deep(text: &str, max_depth: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut scan = TomlDepth { line: 1, segments: 1, ..TomlDepth::default() };
+    let mut i = 0;
+    while i < bytes.len() {
+        let end = match bytes[i] {
+            b'#' => bytes[i..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |n| i + n),
+            b'"' | b'\'' => skip_toml_string(bytes, i),
+            b => {
+                scan.byte(b);
+                i + 1
+            }
+        };
+        scan.line += bytes[i..end].iter().filter(|&&b| b == b'\n').count();
+        if scan.depth() > max_depth {
+            return Some(scan.line);
+        }
+        i = end;
+    }
+    None
+}
+
+/// Where a TOML scan is: in a key, a `[table]` header or a value.
+#[derive(Default, PartialEq, Eq)]
+enum TomlPlace {
+    #[default]
+    Key,
+    Header,
+    Value,
+}
+
+#[derive(Default)]
+struct TomlDepth {
+    line: usize,
+    place: TomlPlace,
+    /// Depth of the current `[table]`: its key's segments, plus one for an array of tables.
+    table: usize,
+    /// Open arrays and inline tables (`[` or `{`) in values, each with its depth.
+    open: Vec<(u8, usize)>,
+    /// Segments of the key or header being read.
+    segments: usize,
+    /// Whether the key being read has begun (a `[` before it starts a header).
+    key_started: bool,
+    /// Depth of the value being read.
+    value: usize,
+}
+
+impl TomlDepth {
+    fn depth(&self) -> usize {
+        match self.place {
+            TomlPlace::Key => self.base() + self.segments,
+            TomlPlace::Header => self.table + self.segments,
+            TomlPlace::Value => self.value,
+        }
+    }
+
+    /// The depth keys are read at: the current table's, or the innermost inline table's.
+    fn base(&self) -> usize {
+        self.open.last().map_or(self.table, |&(_, depth)| depth)
+    }
+
+    fn start_key(&mut self) {
+        (self.place, self.segments, self.key_started) = (TomlPlace::Key, 1, false);
+    }
+
+    fn byte(&mut self, b: u8) {
+        match (&self.place, b) {
+            // A newline ends a key or value, except inside brackets, which may span lines.
+            (_, b'\n') if self.open.is_empty() => self.start_key(),
+            (TomlPlace::Key, b'[') if self.open.is_empty() && !self.key_started => {
+                (self.place, self.segments, self.table) = (TomlPlace::Header, 1, 0);
+            }
+            (TomlPlace::Header, b'[') => self.table = 1,
+            (TomlPlace::Header, b']') => {
+                self.table += self.segments;
+                self.start_key();
+                self.key_started = true;
+            }
+            (TomlPlace::Key | TomlPlace::Header, b'.') => self.segments += 1,
+            (TomlPlace::Key, b'=') => (self.place, self.value) = (TomlPlace::Value, self.base() + self.segments),
+            (TomlPlace::Value, b'[' | b'{') => {
+                self.open.push((b, self.value));
+                if b == b'{' {
+                    self.start_key();
+                }
+                self.value += 1;
+            }
+            (TomlPlace::Value, b',') => match self.open.last() {
+                Some(&(b'{', _)) => self.start_key(),
+                Some(&(_, depth)) => self.value = depth + 1,
+                None => {}
+            },
+            (TomlPlace::Key | TomlPlace::Value, b']' | b'}') if !self.open.is_empty() => {
+                self.open.pop();
+                self.place = TomlPlace::Value;
+            }
+            (TomlPlace::Key, b) if !b.is_ascii_whitespace() => self.key_started = true,
+            _ => {}
+        }
+    }
+}
+
+/// The index just after the TOML string opening at `open` (basic or literal, single-line or
+/// multi-line); an unterminated single-line string ends at its line's end.
+fn skip_toml_string(bytes: &[u8], open: usize) -> usize {
+    let quote = bytes[open];
+    let width = if bytes[open..].starts_with(&[quote; 3]) { 3 } else { 1 };
+    let mut i = open + width;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if quote == b'"' => i += 2,
+            b'\n' if width == 1 => return i,
+            b if b == quote && bytes.get(i..i + width).is_some_and(|d| d.iter().all(|&b| b == quote)) => {
+                // A multi-line string may end in up to two quotes of its own: `"""a"""""`.
+                let after = bytes.get(i + width..).unwrap_or_default();
+                let extra = if width == 3 { after.iter().take(2).take_while(|&&b| b == quote).count() } else { 0 };
+                return i + width + extra;
+            }
+            _ => i += 1,
+        }
+    }
+    bytes.len()
 }
 
 /// Normalizes the date spellings rules use (`2024-09-30`, `2025/11/17`, `2021-03-09T10:00:00Z`)
@@ -176,6 +326,57 @@ mod tests {
         }
         let error = yaml::<BTreeMap<String, serde_json::Value>>(&bomb).unwrap_err();
         assert!(error.message.starts_with("invalid YAML"), "{error}");
+    }
+
+    #[test]
+    fn toml_depth_counts_headers_dotted_keys_arrays_and_inline_tables() {
+        let depth = |text: &str| (0..20).find(|&max| toml_too_deep(text, max).is_none()).unwrap();
+        assert_eq!(depth("a = 1"), 1);
+        assert_eq!(depth("[rule]\nname = \"x\"\n"), 2);
+        assert_eq!(depth("[[rule.threat]]\nframework = \"MITRE ATT&CK\"\n[[rule.threat.technique]]\nid = \"T1\"\n"), 5);
+        assert_eq!(depth("[[rule.threat.technique.subtechnique]]\nid = \"T1.001\"\n"), 6);
+        assert_eq!(depth("a.b.c = 1"), 3);
+        assert_eq!(depth("x = [[1, 2], [3]]"), 3);
+        assert_eq!(depth("x = [\n  [1],\n  [2],\n]\nnext = 1\n"), 3, "arrays may span lines");
+        assert_eq!(depth("x = { a = { b.c = 1 } }"), 4);
+        assert_eq!(depth("x = [{ a = 1 }, { b = [1] }]"), 4);
+        // Strings and comments hold no structure, whatever they contain.
+        assert_eq!(depth("q = \"[[[{{{a.b.c\"\n# [[[[ a.b.c.d\nr = 'x.y[[' \n"), 1);
+        assert_eq!(depth("q = \"\"\"\n[[[\n\"\"\"\nr = '''\n{{{'''\ns = \"\\\"[[\"\nt = \"\"\"a\"\"\"\"\"\n"), 1);
+        assert_eq!(depth("\"a.b\".'c.d' = 1"), 2, "quoted keys");
+    }
+
+    #[test]
+    fn toml_depth_never_panics_on_truncated_strings() {
+        let text =
+            concat!("a = \"\"\"x\\\"\"\"\"\"\n", "b = '''y'''\n", "c = \"z\\\\\"\n", "d = 'w'\n[e]\nf = [{g = 1}]");
+        for end in 0..=text.len() {
+            let _ = toml_too_deep(&text[..end], 2);
+        }
+    }
+
+    #[test]
+    fn toml_depth_reports_the_line_nesting_passes_the_limit() {
+        assert_eq!(toml_too_deep("a = 1\n\"\"\"\n\n\"\"\"\nb.c.d = 2\n", 2), Some(5));
+        assert_eq!(toml_too_deep("a = 1\n\n[x.y.z]\n", 2), Some(3));
+    }
+
+    /// The attack: 3 MB of nesting cost about 350 MB per parsing thread. Each shape is refused
+    /// before parsing, naming the line and the limit.
+    #[test]
+    fn deeply_nested_toml_is_refused_before_parsing() {
+        let n = 1_000_000;
+        let hostile = [
+            format!("[rule]\n{} = 1\n", vec!["a"; n].join(".")),
+            format!("[{}]\n", vec!["a"; n].join(".")),
+            format!("x = {}{}\n", "[".repeat(n), "]".repeat(n)),
+            format!("x = {}1{}\n", "{a=".repeat(n), "}".repeat(n)),
+        ];
+        for text in &hostile {
+            let error = toml::<serde_json::Value>(text).unwrap_err();
+            assert_eq!(error.message, "TOML nested deeper than 64 levels (tables, arrays and dotted keys)");
+            assert!(error.line.is_some());
+        }
     }
 
     #[test]

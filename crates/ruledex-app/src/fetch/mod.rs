@@ -1,15 +1,20 @@
 //! Getting content onto disk: source trees (a local path, or a git repository fetched with the
-//! `git` command into the data directory) and ATT&CK bundles (a path, or a URL downloaded once).
+//! `git` command into the data directory; see [`git`] for how a hostile config is kept from
+//! running commands) and ATT&CK bundles (a path, or a URL downloaded and refreshed; see
+//! [`attack`]).
+
+pub mod attack;
+pub mod git;
 
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
+use ruledex_core::url::redact_credentials;
 
-use crate::config::{Location, SourceConfig};
+pub use attack::{Bundle, attack_bundle};
+
+use crate::config::SourceConfig;
 
 /// A source tree ready to read.
 #[derive(Debug)]
@@ -28,14 +33,14 @@ pub fn source_tree(source: &SourceConfig, patterns: &[&str], data_dir: &Path) ->
         if !path.is_dir() {
             bail!("local path {} does not exist or is not a directory", path.display());
         }
-        let commit = source.commit.clone().or_else(|| git(path, &["rev-parse", "HEAD"]).ok());
+        let commit = source.commit.clone().or_else(|| git::run(path, None, &["rev-parse", "HEAD"]).ok());
         return Ok(Tree { root: path.clone(), commit, warning: None });
     }
     let url = source.git.as_deref().ok_or_else(|| anyhow!("source {} has neither `path` nor `git`", source.name))?;
     let dir = data_dir.join("sources").join(&source.name);
-    match fetch_git(url, source.rev.as_deref(), patterns, &dir) {
+    match fetch_git(url, source.rev.as_deref(), source.allow_http, patterns, &dir) {
         Ok(commit) => Ok(Tree { root: dir, commit: Some(commit), warning: None }),
-        Err(error) => match git(&dir, &["rev-parse", "HEAD"]) {
+        Err(error) => match git::run(&dir, None, &["rev-parse", "HEAD"]) {
             Ok(commit) => Ok(Tree {
                 root: dir,
                 commit: Some(commit.clone()),
@@ -50,83 +55,32 @@ fn short(commit: &str) -> &str {
     commit.get(..12).unwrap_or(commit)
 }
 
-/// Shallow, partial fetch of one revision, checked out with only the format's files.
-fn fetch_git(url: &str, rev: Option<&str>, patterns: &[&str], dir: &Path) -> Result<String> {
+/// Shallow, partial fetch of one revision, checked out with only the format's files. The URL
+/// and revision are checked again here, whoever built the config: they reach git's command line.
+fn fetch_git(url: &str, rev: Option<&str>, allow_http: bool, patterns: &[&str], dir: &Path) -> Result<String> {
+    let shown = redact_credentials(url);
+    let transport = git::check_url(url, allow_http).map_err(|reason| anyhow!("git URL {shown:?} {reason}"))?;
+    let rev = rev.unwrap_or("HEAD");
+    git::check_rev(rev).map_err(|reason| anyhow!("git revision {rev:?} {reason}"))?;
     if !dir.join(".git").is_dir() {
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        git(dir, &["init", "--quiet"])?;
+        git::run(dir, None, &["init", "--quiet"])?;
         let mut sparse = vec!["sparse-checkout", "set", "--no-cone", "/LICENSE*"];
         let anchored: Vec<String> = patterns.iter().map(|p| format!("/{p}")).collect();
         sparse.extend(anchored.iter().map(String::as_str));
-        git(dir, &sparse)?;
+        git::run(dir, None, &sparse)?;
     }
-    let rev = rev.unwrap_or("HEAD");
-    git(dir, &["fetch", "--quiet", "--depth", "1", "--no-tags", "--filter=blob:none", url, rev])
-        .with_context(|| format!("cannot fetch {rev} of {url}"))?;
-    git(dir, &["checkout", "--quiet", "--force", "--detach", "FETCH_HEAD"])?;
-    git(dir, &["rev-parse", "HEAD"])
-}
-
-/// Runs git without ever prompting, giving up on a stalled transfer after a minute.
-fn git(dir: &Path, args: &[&str]) -> Result<String> {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "http.lowSpeedLimit=1000", "-c", "http.lowSpeedTime=60", "-c", "advice.detachedHead=false"])
-        .args(args)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .output()
-        .map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => {
-                anyhow!("git is not installed; install it, or point the source at a local `path`")
-            }
-            _ => anyhow!("cannot run git: {e}"),
-        })?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let reason = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("failed").trim();
-        bail!("git {}: {reason}", args.first().copied().unwrap_or_default());
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
-}
-
-/// A local copy of an ATT&CK bundle: the path itself, or the URL's download cached in
-/// `<data_dir>/attack/` (release URLs never change, so a cached copy is reused).
-pub fn attack_bundle(location: &Location, data_dir: &Path) -> Result<PathBuf> {
-    match location {
-        Location::Path(path) if path.is_file() => Ok(path.clone()),
-        Location::Path(path) => bail!("ATT&CK bundle {} does not exist", path.display()),
-        Location::Url(url) => {
-            let name = url.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("bundle.json");
-            let cached = data_dir.join("attack").join(name);
-            if !cached.is_file() {
-                download(url, &cached).with_context(|| format!("cannot download ATT&CK bundle {url}"))?;
-            }
-            Ok(cached)
-        }
-    }
-}
-
-fn download(url: &str, to: &Path) -> Result<()> {
-    let dir = to.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let agent = ureq::Agent::config_builder()
-        .timeout_connect(Some(Duration::from_secs(20)))
-        .timeout_global(Some(Duration::from_secs(600)))
-        .build()
-        .new_agent();
-    let response = agent.get(url).call()?;
-    let partial = to.with_extension("part");
-    let mut file = fs::File::create(&partial).with_context(|| format!("cannot write {}", partial.display()))?;
-    io::copy(&mut response.into_body().into_reader(), &mut file)?;
-    file.sync_all()?;
-    fs::rename(&partial, to).with_context(|| format!("cannot write {}", to.display()))?;
-    Ok(())
+    let fetch = ["fetch", "--quiet", "--depth", "1", "--no-tags", "--filter=blob:none", "--", url, rev];
+    git::run(dir, Some(transport), &fetch).with_context(|| format!("cannot fetch {rev} of {shown}"))?;
+    // Checking out a partial clone fetches the missing files' contents from the same remote.
+    git::run(dir, Some(transport), &["checkout", "--quiet", "--force", "--detach", "FETCH_HEAD"])?;
+    git::run(dir, None, &["rev-parse", "HEAD"])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::one_at_a_time;
     use ruledex_core::model::SourceKind;
     use ruledex_core::sources::Format;
 
@@ -142,6 +96,9 @@ mod tests {
             repository: None,
             commit: None,
             max_file_bytes: None,
+            max_source_bytes: None,
+            max_query_bytes: None,
+            allow_http: false,
             enabled: true,
         }
     }
@@ -150,18 +107,19 @@ mod tests {
     fn upstream() -> (tempfile::TempDir, String) {
         let dir = tempfile::tempdir().unwrap();
         let repo = dir.path();
-        git(repo, &["init", "--quiet", "--initial-branch=main"]).unwrap();
+        git::run(repo, None, &["init", "--quiet", "--initial-branch=main"]).unwrap();
         fs::create_dir_all(repo.join("rules/x")).unwrap();
         fs::write(repo.join("rules/x/a.yaral"), "rule a { meta: author = \"x\" condition: $e }").unwrap();
         fs::write(repo.join("README.md"), "not a rule").unwrap();
-        git(repo, &["add", "."]).unwrap();
-        git(repo, &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "one"]).unwrap();
-        let head = git(repo, &["rev-parse", "HEAD"]).unwrap();
+        git::run(repo, None, &["add", "."]).unwrap();
+        git::run(repo, None, &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "one"]).unwrap();
+        let head = git::run(repo, None, &["rev-parse", "HEAD"]).unwrap();
         (dir, head)
     }
 
     #[test]
     fn git_sources_are_fetched_sparse_at_their_commit() {
+        let _serial = one_at_a_time();
         let (upstream, head) = upstream();
         let data = tempfile::tempdir().unwrap();
         let url = format!("file://{}", upstream.path().display());
@@ -174,6 +132,7 @@ mod tests {
 
     #[test]
     fn a_failed_fetch_falls_back_to_the_earlier_checkout() {
+        let _serial = one_at_a_time();
         let (upstream, head) = upstream();
         let data = tempfile::tempdir().unwrap();
         let url = format!("file://{}", upstream.path().display());
@@ -184,8 +143,47 @@ mod tests {
         assert!(tree.warning.unwrap().contains("using the earlier checkout"));
     }
 
+    /// The review's attack, with a real `file://` repository: `rev = "--upload-pack=touch ..."`
+    /// ran the command. Config validation is bypassed here (a config built in code); the fetch
+    /// itself refuses before git runs.
+    #[test]
+    fn a_rev_git_would_read_as_an_option_runs_nothing() {
+        let _serial = one_at_a_time();
+        let (upstream, _) = upstream();
+        let data = tempfile::tempdir().unwrap();
+        let marker = data.path().join("pwned");
+        let url = format!("file://{}", upstream.path().display());
+        let rev = format!("--upload-pack=touch {};", marker.display());
+        let error = source_tree(&git_source(&url, &rev), &["rules/**/*.yaral"], data.path()).unwrap_err();
+        assert_eq!(
+            format!("{error:#}"),
+            format!("git revision {rev:?} starts with '-', which git would read as an option")
+        );
+        assert!(!marker.exists(), "the command ran");
+        assert!(!data.path().join("sources").exists(), "git never ran");
+    }
+
+    #[test]
+    fn urls_that_run_commands_or_read_as_options_are_refused_before_git_runs() {
+        let _serial = one_at_a_time();
+        let data = tempfile::tempdir().unwrap();
+        let marker = data.path().join("pwned");
+        let cases = [
+            (format!("ext::sh -c touch% {}", marker.display()), "names the git remote helper `ext::`"),
+            (format!("--upload-pack=touch {};", marker.display()), "starts with '-'"),
+            ("fd::0".to_string(), "names the git remote helper `fd::`"),
+        ];
+        for (url, reason) in cases {
+            let error = format!("{:#}", source_tree(&git_source(&url, "main"), &["*"], data.path()).unwrap_err());
+            assert!(error.starts_with(&format!("git URL {url:?} ")) && error.contains(reason), "{error}");
+        }
+        assert!(!marker.exists(), "the command ran");
+        assert!(!data.path().join("sources").exists(), "git never ran");
+    }
+
     #[test]
     fn a_failed_first_fetch_is_an_error_naming_the_url() {
+        let _serial = one_at_a_time();
         let data = tempfile::tempdir().unwrap();
         let error = source_tree(&git_source("file:///nonexistent/repo", "main"), &["*"], data.path()).unwrap_err();
         assert!(format!("{error:#}").contains("cannot fetch main of file:///nonexistent/repo"), "{error:#}");
