@@ -8,7 +8,7 @@ mod elastic;
 mod kql_markdown;
 mod sentinel;
 mod sigma;
-mod splunk;
+pub mod splunk;
 mod sublime;
 pub mod util;
 

@@ -4,26 +4,87 @@
 //! score under `tags:`; the newer one lifts `mitre_attack_id` and `analytic_story` to the top
 //! level, dates them with `creation_date`/`modification_date`, and scores risk under `rba:`.
 //! Both are read into the same rule.
+//!
+//! Each search is also expanded into a paste-ready one with the source's macro definitions
+//! (`macros/*.yml`, read once per source as support files; see [`macros`] and
+//! docs/splunk-macros.md). The lookup tables and macros are kept as assets for the Splunk app
+//! export.
+
+pub mod macros;
+pub mod published;
+pub mod spl;
 
 use std::sync::LazyLock;
 
 use regex::Regex;
 use serde::Deserialize;
 
+use self::macros::{MacroTable, keep_none};
 use super::util::{OneOrMany, Scalar, iso_date, non_empty, yaml};
-use super::{Adapter, ParseError, Parsed, SourceFile};
+use super::{Adapter, ParseError, Parsed, Prepared, SourceFile, Support};
 use crate::model::{Dependency, DependencyKind, Language, Rule, RuleType, Severity, Status};
 
 pub struct SplunkEscu;
+
+/// ESCU's macro definitions.
+pub const MACRO_PATTERN: &str = "macros/*.yml";
+/// Lookup definitions (`name`, `filename` or `collection`, match options).
+pub const LOOKUP_DEFINITION_PATTERN: &str = "lookups/*.yml";
+/// Lookup tables. The `.mlmodel` files beside them are binary models no search reads as a lookup.
+pub const LOOKUP_TABLE_PATTERN: &str = "lookups/*.csv";
 
 impl Adapter for SplunkEscu {
     fn patterns(&self) -> &'static [&'static str] {
         &["detections/**/*.yml", "detections/**/*.yaml"]
     }
 
-    fn parse(&self, file: SourceFile<'_>) -> Parsed {
-        yaml::<RawDetection>(file.text).and_then(|raw| raw.into_rule(file)).into()
+    fn support_patterns(&self) -> &'static [&'static str] {
+        &[MACRO_PATTERN, LOOKUP_DEFINITION_PATTERN, LOOKUP_TABLE_PATTERN]
     }
+
+    fn asset_patterns(&self) -> &'static [&'static str] {
+        &[MACRO_PATTERN, LOOKUP_DEFINITION_PATTERN, LOOKUP_TABLE_PATTERN]
+    }
+
+    fn prepare<'a>(&'a self, support: &'a Support) -> Prepared<'a> {
+        let macro_files = support.files().filter(|(path, _)| is_macro_file(path));
+        let (table, failures) = MacroTable::read_escu(macro_files);
+        Prepared::new(move |file| read_detection(file, &table)).with_failures(failures)
+    }
+
+    /// Without the source's macro files, only `_filter` macros and other apps' published
+    /// macros expand.
+    fn parse(&self, file: SourceFile<'_>) -> Parsed {
+        static PUBLISHED: LazyLock<MacroTable> = LazyLock::new(MacroTable::published);
+        read_detection(file, &PUBLISHED)
+    }
+}
+
+/// Whether a support file is one of ESCU's macro definitions.
+pub fn is_macro_file(path: &str) -> bool {
+    path.strip_prefix("macros/").is_some_and(|name| !name.contains('/') && name.ends_with(".yml"))
+}
+
+/// Reads a detection and expands its search. A search whose macros cannot be expanded (a cycle,
+/// say) keeps the rule, without a paste-ready search, and reports why.
+fn read_detection(file: SourceFile<'_>, macros: &MacroTable) -> Parsed {
+    let mut rule = match yaml::<RawDetection>(file.text).and_then(|raw| raw.into_rule(file)) {
+        Ok(rule) => rule,
+        Err(error) => return Parsed { rules: vec![], errors: vec![error] },
+    };
+    let mut errors = Vec::new();
+    match macros::expand(&rule.query, macros, &keep_none) {
+        Ok(expansion) => {
+            rule.requires = search_dependencies(&rule.query, &expansion.text);
+            rule.unresolved_macros = expansion.unresolved;
+            rule.paste_ready_query = (expansion.expanded > 0).then_some(expansion.text);
+        }
+        Err(error) => {
+            rule.requires = search_dependencies(&rule.query, &rule.query);
+            errors.push(ParseError::new(format!("search macros cannot be expanded: {error}")));
+        }
+    }
+    Parsed { rules: vec![rule], errors }
 }
 
 #[derive(Deserialize, Default)]
@@ -89,7 +150,6 @@ impl RawDetection {
             vendor: "Splunk".into(),
             product: "Splunk Enterprise Security".into(),
             language: Some(Language::Spl),
-            requires: search_dependencies(&search),
             query: search.trim_end().to_string(),
             native_rule: file.text.to_string(),
             rule_type: self.kind.as_deref().and_then(rule_type),
@@ -161,28 +221,35 @@ fn status(native: Option<&str>, in_deprecated_folder: bool) -> Status {
     }
 }
 
-static MACRO: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"`([A-Za-z0-9_]+)(\(([^`]*)\))?`").expect("valid regex"));
 static LOOKUP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\|\s*(?:input|output)?lookup\s+(?:[a-z_]+=\S+\s+)*([A-Za-z0-9_.\-]+)").expect("valid regex")
 });
 
-/// The macros and lookups a search calls. A macro with arguments is named as Splunk defines it,
-/// `name(N)` for N arguments.
-fn search_dependencies(search: &str) -> Vec<Dependency> {
-    let macros = MACRO.captures_iter(search).map(|c| {
-        let name = &c[1];
-        let name = match c.get(3) {
-            Some(args) => format!("{name}({})", args.as_str().split(',').count()),
-            None => name.to_string(),
-        };
-        Dependency { kind: DependencyKind::Macro, name }
+/// What a search needs in Splunk: the macros the shipped search calls (named as Splunk defines
+/// them, `name(N)` for N arguments) and the lookups its expansion reads or writes.
+fn search_dependencies(shipped: &str, expanded: &str) -> Vec<Dependency> {
+    let macros = spl::pieces(shipped).filter_map(|piece| match piece {
+        spl::Piece::Call(call) => Some(Dependency { kind: DependencyKind::Macro, name: call.key() }),
+        _ => None,
     });
-    let lookups =
-        LOOKUP.captures_iter(search).map(|c| Dependency { kind: DependencyKind::Lookup, name: c[1].to_string() });
+    let lookups = lookups_used(expanded).into_iter().map(|name| Dependency { kind: DependencyKind::Lookup, name });
     let mut dependencies: Vec<Dependency> = macros.chain(lookups).collect();
     dependencies.sort();
     dependencies.dedup();
     dependencies
+}
+
+/// The lookups a search's `lookup`, `inputlookup` and `outputlookup` commands name, in order,
+/// without repeats. Quoted values, comments and unexpanded macro calls are not searched.
+pub fn lookups_used(search: &str) -> Vec<String> {
+    let code = spl::code_only(search);
+    let mut names: Vec<String> = Vec::new();
+    for name in LOOKUP.captures_iter(&code).map(|c| c[1].to_string()) {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
 }
 
 #[cfg(test)]
