@@ -6,6 +6,8 @@
 //! Writers work in memory: they return the files of an export, and the application decides
 //! whether they go to standard output, a directory or an archive.
 
+pub mod splunk_app;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
@@ -52,6 +54,14 @@ impl PlatformFormat {
             PlatformFormat::SentinelArm => "sentinel-arm",
             PlatformFormat::SentinelYaml => "sentinel-yaml",
             PlatformFormat::Sigma => "sigma",
+        }
+    }
+
+    /// The writer of this format, once it has one.
+    pub fn writer(self) -> Option<&'static dyn Writer> {
+        match self {
+            PlatformFormat::SplunkApp => Some(&splunk_app::SplunkApp),
+            _ => None,
         }
     }
 }

@@ -10,6 +10,7 @@
 //! docs/splunk-macros.md). The lookup tables and macros are kept as assets for the Splunk app
 //! export.
 
+pub mod lookups;
 pub mod macros;
 pub mod published;
 pub mod spl;
@@ -120,6 +121,8 @@ struct RawTags {
     asset_type: Option<String>,
     security_domain: Option<String>,
     risk_score: Option<f64>,
+    confidence: Option<f64>,
+    impact: Option<f64>,
     cve: OneOrMany,
 }
 
@@ -137,12 +140,12 @@ struct RawRiskObject {
 
 impl RawDetection {
     fn into_rule(self, file: SourceFile<'_>) -> Result<Rule, ParseError> {
+        let attack_tags = self.attack_ids();
+        let stories = self.stories();
         let title = self.name.filter(|n| !n.trim().is_empty()).ok_or_else(|| ParseError::new("missing `name`"))?;
         let search = self.search.filter(|s| !s.trim().is_empty()).ok_or_else(|| ParseError::new("missing `search`"))?;
         let deprecated = file.path.split('/').any(|c| c == "deprecated");
         let risk_score = self.tags.risk_score.or_else(|| self.rba.as_ref().and_then(RawRba::max_score));
-        let mut attack_tags = self.mitre_attack_id.0;
-        attack_tags.extend(self.tags.mitre_attack_id.0);
         Ok(Rule {
             native_id: self.id.map(|s| s.0).unwrap_or_default(),
             title,
@@ -167,17 +170,50 @@ impl RawDetection {
             updated: self.modification_date.or(self.date).and_then(|d| iso_date(&d.0)),
             references: self.references.0,
             false_positives: non_empty(self.known_false_positives).into_iter().collect(),
-            tags: labels(
-                self.analytic_story.0.into_iter().chain(self.tags.analytic_story.0),
-                self.tags.asset_type,
-                self.tags.security_domain,
-                self.tags.cve.0,
-            ),
+            tags: labels(stories.into_iter(), self.tags.asset_type, self.tags.security_domain, self.tags.cve.0),
             implementation: non_empty(self.how_to_implement),
             path: file.path.to_string(),
             ..Rule::default()
         })
     }
+}
+
+impl RawDetection {
+    /// ATT&CK IDs, from either schema.
+    fn attack_ids(&self) -> Vec<String> {
+        self.mitre_attack_id.0.iter().chain(&self.tags.mitre_attack_id.0).cloned().collect()
+    }
+
+    /// Analytic stories, from either schema.
+    fn stories(&self) -> Vec<String> {
+        self.analytic_story.0.iter().chain(&self.tags.analytic_story.0).cloned().collect()
+    }
+}
+
+/// What ESCU's build writes into a saved search's `action.correlationsearch.annotations`,
+/// besides the fields every rule has.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Annotations {
+    /// ESCU's detection type (`TTP`, `Anomaly`, `Hunting`, `Correlation`).
+    pub kind: Option<String>,
+    pub analytic_story: Vec<String>,
+    pub mitre_attack: Vec<String>,
+    pub cve: Vec<String>,
+    pub confidence: Option<f64>,
+    pub impact: Option<f64>,
+}
+
+/// Reads the annotations back from a detection's native file (either schema).
+pub fn read_annotations(native: &str) -> Result<Annotations, ParseError> {
+    let raw: RawDetection = yaml(native)?;
+    Ok(Annotations {
+        analytic_story: raw.stories(),
+        mitre_attack: raw.attack_ids(),
+        kind: raw.kind,
+        cve: raw.tags.cve.0,
+        confidence: raw.tags.confidence,
+        impact: raw.tags.impact,
+    })
 }
 
 impl RawRba {
