@@ -119,19 +119,22 @@ impl<'a> SourceKit<'a> {
 
     /// How the app can provide the lookup `name`.
     fn provide(&self, name: &str) -> Provision<'a> {
-        match self.lookups.get(name).map(|lookup| &lookup.table) {
-            Some(LookupTable::File(file)) if !file.ends_with(".csv") => {
-                Provision::Missing(format!("its file {file} is not a CSV lookup table"))
-            }
-            Some(LookupTable::File(file)) => match self.files.get_key_value(file.as_str()) {
-                Some((file, text)) => Provision::Table { definition: Some(self.lookups[name].clone()), file, text },
-                None => Provision::Missing(format!("its table {file} is not in the source")),
-            },
-            Some(LookupTable::KvStore { .. }) => Provision::KvStore(self.lookups[name].clone()),
-            None => match self.files.get_key_value(name) {
+        let Some(definition) = self.lookups.get(name) else {
+            // `| inputlookup table.csv` names the file itself.
+            return match self.files.get_key_value(name) {
                 Some((file, text)) if name.ends_with(".csv") => Provision::Table { definition: None, file, text },
                 _ => Provision::Missing("the source does not define it; another app (Splunk ES, CIM...) does".into()),
+            };
+        };
+        match &definition.table {
+            LookupTable::File(file) if !file.ends_with(".csv") => {
+                Provision::Missing(format!("its file {file} is not a CSV lookup table"))
+            }
+            LookupTable::File(file) => match self.files.get_key_value(file.as_str()) {
+                Some((file, text)) => Provision::Table { definition: Some(definition.clone()), file, text },
+                None => Provision::Missing(format!("its table {file} is not in the source")),
             },
+            LookupTable::KvStore { .. } => Provision::KvStore(definition.clone()),
         }
     }
 }
@@ -253,10 +256,17 @@ impl<'a> App<'a> {
             ("default/collections.conf", self.collections_conf()),
         ];
         files.extend(optional.into_iter().filter_map(|(path, conf)| Some(self.file(path, conf?))));
-        for provision in self.lookups.values() {
-            if let Provision::Table { file, text, .. } = provision {
-                files.push(self.file(&format!("lookups/{file}"), text.as_bytes().to_vec()));
-            }
+        // Two lookup definitions may read the same table; it ships once.
+        let tables: BTreeMap<&str, &str> = self
+            .lookups
+            .values()
+            .filter_map(|provision| match provision {
+                Provision::Table { file, text, .. } => Some((*file, *text)),
+                _ => None,
+            })
+            .collect();
+        for (file, text) in tables {
+            files.push(self.file(&format!("lookups/{file}"), text.as_bytes().to_vec()));
         }
         files.push(self.file("metadata/default.meta", self.default_meta()));
         files.push(self.file("README.txt", self.readme().into_bytes()));
