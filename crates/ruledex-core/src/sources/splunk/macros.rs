@@ -23,6 +23,9 @@ pub const MAX_DEPTH: usize = 32;
 pub const MAX_CALLS: usize = 10_000;
 /// Longest expanded search produced (ESCU's longest is a few KB).
 pub const MAX_EXPANDED_BYTES: usize = 1 << 20;
+/// Most text produced while expanding one search: the output and every definition with its
+/// arguments substituted. Bounds the work of calls whose large arguments expand to nothing.
+pub const MAX_PRODUCED_BYTES: usize = 8 << 20;
 
 /// What ESCU's build defines each detection's `<name>_filter` macro as: a no-op users replace
 /// to tune out false positives. The macros are not in the repository.
@@ -197,12 +200,15 @@ pub enum MacroError {
     TooManyCalls,
     #[error("the expanded search would be longer than {MAX_EXPANDED_BYTES} bytes")]
     TooLong,
+    #[error("expanding the search would substitute more than {MAX_PRODUCED_BYTES} bytes of definitions")]
+    TooMuchWork,
 }
 
 /// Expands every macro call in `search` that `table` defines, except calls to macros for which
 /// `keep(name)` is true, which stay as written (see [`is_filter_macro`], [`keep_none`]).
 pub fn expand(search: &str, table: &MacroTable, keep: &dyn Fn(&str) -> bool) -> Result<Expansion, MacroError> {
-    let mut expander = Expander { table, keep, calls: 0, stack: Vec::new(), expansion: Expansion::default() };
+    let mut expander =
+        Expander { table, keep, calls: 0, substituted: 0, stack: Vec::new(), expansion: Expansion::default() };
     let mut text = String::with_capacity(search.len() * 2);
     expander.expand_into(search, &mut text)?;
     expander.expansion.text = text;
@@ -218,6 +224,8 @@ struct Expander<'t> {
     table: &'t MacroTable,
     keep: &'t dyn Fn(&str) -> bool,
     calls: usize,
+    /// Bytes of definitions substituted so far.
+    substituted: usize,
     /// Keys of the macros being expanded, outermost first.
     stack: Vec<String>,
     expansion: Expansion,
@@ -255,6 +263,10 @@ impl Expander<'_> {
             return Err(MacroError::TooManyCalls);
         }
         let body = substitute(definition, &call.args)?;
+        self.substituted += body.len();
+        if self.substituted > MAX_PRODUCED_BYTES {
+            return Err(MacroError::TooMuchWork);
+        }
         self.stack.push(key);
         self.expand_into(&body, out)?;
         self.stack.pop();
@@ -413,6 +425,14 @@ mod tests {
             let error = expand("`d0`", &table(&definitions), &keep_none).unwrap_err();
             assert!(matches!(error, MacroError::TooManyCalls | MacroError::TooLong), "{error}");
         }
+        // Each call doubles a 100 KB argument that finally expands to nothing.
+        let mut levels: Vec<(String, String)> =
+            (0..12).map(|i| (format!("w{i}"), format!("`w{}($x$)``w{}($x$)`", i + 1, i + 1))).collect();
+        levels.push(("w12".into(), String::new()));
+        let definitions: Vec<(&str, &[&str], &str)> =
+            levels.iter().map(|(n, d)| (n.as_str(), &["x"][..], d.as_str())).collect();
+        let search = format!("`w0({})`", "z".repeat(100_000));
+        assert_eq!(expand(&search, &table(&definitions), &keep_none), Err(MacroError::TooMuchWork));
         let big = table(&[("big", &["x"], "$x$$x$$x$$x$$x$$x$$x$$x$")]);
         let argument = "y".repeat(200_000);
         assert_eq!(expand(&format!("`big({argument})`"), &big, &keep_none), Err(MacroError::TooLong));
