@@ -123,7 +123,11 @@ impl<'a> SourceKit<'a> {
             // `| inputlookup table.csv` names the file itself.
             return match self.files.get_key_value(name) {
                 Some((file, text)) if name.ends_with(".csv") => Provision::Table { definition: None, file, text },
-                _ => Provision::Missing("the source does not define it; another app (Splunk ES, CIM...) does".into()),
+                _ => Provision::Missing(
+                    "the source's lookups/ does not define it: another app (Enterprise Security, CIM, URL Toolbox...) \
+                     or a baseline search provides it"
+                        .into(),
+                ),
             };
         };
         match &definition.table {
