@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Seeds the adapters target: the hand-written fixtures and a few real files per format from
 # ../shared, each prefixed with the byte that selects its format (its index in Format::ALL).
+# Seeds the splunk_macros target: real ESCU searches (whole detection files), each followed by
+# real macro files, NUL-separated.
 set -euo pipefail
 cd "$(dirname "$0")"
-mkdir -p corpus/adapters
+mkdir -p corpus/adapters corpus/splunk_macros
 shared=../../shared
 seed() { # selector-byte name directory glob
   local byte=$1 name=$2 n=0
@@ -27,3 +29,12 @@ seed 7 panther "$shared/corpus/panther-analysis/rules" '*.yml'
 seed 7 panther-correlation "$shared/corpus/panther-analysis/correlation_rules" '*.yml'
 # The target offers each Panther rule its own text as the Python beside it, named fuzz.py.
 sed -i '1!s/^Filename: .*/Filename: fuzz.py/' corpus/adapters/panther*
+
+escu=$shared/corpus/splunk-security-content
+n=0
+while IFS= read -r -d '' file; do
+  n=$((n + 1))
+  { cat "$file"; for m in security_content_summariesonly summariesonly_config security_content_ctime base64decode process_netsh; do
+      printf '\0'; cat "$escu/macros/$m.yml"; done; } > "corpus/splunk_macros/escu-$n"
+done < <(find "$escu/detections" -type f -name '*.yml' -size -8k -print0 | sort -z | head -z -n 40)
+printf '%s\0%s\0%s\0%s' '| `a` `b(1, "2,3")` "`a`" ````a````' 'a||`b(x,y)`' 'b|p,q|$p$ `a` $q$' 'c|x|`c(1)`' > corpus/splunk_macros/cycle

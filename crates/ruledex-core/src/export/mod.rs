@@ -11,6 +11,7 @@ mod kibana_ndjson;
 mod sentinel_arm;
 mod sentinel_yaml;
 mod sigma;
+pub mod splunk_app;
 mod yaral;
 
 use std::collections::BTreeMap;
@@ -63,14 +64,14 @@ impl PlatformFormat {
     }
 
     /// The writer for this format.
-    pub fn writer(self) -> Option<&'static dyn Writer> {
+    pub fn writer(self) -> &'static dyn Writer {
         match self {
-            PlatformFormat::KibanaNdjson => Some(&kibana_ndjson::KibanaNdjson),
-            PlatformFormat::Yaral => Some(&yaral::Yaral),
-            PlatformFormat::SentinelArm => Some(&sentinel_arm::SentinelArm),
-            PlatformFormat::SentinelYaml => Some(&sentinel_yaml::SentinelYaml),
-            PlatformFormat::Sigma => Some(&sigma::Sigma),
-            _ => None,
+            PlatformFormat::SplunkApp => &splunk_app::SplunkApp,
+            PlatformFormat::KibanaNdjson => &kibana_ndjson::KibanaNdjson,
+            PlatformFormat::Yaral => &yaral::Yaral,
+            PlatformFormat::SentinelArm => &sentinel_arm::SentinelArm,
+            PlatformFormat::SentinelYaml => &sentinel_yaml::SentinelYaml,
+            PlatformFormat::Sigma => &sigma::Sigma,
         }
     }
 }

@@ -9,7 +9,7 @@ mod kql_markdown;
 mod panther;
 mod sentinel;
 mod sigma;
-mod splunk;
+pub mod splunk;
 mod sublime;
 pub mod util;
 

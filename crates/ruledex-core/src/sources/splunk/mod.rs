@@ -4,26 +4,88 @@
 //! score under `tags:`; the newer one lifts `mitre_attack_id` and `analytic_story` to the top
 //! level, dates them with `creation_date`/`modification_date`, and scores risk under `rba:`.
 //! Both are read into the same rule.
+//!
+//! Each search is also expanded into a paste-ready one with the source's macro definitions
+//! (`macros/*.yml`, read once per source as support files; see [`macros`] and
+//! docs/splunk-macros.md). The lookup tables and macros are kept as assets for the Splunk app
+//! export.
+
+pub mod lookups;
+pub mod macros;
+pub mod published;
+pub mod spl;
 
 use std::sync::LazyLock;
 
 use regex::Regex;
 use serde::Deserialize;
 
+use self::macros::{MacroTable, keep_none};
 use super::util::{OneOrMany, Scalar, iso_date, non_empty, yaml};
-use super::{Adapter, ParseError, Parsed, SourceFile};
+use super::{Adapter, ParseError, Parsed, Prepared, SourceFile, Support};
 use crate::model::{Dependency, DependencyKind, Language, Rule, RuleType, Severity, Status};
 
 pub struct SplunkEscu;
+
+/// ESCU's macro definitions.
+pub const MACRO_PATTERN: &str = "macros/*.yml";
+/// Lookup definitions (`name`, `filename` or `collection`, match options).
+pub const LOOKUP_DEFINITION_PATTERN: &str = "lookups/*.yml";
+/// Lookup tables. The `.mlmodel` files beside them are binary models no search reads as a lookup.
+pub const LOOKUP_TABLE_PATTERN: &str = "lookups/*.csv";
 
 impl Adapter for SplunkEscu {
     fn patterns(&self) -> &'static [&'static str] {
         &["detections/**/*.yml", "detections/**/*.yaml"]
     }
 
-    fn parse(&self, file: SourceFile<'_>) -> Parsed {
-        yaml::<RawDetection>(file.text).and_then(|raw| raw.into_rule(file)).into()
+    fn support_patterns(&self) -> &'static [&'static str] {
+        &[MACRO_PATTERN, LOOKUP_DEFINITION_PATTERN, LOOKUP_TABLE_PATTERN]
     }
+
+    fn asset_patterns(&self) -> &'static [&'static str] {
+        &[MACRO_PATTERN, LOOKUP_DEFINITION_PATTERN, LOOKUP_TABLE_PATTERN]
+    }
+
+    fn prepare<'a>(&'a self, support: &'a Support) -> Prepared<'a> {
+        let macro_files = support.files().filter(|(path, _)| is_macro_file(path));
+        let (table, failures) = MacroTable::read_escu(macro_files);
+        Prepared::new(move |file| read_detection(file, &table)).with_failures(failures)
+    }
+
+    /// Without the source's macro files, only `_filter` macros and other apps' published
+    /// macros expand.
+    fn parse(&self, file: SourceFile<'_>) -> Parsed {
+        static PUBLISHED: LazyLock<MacroTable> = LazyLock::new(MacroTable::published);
+        read_detection(file, &PUBLISHED)
+    }
+}
+
+/// Whether a support file is one of ESCU's macro definitions.
+pub fn is_macro_file(path: &str) -> bool {
+    path.strip_prefix("macros/").is_some_and(|name| !name.contains('/') && name.ends_with(".yml"))
+}
+
+/// Reads a detection and expands its search. A search whose macros cannot be expanded (a cycle,
+/// say) keeps the rule, without a paste-ready search, and reports why.
+fn read_detection(file: SourceFile<'_>, macros: &MacroTable) -> Parsed {
+    let mut rule = match yaml::<RawDetection>(file.text).and_then(|raw| raw.into_rule(file)) {
+        Ok(rule) => rule,
+        Err(error) => return Parsed { rules: vec![], errors: vec![error] },
+    };
+    let mut errors = Vec::new();
+    match macros::expand(&rule.query, macros, &keep_none) {
+        Ok(expansion) => {
+            rule.requires = search_dependencies(&rule.query, &expansion.text);
+            rule.unresolved_macros = expansion.unresolved;
+            rule.paste_ready_query = (expansion.expanded > 0).then_some(expansion.text);
+        }
+        Err(error) => {
+            rule.requires = search_dependencies(&rule.query, &rule.query);
+            errors.push(ParseError::new(format!("search macros cannot be expanded: {error}")));
+        }
+    }
+    Parsed { rules: vec![rule], errors }
 }
 
 #[derive(Deserialize, Default)]
@@ -59,6 +121,8 @@ struct RawTags {
     asset_type: Option<String>,
     security_domain: Option<String>,
     risk_score: Option<f64>,
+    confidence: Option<f64>,
+    impact: Option<f64>,
     cve: OneOrMany,
 }
 
@@ -76,12 +140,12 @@ struct RawRiskObject {
 
 impl RawDetection {
     fn into_rule(self, file: SourceFile<'_>) -> Result<Rule, ParseError> {
+        let attack_tags = self.attack_ids();
+        let stories = self.stories();
         let title = self.name.filter(|n| !n.trim().is_empty()).ok_or_else(|| ParseError::new("missing `name`"))?;
         let search = self.search.filter(|s| !s.trim().is_empty()).ok_or_else(|| ParseError::new("missing `search`"))?;
         let deprecated = file.path.split('/').any(|c| c == "deprecated");
         let risk_score = self.tags.risk_score.or_else(|| self.rba.as_ref().and_then(RawRba::max_score));
-        let mut attack_tags = self.mitre_attack_id.0;
-        attack_tags.extend(self.tags.mitre_attack_id.0);
         Ok(Rule {
             native_id: self.id.map(|s| s.0).unwrap_or_default(),
             title,
@@ -89,7 +153,6 @@ impl RawDetection {
             vendor: "Splunk".into(),
             product: "Splunk Enterprise Security".into(),
             language: Some(Language::Spl),
-            requires: search_dependencies(&search),
             query: search.trim_end().to_string(),
             native_rule: file.text.to_string(),
             rule_type: self.kind.as_deref().and_then(rule_type),
@@ -107,17 +170,50 @@ impl RawDetection {
             updated: self.modification_date.or(self.date).and_then(|d| iso_date(&d.0)),
             references: self.references.0,
             false_positives: non_empty(self.known_false_positives).into_iter().collect(),
-            tags: labels(
-                self.analytic_story.0.into_iter().chain(self.tags.analytic_story.0),
-                self.tags.asset_type,
-                self.tags.security_domain,
-                self.tags.cve.0,
-            ),
+            tags: labels(stories.into_iter(), self.tags.asset_type, self.tags.security_domain, self.tags.cve.0),
             implementation: non_empty(self.how_to_implement),
             path: file.path.to_string(),
             ..Rule::default()
         })
     }
+}
+
+impl RawDetection {
+    /// ATT&CK IDs, from either schema.
+    fn attack_ids(&self) -> Vec<String> {
+        self.mitre_attack_id.0.iter().chain(&self.tags.mitre_attack_id.0).cloned().collect()
+    }
+
+    /// Analytic stories, from either schema.
+    fn stories(&self) -> Vec<String> {
+        self.analytic_story.0.iter().chain(&self.tags.analytic_story.0).cloned().collect()
+    }
+}
+
+/// What ESCU's build writes into a saved search's `action.correlationsearch.annotations`,
+/// besides the fields every rule has.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Annotations {
+    /// ESCU's detection type (`TTP`, `Anomaly`, `Hunting`, `Correlation`).
+    pub kind: Option<String>,
+    pub analytic_story: Vec<String>,
+    pub mitre_attack: Vec<String>,
+    pub cve: Vec<String>,
+    pub confidence: Option<f64>,
+    pub impact: Option<f64>,
+}
+
+/// Reads the annotations back from a detection's native file (either schema).
+pub fn read_annotations(native: &str) -> Result<Annotations, ParseError> {
+    let raw: RawDetection = yaml(native)?;
+    Ok(Annotations {
+        analytic_story: raw.stories(),
+        mitre_attack: raw.attack_ids(),
+        kind: raw.kind,
+        cve: raw.tags.cve.0,
+        confidence: raw.tags.confidence,
+        impact: raw.tags.impact,
+    })
 }
 
 impl RawRba {
@@ -161,28 +257,35 @@ fn status(native: Option<&str>, in_deprecated_folder: bool) -> Status {
     }
 }
 
-static MACRO: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"`([A-Za-z0-9_]+)(\(([^`]*)\))?`").expect("valid regex"));
 static LOOKUP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\|\s*(?:input|output)?lookup\s+(?:[a-z_]+=\S+\s+)*([A-Za-z0-9_.\-]+)").expect("valid regex")
 });
 
-/// The macros and lookups a search calls. A macro with arguments is named as Splunk defines it,
-/// `name(N)` for N arguments.
-fn search_dependencies(search: &str) -> Vec<Dependency> {
-    let macros = MACRO.captures_iter(search).map(|c| {
-        let name = &c[1];
-        let name = match c.get(3) {
-            Some(args) => format!("{name}({})", args.as_str().split(',').count()),
-            None => name.to_string(),
-        };
-        Dependency { kind: DependencyKind::Macro, name }
+/// What a search needs in Splunk: the macros the shipped search calls (named as Splunk defines
+/// them, `name(N)` for N arguments) and the lookups its expansion reads or writes.
+fn search_dependencies(shipped: &str, expanded: &str) -> Vec<Dependency> {
+    let macros = spl::pieces(shipped).filter_map(|piece| match piece {
+        spl::Piece::Call(call) => Some(Dependency { kind: DependencyKind::Macro, name: call.key() }),
+        _ => None,
     });
-    let lookups =
-        LOOKUP.captures_iter(search).map(|c| Dependency { kind: DependencyKind::Lookup, name: c[1].to_string() });
+    let lookups = lookups_used(expanded).into_iter().map(|name| Dependency { kind: DependencyKind::Lookup, name });
     let mut dependencies: Vec<Dependency> = macros.chain(lookups).collect();
     dependencies.sort();
     dependencies.dedup();
     dependencies
+}
+
+/// The lookups a search's `lookup`, `inputlookup` and `outputlookup` commands name, in order,
+/// without repeats. Quoted values, comments and unexpanded macro calls are not searched.
+pub fn lookups_used(search: &str) -> Vec<String> {
+    let code = spl::code_only(search);
+    let mut names: Vec<String> = Vec::new();
+    for name in LOOKUP.captures_iter(&code).map(|c| c[1].to_string()) {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
 }
 
 #[cfg(test)]

@@ -1,0 +1,234 @@
+//! Paste-ready Splunk ESCU searches on the real corpus in ../shared: hand-derived expansions of
+//! real searches, and exactness over every search.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use ruledex_core::attack::AttackCatalog;
+use ruledex_core::ingest::{IngestedSource, ReadLimits, SourceSpec, ingest};
+use ruledex_core::model::{DependencyKind, Detection, SourceKind};
+use ruledex_core::sources::Format;
+use ruledex_core::sources::splunk::spl::{Piece, pieces};
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/splunk-security-content")
+}
+
+fn splunk() -> &'static IngestedSource {
+    static SOURCE: OnceLock<IngestedSource> = OnceLock::new();
+    SOURCE.get_or_init(|| {
+        let spec = SourceSpec {
+            name: "splunk".into(),
+            format: Format::SplunkEscu,
+            kind: SourceKind::Vendor,
+            root: corpus(),
+            license: None,
+            repository: None,
+            commit: None,
+            limits: ReadLimits::default(),
+        };
+        ingest(&spec, &AttackCatalog::default(), &|_| {}).expect("the ESCU corpus in ../shared")
+    })
+}
+
+fn detection(path: &str) -> &'static Detection {
+    splunk().detections.iter().find(|d| d.rule.path == path).unwrap_or_else(|| panic!("{path} not ingested"))
+}
+
+fn paste_ready(path: &str) -> &'static str {
+    detection(path).rule.paste_ready_query.as_deref().unwrap_or_else(|| panic!("{path} has no paste-ready search"))
+}
+
+fn requires(detection: &Detection, kind: DependencyKind) -> Vec<&str> {
+    detection.rule.requires.iter().filter(|d| d.kind == kind).map(|d| d.name.as_str()).collect()
+}
+
+// Expansions of ESCU's macros, derived by hand from macros/*.yml at the corpus commit.
+/// `security_content_summariesonly`, through `summariesonly_config`, `oldsummaries_config`, `fillnull_config`.
+const SUMMARIESONLY: &str = "summariesonly=false allow_old_summaries=true fillnull_value=null";
+/// `security_content_ctime(firstTime)` and `(lastTime)`.
+const CTIME_FIRST: &str = r#"convert timeformat="%Y-%m-%dT%H:%M:%S" ctime(firstTime)"#;
+const CTIME_LAST: &str = r#"convert timeformat="%Y-%m-%dT%H:%M:%S" ctime(lastTime)"#;
+
+#[test]
+fn windows_proxy_via_netsh_expands_as_derived_by_hand() {
+    let path = "detections/endpoint/windows_proxy_via_netsh.yml";
+    let expected = format!(
+        "| tstats {SUMMARIESONLY} count min(_time) as firstTime max(_time) as lastTime from datamodel=Endpoint.Processes \
+         where (Processes.process_name=netsh.exe OR Processes.original_file_name=netsh.exe) \
+         Processes.process = \"* portproxy *\" Processes.process = \"* v4tov4 *\" by Processes.parent_process_name \
+         Processes.parent_process Processes.original_file_name Processes.process_name Processes.process \
+         Processes.user Processes.dest |rename \"Processes\".* as * |{CTIME_FIRST} |{CTIME_LAST} | search *"
+    );
+    assert_eq!(paste_ready(path), expected);
+    let detection = detection(path);
+    assert!(detection.rule.unresolved_macros.is_empty());
+    assert_eq!(
+        requires(detection, DependencyKind::Macro),
+        vec![
+            "drop_dm_object_name(1)",
+            "process_netsh",
+            "security_content_ctime(1)",
+            "security_content_summariesonly",
+            "windows_proxy_via_netsh_filter"
+        ]
+    );
+    assert!(requires(detection, DependencyKind::Lookup).is_empty());
+}
+
+#[test]
+fn a_backtick_in_a_quoted_value_is_no_macro_call() {
+    let path = "detections/endpoint/malicious_powershell_process_with_obfuscation_techniques.yml";
+    let expected = format!(
+        "| tstats {SUMMARIESONLY} count values(Processes.process) as process values(Processes.parent_process) as \
+         parent_process min(_time) as firstTime max(_time) as lastTime from datamodel=Endpoint.Processes where \
+         (Processes.process_name=pwsh.exe OR Processes.process_name=sqlps.exe OR Processes.process_name=sqltoolsps.exe \
+         OR Processes.process_name=powershell.exe OR Processes.process_name=powershell_ise.exe OR \
+         Processes.original_file_name=pwsh.dll OR Processes.original_file_name=PowerShell.EXE OR \
+         Processes.original_file_name=powershell_ise.EXE) by Processes.user Processes.process_name \
+         Processes.original_file_name Processes.parent_process_name Processes.dest Processes.process | rename \
+         Processes.* as * | {CTIME_FIRST}| {CTIME_LAST}| eval num_obfuscation = (mvcount(split(process,\"`\"))-1) + \
+         (mvcount(split(process, \"^\"))-1) + (mvcount(split(process, \"'\"))-1) | search * | search num_obfuscation > 10"
+    );
+    assert_eq!(paste_ready(path), expected);
+    assert!(detection(path).rule.unresolved_macros.is_empty());
+}
+
+#[test]
+fn arguments_replace_their_names_and_lookups_inside_definitions_are_required() {
+    let path = "detections/endpoint/windows_alternate_datastream___base64_content.yml";
+    let base64decode = r#"eval b64x_split=split(base64,"") | lookup char_conversion_matrix base64char as b64x_split OUTPUT base64bin as b64x_bin | eval b64x_join=mvjoin(b64x_bin,"") | rex field=b64x_join "(?<b64x_by8>.{8})" max_match=0 | lookup char_conversion_matrix bin as b64x_by8 output ascii as b64x_out | eval base64_decode=mvjoin(b64x_out,"") | fields - b64x_* | eval base64_decode = replace(replace(base64_decode,":NUL:",""),":SPACE:"," ") | rex field=base64_decode mode=sed "s/\x00//g""#;
+    let sysmon = "sourcetype=XmlWinEventLog:Microsoft-Windows-Sysmon/Operational OR \
+                  source=XmlWinEventLog:Microsoft-Windows-Sysmon/Operational OR source=Syslog:Linux-Sysmon/Operational";
+    let paste_ready = paste_ready(path);
+    assert!(paste_ready.starts_with(&format!("{sysmon} EventCode=15 NOT Contents IN (")), "{paste_ready}");
+    assert!(
+        paste_ready.ends_with(&format!(
+            "by dest, process, process_guid, file_name, file_path, file_hash, base64 | {base64decode} | fields - \
+             base64 | rename base64_decode as command | {CTIME_FIRST} | {CTIME_LAST} | search *"
+        )),
+        "{paste_ready}"
+    );
+    let detection = detection(path);
+    assert_eq!(requires(detection, DependencyKind::Lookup), vec!["char_conversion_matrix"]);
+    assert!(requires(detection, DependencyKind::Macro).contains(&"base64decode(1)"));
+}
+
+#[test]
+fn enterprise_security_macros_stay_as_written_and_are_listed() {
+    let path = "detections/network/excessive_dns_failures.yml";
+    let paste_ready = paste_ready(path);
+    assert!(paste_ready.starts_with(&format!("| tstats {SUMMARIESONLY} count from datamodel=Network_Resolution")));
+    assert!(paste_ready.contains(r#"| rename "DNS".* as * | lookup cim_corporate_web_domain_lookup"#));
+    assert!(paste_ready.ends_with("| where count>50 | `get_asset(src)` | search *"), "{paste_ready}");
+    let detection = detection(path);
+    assert_eq!(detection.rule.unresolved_macros, vec!["get_asset(1)"]);
+    assert_eq!(
+        requires(detection, DependencyKind::Lookup),
+        vec!["alexa_lookup_by_str", "cim_corporate_web_domain_lookup"]
+    );
+}
+
+#[test]
+fn comments_keep_their_text_and_their_lookups_are_not_required() {
+    let path = "detections/application/windows_ad_domain_root_acl_deletion.yml";
+    let wineventlog_security = "eventtype=wineventlog_security OR Channel=security OR source=XmlWinEventLog:Security";
+    let detection = detection(path);
+    let shipped = &detection.rule.query;
+    let expected = shipped
+        .replace("`wineventlog_security`", wineventlog_security)
+        .replace("`windows_ad_domain_root_acl_deletion_filter`", "search *");
+    assert_eq!(paste_ready(path), expected);
+    assert!(expected.contains("``` Optional SID resolution lookups | lookup identity_lookup_expanded"));
+    assert_eq!(
+        requires(detection, DependencyKind::Lookup),
+        vec![
+            "ace_access_rights_lookup",
+            "ace_flag_lookup",
+            "ace_type_lookup",
+            "builtin_groups_lookup",
+            "msad_guid_lookup"
+        ]
+    );
+}
+
+/// The text between a search's macro calls (quoted values and comments included), in order.
+fn segments_between_calls(search: &str) -> Vec<String> {
+    let mut segments = vec![String::new()];
+    for piece in pieces(search) {
+        match piece {
+            Piece::Call(_) => segments.push(String::new()),
+            other => segments.last_mut().expect("one segment").push_str(other.text()),
+        }
+    }
+    segments
+}
+
+fn calls_in(search: &str) -> Vec<String> {
+    pieces(search)
+        .filter_map(|p| match p {
+            Piece::Call(call) => Some(call.key()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn every_corpus_search_expands_exactly() {
+    let source = splunk();
+    assert!(source.report.failures.is_empty(), "{:?}", source.report.failures);
+    let mut unresolved: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut fully_resolved = 0;
+    for detection in &source.detections {
+        let rule = &detection.rule;
+        let shipped = &rule.query;
+        let paste_ready = rule.paste_ready_query.as_deref().unwrap_or(shipped);
+        // Exact: the text between the shipped search's calls is all there, in order.
+        let mut from = 0;
+        for segment in segments_between_calls(shipped) {
+            let found = paste_ready[from..].find(&segment);
+            let at = found.unwrap_or_else(|| panic!("{}: {segment:?} lost from\n{paste_ready}", rule.path));
+            from += at + segment.len();
+        }
+        // Every call left is listed, and every listed call is left.
+        let mut left = calls_in(paste_ready);
+        left.dedup();
+        for call in &left {
+            assert!(rule.unresolved_macros.contains(call), "{}: {call} left but not listed", rule.path);
+        }
+        for listed in &rule.unresolved_macros {
+            assert!(left.contains(listed), "{}: {listed} listed but not left", rule.path);
+            *unresolved.entry(listed).or_default() += 1;
+        }
+        assert_eq!(rule.paste_ready_query.is_some(), !calls_in(shipped).iter().all(|c| left.contains(c)));
+        fully_resolved += usize::from(rule.unresolved_macros.is_empty());
+    }
+    eprintln!(
+        "{} searches, {fully_resolved} fully resolved; unresolved macros (searches): {unresolved:?}",
+        source.detections.len()
+    );
+    assert_eq!(source.detections.len(), 1711);
+    assert_eq!(unresolved, BTreeMap::from([("cim_corporate_web_domain_search(1)", 1), ("get_asset(1)", 1)]));
+    assert_eq!(fully_resolved, 1709);
+}
+
+#[test]
+fn macro_and_lookup_files_are_kept_as_assets_without_the_models() {
+    let assets = &splunk().assets;
+    let count = |suffix: &str| assets.iter().filter(|a| a.path.ends_with(suffix)).count();
+    let on_disk = |dir: &str, ext: &str| {
+        std::fs::read_dir(corpus().join(dir))
+            .expect("corpus folder")
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == ext))
+            .count()
+    };
+    assert_eq!(assets.iter().filter(|a| a.path.starts_with("macros/")).count(), on_disk("macros", "yml"));
+    assert_eq!(count(".csv"), on_disk("lookups", "csv"));
+    assert_eq!(
+        assets.iter().filter(|a| a.path.starts_with("lookups/") && a.path.ends_with(".yml")).count(),
+        on_disk("lookups", "yml")
+    );
+    assert_eq!(count(".mlmodel"), 0);
+}
