@@ -21,8 +21,12 @@ const RUNS: usize = 300;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The upstream corpora and ATT&CK bundles: `RULEDEX_TEST_DATA` when set (scripts/test.sh sets it,
+/// to its cache on a machine without ../shared), else ../shared beside the checkout (as in CI).
 fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    std::env::var_os("RULEDEX_TEST_DATA")
+        .filter(|dir| !dir.is_empty())
+        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"), PathBuf::from)
 }
 
 fn build_catalog(dir: &Path) -> Store {

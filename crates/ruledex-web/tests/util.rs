@@ -17,8 +17,12 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The upstream corpora and ATT&CK bundles: `RULEDEX_TEST_DATA` when set (scripts/test.sh sets it,
+/// to its cache on a machine without ../shared), else ../shared beside the checkout (as in CI).
 pub fn shared() -> PathBuf {
-    repo_root().join("../shared")
+    std::env::var_os("RULEDEX_TEST_DATA")
+        .filter(|dir| !dir.is_empty())
+        .map_or_else(|| repo_root().join("../shared"), PathBuf::from)
 }
 
 /// A source to put in a test catalog.
