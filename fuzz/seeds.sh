@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Seeds the adapters target: the hand-written fixtures and a few real files per format from
-# ../shared, each prefixed with the byte that selects its format (its index in Format::ALL).
+# the test data ($RULEDEX_TEST_DATA, else ../shared), each prefixed with the byte that selects its
+# format (its index in Format::ALL).
 set -euo pipefail
 cd "$(dirname "$0")"
 mkdir -p corpus/adapters
-shared=../../shared
+shared=${RULEDEX_TEST_DATA:-../../shared}
 seed() { # selector-byte name directory glob
   local byte=$1 name=$2 n=0
   while IFS= read -r -d '' file; do

@@ -32,7 +32,7 @@ die() {
 # --- The manifest --------------------------------------------------------------------------
 
 repo_dest=() repo_url=() repo_commit=() repo_paths=()
-file_dest=() file_url=() file_commit=() file_sha=() file_path=()
+file_dest=() file_repo=() file_commit=() file_sha=() file_path=()
 bundle_dest=() bundle_url=() bundle_blob=() bundle_sha=()
 
 read_manifest() {
@@ -48,7 +48,7 @@ read_manifest() {
         ;;
       file)
         [ -n "$rest" ] || die "$manifest line $n: a file line needs a destination, repository, commit, sha256 and path"
-        file_dest+=("$a") file_url+=("$b") file_commit+=("$c") file_sha+=("$d") file_path+=("$rest")
+        file_dest+=("$a") file_repo+=("$b") file_commit+=("$c") file_sha+=("$d") file_path+=("$rest")
         ;;
       bundle)
         [ -n "$d" ] || die "$manifest line $n: a bundle line needs a destination, url, git blob id and sha256"
@@ -82,7 +82,7 @@ corpus_commit() {
 }
 
 check_repo() { # root index
-  local dir=$1/${repo_dest[$2]} commit=${repo_commit[$2]} found path
+  local dir=$1/${repo_dest[$2]} commit=${repo_commit[$2]} found path paths
   [ -d "$dir" ] || {
     echo "${repo_dest[$2]}: missing"
     return
@@ -92,7 +92,8 @@ check_repo() { # root index
     echo "${repo_dest[$2]}: holds commit ${found:-(none recorded)}, the manifest says $commit"
     return
   }
-  for path in ${repo_paths[$2]}; do
+  read -ra paths <<<"${repo_paths[$2]}"
+  for path in "${paths[@]}"; do
     [ -e "$dir/$path" ] || echo "${repo_dest[$2]}: $path is missing"
   done
 }
@@ -129,7 +130,8 @@ check_bundle() { # root index
   if [ ! -f "$file" ]; then
     echo "${bundle_dest[$2]}: missing"
   elif ! bundle_matches "$file" "$2"; then
-    echo "${bundle_dest[$2]}: neither the upstream file (git blob ${bundle_blob[$2]}) nor the copy in ../shared (sha256 ${bundle_sha[$2]})"
+    echo "${bundle_dest[$2]}: neither the upstream file (git blob ${bundle_blob[$2]})" \
+      "nor the copy in ../shared (sha256 ${bundle_sha[$2]})"
   fi
 }
 
@@ -174,14 +176,15 @@ url_path() {
 }
 
 raw_url() { # file index
-  local repository=${file_url[$1]#https://github.com/}
+  local repository=${file_repo[$1]#https://github.com/}
   echo "https://raw.githubusercontent.com/$repository/${file_commit[$1]}/$(url_path "${file_path[$1]}")"
 }
 
 # The sparse-checkout patterns of a corpus, one per line ("." is everything).
 sparse_patterns() { # repo index
-  local path
-  for path in ${repo_paths[$1]}; do
+  local path paths
+  read -ra paths <<<"${repo_paths[$1]}"
+  for path in "${paths[@]}"; do
     if [ "$path" = . ]; then echo '/*'; else echo "/$path"; fi
   done
 }
@@ -204,7 +207,7 @@ install() { # staged destination
 }
 
 fetch_repo() { # repo index
-  local commit=${repo_commit[$1]} url tmp path patterns
+  local commit=${repo_commit[$1]} url tmp path paths patterns
   url=$(upstream "${repo_url[$1]}")
   echo "$script: fetching ${repo_dest[$1]} (commit $commit of $url)" >&2
   mapfile -t patterns < <(sparse_patterns "$1")
@@ -218,7 +221,8 @@ fetch_repo() { # repo index
     fail "git fetch of commit $commit from $url failed: $(tail -n 1 "$tmp.err")" || return
   git -C "$tmp" -c advice.detachedHead=false checkout --quiet FETCH_HEAD 2>"$tmp.err" ||
     fail "git checkout of commit $commit from $url failed: $(tail -n 1 "$tmp.err")" || return
-  for path in ${repo_paths[$1]}; do
+  read -ra paths <<<"${repo_paths[$1]}"
+  for path in "${paths[@]}"; do
     [ -e "$tmp/$path" ] || fail "$url at commit $commit has no $path" || return
   done
   rm -rf "$tmp/.git" &&
@@ -228,7 +232,8 @@ fetch_repo() { # repo index
 }
 
 download() { # url file
-  curl --fail --silent --show-error --location --connect-timeout 20 --retry 2 --output "$2" "$1" 2>"$partial/curl.err" ||
+  curl --fail --silent --show-error --location --connect-timeout 20 --retry 2 --output "$2" "$1" \
+    2>"$partial/curl.err" ||
     fail "download of $1 failed: $(tail -n 1 "$partial/curl.err")"
 }
 
@@ -237,7 +242,7 @@ set_repository() { # destination
   local i
   for i in "${!file_dest[@]}"; do
     if [ "${file_dest[i]}" = "$1" ]; then
-      echo "${file_url[i]}"
+      echo "${file_repo[i]}"
       return
     fi
   done
@@ -275,9 +280,9 @@ fetch_bundle() { # bundle index
 describe_repo() { # repo index
   local dir=$root/${repo_dest[$1]}
   echo "  ${repo_dest[$1]}: ${repo_url[$1]} at commit ${repo_commit[$1]} (paths: ${repo_paths[$1]})"
-  echo "      git clone --no-checkout --filter=blob:none ${repo_url[$1]} '$dir' &&"
-  echo "        git -C '$dir' sparse-checkout set --no-cone $(sparse_patterns "$1" | paste -sd' ') &&"
-  echo "        git -C '$dir' checkout ${repo_commit[$1]}"
+  echo "      git init '$dir' &&"
+  echo "        git -C '$dir' sparse-checkout set --no-cone $(sparse_patterns "$1" | sed "s/.*/'&'/" | paste -sd' ') &&"
+  echo "        git -C '$dir' fetch --depth 1 ${repo_url[$1]} ${repo_commit[$1]} && git -C '$dir' checkout FETCH_HEAD"
 }
 
 describe_file_set() { # destination
@@ -293,7 +298,7 @@ describe_file_set() { # destination
 
 describe_bundle() { # bundle index
   echo "  ${bundle_dest[$1]}: ${bundle_url[$1]}"
-  echo "      into '$root/${bundle_dest[$1]}'"
+  echo "      curl --fail --location --create-dirs --output '$root/${bundle_dest[$1]}' '${bundle_url[$1]}'"
 }
 
 # Fetches one missing piece with `fetch_<kind> <key>`, unless an earlier fetch failed; when it
@@ -311,8 +316,11 @@ fetch() {
   [ -n "$found" ] || return 0
   if [ -d "$root" ] && [ -n "$(ls -A "$root")" ] && [ ! -e "$root/$owner_marker" ] &&
     grep -v ': missing$' <<<"$found" >&2; then
-    die "$root was not made by $script, so the pieces above are left as they are; fix or remove them, or use another folder"
+    die "$root was not made by $script, so the pieces above are left as they are;" \
+      "fix or remove them, or use another folder"
   fi
+  # A repository that asks for credentials is missing, not a reason to wait for a password.
+  export GIT_TERMINAL_PROMPT=0
   mkdir -p "$root"
   [ -n "$(ls -A "$root")" ] || echo "made by $script, which may replace what it holds" >"$root/$owner_marker"
   exec 9>"$root/.lock"
@@ -338,9 +346,9 @@ Missing, and how to get each piece by hand:
 $missing
 Provide it in any one of these ways, then run scripts/test.sh again:
   - put the shared test data beside the checkout as ../shared (where CI has it; same layout);
-  - set RULEDEX_TEST_DATA to a folder with that layout (it is fetched into when incomplete);
-  - run the commands above where github.com and raw.githubusercontent.com are reachable, and
-    copy $root here.
+  - set RULEDEX_TEST_DATA to a folder with that layout;
+  - where github.com and raw.githubusercontent.com are reachable, run the commands above, or
+    \`$script fetch DIR\` and copy DIR to $root.
 EOF
     exit 1
   fi

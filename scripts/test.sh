@@ -1,26 +1,38 @@
 #!/usr/bin/env bash
-# The test command: formatting, lints and every test, on the real corpora in ../shared.
-# On a fresh Debian machine it first installs what the end-to-end tests need (Chromium and
-# its WebDriver), so it is the only command needed to run the tests.
+# The test command: formatting, lints and every test, on the real upstream corpora and ATT&CK
+# bundles listed in scripts/test-data.manifest. On a fresh Debian machine it first installs what
+# the tests need (Chromium and its WebDriver, git, curl) and fetches the test data, so it is the
+# only command needed to run the tests.
 set -euo pipefail
+# A relative RULEDEX_TEST_DATA names a folder from where the command was run.
+[ -z "${RULEDEX_TEST_DATA:-}" ] || RULEDEX_TEST_DATA=$(realpath -m "$RULEDEX_TEST_DATA")
 cd "$(dirname "$0")/.."
-
-if [ ! -d ../shared/corpus ]; then
-  echo "scripts/test.sh: ../shared (the upstream corpora and ATT&CK bundles) must sit beside the checkout" >&2
-  exit 1
-fi
 
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v git >/dev/null || missing+=(git)
+command -v curl >/dev/null || missing+=(curl)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "scripts/test.sh: installing ${missing[*]} (Debian packages) for the end-to-end tests" >&2
+  echo "scripts/test.sh: installing ${missing[*]} (Debian packages) for the tests" >&2
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
+# The test data: $RULEDEX_TEST_DATA if set, else ../shared beside the checkout (as in CI), else a
+# cache; the first and the last are fetched into when incomplete, ../shared must match as it is.
+if [ -n "${RULEDEX_TEST_DATA:-}" ]; then
+  scripts/test-data.sh fetch "$RULEDEX_TEST_DATA"
+elif [ -d ../shared ]; then
+  RULEDEX_TEST_DATA=$(realpath ../shared)
+  scripts/test-data.sh check "$RULEDEX_TEST_DATA"
+else
+  RULEDEX_TEST_DATA=${XDG_CACHE_HOME:-$HOME/.cache}/ruledex/test-data
+  scripts/test-data.sh fetch "$RULEDEX_TEST_DATA"
+fi
+export RULEDEX_TEST_DATA
+
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 
