@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Seeds the adapters target: the hand-written fixtures and a few real files per format from
-# ../shared, each prefixed with the byte that selects its format (its index in Format::ALL).
-# Seeds the splunk_macros target: real ESCU searches (whole detection files), each followed by
-# real macro files, NUL-separated.
+# the test data ($RULEDEX_TEST_DATA, else ../shared), each prefixed with the byte that selects its
+# format (its index in Format::ALL). Seeds the splunk_macros target: real ESCU searches (whole
+# detection files), each followed by real macro files, NUL-separated.
 set -euo pipefail
 cd "$(dirname "$0")"
 mkdir -p corpus/adapters corpus/splunk_macros
-shared=../../shared
+shared=${RULEDEX_TEST_DATA:-../../shared}
 seed() { # selector-byte name directory glob
   local byte=$1 name=$2 n=0
   while IFS= read -r -d '' file; do

@@ -1,19 +1,18 @@
 #!/usr/bin/env bash
-# The test command: formatting, lints and every test, on the real corpora in ../shared.
-# On a fresh Debian machine it first installs what the end-to-end tests need (Chromium and
-# its WebDriver), so it is the only command needed to run the tests.
+# The test command: formatting, lints and every test, on the real upstream corpora and ATT&CK
+# bundles listed in scripts/test-data.manifest. On a fresh Debian machine it first installs what
+# the tests need (Chromium and its WebDriver, git, curl) and fetches the test data, so it is the
+# only command needed to run the tests.
 set -euo pipefail
+# A relative RULEDEX_TEST_DATA names a folder from where the command was run.
+[ -z "${RULEDEX_TEST_DATA:-}" ] || RULEDEX_TEST_DATA=$(realpath -m "$RULEDEX_TEST_DATA")
 cd "$(dirname "$0")/.."
-
-if [ ! -d ../shared/corpus ]; then
-  echo "scripts/test.sh: ../shared (the upstream corpora and ATT&CK bundles) must sit beside the checkout" >&2
-  exit 1
-fi
 
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v git >/dev/null || missing+=(git)
+command -v curl >/dev/null || missing+=(curl)
 # Splunk AppInspect checks the exported Splunk app (crates/ruledex-core/tests/splunk_app.rs). It
 # is a Python package, installed into a virtual environment under target/ unless one is on PATH;
 # it needs Python with venv and libmagic.
@@ -40,9 +39,24 @@ fi
 if [ -z "${SPLUNK_APPINSPECT:-}" ] && ! command -v splunk-appinspect >/dev/null; then
   export SPLUNK_APPINSPECT="$PWD/$appinspect_venv/bin/splunk-appinspect"
 fi
+
+# The test data: $RULEDEX_TEST_DATA if set, else ../shared beside the checkout (as in CI), else a
+# cache; the first and the last are fetched into when incomplete, ../shared must match as it is.
+if [ -n "${RULEDEX_TEST_DATA:-}" ]; then
+  scripts/test-data.sh fetch "$RULEDEX_TEST_DATA"
+elif [ -d ../shared ]; then
+  RULEDEX_TEST_DATA=$(realpath ../shared)
+  scripts/test-data.sh check "$RULEDEX_TEST_DATA"
+else
+  RULEDEX_TEST_DATA=${XDG_CACHE_HOME:-$HOME/.cache}/ruledex/test-data
+  scripts/test-data.sh fetch "$RULEDEX_TEST_DATA"
+fi
+export RULEDEX_TEST_DATA
+
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+scripts/supply-chain.sh
 cargo test --workspace --locked

@@ -11,8 +11,12 @@ use ruledex_core::model::{
 };
 use ruledex_core::sources::Format;
 
+/// The upstream corpora and ATT&CK bundles: `RULEDEX_TEST_DATA` when set (scripts/test.sh sets it,
+/// to its cache on a machine without ../shared), else ../shared beside the checkout (as in CI).
 fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    std::env::var_os("RULEDEX_TEST_DATA")
+        .filter(|dir| !dir.is_empty())
+        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"), PathBuf::from)
 }
 
 fn attack() -> &'static AttackCatalog {

@@ -15,6 +15,14 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The upstream corpora and ATT&CK bundles: `RULEDEX_TEST_DATA` when set (scripts/test.sh sets it,
+/// to its cache on a machine without ../shared), else ../shared beside the checkout (as in CI).
+pub fn shared() -> PathBuf {
+    std::env::var_os("RULEDEX_TEST_DATA")
+        .filter(|dir| !dir.is_empty())
+        .map_or_else(|| repo_root().join("../shared"), PathBuf::from)
+}
+
 /// Builds the catalog a configuration describes into `dir`, the way `ruledex sync` does, and
 /// opens it.
 pub fn build_catalog(config: &Config, dir: &Path) -> Catalog {
@@ -22,9 +30,16 @@ pub fn build_catalog(config: &Config, dir: &Path) -> Catalog {
     Catalog::open(&summary.catalog, StoreOptions::default()).unwrap()
 }
 
-/// The configuration of every corpus in ../shared: the one users run air-gapped.
-pub fn local_mirrors() -> Config {
-    Config::load(&repo_root().join("examples/local-mirrors.toml")).unwrap()
+/// The configuration of every corpus in the test data: examples/local-mirrors.toml, the one
+/// users run air-gapped. Its paths name `../../shared` from the example's folder, so it is read
+/// from a copy beside a link to wherever the test data is.
+pub fn local_mirrors(dir: &Path) -> Config {
+    let examples = dir.join("checkout/examples");
+    std::fs::create_dir_all(&examples).unwrap();
+    std::os::unix::fs::symlink(std::path::absolute(shared()).unwrap(), dir.join("shared")).unwrap();
+    let config = examples.join("local-mirrors.toml");
+    std::fs::copy(repo_root().join("examples/local-mirrors.toml"), &config).unwrap();
+    Config::load(&config).unwrap()
 }
 
 /// A server over the catalog of every corpus in ../shared, started once per test binary.
@@ -32,7 +47,7 @@ pub fn shared_server() -> &'static Server {
     static SERVER: OnceLock<(tempfile::TempDir, Server)> = OnceLock::new();
     let (_, server) = SERVER.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let catalog = build_catalog(&local_mirrors(), dir.path());
+        let catalog = build_catalog(&local_mirrors(dir.path()), &dir.path().join("data"));
         let server = Server::start(AppState::new(Some(catalog), "test catalog of ../shared", Limits::default()));
         (dir, server)
     });

@@ -11,9 +11,12 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The shared data beside the checkout (as in CI).
+/// The upstream corpora and ATT&CK bundles: `RULEDEX_TEST_DATA` when set (scripts/test.sh sets it,
+/// to its cache on a machine without ../shared), else ../shared beside the checkout (as in CI).
 pub fn shared() -> PathBuf {
-    repo_root().join("../shared")
+    std::env::var_os("RULEDEX_TEST_DATA")
+        .filter(|dir| !dir.is_empty())
+        .map_or_else(|| repo_root().join("../shared"), PathBuf::from)
 }
 
 pub fn fixtures() -> PathBuf {
@@ -63,9 +66,17 @@ impl Workspace {
         Workspace { dir, config }
     }
 
-    /// A workspace using an existing configuration file.
-    pub fn with_config(config: PathBuf) -> Workspace {
-        Workspace { config, ..Workspace::new() }
+    /// A workspace configured by a verbatim copy of examples/local-mirrors.toml, placed so that
+    /// the `../../shared` its paths start with is a link to the test data, wherever that lives.
+    pub fn with_local_mirrors_example() -> Workspace {
+        let workspace = Workspace::new();
+        let examples = workspace.path().join("checkout/examples");
+        fs::create_dir_all(&examples).expect("examples folder");
+        let data = std::path::absolute(shared()).expect("test data path");
+        std::os::unix::fs::symlink(data, workspace.path().join("shared")).expect("link to the test data");
+        let config = examples.join("local-mirrors.toml");
+        fs::copy(repo_root().join("examples/local-mirrors.toml"), &config).expect("copy of the example");
+        Workspace { config, ..workspace }
     }
 
     pub fn path(&self) -> &Path {
@@ -112,12 +123,12 @@ pub fn source(name: &str, format: &str, kind: &str, path: &Path) -> String {
     format!("\n[[sources]]\nname = {name:?}\nformat = {format:?}\nkind = {kind:?}\npath = {path:?}\n")
 }
 
-/// The catalog built once from every corpus in ../shared, through the documented example
+/// The catalog built once from every corpus in the test data, through the documented example
 /// configuration for local mirrors (examples/local-mirrors.toml).
 pub fn shared_catalog() -> &'static Workspace {
     static CATALOG: OnceLock<Workspace> = OnceLock::new();
     CATALOG.get_or_init(|| {
-        let workspace = Workspace::with_config(repo_root().join("examples/local-mirrors.toml"));
+        let workspace = Workspace::with_local_mirrors_example();
         let sync = workspace.run(&["sync"]);
         // The Sentinel sample holds three files that are invalid YAML upstream: status 0, listed.
         assert_eq!(sync.code, 0, "{}\n{}", sync.stdout, sync.stderr);
