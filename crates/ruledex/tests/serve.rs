@@ -90,13 +90,13 @@ fn an_offline_first_run_still_serves_and_says_what_failed() {
     let workspace = Workspace::new();
     // Port 9 (discard) is closed on loopback: the download fails at once, as offline.
     workspace.write_config(&format!(
-        "[attack]\nenterprise = \"http://127.0.0.1:9/enterprise-attack.json\"\n{}",
+        "[attack]\nenterprise = \"https://127.0.0.1:9/enterprise-attack.json\"\n{}",
         source("chronicle", "chronicle", "vendor", &fixtures().join("chronicle"))
     ));
     let served = serve(&workspace);
     let sync = wait_for(&served, "/api/v1/sync", |v| v["state"] == "failed" || v["state"] == "finished");
     assert_eq!(sync["state"], "failed");
-    assert!(sync["error"].as_str().unwrap().contains("cannot download ATT&CK bundle http://127.0.0.1:9/"));
+    assert!(sync["error"].as_str().unwrap().contains("cannot download ATT&CK bundle https://127.0.0.1:9/"));
     let (status, home) = get(&served, "/");
     assert_eq!(status, 200);
     assert!(home.contains("The catalog could not be built") && home.contains("examples/local-mirrors.toml"));
