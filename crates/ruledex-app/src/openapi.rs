@@ -65,8 +65,10 @@ fn path(name: &'static str, description: &'static str) -> Param {
 
 /// The whole document.
 pub fn document() -> Value {
-    let mut generator =
-        SchemaSettings::draft2020_12().with(|s| s.definitions_path = "/components/schemas".into()).into_generator();
+    let mut generator = SchemaSettings::draft2020_12()
+        .for_serialize()
+        .with(|s| s.definitions_path = "/components/schemas".into())
+        .into_generator();
     let g = &mut generator;
     let technique_params = [&[path("id", "T1090, t1090.003 or T1090/003"), EXACT, COMMUNITY][..], FILTERS].concat();
     let mut paths = Map::new();

@@ -135,7 +135,8 @@ pub fn ingest(
     let prepared = adapter.prepare(&support);
     support_failures
         .extend(prepared.failures.iter().map(|(path, e)| Failure { path: path.clone(), reason: e.to_string() }));
-    let candidates = walker.candidates(adapter.patterns())?;
+    let candidates: Vec<Candidate> =
+        walker.candidates(adapter.patterns())?.into_iter().map(|c| read_as_support(c, &support)).collect();
     let files = candidates.len();
     let outcomes: Vec<(Vec<Rule>, Vec<Failure>)> = candidates
         .into_par_iter()
@@ -190,6 +191,15 @@ fn read_rules(prepared: &Prepared<'_>, candidate: Candidate, max_query_bytes: u6
         ))
     }));
     (rules, failures)
+}
+
+/// A rule file that is also a support file (Panther's saved queries are both) was read once, as
+/// a support file: the walker refuses to read it again, so its text comes from there.
+fn read_as_support(candidate: Candidate, support: &Support) -> Candidate {
+    match (&candidate.content, support.get(&candidate.path)) {
+        (Err(_), Some(text)) => Candidate { content: Ok(text.to_string()), ..candidate },
+        _ => candidate,
+    }
 }
 
 /// The format's support files, read with the same care as rule files; the unreadable ones are

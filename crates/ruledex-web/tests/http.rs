@@ -2,7 +2,7 @@
 
 use scraper::ElementRef;
 
-use crate::util::{Server, select, shared_server, texts};
+use crate::util::{Server, configured_sources, select, shared_server, texts};
 use ruledex_app::sync::SyncPhase;
 use ruledex_web::{AppState, Limits};
 
@@ -185,7 +185,7 @@ fn home_and_sources_pages_summarize_the_catalog() {
     let count: usize = cell.select(&select(".n")).next().unwrap().text().collect::<String>().parse().unwrap();
     let api = shared_server().get("/api/v1/techniques/T1090").ok().json();
     assert_eq!(count, api["shown"].as_u64().unwrap() as usize, "the matrix counts the vendor-native view");
-    assert_eq!(texts(&home, ".sources-summary tbody tr").len(), 7);
+    assert_eq!(texts(&home, ".sources-summary tbody tr").len(), configured_sources());
     let sources = shared_server().get("/sources").ok().html();
     let sentinel_failures = texts(&sources, "#sentinel table.failures tbody tr");
     assert_eq!(sentinel_failures.len(), 3);
@@ -203,8 +203,8 @@ fn the_api_mirrors_every_page() {
     let search = server.get("/api/v1/search?q=tor&limit=5").ok().json();
     assert_eq!(search["detections"].as_array().unwrap().len(), 5);
     assert!(search["total"].as_u64().unwrap() > 5);
-    assert_eq!(server.get("/api/v1/sources").ok().json().as_array().unwrap().len(), 7);
-    assert_eq!(server.get("/api/v1/stats").ok().json()["sources"].as_array().unwrap().len(), 7);
+    assert_eq!(server.get("/api/v1/sources").ok().json().as_array().unwrap().len(), configured_sources());
+    assert_eq!(server.get("/api/v1/stats").ok().json()["sources"].as_array().unwrap().len(), configured_sources());
     let coverage = server.get("/api/v1/coverage").ok().json();
     let proxy = coverage["techniques"].as_array().unwrap().iter().find(|t| t["id"] == "T1090").unwrap();
     assert_eq!(proxy["detections"], technique_shown(server));

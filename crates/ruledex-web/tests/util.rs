@@ -42,6 +42,11 @@ pub fn local_mirrors(dir: &Path) -> Config {
     Config::load(&config).unwrap()
 }
 
+/// How many sources examples/local-mirrors.toml configures.
+pub fn configured_sources() -> usize {
+    Config::load(&repo_root().join("examples/local-mirrors.toml")).unwrap().sources.len()
+}
+
 /// A server over the catalog of every corpus in ../shared, started once per test binary.
 pub fn shared_server() -> &'static Server {
     static SERVER: OnceLock<(tempfile::TempDir, Server)> = OnceLock::new();
