@@ -125,7 +125,7 @@ impl CatalogWriter {
             .map(Some)
             .or_else(|e| if e == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(e) })?;
         let Some((report, synced_at)) = row else { return Ok(None) };
-        let detections = crate::reader::full_detections(&previous, "source = ?1 ORDER BY pk", name)?;
+        let detections = crate::reader::full_detections(&previous, "source = ?1 ORDER BY pk", [name])?;
         let assets = crate::reader::source_assets(&previous, name)?;
         Ok(Some((ReportRecord::parse(&report)?, synced_at, detections, assets)))
     }
