@@ -93,6 +93,7 @@ mod tests {
             techniques: vec![attack.map_technique(technique.parse().unwrap(), technique, MappedBy::Vendor)],
             tactics: vec![],
             unresolved_tags: vec![],
+            atlas: vec![],
             provenance: Provenance::default(),
             effective_license: None,
         }

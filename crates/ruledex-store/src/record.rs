@@ -2,7 +2,7 @@
 //! own, see `schema.sql`) and without serde's `flatten`, which the model uses for its JSON shape
 //! but which makes reading back about twice as slow (serde buffers flattened fields).
 
-use ruledex_core::model::{Detection, Format, Provenance, Rule, SourceKind, TacticRef, TechniqueMapping};
+use ruledex_core::model::{AtlasRef, Detection, Format, Provenance, Rule, SourceKind, TacticRef, TechniqueMapping};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize)]
@@ -16,6 +16,9 @@ pub(crate) struct DetectionRecord {
     techniques: Vec<TechniqueMapping>,
     tactics: Vec<TacticRef>,
     unresolved_tags: Vec<String>,
+    /// Absent from catalogs written before ruledex read ATLAS.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    atlas: Vec<AtlasRef>,
     provenance: Provenance,
     effective_license: Option<String>,
 }
@@ -37,6 +40,7 @@ impl DetectionRecord {
             techniques: d.techniques.clone(),
             tactics: d.tactics.clone(),
             unresolved_tags: d.unresolved_tags.clone(),
+            atlas: d.atlas.clone(),
             provenance: d.provenance.clone(),
             effective_license: d.effective_license.clone(),
         }
@@ -59,6 +63,7 @@ impl From<DetectionRecord> for Detection {
             techniques: r.techniques,
             tactics: r.tactics,
             unresolved_tags: r.unresolved_tags,
+            atlas: r.atlas,
             provenance: r.provenance,
             effective_license: r.effective_license,
         }
