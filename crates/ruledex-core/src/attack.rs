@@ -347,6 +347,28 @@ impl AttackCatalog {
         found
     }
 
+    /// Whether an ID the loaded bundles lack is numbered after all they hold (a technique
+    /// after every technique, or a sub-technique after every sibling, or a tactic after every
+    /// tactic). MITRE numbers new IDs upward, so such a tag comes from a newer release than the
+    /// loaded one (Sigma's T1685 against ATT&CK 18.1) rather than being a typo.
+    pub fn is_newer_than_release(&self, tag: &str) -> bool {
+        if let Ok(id) = tag.parse::<TechniqueId>() {
+            return self.is_newer_technique(id);
+        }
+        tag.parse::<TacticId>().is_ok_and(|id| self.tactics.iter().chain(&self.retired_tactics).all(|t| t.id < id))
+    }
+
+    fn is_newer_technique(&self, id: TechniqueId) -> bool {
+        if self.techniques.contains_key(&id) {
+            return false;
+        }
+        if self.techniques.contains_key(&id.parent()) {
+            // A new sub-technique of a known technique.
+            return self.subtechniques(id.parent()).all(|sibling| sibling.id < id);
+        }
+        self.techniques.keys().all(|known| known.parent() < id.parent())
+    }
+
     /// A group, campaign or software by ID (revoked and deprecated ones included).
     pub fn object(&self, id: ObjectId) -> Option<&AttackObject> {
         self.objects.get(id)
@@ -598,6 +620,17 @@ mod tests {
             (current.name.as_str(), current.tagged_id, current.status),
             ("Command and Control", None, MappingStatus::Current)
         );
+    }
+
+    #[test]
+    fn ids_numbered_after_all_loaded_ones_are_from_a_newer_release() {
+        let catalog = mini_catalog();
+        for newer in ["T1685", "T1685.001", "t1090.004", "T1064.001", "TA0112"] {
+            assert!(catalog.is_newer_than_release(newer), "{newer}");
+        }
+        for not_newer in ["T1090", "T1090.002", "T1001", "T1059.000", "TA0001", "TA0011", "stealth", "AML.T0051"] {
+            assert!(!catalog.is_newer_than_release(not_newer), "{not_newer}");
+        }
     }
 
     #[test]
