@@ -302,16 +302,17 @@ impl<'a> Index<'a> {
     }
 
     fn object_entry(&self, o: &Object<'_>, id: ObjectId, domain: Domain) -> ObjectEntry {
-        let uses = self.uses.get(o.id.as_ref()).map(Vec::as_slice).unwrap_or(&[]);
-        let techniques = uses
-            .iter()
-            .filter_map(|rel| Some((self.attack_id::<TechniqueId>(&rel.target_ref)?, rel.description.to_string())))
-            .collect();
-        let software: Vec<ObjectId> = uses
-            .iter()
-            .filter_map(|rel| self.attack_id::<ObjectId>(&rel.target_ref))
-            .filter(|used| used.kind() == ObjectKind::Software && *used != id)
-            .collect();
+        let mut techniques = Vec::new();
+        let mut software = Vec::new();
+        // STIX ids start with their object's type, so one lookup per relationship suffices.
+        for rel in self.uses.get(o.id.as_ref()).map(Vec::as_slice).unwrap_or(&[]) {
+            let target = rel.target_ref.as_ref();
+            if target.starts_with("attack-pattern--") {
+                techniques.extend(self.attack_id(target).map(|used| (used, rel.description.to_string())));
+            } else if target.starts_with("malware--") || target.starts_with("tool--") {
+                software.extend(self.attack_id::<ObjectId>(target).filter(|used| *used != id));
+            }
+        }
         let attributed_to = self.attributed_to.get(o.id.as_ref()).map(Vec::as_slice).unwrap_or(&[]);
         let aliases = o.aliases.iter().chain(&o.x_mitre_aliases).filter(|a| **a != o.name).cloned().collect();
         let object = AttackObject {
