@@ -130,8 +130,9 @@ pub struct AttackCatalog {
 pub enum AttackError {
     #[error("cannot read ATT&CK bundle {path}: {source}")]
     Read { path: String, source: std::io::Error },
-    #[error("ATT&CK bundle {path} {source}")]
-    Bundle { path: String, source: BundleError },
+    /// `reason` is part of the message rather than a chained source, so it is printed once.
+    #[error("ATT&CK bundle {path} {reason}")]
+    Bundle { path: String, reason: BundleError },
 }
 
 /// Why a bundle's bytes are not ATT&CK.
@@ -153,7 +154,7 @@ impl AttackCatalog {
         for (domain, path) in bundles {
             let path_text = || path.display().to_string();
             let bytes = std::fs::read(path).map_err(|source| AttackError::Read { path: path_text(), source })?;
-            catalog.add_bundle(*domain, &bytes).map_err(|source| AttackError::Bundle { path: path_text(), source })?;
+            catalog.add_bundle(*domain, &bytes).map_err(|reason| AttackError::Bundle { path: path_text(), reason })?;
         }
         Ok(catalog)
     }
