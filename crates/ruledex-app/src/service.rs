@@ -10,7 +10,7 @@ use ruledex_core::attack::TechniqueLookup;
 use ruledex_core::ids::TechniqueId;
 use ruledex_core::model::Detection;
 use ruledex_core::query::{Filter, SearchQuery};
-use ruledex_store::{Candidate, Lookup, SearchResults, Store, StoreError, StoreOptions, TechniquePage};
+use ruledex_store::{Candidate, Lookup, SearchResults, Store, StoreError, StoreOptions, TechniquePage, Window};
 
 use crate::links;
 use crate::wire::{
@@ -113,6 +113,11 @@ impl Catalog {
         self.store.info().attack_version.clone()
     }
 
+    /// The native format of a configured source.
+    pub fn source_format(&self, source: &str) -> Option<ruledex_core::model::Format> {
+        self.store.sources().iter().find(|s| s.report.name == source).map(|s| s.report.format)
+    }
+
     /// "Parent: Sub" for sub-techniques, the name otherwise.
     pub fn technique_name(&self, id: TechniqueId) -> Option<String> {
         self.store.attack().full_name(id)
@@ -141,8 +146,19 @@ impl Catalog {
     /// A technique's page: the technique, its sub-techniques with counts, and the detections
     /// `filter` keeps (under its sub-techniques too unless `exact`).
     pub fn technique_page(&self, technique: &str, exact: bool, filter: &Filter) -> Answer<TechniquePage> {
+        self.technique_page_window(technique, exact, filter, Window::ALL)
+    }
+
+    /// [`Catalog::technique_page`] with only the detections in `window` read.
+    pub fn technique_page_window(
+        &self,
+        technique: &str,
+        exact: bool,
+        filter: &Filter,
+        window: Window,
+    ) -> Answer<TechniquePage> {
         let id = self.find_technique(technique)?;
-        self.store.technique_page(id, exact, filter)?.ok_or_else(|| ServiceError::NotFound {
+        self.store.technique_page(id, exact, filter, window)?.ok_or_else(|| ServiceError::NotFound {
             message: format!("{id} is not an ATT&CK technique, and no detection is tagged with it"),
             suggestions: self.technique_suggestions(&self.store.attack().closest_techniques(&id.to_string())),
         })

@@ -13,7 +13,7 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 
-pub use reader::{Candidate, CatalogInfo, Listing, Lookup, SourceStatus, Store, StoreOptions, TechniqueCounts};
+pub use reader::{Candidate, CatalogInfo, Listing, Lookup, SourceStatus, Store, StoreOptions, TechniqueCounts, Window};
 pub use search::{Field, Hit, MAX_QUERY_CHARS, Marked, SearchResults};
 pub use technique::{SubtechniqueCount, TechniquePage};
 pub use writer::CatalogWriter;
@@ -146,10 +146,12 @@ mod tests {
     fn a_written_catalog_reads_back_with_parent_roll_up_and_display_order() {
         let dir = tempfile::tempdir().unwrap();
         let store = build(dir.path());
-        let listing = store.technique_detections("T1090".parse().unwrap(), false, &Filter::default()).unwrap();
+        let listing =
+            store.technique_detections("T1090".parse().unwrap(), false, &Filter::default(), Window::ALL).unwrap();
         let ids: Vec<&str> = listing.detections.iter().map(|d| d.id.as_str()).collect();
         assert_eq!(ids, vec!["tor", "low-proxy"], "sub-technique detections roll up; highest severity first");
-        let exact = store.technique_detections("T1090".parse().unwrap(), true, &Filter::default()).unwrap();
+        let exact =
+            store.technique_detections("T1090".parse().unwrap(), true, &Filter::default(), Window::ALL).unwrap();
         assert_eq!(exact.detections.len(), 1);
         assert_eq!(store.technique("T1090".parse().unwrap()).unwrap().name, "Proxy");
         assert_eq!(store.attack().subtechniques("T1090".parse().unwrap()).count(), 3);

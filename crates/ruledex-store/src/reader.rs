@@ -68,18 +68,38 @@ pub struct SourceStatus {
     pub error: Option<String>,
 }
 
+/// Which part of a list to read: pages of a long list are read on their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub offset: usize,
+    pub limit: usize,
+}
+
+impl Window {
+    /// The whole list.
+    pub const ALL: Window = Window { offset: 0, limit: usize::MAX };
+
+    fn of<T>(self, items: &[T]) -> &[T] {
+        let start = self.offset.min(items.len());
+        &items[start..start.saturating_add(self.limit).min(items.len())]
+    }
+}
+
 /// Detections listed for a technique: the shown ones, and counts over all of them.
 #[derive(Debug, Clone)]
 pub struct Listing {
     /// Detections for the technique before filtering.
     pub total: usize,
+    /// Detections passing the filter (`detections` holds those of the window read).
+    pub shown: usize,
     pub facets: FacetCounts,
     /// How many more the filter would show with deprecated detections included.
     pub hidden_deprecated: usize,
     /// How many more it would show with community content included (0 unless the filter is
     /// restricted to vendor-native content).
     pub hidden_community: usize,
-    /// After filtering, in display order; without their long texts (see [`Store::detection`]).
+    /// After filtering, in display order, the window asked for; without their long texts (see
+    /// [`Store::detection`]).
     pub detections: Vec<Detection>,
 }
 
@@ -190,19 +210,16 @@ impl Store {
         pks.sort_by_key(|pk| self.order.get(pk).copied().unwrap_or(usize::MAX));
     }
 
-    /// Detections listed under a technique: under its sub-techniques too unless `exact`.
-    pub fn technique_detections(&self, id: TechniqueId, exact: bool, filter: &Filter) -> Result<Listing> {
-        let pks = self.with_conn(|conn| {
-            let sql = if exact || id.is_subtechnique() {
-                "SELECT detection FROM detection_techniques WHERE technique = ?1"
-            } else {
-                "SELECT detection FROM detection_techniques WHERE parent = ?1"
-            };
-            let mut statement = conn.prepare_cached(sql)?;
-            let pks = statement.query_map([id.to_string()], |r| r.get::<_, i64>(0))?;
-            Ok(pks.collect::<Result<HashSet<i64>, _>>()?)
-        })?;
-        let mut pks: Vec<i64> = pks.into_iter().collect();
+    /// Detections listed under a technique: under its sub-techniques too unless `exact`; of
+    /// those `filter` keeps, the ones in `window`.
+    pub fn technique_detections(
+        &self,
+        id: TechniqueId,
+        exact: bool,
+        filter: &Filter,
+        window: Window,
+    ) -> Result<Listing> {
+        let mut pks = self.listed_under(id, exact)?;
         let facets = FacetCounts::count(pks.iter().filter_map(|pk| self.facets.get(pk)));
         let total = pks.len();
         let count = |f: &Filter| pks.iter().filter(|pk| self.facets.get(pk).is_some_and(|x| f.matches(x))).count();
@@ -214,8 +231,33 @@ impl Store {
         };
         pks.retain(|pk| self.facets.get(pk).is_some_and(|f| filter.matches(f)));
         self.sort_for_display(&mut pks);
-        let detections = self.detections_by_pk(&pks)?;
-        Ok(Listing { total, facets, hidden_deprecated, hidden_community, detections })
+        let detections = self.detections_by_pk(window.of(&pks))?;
+        Ok(Listing { total, shown, facets, hidden_deprecated, hidden_community, detections })
+    }
+
+    /// The filterable attributes of every detection listed under a technique and its
+    /// sub-techniques, each with whether it is tagged with the technique itself: what filter
+    /// controls count, without reading a detection.
+    pub fn family_facets(&self, id: TechniqueId) -> Result<Vec<(Facets, bool)>> {
+        let direct = self.listed_under(id, true)?;
+        let mut family = self.listed_under(id, false)?;
+        self.sort_for_display(&mut family);
+        Ok(family.iter().filter_map(|pk| Some((self.facets.get(pk)?.clone(), direct.contains(pk)))).collect())
+    }
+
+    /// The detections listed under a technique, and under its sub-techniques unless `exact`.
+    fn listed_under(&self, id: TechniqueId, exact: bool) -> Result<Vec<i64>> {
+        let pks = self.with_conn(|conn| {
+            let sql = if exact || id.is_subtechnique() {
+                "SELECT detection FROM detection_techniques WHERE technique = ?1"
+            } else {
+                "SELECT detection FROM detection_techniques WHERE parent = ?1"
+            };
+            let mut statement = conn.prepare_cached(sql)?;
+            let pks = statement.query_map([id.to_string()], |r| r.get::<_, i64>(0))?;
+            Ok(pks.collect::<Result<HashSet<i64>, _>>()?)
+        })?;
+        Ok(pks.into_iter().collect())
     }
 
     /// How many detections passing `filter` each technique lists, exactly and with its

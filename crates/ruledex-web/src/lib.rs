@@ -9,6 +9,7 @@
 
 mod api;
 mod cache;
+mod download;
 mod error;
 mod highlight;
 mod layout;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/search", get(api::search))
         .route("/api/v1/sources", get(api::sources))
         .route("/api/v1/stats", get(api::stats))
+        .route("/api/v1/export", get(download::export))
         .route_layer(from_fn_with_state(state.clone(), middleware::cached));
     Router::new()
         .merge(cached)

@@ -27,6 +27,8 @@ pub struct Limits {
     pub max_url_bytes: usize,
     /// The most bytes of request headers accepted.
     pub max_header_bytes: usize,
+    /// The most detections one export request may hold (the CLI's `ruledex export` has no limit).
+    pub max_export_detections: usize,
 }
 
 impl Default for Limits {
@@ -38,6 +40,7 @@ impl Default for Limits {
             cache_bytes: 64 * 1024 * 1024,
             max_url_bytes: 8 * 1024,
             max_header_bytes: 16 * 1024,
+            max_export_detections: 2_000,
         }
     }
 }

@@ -310,8 +310,31 @@ fn technique_page_counts_the_cards_it_shows() {
         assert_eq!(browser.text("h1").await, "T1090 Proxy");
         let shown: usize = browser.text("#shown-count").await.parse().unwrap();
         let all = browser.client.find_all(Locator::Css("article.card")).await.unwrap().len();
-        assert!(0 < shown && shown < all, "community cards start hidden: {shown} shown of {all}");
+        assert!(shown > 0 && all == shown, "the page carries the {shown} cards its filters keep, not {all}");
         assert_eq!(browser.visible("article.card").await.len(), shown, "#shown-count counts the visible cards");
+        let total: usize = browser.text("#shown-line").await.split(" of ").nth(1).unwrap().parse().unwrap();
+        assert!(total > shown, "community content is counted, not sent: {shown} of {total}");
+    });
+}
+
+/// The largest families come a page at a time; "next cards" adds the next page in place.
+#[test]
+fn large_families_load_their_next_cards_in_place() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        browser.open(server, "/techniques/T1059?community=1").await;
+        let shown: usize = browser.text("#shown-count").await.parse().unwrap();
+        assert!(shown > 200, "T1059 with community content holds {shown} detections");
+        assert_eq!(browser.visible("article.card").await.len(), 100, "the first page");
+        browser.js("window.__noReload = 1").await;
+        browser.find("#pager a.more").await.click().await.unwrap();
+        browser.eventually("the next cards", || async { browser.visible("article.card").await.len() == 200 }).await;
+        let ids = browser.visible_card_ids().await;
+        let unique: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), 200, "each card once");
+        assert_eq!(browser.text("#shown-range").await, "1–200");
+        assert_eq!(browser.js("return window.__noReload").await, json!(1), "the page was reloaded");
+        assert!(browser.client.current_url().await.unwrap().query().unwrap_or_default().contains("community=1"));
     });
 }
 

@@ -40,6 +40,8 @@ pub enum Command {
     Search(SearchArgs),
     /// Per source: files seen, detections, failures, ATT&CK coverage
     Stats(JsonArg),
+    /// Detections in a platform's import format (a Splunk app, Kibana NDJSON, an ARM template...)
+    Export(ExportArgs),
     /// Print the built-in configuration or the one in effect
     Config(ConfigArgs),
 }
@@ -53,7 +55,7 @@ impl Command {
             Command::Show(args) => args.output.json,
             Command::Search(args) => args.output.json,
             Command::Stats(args) => args.json,
-            Command::Serve(_) | Command::Config(_) => false,
+            Command::Serve(_) | Command::Config(_) | Command::Export(_) => false,
         }
     }
 }
@@ -124,6 +126,31 @@ pub struct SearchArgs {
     pub offset: usize,
     #[command(flatten)]
     pub output: JsonArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// splunk-app, kibana-ndjson, yaral, sentinel-arm, sentinel-yaml, sigma, json or csv
+    #[arg(long)]
+    pub format: String,
+    /// One detection, by address (SOURCE/ID)
+    #[arg(long, conflicts_with_all = ["technique", "query"])]
+    pub detection: Option<String>,
+    /// A technique's detections (with its sub-techniques' unless --exact), as `technique` lists them
+    #[arg(long, conflicts_with = "query")]
+    pub technique: Option<String>,
+    /// Only detections tagged with the technique itself
+    #[arg(long, requires = "technique")]
+    pub exact: bool,
+    /// Every detection a search finds
+    #[arg(long)]
+    pub query: Option<String>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Where to write: a file; a directory, FILE.tar.gz or FILE.zip for formats of several
+    /// files [default: standard output, for an export of one file]
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

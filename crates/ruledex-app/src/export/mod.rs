@@ -91,11 +91,19 @@ pub struct Exported {
 }
 
 impl Catalog {
-    /// The detections of `selection` in `format`.
-    pub fn export(&self, format: ExportFormat, selection: &Selection) -> Answer<Exported> {
+    /// The detections of `selection` in `format`; at most `max` of them when given (a web
+    /// request's export is bounded; the CLI's is not).
+    pub fn export(&self, format: ExportFormat, selection: &Selection, max: Option<usize>) -> Answer<Exported> {
         let (label, detections) = self.selected(selection)?;
         if detections.is_empty() {
             return Err(ServiceError::BadRequest(format!("{label} holds no detection to export")));
+        }
+        if let Some(max) = max.filter(|max| detections.len() > *max) {
+            return Err(ServiceError::BadRequest(format!(
+                "{label} holds {} detections, more than the {max} one export here may hold; narrow the selection \
+                 (filters) or use `ruledex export`",
+                detections.len()
+            )));
         }
         let detections = self.store().with_long_texts(&detections)?;
         let name = format!("ruledex-{}-{format}", file_safe(&label));

@@ -26,7 +26,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::ingest::Asset;
-use crate::model::Detection;
+use crate::model::{Detection, Format};
 
 /// The platform formats ruledex exports to. (`json` and `csv` of catalog rows are written by
 /// the application, from its wire types.)
@@ -65,6 +65,18 @@ impl PlatformFormat {
             PlatformFormat::SentinelArm => "sentinel-arm",
             PlatformFormat::SentinelYaml => "sentinel-yaml",
             PlatformFormat::Sigma => "sigma",
+        }
+    }
+
+    /// The platform formats detections read from `format` export to.
+    pub fn for_source(format: Format) -> Vec<PlatformFormat> {
+        match format {
+            Format::SplunkEscu => vec![PlatformFormat::SplunkApp],
+            Format::Elastic => vec![PlatformFormat::KibanaNdjson],
+            Format::Chronicle => vec![PlatformFormat::Yaral],
+            Format::Sentinel => vec![PlatformFormat::SentinelArm, PlatformFormat::SentinelYaml],
+            Format::Sigma => vec![PlatformFormat::Sigma],
+            Format::Sublime | Format::KqlMarkdown | Format::Panther => vec![],
         }
     }
 

@@ -11,7 +11,7 @@ use ruledex_core::ids::TechniqueId;
 use ruledex_core::query::SearchQuery;
 use ruledex_store::{Marked, SourceStatus};
 
-use super::view::{Card, FacetGroup, facet_groups, short_commit};
+use super::view::{Card, ExportLink, FacetGroup, export_menu, facet_groups, short_commit, with_param};
 use super::{PageResult, params, render};
 use crate::error::WebError;
 use crate::highlight::escape_into;
@@ -216,6 +216,7 @@ struct SearchView {
     show_deprecated: bool,
     previous: String,
     next: String,
+    exports: Vec<ExportLink>,
 }
 
 struct Hit {
@@ -266,6 +267,7 @@ fn empty_search(search: &SearchQuery) -> SearchView {
         show_deprecated: search.filter.include_deprecated,
         previous: String::new(),
         next: String::new(),
+        exports: vec![],
     }
 }
 
@@ -286,7 +288,7 @@ fn results(
             snippet_html: marked(&hit.snippet),
         })
         .collect();
-    let page = |offset: usize| format!("/search?{}", with_offset(raw_query, offset));
+    let page = |offset: usize| format!("/search?{}", with_param(raw_query, "offset", &offset.to_string()));
     let last = results.offset + results.hits.len();
     let mut layout = Layout::new(format!("{} · search", search.text));
     layout.search = search.text.clone();
@@ -304,6 +306,15 @@ fn results(
         show_deprecated: search.filter.include_deprecated,
         previous: if results.offset > 0 { page(results.offset.saturating_sub(results.limit)) } else { String::new() },
         next: if last < results.total { page(last) } else { String::new() },
+        exports: export_menu(
+            results
+                .facets
+                .sources
+                .keys()
+                .filter(|source| search.filter.sources.is_empty() || search.filter.sources.contains(source))
+                .filter_map(|source| catalog.source_format(source)),
+            &with_param(&with_param(raw_query, "offset", ""), "limit", ""),
+        ),
     })
 }
 
@@ -320,14 +331,6 @@ fn marked(text: &Marked) -> String {
         }
     }
     html
-}
-
-/// The query string with `offset` replaced.
-fn with_offset(raw_query: &str, offset: usize) -> String {
-    let mut pairs: Vec<&str> = raw_query.split('&').filter(|p| !p.is_empty() && !p.starts_with("offset=")).collect();
-    let offset = format!("offset={offset}");
-    pairs.push(&offset);
-    pairs.join("&")
 }
 
 #[derive(Template)]
@@ -384,11 +387,5 @@ mod tests {
     fn marks_are_escaped_pieces() {
         let text = Marked(vec![("a ".into(), false), ("<b>".into(), true), ("\u{2} c".into(), false)]);
         assert_eq!(marked(&text), "a <mark>&lt;b&gt;</mark>\u{2} c");
-    }
-
-    #[test]
-    fn paging_links_replace_the_offset() {
-        assert_eq!(with_offset("q=tor&offset=20&limit=20", 40), "q=tor&limit=20&offset=40");
-        assert_eq!(with_offset("", 0), "offset=0");
     }
 }

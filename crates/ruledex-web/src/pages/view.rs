@@ -2,9 +2,11 @@
 //! they print; the only pre-rendered HTML is highlighted code, escaped by `highlight`.
 
 use ruledex_app::links::{detection as detection_url, technique as technique_url};
+use ruledex_core::export::PlatformFormat;
 use ruledex_core::ids::TechniqueId;
-use ruledex_core::model::{Detection, Language, MappedBy, MappingStatus, RuleType, SourceKind};
+use ruledex_core::model::{Detection, Format, Language, MappedBy, MappingStatus, MappingVia, RuleType, SourceKind};
 use ruledex_core::query::{FacetCounts, Filter};
+use ruledex_core::url::encode_component;
 
 use crate::highlight::highlight;
 
@@ -34,13 +36,85 @@ pub struct Card {
     pub data_sources: Vec<String>,
     /// `|`-joined, lower-case data sources, for client-side filtering.
     pub data_sources_key: String,
+    /// The query to copy: paste-ready (macros expanded) where that differs from the shipped one.
     pub query_html: String,
+    /// The query as shipped, when the paste-ready one differs from it.
+    pub shipped_html: String,
+    /// Downloads in the detection's platform import formats.
+    pub exports: Vec<ExportLink>,
+    /// How many tests the rule ships.
+    pub tests: usize,
     pub path: String,
     pub commit_short: String,
     pub upstream_url: String,
     pub license: String,
     /// Hidden by the filters in the URL (scripts may reveal it without a reload).
     pub hidden: bool,
+}
+
+/// A download of one detection in a platform's import format.
+pub struct ExportLink {
+    pub href: String,
+    pub label: &'static str,
+}
+
+/// Downloads of a whole list: one per platform format its detections' source `formats` export
+/// to, then JSON and CSV rows. `selection` is the query string naming the list
+/// (`technique=T1090&vendor=Splunk`).
+pub fn export_menu(formats: impl Iterator<Item = Format>, selection: &str) -> Vec<ExportLink> {
+    let mut formats: Vec<PlatformFormat> = formats.flat_map(PlatformFormat::for_source).collect();
+    formats.sort_by_key(|f| PlatformFormat::ALL.iter().position(|x| x == f));
+    formats.dedup();
+    let link = |format: &str, label| ExportLink { href: format!("/api/v1/export?format={format}&{selection}"), label };
+    let platform = formats.into_iter().map(|f| link(f.as_str(), platform_label(f)));
+    platform.chain([link("json", "JSON"), link("csv", "CSV")]).collect()
+}
+
+fn platform_label(format: PlatformFormat) -> &'static str {
+    match format {
+        PlatformFormat::SplunkApp => "Splunk app",
+        PlatformFormat::KibanaNdjson => "Kibana (NDJSON)",
+        PlatformFormat::Yaral => "Google SecOps (.yaral)",
+        PlatformFormat::SentinelArm => "Sentinel (ARM template)",
+        PlatformFormat::SentinelYaml => "Sentinel (YAML)",
+        PlatformFormat::Sigma => "Sigma (YAML)",
+    }
+}
+
+/// The platform formats a detection exports to, but those that are its native file as it is
+/// (the card's own download).
+fn export_links(d: &Detection) -> Vec<ExportLink> {
+    PlatformFormat::for_source(d.format)
+        .into_iter()
+        .filter_map(|format| {
+            let label = match format {
+                PlatformFormat::SplunkApp => "Splunk app (.tar.gz)",
+                PlatformFormat::KibanaNdjson => "Kibana import (.ndjson)",
+                PlatformFormat::SentinelArm => "ARM template",
+                PlatformFormat::Yaral | PlatformFormat::SentinelYaml | PlatformFormat::Sigma => return None,
+            };
+            let href = format!(
+                "/api/v1/export?format={format}&detection={}",
+                encode_component(&format!("{}/{}", d.source, d.id))
+            );
+            Some(ExportLink { href, label })
+        })
+        .collect()
+}
+
+/// A query string with parameter `name` set to `value` (removed when `value` is empty), the
+/// others kept as they were: links to another page of the same list.
+pub fn with_param(raw_query: &str, name: &str, value: &str) -> String {
+    let prefix = format!("{name}=");
+    let mut pairs: Vec<String> = raw_query
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with(&prefix) && *p != name)
+        .map(String::from)
+        .collect();
+    if !value.is_empty() {
+        pairs.push(format!("{name}={}", encode_component(value)));
+    }
+    pairs.join("&")
 }
 
 /// A technique a detection maps to, as a link.
@@ -79,7 +153,13 @@ impl Card {
             chips: chips(d),
             data_sources: r.data_sources.clone(),
             data_sources_key: r.data_sources.iter().map(|s| s.to_lowercase()).collect::<Vec<_>>().join("|"),
-            query_html: highlight(&r.query, language),
+            query_html: highlight(r.paste_ready_query.as_deref().unwrap_or(&r.query), language),
+            shipped_html: match &r.paste_ready_query {
+                Some(paste_ready) if *paste_ready != r.query => highlight(&r.query, language),
+                _ => String::new(),
+            },
+            exports: export_links(d),
+            tests: r.tests.len(),
             path: d.provenance.path.clone(),
             commit_short: d.provenance.commit.as_deref().map(short_commit).unwrap_or_default().to_string(),
             upstream_url: d.provenance.upstream_url.clone().unwrap_or_default(),
@@ -96,11 +176,12 @@ fn chips(d: &Detection) -> Vec<Chip> {
             id: m.id.to_string(),
             href: technique_url(m.id),
             name: m.name.clone().unwrap_or_default(),
-            note: match (m.status, m.tagged_id, m.mapped_by) {
-                (MappingStatus::Revoked, Some(old), _) => format!("tagged {old}, revoked"),
-                (MappingStatus::Deprecated, _, _) => "deprecated in ATT&CK".into(),
-                (MappingStatus::Unknown, _, _) => "not in ATT&CK".into(),
-                (_, _, MappedBy::Ruledex) => "mapped by ruledex".into(),
+            note: match (m.status, m.tagged_id, m.mapped_by, m.via) {
+                (MappingStatus::Revoked, Some(old), _, _) => format!("tagged {old}, revoked"),
+                (MappingStatus::Deprecated, _, _, _) => "deprecated in ATT&CK".into(),
+                (MappingStatus::Unknown, _, _, _) => "not in ATT&CK".into(),
+                (_, _, MappedBy::Ruledex, _) => "mapped by ruledex".into(),
+                (_, _, _, MappingVia::Reference) => MappingVia::Reference.label().into(),
                 _ => String::new(),
             },
         })
@@ -240,6 +321,13 @@ fn strip_markdown_links(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_strings_change_one_parameter() {
+        assert_eq!(with_param("q=tor&offset=20&limit=20", "offset", "40"), "q=tor&limit=20&offset=40");
+        assert_eq!(with_param("", "offset", "0"), "offset=0");
+        assert_eq!(with_param("vendor=Splunk&page=2", "page", ""), "vendor=Splunk");
+    }
 
     #[test]
     fn attack_descriptions_lose_citations_and_link_markup() {

@@ -1,6 +1,7 @@
 //! One module per command. Each turns its arguments into store calls and prints the result.
 
 mod config;
+mod export;
 mod search;
 mod serve;
 mod show;
@@ -50,6 +51,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Show(args) => show::run(&env, &args),
         Command::Search(args) => search::run(&env, &args),
         Command::Stats(args) => stats::run(&env, &args),
+        Command::Export(args) => export::run(&env, &args),
         Command::Config(args) => config::run(&env, &args),
     }
 }
