@@ -85,6 +85,7 @@ impl From<StoreError> for ServiceError {
             | StoreError::Version { .. }
             | StoreError::Corrupt(_)
             | StoreError::Busy(_)
+            | StoreError::Damaged { .. }
             | StoreError::Unreadable(_) => ServiceError::Unavailable(error.to_string()),
             StoreError::Locked(_) | StoreError::Io { .. } | StoreError::Sqlite(_) => {
                 ServiceError::Internal(error.to_string())

@@ -103,6 +103,14 @@ impl SyncSummary {
     pub fn all_sources_read(&self) -> bool {
         self.sources.iter().all(|s| s.problem.is_none())
     }
+
+    /// What could not be read fresh, one line each: ATT&CK bundles kept from before, then
+    /// sources that could not be fetched or read.
+    pub fn problems(&self) -> Vec<String> {
+        let attack = self.attack.warnings.iter().map(|w| format!("ATT&CK: {w}"));
+        let sources = self.sources.iter().filter_map(|s| s.problem.as_ref().map(|p| format!("{}: {p}", s.name)));
+        attack.chain(sources).collect()
+    }
 }
 
 pub fn run(config: &Config, data_dir: &Path, progress: &dyn Progress) -> Result<SyncSummary> {

@@ -16,6 +16,10 @@ use crate::pool::Pool;
 use crate::record::{DetectionRecord, ReportRecord, TacticRecord, TechniqueRecord, restore_test_inputs, wire};
 use crate::{Result, SCHEMA_VERSION, StoreError};
 
+/// How long reading a generation's in-memory tables may take when it opens (the whole catalog
+/// is read once; requests are held to [`StoreOptions::query_budget`]).
+const LOADING_BUDGET: Duration = Duration::from_secs(120);
+
 /// How a generation is opened.
 #[derive(Debug, Clone, Copy)]
 pub struct StoreOptions {
@@ -145,22 +149,29 @@ impl Store {
         if !path.is_file() {
             return Err(StoreError::Missing(path.to_path_buf()));
         }
-        let pool = Pool::open(path, options.connections, options.query_budget)?;
-        pool.with_conn(|conn| {
+        let damaged = |error: StoreError| match error {
+            StoreError::Sqlite(e) => StoreError::Damaged { path: path.to_path_buf(), reason: e.to_string() },
+            other => other,
+        };
+        let pool = Pool::open(path, options.connections, options.query_budget).map_err(damaged)?;
+        pool.with_budget(LOADING_BUDGET, |conn| {
             let found: i32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
             match found {
                 SCHEMA_VERSION => Ok(()),
                 _ => Err(StoreError::Version { path: path.to_path_buf(), found }),
             }
-        })?;
-        let (facets, order) = pool.with_conn(load_facets)?;
-        let (attack, info, sources) = pool.with_conn(|conn| {
-            let info = read_info(conn, path, facets.len())?;
-            let techniques = bodies(conn, "SELECT body FROM techniques ORDER BY id", TechniqueRecord::parse)?;
-            let tactics = bodies(conn, "SELECT body FROM tactics ORDER BY position", TacticRecord::parse)?;
-            let attack = AttackCatalog::from_parts(techniques, tactics, info.attack_version.clone());
-            Ok((attack, info, read_sources(conn)?))
-        })?;
+        })
+        .map_err(damaged)?;
+        let (facets, order) = pool.with_budget(LOADING_BUDGET, load_facets).map_err(damaged)?;
+        let (attack, info, sources) = pool
+            .with_budget(LOADING_BUDGET, |conn| {
+                let info = read_info(conn, path, facets.len())?;
+                let techniques = bodies(conn, "SELECT body FROM techniques ORDER BY id", TechniqueRecord::parse)?;
+                let tactics = bodies(conn, "SELECT body FROM tactics ORDER BY position", TacticRecord::parse)?;
+                let attack = AttackCatalog::from_parts(techniques, tactics, info.attack_version.clone());
+                Ok((attack, info, read_sources(conn)?))
+            })
+            .map_err(damaged)?;
         Ok(Store { path: path.to_path_buf(), pool, facets, order, attack, info, sources })
     }
 

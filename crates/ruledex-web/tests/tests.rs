@@ -5,6 +5,7 @@
 mod util;
 
 mod browser;
+mod hardening;
 mod http;
 mod openapi;
 mod security;

@@ -193,3 +193,48 @@ fn stable_body(served: &Served, path: &str) -> String {
     assert_eq!(get(served, path).1, first, "{path} is deterministic");
     first
 }
+
+/// Issue 7, item 5: a catalog overwritten in place (`cp` or `truncate` over it) killed the
+/// server with SIGBUS. The server now answers 503 while the file is damaged and opens it again
+/// once it is whole.
+#[test]
+fn a_catalog_overwritten_in_place_never_kills_the_server() {
+    let workspace = Workspace::new();
+    fixture_config(&workspace, &fixtures().join("chronicle"));
+    workspace.run(&["sync"]).ok();
+    let catalog = workspace.data_dir().join("catalog.sqlite");
+    let good = fs::read(&catalog).unwrap();
+    let served = serve(&workspace);
+    assert_eq!(get(&served, "/api/v1/techniques/T1090").0, 200);
+
+    fs::OpenOptions::new().write(true).open(&catalog).unwrap().set_len(0).unwrap();
+    let (status, body) = get(&served, "/api/v1/techniques/T1090?vendor=x");
+    assert!(status == 503 || status == 200, "{status}: {body}");
+    assert_eq!(get(&served, "/healthz").0, 200, "the server lives on");
+
+    // Written back in place, as `cp` does: same file, new content.
+    fs::write(&catalog, &good).unwrap();
+    wait_for(&served, "/api/v1/techniques/T1090?vendor=Google%20SecOps", |v| v["detections"].is_array());
+}
+
+#[test]
+fn serve_on_a_damaged_catalog_says_to_sync_and_rebuilds_it() {
+    let workspace = Workspace::new();
+    fixture_config(&workspace, &fixtures().join("chronicle"));
+    fs::create_dir_all(workspace.data_dir()).unwrap();
+    fs::write(workspace.data_dir().join("catalog.sqlite"), "this is not a catalog").unwrap();
+    let mut child = workspace
+        .command()
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let lines: Vec<String> = BufReader::new(stderr).lines().map_while(Result::ok).take(3).collect();
+    let _ = child.kill();
+    let _ = child.wait();
+    let said = lines.join("\n");
+    assert!(said.contains("cannot be read") && said.contains("run `ruledex sync`"), "{said}");
+    assert!(said.contains("building it now"), "{said}");
+}

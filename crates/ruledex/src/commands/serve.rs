@@ -123,7 +123,7 @@ fn install(state: &AppState, data_dir: &Path, summary: &sync::SyncSummary) -> Re
     print_summary(summary)?;
     state.install(open(&summary.catalog)?);
     eprintln!("ruledex: catalog ready in {}", data_dir.display());
-    Ok(summary.sources.iter().filter_map(|s| s.problem.as_ref().map(|p| format!("{}: {p}", s.name))).collect())
+    Ok(summary.problems())
 }
 
 /// Reports progress to the server (the home page) and, on a terminal, to a progress bar.
