@@ -117,7 +117,8 @@ pub fn run(config: &Config, data_dir: &Path, progress: &dyn Progress) -> Result<
     let started = Instant::now();
     let mut writer = CatalogWriter::create(data_dir)?;
     progress.step("loading ATT&CK");
-    let (attack, attack_summary) = load_attack(config, data_dir)?;
+    let (attack, attack_summary) =
+        load_attack(config, data_dir).map_err(|error| with_unreachable_sources(error, config, data_dir, progress))?;
     writer.write_attack(&attack)?;
     let mut sources = Vec::new();
     for source in config.enabled_sources() {
@@ -126,6 +127,7 @@ pub fn run(config: &Config, data_dir: &Path, progress: &dyn Progress) -> Result<
     let now = jiff::Timestamp::now().to_string();
     writer.write_meta("built_at", &now)?;
     writer.write_meta("ruledex_version", env!("CARGO_PKG_VERSION"))?;
+    writer.write_meta("config", &config.origin)?;
     if let Some(version) = &attack_summary.version {
         writer.write_meta("attack_version", version)?;
     }
@@ -167,6 +169,36 @@ fn load_attack(config: &Config, data_dir: &Path) -> Result<(AttackCatalog, Attac
     Ok((catalog, summary))
 }
 
+/// Without ATT&CK no catalog is written; the sources are still fetched, so the error names every
+/// one that could not be (offline, all of them), not only ATT&CK.
+fn with_unreachable_sources(
+    error: anyhow::Error,
+    config: &Config,
+    data_dir: &Path,
+    progress: &dyn Progress,
+) -> anyhow::Error {
+    let unreachable: Vec<String> = config
+        .enabled_sources()
+        .filter_map(|source| {
+            progress.step(&format!("fetching {}", source.name));
+            fetch::source_tree(source, &checkout_patterns(source), data_dir)
+                .err()
+                .map(|e| format!("{}: {e:#}", source.name))
+        })
+        .collect();
+    match unreachable.as_slice() {
+        [] => error,
+        _ => anyhow::anyhow!("{error:#}\nthe sources could not be fetched either:\n{}", unreachable.join("\n")),
+    }
+}
+
+/// The files a source's checkout needs: its rules, and what they refer to (Panther's Python and
+/// helpers).
+fn checkout_patterns(source: &SourceConfig) -> Vec<&'static str> {
+    let adapter = source.format.adapter();
+    adapter.patterns().iter().chain(adapter.support_patterns()).copied().collect()
+}
+
 /// Fetches and ingests one source; on failure keeps its previous detections.
 fn sync_source(
     source: &SourceConfig,
@@ -175,12 +207,9 @@ fn sync_source(
     data_dir: &Path,
     progress: &dyn Progress,
 ) -> Result<SourceOutcome> {
-    let adapter = source.format.adapter();
     progress.step(&format!("fetching {}", source.name));
     let fetch_started = Instant::now();
-    // The checkout needs the files rules refer to (Panther's Python and helpers) as well as the rules.
-    let patterns: Vec<&str> = adapter.patterns().iter().chain(adapter.support_patterns()).copied().collect();
-    let tree = fetch::source_tree(source, &patterns, data_dir);
+    let tree = fetch::source_tree(source, &checkout_patterns(source), data_dir);
     let fetch_time = fetch_started.elapsed();
     progress.step(&format!("reading {}", source.name));
     let parse_started = Instant::now();

@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::attack::{AttackCatalog, TagMeaning};
+use crate::fingerprint::short_hash;
 use crate::model::{
     AtlasRef, Detection, MappedBy, MappingStatus, MappingVia, Provenance, Rule, SourceKind, Status, TacticRef,
     TechniqueMapping,
@@ -377,9 +378,20 @@ fn unique_ids(rules: &[Rule]) -> Vec<String> {
     ids
 }
 
+/// The readable part of an address: the vendor's ID where it is a name people read (a Google
+/// SecOps rule name), the rule file's name where the vendor's ID is a UUID or missing
+/// (`splunk/windows_proxy_via_netsh`, not `splunk/3e3c8d9a-...`). The vendor's ID stays in
+/// `native_id`, and addresses made of it keep resolving.
 fn base_id(rule: &Rule) -> &str {
     let native = rule.native_id.trim();
-    if native.is_empty() { crate::sources::util::file_stem(&rule.path) } else { native }
+    if native.is_empty() || is_uuid(native) { crate::sources::util::file_stem(&rule.path) } else { native }
+}
+
+/// `8-4-4-4-12` hexadecimal digits.
+fn is_uuid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Keeps IDs usable as one URL path segment and on a command line.
@@ -387,12 +399,6 @@ fn url_safe(id: &str) -> String {
     let safe: String =
         id.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' }).collect();
     if safe.is_empty() || safe.chars().all(|c| c == '.') { "_".to_string() } else { safe }
-}
-
-/// 8 hex digits of FNV-1a: stable across runs and platforms, unlike std's hasher.
-fn short_hash(text: &str) -> String {
-    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-    format!("{:08x}", hash >> 32)
 }
 
 /// A link to the file at its commit on the hosts whose URL scheme is known.
@@ -471,6 +477,21 @@ mod tests {
 
     fn rule(native_id: &str, path: &str) -> Rule {
         Rule { native_id: native_id.into(), path: path.into(), ..Rule::default() }
+    }
+
+    #[test]
+    fn uuids_give_way_to_file_names_in_addresses() {
+        let rules = vec![
+            rule("3e3c8d9a-3c7e-4bd2-9a31-6e1a4d9b1e20", "detections/endpoint/windows_proxy_via_netsh.yml"),
+            rule("0d3d2254-2b4a-11f0-a019-f661ea17fbcc", "hunting/windows/docs/a.toml"),
+            rule("0d3d2254-2b4a-11f0-a019-f661ea17fbcc", "hunting/linux/docs/b.toml"),
+            rule("gcti_tor_exit_nodes", "rules/community/gcti_tor_exit_nodes.yaral"),
+            rule("not-a-uuid-3c7e", "rules/x.yml"),
+        ];
+        assert_eq!(
+            unique_ids(&rules),
+            vec!["windows_proxy_via_netsh", "a", "b", "gcti_tor_exit_nodes", "not-a-uuid-3c7e"]
+        );
     }
 
     #[test]

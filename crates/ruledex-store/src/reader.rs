@@ -1,7 +1,7 @@
 //! Reading the catalog: one generation, opened once. Everything here returns model types.
 
 use std::cmp::Reverse;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -60,6 +60,8 @@ pub struct CatalogInfo {
     pub built_at: Option<String>,
     pub attack_version: Option<String>,
     pub ruledex_version: Option<String>,
+    /// The configuration the catalog was built from.
+    pub config: Option<String>,
     pub detections: usize,
 }
 
@@ -246,6 +248,11 @@ impl Store {
         Ok(Listing { total, shown, facets, hidden_deprecated, hidden_community, detections })
     }
 
+    /// The vendors whose detections come from community sources (Sigma, community KQL).
+    pub fn community_vendors(&self) -> BTreeSet<String> {
+        self.facets.values().filter(|f| f.kind == SourceKind::Community).map(|f| f.vendor.clone()).collect()
+    }
+
     /// The filterable attributes of every detection listed under a technique and its
     /// sub-techniques, each with whether it is tagged with the technique itself: what filter
     /// controls count, without reading a detection.
@@ -338,17 +345,24 @@ impl Store {
     }
 
     /// Resolves `SOURCE/ID`: the address itself, then the vendor's native ID, then the rule
-    /// file's name (`splunk/windows_proxy_via_netsh`), then any of these ignoring case.
+    /// file's name (`splunk/windows_proxy_via_netsh`), then any of these ignoring case, then the
+    /// vendor's ID of an older address (`elastic/<uuid>~<suffix>`).
     pub fn detection(&self, source: &str, id: &str) -> Result<Lookup> {
         let queries = [
             "SELECT pk FROM detections WHERE source = ?1 AND id = ?2",
             "SELECT pk FROM detections WHERE source = ?1 AND native_id = ?2",
             "SELECT pk FROM detections WHERE source = ?1 AND (path = ?2 OR path LIKE '%/' || ?2 || '.%' ESCAPE '\\')",
             "SELECT pk FROM detections WHERE source = ?1 AND (lower(id) = lower(?2) OR lower(native_id) = lower(?2))",
+            "SELECT pk FROM detections WHERE source = ?1 AND native_id = ?2",
         ];
         let pattern_safe = id.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let before_suffix = id.split_once('~').map_or(id, |(native, _)| native);
         for (i, sql) in queries.iter().enumerate() {
-            let value = if i == 2 { pattern_safe.as_str() } else { id };
+            let value = match i {
+                2 => pattern_safe.as_str(),
+                4 => before_suffix,
+                _ => id,
+            };
             let pks = self.with_conn(|conn| {
                 let mut statement = conn.prepare_cached(sql)?;
                 let pks = statement.query_map(params![source, value], |r| r.get::<_, i64>(0))?;
@@ -395,6 +409,7 @@ fn read_info(conn: &Connection, path: &Path, detections: usize) -> Result<Catalo
         built_at: meta("built_at")?,
         attack_version: meta("attack_version")?,
         ruledex_version: meta("ruledex_version")?,
+        config: meta("config")?,
         detections,
     })
 }

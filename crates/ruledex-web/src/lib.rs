@@ -27,12 +27,13 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-pub use state::{AppState, Limits};
+pub use state::{AppState, Limits, Setup};
 
 /// Scripts and styles come only from ruledex itself; nothing is framed, nothing is embedded.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
     let cached = Router::new()
         .route("/", get(pages::home))
         .route("/techniques/{id}", get(pages::technique))
+        .route("/techniques/{id}/{sub}", get(pages::technique_by_url_path))
         .route("/detections/{source}/{id}", get(pages::detection))
         .route("/detections/{source}/{id}/raw", get(pages::raw_rule))
         .route("/search", get(pages::search))
@@ -80,7 +82,18 @@ pub fn router(state: AppState) -> Router {
             HeaderName::from_static("x-frame-options"),
             HeaderValue::from_static("DENY"),
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().on_failure(log_failure))
+}
+
+/// Logs a failed response: a 500 is an error in ruledex; a 503 while the first catalog is built,
+/// or while the server is busy, is expected and only worth a debug line.
+fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _: &tracing::Span) {
+    match class {
+        ServerErrorsFailureClass::StatusCode(code) if code != axum::http::StatusCode::INTERNAL_SERVER_ERROR => {
+            tracing::debug!(status = %code, ?latency, "response not served")
+        }
+        _ => tracing::error!(%class, ?latency, "response failed"),
+    }
 }
 
 /// Serves until `shutdown` completes, then finishes the requests in flight.

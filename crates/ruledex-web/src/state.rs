@@ -55,8 +55,30 @@ struct Inner {
     limits: Limits,
     catalog_tasks: Semaphore,
     searches: Semaphore,
-    /// The configuration in use, for messages (which config, how to switch to local mirrors).
-    config_origin: String,
+    /// What the server tells people about how it was started.
+    setup: Setup,
+}
+
+/// How the server was started, for its messages: which configuration, the command that serves
+/// local mirrors instead (offline), and anything people should know about the catalog.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub config_origin: String,
+    /// The command that serves the example local mirrors, as this server was started
+    /// (`cargo run --release -- ...` or `ruledex ...`).
+    pub mirrors_command: String,
+    /// A warning shown on the home page (the catalog was built from another configuration).
+    pub notice: Option<String>,
+}
+
+impl From<&str> for Setup {
+    fn from(config_origin: &str) -> Setup {
+        Setup {
+            config_origin: config_origin.to_string(),
+            mirrors_command: "ruledex --config examples/local-mirrors.toml serve".into(),
+            notice: None,
+        }
+    }
 }
 
 /// How costly a request is expected to be.
@@ -68,7 +90,7 @@ pub enum Cost {
 }
 
 impl AppState {
-    pub fn new(catalog: Option<Catalog>, config_origin: impl Into<String>, limits: Limits) -> AppState {
+    pub fn new(catalog: Option<Catalog>, setup: impl Into<Setup>, limits: Limits) -> AppState {
         AppState(Arc::new(Inner {
             catalog: RwLock::new(catalog.map(Arc::new)),
             sync: Mutex::new(SyncPhase::Idle),
@@ -76,7 +98,7 @@ impl AppState {
             catalog_tasks: Semaphore::new(limits.catalog_tasks.max(1)),
             searches: Semaphore::new(limits.searches.max(1)),
             limits,
-            config_origin: config_origin.into(),
+            setup: setup.into(),
         }))
     }
 
@@ -143,8 +165,8 @@ impl AppState {
         &self.0.limits
     }
 
-    pub fn config_origin(&self) -> &str {
-        &self.0.config_origin
+    pub fn setup(&self) -> &Setup {
+        &self.0.setup
     }
 }
 

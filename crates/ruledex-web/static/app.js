@@ -65,7 +65,19 @@ function enableInstantFilters() {
     else if (current) current.remove();
   }
 
-  // Each checkbox keeps its place; only its count and whether it can show anything change.
+  // The checkboxes on offer change with the switches (community-only values appear with
+  // community content); when they do, the groups are replaced, otherwise each checkbox keeps
+  // its place and only its count changes.
+  function updateFacets(doc) {
+    const options = (root) => Array.from(root.querySelectorAll("fieldset.facet input"), (i) => `${i.name}=${i.value}`).join("&");
+    const fresh = doc.querySelector("#filters");
+    if (!fresh) return;
+    if (options(fresh) === options(form)) { updateCounts(doc); return; }
+    for (const group of form.querySelectorAll("fieldset.facet")) group.remove();
+    const apply = form.querySelector("p.apply");
+    for (const group of fresh.querySelectorAll("fieldset.facet")) form.insertBefore(document.importNode(group, true), apply);
+  }
+
   function updateCounts(doc) {
     for (const label of form.querySelectorAll("fieldset.facet label")) {
       const input = label.querySelector("input");
@@ -84,7 +96,7 @@ function enableInstantFilters() {
     const doc = await fetchPage(url);
     if (!doc || request !== latest) return;
     for (const selector of [".results", "#shown-line", "#exports", ".summary .headline"]) replace(doc, selector);
-    updateCounts(doc);
+    updateFacets(doc);
     history.replaceState(null, "", url);
     enableCopyButtons();
     enableMoreCards();

@@ -373,6 +373,37 @@ fn vendor_filter_applies_in_place_and_updates_the_count_and_the_url() {
     });
 }
 
+/// Switching community content on in place offers the values only community content has (Sigma
+/// as a language), and a value ticked from them filters like any other.
+#[test]
+fn community_switch_brings_its_own_filter_values() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        browser.open(server, "/techniques/T1090").await;
+        let sigma = "#filters fieldset.facet input[name=language][value=sigma]";
+        assert!(browser.client.find_all(Locator::Css(sigma)).await.unwrap().is_empty());
+        browser.js("window.__noReload = 1").await;
+        browser.find("#filters input[name=community]").await.click().await.unwrap();
+        browser
+            .eventually("Sigma among the languages", || async {
+                !browser.client.find_all(Locator::Css(sigma)).await.unwrap().is_empty()
+            })
+            .await;
+        browser.find(sigma).await.click().await.unwrap();
+        browser
+            .eventually("only Sigma cards", || async {
+                // Read in one step: the cards are replaced while the filter applies.
+                let languages = browser
+                    .js("return Array.from(document.querySelectorAll('article.card:not([hidden])'), c => c.dataset.language)")
+                    .await;
+                let languages = languages.as_array().unwrap();
+                !languages.is_empty() && languages.iter().all(|l| l == "sigma")
+            })
+            .await;
+        assert_eq!(browser.js("return window.__noReload").await, json!(1), "the page was reloaded");
+    });
+}
+
 /// Filtering in place and the server's rendering of the filtered URL (a reload, a shared
 /// link) show the same cards: community content named by vendor, sub-techniques, deprecated.
 #[test]

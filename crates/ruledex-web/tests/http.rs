@@ -138,8 +138,20 @@ fn filter_counts_promise_what_ticking_them_shows() {
         let shown = visible(&shared_server().get(&path).ok().html()).len();
         assert_eq!(*count, shown, "{name}={value}");
     }
-    let sigma_language = options.iter().find(|(name, value, _)| name == "language" && value == "sigma").unwrap();
-    assert_eq!(sigma_language.2, 0, "community content is hidden unless asked for");
+    assert!(
+        !options.iter().any(|(name, value, _)| name == "language" && value == "sigma"),
+        "a value only community content has is not offered while community content is hidden"
+    );
+    let with_community = shared_server().get("/techniques/T1090?severity=medium&community=1").ok().html();
+    let sigma = with_community
+        .select(&select("#filters fieldset.facet label"))
+        .find(|label| label.select(&select("input[name=language][value=sigma]")).next().is_some())
+        .expect("with community content on, Sigma is a language to filter by");
+    let count: usize = sigma.select(&select(".count")).next().unwrap().text().collect::<String>().parse().unwrap();
+    let shown =
+        visible(&shared_server().get("/techniques/T1090?severity=medium&community=1&language=sigma").ok().html()).len();
+    assert_eq!(count, shown);
+    assert!(count > 0);
 }
 
 #[test]

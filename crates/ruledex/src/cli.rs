@@ -118,9 +118,12 @@ pub struct SearchArgs {
     pub query: Vec<String>,
     #[command(flatten)]
     pub filter: FilterArgs,
-    /// Results per page
+    /// Results per page (at most 200; --all for every match)
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
+    /// Every match, however many
+    #[arg(long, conflicts_with_all = ["limit", "offset"])]
+    pub all: bool,
     /// Results to skip
     #[arg(long, default_value_t = 0)]
     pub offset: usize,

@@ -90,16 +90,24 @@ fn an_offline_first_run_still_serves_and_says_what_failed() {
     let workspace = Workspace::new();
     // Port 9 (discard) is closed on loopback: the download fails at once, as offline.
     workspace.write_config(&format!(
-        "[attack]\nenterprise = \"https://127.0.0.1:9/enterprise-attack.json\"\n{}",
+        "[attack]\nenterprise = \"https://127.0.0.1:9/enterprise-attack.json\"\n{}\n\
+         [[sources]]\nname = \"upstream\"\nformat = \"sigma\"\nkind = \"community\"\ngit = \"https://127.0.0.1:9/sigma.git\"\n",
         source("chronicle", "chronicle", "vendor", &fixtures().join("chronicle"))
     ));
     let served = serve(&workspace);
     let sync = wait_for(&served, "/api/v1/sync", |v| v["state"] == "failed" || v["state"] == "finished");
     assert_eq!(sync["state"], "failed");
-    assert!(sync["error"].as_str().unwrap().contains("cannot download ATT&CK bundle https://127.0.0.1:9/"));
+    let error = sync["error"].as_str().unwrap();
+    assert!(error.contains("cannot download ATT&CK bundle https://127.0.0.1:9/"), "{error}");
+    assert!(error.contains("upstream: cannot fetch"), "names every source that could not be fetched: {error}");
+    assert!(!error.contains("chronicle:"), "a local source is not unreachable: {error}");
     let (status, home) = get(&served, "/");
     assert_eq!(status, 200);
-    assert!(home.contains("The catalog could not be built") && home.contains("examples/local-mirrors.toml"));
+    assert!(home.contains("The catalog could not be built"));
+    assert!(
+        home.contains("cargo run --release -- --config examples/local-mirrors.toml serve"),
+        "the one command that works, as ruledex was started (from a checkout): {home}"
+    );
     assert!(home.contains(&workspace.config().display().to_string()), "names the configuration it used");
     assert_eq!(get(&served, "/api/v1/techniques/T1090").0, 503);
 }

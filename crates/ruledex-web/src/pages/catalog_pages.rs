@@ -11,7 +11,7 @@ use ruledex_core::ids::TechniqueId;
 use ruledex_core::query::SearchQuery;
 use ruledex_store::{Marked, SourceStatus};
 
-use super::view::{Card, ExportLink, FacetGroup, export_menu, facet_groups, short_commit, with_param};
+use super::view::{Card, ExportLink, FacetGroup, FacetScope, export_menu, facet_groups, short_commit, with_param};
 use super::{PageResult, params, render};
 use crate::error::WebError;
 use crate::highlight::escape_into;
@@ -24,6 +24,8 @@ struct HomeView {
     layout: Layout,
     sync: SyncView,
     config_origin: String,
+    mirrors_command: String,
+    notice: String,
     sources: Vec<SourceRow>,
     detections: usize,
     attack_version: String,
@@ -93,7 +95,9 @@ pub async fn home(State(state): State<AppState>, query: RawQuery) -> PageResult 
     render(&HomeView {
         layout: Layout::new("ruledex · vendor-native detections cross-linked to ATT&CK"),
         sync: sync_view(state.sync_phase()),
-        config_origin: state.config_origin().to_string(),
+        config_origin: state.setup().config_origin.clone(),
+        mirrors_command: state.setup().mirrors_command.clone(),
+        notice: state.setup().notice.clone().unwrap_or_default(),
         sources: summary.sources,
         detections: summary.detections,
         attack_version: summary.attack_version,
@@ -302,7 +306,12 @@ fn results(
             .into_iter()
             .map(|t| TechniqueMatch { href: technique_url(t.id), label: format!("{} {}", t.id, t.name) })
             .collect(),
-        facets: facet_groups(&results.facets, &results.facets, &search.filter),
+        facets: facet_groups(
+            &results.facets,
+            &results.facets,
+            &search.filter,
+            &FacetScope { community_vendors: &catalog.store().community_vendors(), vendor_native: None },
+        ),
         show_deprecated: search.filter.include_deprecated,
         previous: if results.offset > 0 { page(results.offset.saturating_sub(results.limit)) } else { String::new() },
         next: if last < results.total { page(last) } else { String::new() },
@@ -338,6 +347,18 @@ fn marked(text: &Marked) -> String {
 struct SourcesView {
     layout: Layout,
     sources: Vec<SourceDetail>,
+    /// The ATT&CK release the catalog was built from.
+    release: String,
+}
+
+/// A source's unknown tags, most used first, each marked when it is newer than the loaded
+/// ATT&CK release (Sigma's `stealth` tactic, T1685 and up when ATT&CK 18.1 is loaded).
+fn unknown_tags(catalog: &Catalog, unknown: &std::collections::BTreeMap<String, usize>) -> Vec<(String, usize, bool)> {
+    let attack = catalog.store().attack();
+    let mut tags: Vec<(String, usize, bool)> =
+        unknown.iter().map(|(tag, n)| (tag.clone(), *n, attack.is_newer_than_release(tag))).collect();
+    tags.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    tags
 }
 
 struct SourceDetail {
@@ -349,6 +370,10 @@ struct SourceDetail {
     revoked: usize,
     deprecated: usize,
     unknown: usize,
+    /// Each tag that names nothing in the loaded ATT&CK: the tag, how often, and whether it is
+    /// newer than the loaded release.
+    unknown_tags: Vec<(String, usize, bool)>,
+    atlas_refs: usize,
     failures: Vec<(String, String)>,
 }
 
@@ -370,11 +395,14 @@ pub async fn sources(State(state): State<AppState>) -> PageResult {
                         revoked: r.attack.revoked_tags,
                         deprecated: r.attack.deprecated_tags,
                         unknown: r.attack.unknown_tags,
+                        unknown_tags: unknown_tags(catalog, &r.attack.unknown),
+                        atlas_refs: r.attack.atlas_refs,
                         failures: r.failures.iter().map(|f| (f.path.clone(), f.reason.clone())).collect(),
                     }
                 })
                 .collect();
-            render(&SourcesView { layout: Layout::new("Sources · ruledex"), sources })
+            let release = catalog.attack_version().unwrap_or_else(|| "loaded".into());
+            render(&SourcesView { layout: Layout::new("Sources · ruledex"), sources, release })
         })
         .await
 }

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{RawQuery, State};
+use axum::response::Redirect;
 use ruledex_app::links::technique as technique_url;
 use ruledex_app::{Catalog, ServiceError};
 use ruledex_core::attack::Technique;
@@ -18,7 +19,7 @@ use ruledex_core::model::SourceKind;
 use ruledex_core::query::{FacetCounts, Facets, Filter};
 use ruledex_store::{TechniquePage, Window};
 
-use super::view::{Card, ExportLink, FacetGroup, attack_paragraphs, export_menu, facet_groups, with_param};
+use super::view::{Card, ExportLink, FacetGroup, FacetScope, attack_paragraphs, export_menu, facet_groups, with_param};
 use super::{PageResult, params, render};
 use crate::layout::Layout;
 use crate::params::{FilterParams, PathParams, technique_id};
@@ -96,6 +97,16 @@ pub async fn technique(
     state.run(Cost::Ordinary, move |catalog| technique_view(catalog, requested, &params, &raw_query)).await
 }
 
+/// `/techniques/T1090/003`, as attack.mitre.org spells sub-techniques, leads to T1090.003.
+pub async fn technique_by_url_path(
+    PathParams((id, sub), _): PathParams<(String, String)>,
+    query: RawQuery,
+) -> Result<Redirect, crate::error::WebError> {
+    let id = technique_id(&format!("{id}/{sub}"))?;
+    let query = query.0.map(|q| format!("?{q}")).unwrap_or_default();
+    Ok(Redirect::permanent(&format!("{}{query}", technique_url(id))))
+}
+
 fn technique_view(catalog: &Catalog, requested: TechniqueId, params: &FilterParams, raw_query: &str) -> PageResult {
     let (chosen, filter, exact) = (params.filter()?, params.technique_filter()?, params.exact());
     let window = Window { offset: (params.page()? - 1) * PAGE_SIZE, limit: PAGE_SIZE };
@@ -105,7 +116,11 @@ fn technique_view(catalog: &Catalog, requested: TechniqueId, params: &FilterPara
     let counts = catalog.store().family_counts(page.id.parent(), &filter).map_err(ServiceError::from)?;
     let view = TechniqueView::new(catalog, &page, &family, params, raw_query, |id| counts.family(id))?;
     let (choices, order) = option_counts(&whole_family, &family, &chosen, params.community());
-    render(&view.with_facets(&choices, &order, &filter))
+    let community_vendors = catalog.store().community_vendors();
+    let vendor_native = (!view.show_community)
+        .then(|| FacetCounts::count(whole_family.iter().map(|(f, _)| f).filter(|f| f.kind == SourceKind::Vendor)));
+    let scope = FacetScope { community_vendors: &community_vendors, vendor_native: vendor_native.as_ref() };
+    render(&view.with_facets(&choices, &order, &filter, &scope))
 }
 
 impl TechniqueView {
@@ -165,8 +180,9 @@ impl TechniqueView {
             facets: vec![],
             exact,
             show_deprecated: filter.include_deprecated,
-            show_community: !filter.kinds.contains(&SourceKind::Vendor)
-                || filter.kinds.contains(&SourceKind::Community),
+            // Asked for outright: naming a community vendor shows its cards, but does not switch
+            // community content on for the rest.
+            show_community: params.community() || filter.kinds.contains(&SourceKind::Community),
             total: family.len(),
             shown: page.shown,
             first: if cards.is_empty() { 0 } else { offset + 1 },
@@ -185,8 +201,14 @@ impl TechniqueView {
         })
     }
 
-    fn with_facets(mut self, choices: &FacetCounts, order: &FacetCounts, filter: &Filter) -> TechniqueView {
-        self.facets = facet_groups(choices, order, filter);
+    fn with_facets(
+        mut self,
+        choices: &FacetCounts,
+        order: &FacetCounts,
+        filter: &Filter,
+        scope: &FacetScope,
+    ) -> TechniqueView {
+        self.facets = facet_groups(choices, order, filter, scope);
         self
     }
 }

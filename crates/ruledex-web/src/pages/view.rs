@@ -4,7 +4,11 @@
 use ruledex_app::links::{detection as detection_url, technique as technique_url};
 use ruledex_core::export::PlatformFormat;
 use ruledex_core::ids::TechniqueId;
-use ruledex_core::model::{Detection, Format, Language, MappedBy, MappingStatus, MappingVia, RuleType, SourceKind};
+use std::collections::{BTreeMap, BTreeSet};
+
+use ruledex_core::model::{
+    Detection, Format, Language, MappedBy, MappingStatus, MappingVia, RuleType, Severity, SourceKind,
+};
 use ruledex_core::query::{FacetCounts, Filter};
 use ruledex_core::url::encode_component;
 
@@ -18,7 +22,10 @@ pub struct Card {
     pub download_name: String,
     pub address: String,
     pub title: String,
+    /// The description's opening, whole sentences of its first paragraph, reflowed.
     pub description: String,
+    /// The rest of the description, paragraph by paragraph, behind a "more" control.
+    pub description_more: Vec<String>,
     pub vendor: String,
     pub language: String,
     pub language_key: String,
@@ -129,6 +136,7 @@ pub struct Chip {
 impl Card {
     pub fn new(index: usize, d: &Detection, page_technique: Option<TechniqueId>, filter: &Filter) -> Card {
         let r = &d.rule;
+        let (lead, more) = split_description(&r.description);
         let language = r.language;
         Card {
             anchor: format!("d{index}"),
@@ -137,7 +145,8 @@ impl Card {
             download_name: download_name(d),
             address: d.address(),
             title: r.title.clone(),
-            description: r.description.clone(),
+            description: lead.clone(),
+            description_more: more,
             vendor: r.vendor.clone(),
             language: language.map(|l| l.label()).unwrap_or("query").to_string(),
             language_key: language.map(|l| l.as_str()).unwrap_or_default().to_string(),
@@ -207,6 +216,19 @@ pub struct FacetGroup {
     pub options: Vec<FacetOption>,
 }
 
+impl FacetGroup {
+    /// Options shown at once; the rest of a long group (data sources) is one click away.
+    pub const SHOWN_AT_ONCE: usize = 12;
+
+    pub fn first_options(&self) -> &[FacetOption] {
+        &self.options[..self.options.len().min(FacetGroup::SHOWN_AT_ONCE)]
+    }
+
+    pub fn more_options(&self) -> &[FacetOption] {
+        &self.options[self.options.len().min(FacetGroup::SHOWN_AT_ONCE)..]
+    }
+}
+
 pub struct FacetOption {
     pub value: String,
     pub label: String,
@@ -221,17 +243,31 @@ impl FacetOption {
     }
 }
 
-/// The filter controls for a list. Each option shows its count from `shown`; options are ordered
-/// by `order` (counts over the whole list), so they keep their places as filters change.
-pub fn facet_groups(shown: &FacetCounts, order: &FacetCounts, filter: &Filter) -> Vec<FacetGroup> {
-    type Values = std::collections::BTreeMap<String, usize>;
-    let group = |name,
-                 label,
-                 pick: fn(&FacetCounts) -> &Values,
-                 checked: &dyn Fn(&str) -> bool,
-                 relabel: fn(&str) -> String| {
+/// What the filter controls of a list offer besides counts: which vendors are community
+/// content (they get a heading of their own), and, while community content is hidden, the
+/// values vendor-native detections have (so a value only community rules have is not offered
+/// as an empty choice beside a community vendor that has it).
+pub struct FacetScope<'a> {
+    pub community_vendors: &'a BTreeSet<String>,
+    /// `Some` while community content is hidden: the vendor-native detections' values.
+    pub vendor_native: Option<&'a FacetCounts>,
+}
+
+/// The filter controls for a list. Each option shows its count from `shown` (what choosing it
+/// would show); options keep the order of `order` (counts over the whole list), so they keep
+/// their places as filters change; severities go by level.
+pub fn facet_groups(shown: &FacetCounts, order: &FacetCounts, filter: &Filter, scope: &FacetScope) -> Vec<FacetGroup> {
+    type Values = BTreeMap<String, usize>;
+    let offered = |pick: fn(&FacetCounts) -> &Values, value: &str| {
+        scope.vendor_native.is_none_or(|native| pick(native).contains_key(value))
+    };
+    let options = |pick: fn(&FacetCounts) -> &Values,
+                   keep: &dyn Fn(&str) -> bool,
+                   checked: &dyn Fn(&str) -> bool,
+                   relabel: fn(&str) -> String| {
         let mut options: Vec<(usize, FacetOption)> = pick(shown)
             .iter()
+            .filter(|(value, _)| keep(value))
             .map(|(value, count)| {
                 let rank = pick(order).get(value).copied().unwrap_or(0);
                 (
@@ -241,46 +277,132 @@ pub fn facet_groups(shown: &FacetCounts, order: &FacetCounts, filter: &Filter) -
             })
             .collect();
         options.sort_by(|(a_rank, a), (b_rank, b)| b_rank.cmp(a_rank).then(a.label.cmp(&b.label)));
-        FacetGroup { name, label, options: options.into_iter().map(|(_, o)| o).collect() }
+        options.into_iter().map(|(_, o)| o).collect::<Vec<FacetOption>>()
     };
-    fn named(wanted: &[String]) -> impl Fn(&str) -> bool + '_ {
-        move |v| wanted.iter().any(|x| x.eq_ignore_ascii_case(v))
-    }
-    fn wire(wanted: Vec<&'static str>) -> impl Fn(&str) -> bool {
-        move |v| wanted.contains(&v)
-    }
+    let community = |v: &str| scope.community_vendors.contains(v);
+    let named = |wanted: &[String], v: &str| wanted.iter().any(|x| x.eq_ignore_ascii_case(v));
+    let vendors = |v: &str| named(&filter.vendors, v);
+    let mut severities = options(
+        |c| &c.severities,
+        &|v| offered(|c| &c.severities, v),
+        &|v| filter.severities.iter().any(|s| s.as_str() == v),
+        str::to_string,
+    );
+    severities.sort_by_key(|o| std::cmp::Reverse(o.value.parse::<Severity>().ok()));
     vec![
-        group("vendor", "Vendor", |c| &c.vendors, &named(&filter.vendors), str::to_string),
-        group(
-            "language",
-            "Language",
-            |c| &c.languages,
-            &wire(filter.languages.iter().map(|l| l.as_str()).collect()),
-            |v| v.parse::<Language>().map_or_else(|_| v.to_string(), |l| l.label().to_string()),
-        ),
-        group(
-            "severity",
-            "Severity",
-            |c| &c.severities,
-            &wire(filter.severities.iter().map(|x| x.as_str()).collect()),
-            str::to_string,
-        ),
-        group(
-            "type",
-            "Type",
-            |c| &c.rule_types,
-            &wire(filter.rule_types.iter().map(|x| x.as_str()).collect()),
-            |v| v.parse::<RuleType>().map_or_else(|_| v.to_string(), |t| t.label().to_string()),
-        ),
-        group(
-            "status",
-            "Status",
-            |c| &c.statuses,
-            &wire(filter.statuses.iter().map(|x| x.as_str()).collect()),
-            str::to_string,
-        ),
-        group("data_source", "Data source", |c| &c.data_sources, &named(&filter.data_sources), str::to_string),
+        FacetGroup {
+            name: "vendor",
+            label: "Vendor",
+            options: options(|c| &c.vendors, &|v| !community(v), &vendors, str::to_string),
+        },
+        FacetGroup {
+            name: "vendor",
+            label: "Community",
+            options: options(|c| &c.vendors, &community, &vendors, str::to_string),
+        },
+        FacetGroup {
+            name: "language",
+            label: "Language",
+            options: options(
+                |c| &c.languages,
+                &|v| offered(|c| &c.languages, v),
+                &|v| filter.languages.iter().any(|l| l.as_str() == v),
+                |v| v.parse::<Language>().map_or_else(|_| v.to_string(), |l| l.label().to_string()),
+            ),
+        },
+        FacetGroup { name: "severity", label: "Severity", options: severities },
+        FacetGroup {
+            name: "type",
+            label: "Type",
+            options: options(
+                |c| &c.rule_types,
+                &|v| offered(|c| &c.rule_types, v),
+                &|v| filter.rule_types.iter().any(|t| t.as_str() == v),
+                |v| v.parse::<RuleType>().map_or_else(|_| v.to_string(), |t| t.label().to_string()),
+            ),
+        },
+        FacetGroup {
+            name: "status",
+            label: "Status",
+            // Deprecated detections have a switch of their own.
+            options: options(
+                |c| &c.statuses,
+                &|v| v != "deprecated" && offered(|c| &c.statuses, v),
+                &|v| filter.statuses.iter().any(|s| s.as_str() == v),
+                str::to_string,
+            ),
+        },
+        FacetGroup {
+            name: "data_source",
+            label: "Data source",
+            options: options(
+                |c| &c.data_sources,
+                &|v| offered(|c| &c.data_sources, v),
+                &|v| named(&filter.data_sources, v),
+                readable,
+            ),
+        },
     ]
+}
+
+/// A data source as people read it: `process_creation` as "process creation"; names vendors
+/// wrote for people stay as they are.
+fn readable(value: &str) -> String {
+    if value.contains(' ') || !value.contains('_') { value.to_string() } else { value.replace('_', " ") }
+}
+
+/// Characters of a description a card shows before "more".
+const LEAD_CHARS: usize = 280;
+
+/// Paragraphs of a rule's text, hard wraps undone: vendors wrap lines at 80 or 100 columns
+/// (Elastic's TOML), and a card reflows them. List items and blank lines stay breaks.
+pub fn reflow(text: &str) -> Vec<String> {
+    let mut paragraphs: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for line in text.lines().map(str::trim) {
+        let starts_item =
+            line.starts_with(['-', '*', '•']) || line.split_once(". ").is_some_and(|(n, _)| n.parse::<u32>().is_ok());
+        if line.is_empty() || starts_item {
+            if !current.is_empty() {
+                paragraphs.push(std::mem::take(&mut current));
+            }
+            if line.is_empty() {
+                continue;
+            }
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(line);
+    }
+    if !current.is_empty() {
+        paragraphs.push(current);
+    }
+    paragraphs
+}
+
+/// A card's description: its opening (whole sentences, up to [`LEAD_CHARS`]) and the rest, so
+/// a card never shows half a line behind its chips.
+pub fn split_description(text: &str) -> (String, Vec<String>) {
+    let mut paragraphs = reflow(text);
+    if paragraphs.is_empty() {
+        return (String::new(), vec![]);
+    }
+    let first = paragraphs.remove(0);
+    if first.chars().count() <= LEAD_CHARS {
+        return (first, paragraphs);
+    }
+    let limit = first.char_indices().nth(LEAD_CHARS).map_or(first.len(), |(i, _)| i);
+    let cut = first[..limit]
+        .rfind(". ")
+        .map(|i| i + 1)
+        .filter(|i| *i > LEAD_CHARS / 3)
+        .unwrap_or_else(|| first[..limit].rfind(' ').unwrap_or(limit));
+    let (lead, tail) = first.split_at(cut);
+    let lead =
+        if cut == limit || !first[..cut].ends_with('.') { format!("{}…", lead.trim_end()) } else { lead.to_string() };
+    paragraphs.insert(0, tail.trim().to_string());
+    (lead, paragraphs)
 }
 
 /// ATT&CK descriptions are Markdown with citations; pages show them as plain paragraphs.
@@ -321,6 +443,26 @@ fn strip_markdown_links(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn descriptions_are_reflowed_and_cut_at_sentences() {
+        let elastic = "Identifies the use of a proxy tool to\nforward traffic through the\nTor network.\n\nSee also:\n- one\n- two";
+        assert_eq!(
+            reflow(elastic),
+            vec![
+                "Identifies the use of a proxy tool to forward traffic through the Tor network.",
+                "See also:",
+                "- one",
+                "- two"
+            ]
+        );
+        let long = format!("{} Second sentence here. {}", "First sentence is long enough.".repeat(8), "x ".repeat(100));
+        let (lead, more) = split_description(&long);
+        assert!(lead.ends_with('.') && lead.chars().count() <= LEAD_CHARS, "{lead}");
+        assert!(lead.ends_with("Second sentence here."), "{lead}");
+        assert!(more[0].starts_with("x x"), "the rest moves under \"more\": {more:?}");
+        assert_eq!(split_description("Short."), ("Short.".to_string(), vec![]));
+    }
 
     #[test]
     fn query_strings_change_one_parameter() {

@@ -112,12 +112,8 @@ fn tests_summary(d: &Detection) -> String {
         .collect();
     match tests.len() {
         0 => String::new(),
-        n => format!("{n} test{}; `show --json` has their sample events\n{}", plural(n), each.join("\n")),
+        n => format!("{}; `show --json` has their sample events\n{}", output::plural(n, "test"), each.join("\n")),
     }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 fn joined<const N: usize>(parts: [Option<String>; N], separator: &str) -> String {
