@@ -355,6 +355,16 @@ pub struct TechniquePageJson {
     pub hidden_deprecated: usize,
     /// How many more with community content included.
     pub hidden_community: usize,
+    /// Where `detections` starts among the `shown`, when a front end pages them (the MCP
+    /// tools); absent when every shown detection is listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<usize>,
+    /// The most detections one page lists, when paged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    /// How many shown detections come after this page, when paged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub more: Option<usize>,
     pub detections: Vec<DetectionJson>,
 }
 
@@ -389,8 +399,21 @@ impl TechniquePageJson {
             facets: (&listing.facets).into(),
             hidden_deprecated: listing.hidden_deprecated,
             hidden_community: listing.hidden_community,
+            offset: None,
+            limit: None,
+            more: None,
             detections: listing.detections.iter().map(DetectionJson::from).collect(),
         }
+    }
+
+    /// Only the detections `offset..offset + limit` of the shown ones, saying how many follow.
+    pub fn paged(mut self, offset: usize, limit: usize) -> TechniquePageJson {
+        let after = self.detections.split_off(offset.min(self.detections.len()));
+        self.detections = after;
+        let more = self.detections.len().saturating_sub(limit);
+        self.detections.truncate(limit);
+        (self.offset, self.limit, self.more) = (Some(offset), Some(limit), Some(more));
+        self
     }
 }
 

@@ -1,6 +1,7 @@
 //! One module per command. Each turns its arguments into store calls and prints the result.
 
 mod config;
+mod mcp;
 mod search;
 mod serve;
 mod show;
@@ -46,6 +47,7 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Sync(args) => sync::run(&env, &args),
         Command::Serve(args) => serve::run(env, &args),
+        Command::Mcp => mcp::run(env),
         Command::Technique(args) => technique::run(&env, &args),
         Command::Show(args) => show::run(&env, &args),
         Command::Search(args) => search::run(&env, &args),
