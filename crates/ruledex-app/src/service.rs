@@ -280,7 +280,9 @@ impl Catalog {
             all.sort_by(|a, b| b.detections.cmp(&a.detections).then(a.id.cmp(&b.id)));
             all
         } else {
-            self.suggest_techniques(typed, &filter, usize::MAX)?
+            // "multi-hop" and "Proxy: Multi" name words of the name as the search box's words do.
+            let words = typed.replace(|c: char| !c.is_alphanumeric() && c != '.', " ");
+            self.suggest_techniques(&words, &filter, usize::MAX)?
         };
         let more = found.len() > limit;
         found.truncate(limit);

@@ -8,6 +8,7 @@ mod util;
 mod bad_input;
 mod corpus;
 mod hostile_config;
+mod mcp;
 mod serve;
 mod sources;
 mod sync;
