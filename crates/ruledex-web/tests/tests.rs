@@ -6,5 +6,6 @@ mod util;
 
 mod browser;
 mod http;
+mod mcp;
 mod openapi;
 mod security;
