@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use ruledex_core::attack::{AttackCatalog, Domain};
 use ruledex_core::ingest::{AttackCoverage, SourceReport, SourceSpec, ingest};
 use ruledex_store::CatalogWriter;
@@ -145,20 +145,13 @@ fn load_attack(config: &Config, data_dir: &Path) -> Result<(AttackCatalog, Attac
         bundles.push((domain, bundle.path));
     }
     let refs: Vec<(Domain, &Path)> = bundles.iter().map(|(d, p)| (*d, p.as_path())).collect();
-    let mut catalog = AttackCatalog::load(&refs).context("cannot load ATT&CK")?;
-    for (domain, path) in &bundles {
-        if !catalog.techniques().any(|t| t.domain == *domain) {
-            bail!(
-                "ATT&CK bundle {} holds no {} techniques; the previous catalog is kept",
-                path.display(),
-                domain.label()
-            );
-        }
-    }
+    let mut catalog = AttackCatalog::load(&refs).context("cannot load ATT&CK; the previous catalog is kept")?;
     catalog.version = attack.version.clone();
+    // The release the enterprise bundle declares wins over the configured label.
+    let version = catalog.release(Domain::Enterprise).map(String::from);
     let summary = AttackSummary {
         bundles: bundles.into_iter().map(|(_, p)| p).collect(),
-        version: attack.version.clone(),
+        version,
         techniques: catalog.techniques().count(),
         warnings,
         load_time: started.elapsed(),
@@ -358,7 +351,11 @@ mod tests {
         let error = run(&config, &data, &Quiet).unwrap_err();
         assert_eq!(
             format!("{error:#}"),
-            format!("ATT&CK bundle {} holds no Enterprise techniques; the previous catalog is kept", empty.display())
+            format!(
+                "cannot load ATT&CK; the previous catalog is kept: ATT&CK bundle {} holds no ATT&CK techniques (no \
+                 attack-pattern object with a mitre-attack ID such as T1090): it is not an ATT&CK bundle",
+                empty.display()
+            )
         );
         assert_eq!(fs::read(&summary.catalog).unwrap(), before);
     }

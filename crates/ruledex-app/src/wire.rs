@@ -12,7 +12,8 @@ use std::path::PathBuf;
 use ruledex_core::attack::{Domain, Tactic, Technique};
 use ruledex_core::ids::{TacticId, TechniqueId};
 use ruledex_core::model::{
-    DependencyKind, Detection, Format, Language, MappedBy, MappingStatus, RuleType, Severity, SourceKind, Status,
+    DependencyKind, Detection, Format, Language, MappedBy, MappingStatus, MappingVia, RuleType, Severity, SourceKind,
+    Status,
 };
 use ruledex_core::query::FacetCounts;
 use ruledex_store::{Candidate, CatalogInfo, Hit, SourceStatus, TechniquePage};
@@ -86,6 +87,10 @@ pub struct DetectionJson {
     pub tactics: Vec<TacticRefJson>,
     /// ATT&CK tags that name nothing in ATT&CK.
     pub unresolved_tags: Vec<String>,
+    /// MITRE ATLAS techniques and tactics the rule names (attacks on AI systems; never counted
+    /// as ATT&CK). Absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub atlas: Vec<AtlasRefJson>,
     pub provenance: ProvenanceJson,
     /// The license that applies: the rule's own, else the source's.
     pub effective_license: Option<String>,
@@ -130,13 +135,36 @@ pub struct MappingJson {
     pub tagged_id: Option<TechniqueId>,
     pub status: MappingStatus,
     pub mapped_by: MappedBy,
+    /// `reference` when read from a link among the rule's references, not from its ATT&CK tags
+    /// (absent for tags).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<MappingVia>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[schemars(rename = "TacticRef")]
 pub struct TacticRefJson {
+    /// The tactic (a successor, for a revoked or split tactic).
     pub id: TacticId,
     pub name: String,
+    /// The tactic the tag named, when it differs from `id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tagged_id: Option<TacticId>,
+    /// Absent when current.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<MappingStatus>,
+}
+
+/// A MITRE ATLAS technique or tactic.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "AtlasRef")]
+pub struct AtlasRefJson {
+    /// `AML.T0051.000`, `AML.TA0002`.
+    pub id: String,
+    /// Its page on atlas.mitre.org.
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<MappingVia>,
 }
 
 /// Where a detection came from.
@@ -213,10 +241,25 @@ impl From<&Detection> for DetectionJson {
                     tagged_id: m.tagged_id,
                     status: m.status,
                     mapped_by: m.mapped_by,
+                    via: unusual_via(m.via),
                 })
                 .collect(),
-            tactics: d.tactics.iter().map(|t| TacticRefJson { id: t.id, name: t.name.clone() }).collect(),
+            tactics: d
+                .tactics
+                .iter()
+                .map(|t| TacticRefJson {
+                    id: t.id,
+                    name: t.name.clone(),
+                    tagged_id: t.tagged_id,
+                    status: Some(t.status).filter(|s| *s != MappingStatus::Current),
+                })
+                .collect(),
             unresolved_tags: d.unresolved_tags.clone(),
+            atlas: d
+                .atlas
+                .iter()
+                .map(|a| AtlasRefJson { id: a.id.to_string(), url: a.url.clone(), via: unusual_via(a.via) })
+                .collect(),
             provenance: ProvenanceJson {
                 path: d.provenance.path.clone(),
                 repository: d.provenance.repository.clone(),
@@ -226,6 +269,11 @@ impl From<&Detection> for DetectionJson {
             effective_license: d.effective_license.clone(),
         }
     }
+}
+
+/// How a mapping was read, when not from the rule's tags.
+fn unusual_via(via: MappingVia) -> Option<MappingVia> {
+    Some(via).filter(|v| *v != MappingVia::Tag)
 }
 
 /// An ATT&CK technique.
@@ -245,6 +293,9 @@ pub struct TechniqueJson {
     pub revoked: bool,
     pub revoked_by: Option<TechniqueId>,
     pub deprecated: bool,
+    /// For a deprecated technique: those its ATT&CK note says to use instead.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub successors: Vec<TechniqueId>,
 }
 
 impl From<&Technique> for TechniqueJson {
@@ -261,6 +312,7 @@ impl From<&Technique> for TechniqueJson {
             revoked: t.revoked,
             revoked_by: t.revoked_by,
             deprecated: t.deprecated,
+            successors: t.successors.clone(),
         }
     }
 }
@@ -531,6 +583,11 @@ pub struct AttackCoverageJson {
     pub revoked_tags: usize,
     pub deprecated_tags: usize,
     pub unknown_tags: usize,
+    /// Each tag that names nothing in the loaded ATT&CK, with how many times the source uses it
+    /// (newer releases' IDs and tactic words, typos).
+    pub unknown: BTreeMap<String, usize>,
+    /// References to MITRE ATLAS (kept apart from ATT&CK).
+    pub atlas_refs: usize,
 }
 
 impl From<&SourceStatus> for SourceJson {
@@ -557,6 +614,8 @@ impl From<&SourceStatus> for SourceJson {
                 revoked_tags: r.attack.revoked_tags,
                 deprecated_tags: r.attack.deprecated_tags,
                 unknown_tags: r.attack.unknown_tags,
+                unknown: r.attack.unknown.clone(),
+                atlas_refs: r.attack.atlas_refs,
             },
             parse_time: u64::try_from(r.parse_time.as_millis()).unwrap_or(u64::MAX),
             synced_at: s.synced_at.clone(),

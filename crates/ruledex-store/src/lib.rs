@@ -20,7 +20,7 @@ pub use writer::CatalogWriter;
 
 /// Bumped whenever `schema.sql` or a record in `record.rs` changes; a catalog of another
 /// version is refused with a request to run a sync, which rebuilds it.
-pub const SCHEMA_VERSION: i32 = 4;
+pub const SCHEMA_VERSION: i32 = 5;
 
 /// The catalog's file name inside the data directory.
 pub const CATALOG_FILE: &str = "catalog.sqlite";
@@ -104,6 +104,7 @@ mod tests {
             techniques: vec![attack.map_technique(technique.parse().unwrap(), technique, MappedBy::Vendor)],
             tactics: vec![],
             unresolved_tags: vec![],
+            atlas: vec![],
             provenance: Provenance::default(),
             effective_license: None,
         }

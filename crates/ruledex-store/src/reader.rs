@@ -264,6 +264,26 @@ impl Store {
         })
     }
 
+    /// Every detection `filter` keeps, in display order, without their long texts.
+    pub fn select(&self, filter: &Filter) -> Result<Vec<Detection>> {
+        let mut pks: Vec<i64> = self.facets.iter().filter(|(_, f)| filter.matches(f)).map(|(pk, _)| *pk).collect();
+        self.sort_for_display(&mut pks);
+        self.detections_by_pk(&pks)
+    }
+
+    /// The same detections with their long texts (native rule, notes, test inputs), for exports.
+    pub fn with_long_texts(&self, detections: &[Detection]) -> Result<Vec<Detection>> {
+        self.with_conn(|conn| {
+            detections
+                .iter()
+                .map(|d| {
+                    let mut full = full_detections(conn, "source = ?1 AND id = ?2", (&d.source, &d.id))?;
+                    full.pop().ok_or_else(|| StoreError::Busy(format!("{} left the catalog", d.address())))
+                })
+                .collect()
+        })
+    }
+
     /// Resolves `SOURCE/ID`: the address itself, then the vendor's native ID, then the rule
     /// file's name (`splunk/windows_proxy_via_netsh`), then any of these ignoring case.
     pub fn detection(&self, source: &str, id: &str) -> Result<Lookup> {
@@ -284,7 +304,7 @@ impl Store {
             match pks.as_slice() {
                 [] => continue,
                 [pk] => {
-                    let mut found = self.with_conn(|conn| full_detections(conn, "pk = ?1", pk))?;
+                    let mut found = self.with_conn(|conn| full_detections(conn, "pk = ?1", [pk]))?;
                     return Ok(found.pop().map_or(Lookup::NotFound, |d| Lookup::Found(Box::new(d))));
                 }
                 _ => return self.candidates(&pks).map(Lookup::Ambiguous),
@@ -381,13 +401,13 @@ pub(crate) fn source_assets(conn: &Connection, source: &str) -> Result<Vec<Asset
 pub(crate) fn full_detections(
     conn: &Connection,
     condition: &str,
-    param: impl rusqlite::ToSql,
+    params: impl rusqlite::Params,
 ) -> Result<Vec<Detection>> {
     let sql = format!(
         "SELECT body, native_rule, investigation, implementation, test_inputs FROM detections WHERE {condition}"
     );
     let mut statement = conn.prepare_cached(&sql)?;
-    let rows = statement.query_map([param], |r| {
+    let rows = statement.query_map(params, |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use ruledex_core::model::Detection;
-use ruledex_core::query::{FacetCounts, SearchQuery};
+use ruledex_core::query::{FacetCounts, Filter, SearchQuery};
 
 use crate::{Result, Store, StoreError};
 
@@ -103,6 +103,18 @@ impl Store {
         let detections = self.detections_by_pk(&pks)?;
         let hits = page.iter().zip(detections).map(|((_, score), d)| parsed.terms.hit(d, *score)).collect();
         Ok(SearchResults { total: matching.len(), facets, offset: query.offset, limit: query.limit, hits })
+    }
+
+    /// Every detection matching `text` that `filter` keeps, best first, without their long
+    /// texts: a whole result list, for exports.
+    pub fn search_all(&self, text: &str, filter: &Filter) -> Result<Vec<Detection>> {
+        let ranked = self.rank(&parse(text)?.expression)?;
+        let pks: Vec<i64> = ranked
+            .into_iter()
+            .map(|(pk, _)| pk)
+            .filter(|pk| self.facets_of(*pk).is_some_and(|f| filter.matches(f)))
+            .collect();
+        self.detections_by_pk(&pks)
     }
 
     /// Every match, best first.

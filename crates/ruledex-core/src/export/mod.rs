@@ -5,6 +5,11 @@
 //!
 //! Writers work in memory: they return the files of an export, and the application decides
 //! whether they go to standard output, a directory or an archive.
+//!
+//! [`navigator`] is not a platform format: it draws a selection's ATT&CK coverage as an ATT&CK
+//! Navigator layer.
+
+pub mod navigator;
 
 mod bundle;
 mod kibana_ndjson;
