@@ -10,7 +10,8 @@ use std::fmt::Write as _;
 use std::sync::{Arc, OnceLock};
 
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
-use ruledex_app::wire::{SearchHitJson, SearchJson, StatsJson, TechniquePageJson};
+use ruledex_app::export::{ExportFormat, Selection};
+use ruledex_app::wire::{CoverageJson, ExportJson, SearchHitJson, SearchJson, StatsJson, TechniquePageJson};
 use ruledex_app::{Catalog, ServiceError};
 use ruledex_core::model::{Language, RuleType, Severity, Status};
 use ruledex_core::query::{Filter, SearchQuery};
@@ -66,6 +67,8 @@ pub enum Call {
     Search(SearchArgs),
     Show(ShowArgs),
     Stats(StatsArgs),
+    Coverage(CoverageArgs),
+    Export(ExportArgs),
 }
 
 /// A tool's definition and how its calls are parsed.
@@ -117,6 +120,18 @@ pub const TOOLS: &[Definition] = &[
         tool: stats_tool,
         parse: |s, a| parse::<StatsArgs>("stats", s, a).map(Call::Stats),
     },
+    Definition {
+        name: "coverage",
+        read_only: true,
+        tool: coverage_tool,
+        parse: |s, a| parse::<CoverageArgs>("coverage", s, a).map(Call::Coverage),
+    },
+    Definition {
+        name: "export",
+        read_only: true,
+        tool: export_tool,
+        parse: |s, a| parse::<ExportArgs>("export", s, a).map(Call::Export),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Definition> {
@@ -131,6 +146,8 @@ impl Call {
             Call::Search(args) => search(catalog, args),
             Call::Show(args) => show(catalog, &args),
             Call::Stats(StatsArgs {}) => stats(catalog),
+            Call::Coverage(args) => coverage(catalog, &args),
+            Call::Export(args) => export(catalog, args),
         }
     }
 }
@@ -563,6 +580,158 @@ fn stats(catalog: &Catalog) -> Result<Answer, ToolError> {
             s.error.as_ref().map(|e| format!(" · last sync could not read it: {e}")).unwrap_or_default()
         );
     }
+    Ok(Answer { structured: to_value(&json)?, summary })
+}
+
+// ---------------------------------------------------------------------------------------------
+// coverage
+
+/// Arguments of `coverage`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CoverageArgs {
+    /// Include community content (Sigma, community KQL). Left out unless asked for here or by
+    /// naming sources or vendors.
+    #[serde(default)]
+    pub community: bool,
+    /// Include deprecated detections (left out by default).
+    #[serde(default)]
+    pub deprecated: bool,
+    #[serde(flatten)]
+    pub filter: FilterArgs,
+}
+
+fn coverage_tool() -> Tool {
+    tool::<CoverageArgs, CoverageJson>(
+        "coverage",
+        "ATT&CK coverage",
+        "Which ATT&CK techniques the catalog's detections cover, and how many detections each has (tagged \
+         with the technique itself, and with its sub-techniques rolled up), with the tactics in matrix order: \
+         the home page's matrix as data. Use it for coverage questions across the whole matrix or a vendor \
+         (\"which techniques does Elastic cover\", \"where is Command and Control thin\"); use `technique` for \
+         one technique's detections. Vendor-native content unless `community` or sources/vendors say \
+         otherwise. Example: {\"vendors\": [\"Google SecOps\"]}.",
+    )
+}
+
+fn coverage(catalog: &Catalog, args: &CoverageArgs) -> Result<Answer, ToolError> {
+    let filter = args.filter.to_filter(args.deprecated).vendor_native_unless_asked(args.community);
+    let mut json = catalog.coverage(&filter)?;
+    for tactic in &mut json.tactics {
+        text::cut(&mut tactic.description, 200, "see the tactic's ATT&CK page");
+    }
+    let mut summary = format!("{} techniques have detections passing the filter.\n", json.techniques.len());
+    for tactic in &json.tactics {
+        let covered: Vec<_> = json.techniques.iter().filter(|t| t.tactics.contains(&tactic.id)).collect();
+        if covered.is_empty() {
+            continue;
+        }
+        let mut top = covered.clone();
+        top.sort_by(|a, b| b.detections.cmp(&a.detections).then(a.id.cmp(&b.id)));
+        let names: Vec<String> =
+            top.iter().take(5).map(|t| format!("{} {} ({})", t.id, t.name, t.detections)).collect();
+        let _ = writeln!(
+            summary,
+            "- {} {} ({}): {} techniques; most detections: {}",
+            tactic.id,
+            tactic.name,
+            tactic.domain.label(),
+            covered.len(),
+            names.join(", ")
+        );
+    }
+    Ok(Answer { structured: to_value(&json)?, summary })
+}
+
+// ---------------------------------------------------------------------------------------------
+// export
+
+/// The most bytes of files one `export` call returns.
+pub const MAX_EXPORT_BYTES: usize = 512 * 1024;
+
+/// Arguments of `export`. Give one of `address`, `technique` or `query`, or none to export
+/// every detection the filters keep.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ExportArgs {
+    /// The format: a platform's import format (splunk-app, kibana-ndjson, yaral, sentinel-arm,
+    /// sentinel-yaml, sigma) or catalog rows (json, csv).
+    pub format: String,
+    /// One detection, by address SOURCE/ID.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// A technique's detections (ID or name), as `technique` lists them.
+    #[serde(default)]
+    pub technique: Option<String>,
+    /// With `technique`: only detections tagged with the technique itself.
+    #[serde(default)]
+    pub exact: bool,
+    /// Every match of this search.
+    #[serde(default)]
+    pub query: Option<String>,
+    /// With `technique` or no selection: include community content.
+    #[serde(default)]
+    pub community: bool,
+    /// Include deprecated detections.
+    #[serde(default)]
+    pub deprecated: bool,
+    #[serde(flatten)]
+    pub filter: FilterArgs,
+}
+
+fn export_tool() -> Tool {
+    tool::<ExportArgs, ExportJson>(
+        "export",
+        "Export detections",
+        "Writes detections in a platform's import format (a Splunk app, Kibana saved-objects NDJSON, \
+         YARA-L files, a Sentinel ARM template or YAML, Sigma) or as catalog rows (JSON, CSV), and returns \
+         the files' text; multi-file formats (a Splunk app) come as a list of files with their paths. \
+         Select one detection (`address`), a technique's detections (`technique`), a search's matches \
+         (`query`), or with none of these every detection the filters keep. Detections a format cannot \
+         hold are listed in `skipped` with why. Nothing is written to disk. Example: \
+         {\"format\": \"sentinel-arm\", \"technique\": \"T1090\", \"sources\": [\"sentinel\"]}.",
+    )
+}
+
+fn export(catalog: &Catalog, args: ExportArgs) -> Result<Answer, ToolError> {
+    let format: ExportFormat = args.format.parse().map_err(ToolError)?;
+    let filter = args.filter.to_filter(args.deprecated);
+    let selection = match (args.address, args.technique, args.query) {
+        (Some(address), None, None) => Selection::Detection(address.trim().to_string()),
+        (None, Some(technique), None) => Selection::Technique {
+            technique,
+            exact: args.exact,
+            filter: filter.vendor_native_unless_asked(args.community),
+        },
+        (None, None, Some(text)) => Selection::Search { text, filter },
+        (None, None, None) => Selection::Catalog { filter: filter.vendor_native_unless_asked(args.community) },
+        _ => return Err(ToolError("give at most one of `address`, `technique` and `query`".into())),
+    };
+    let exported = catalog.export(format, &selection)?;
+    let bytes: usize = exported.files.iter().map(|f| f.bytes.len()).sum();
+    if bytes > MAX_EXPORT_BYTES {
+        return Err(ToolError(format!(
+            "the export of {} detections is {bytes} bytes, more than the {MAX_EXPORT_BYTES} one call returns; \
+             narrow the selection (sources, vendors, languages, a technique, `exact`)",
+            exported.included.len()
+        )));
+    }
+    let json = ExportJson::from(&exported);
+    let mut summary = format!(
+        "{} export `{}`: {} detections in {} files ({bytes} bytes).\n",
+        json.format,
+        json.name,
+        json.included.len(),
+        json.files.len()
+    );
+    for file in &json.files {
+        let _ = writeln!(summary, "- {} ({} bytes)", file.path, file.text.len());
+    }
+    if !json.skipped.is_empty() {
+        let _ = writeln!(summary, "{} detections left out:", json.skipped.len());
+        for s in json.skipped.iter().take(20) {
+            let _ = writeln!(summary, "- {}: {}", s.address, s.reason);
+        }
+    }
+    summary.push_str("The files' text is in the structured result (`files`).");
     Ok(Answer { structured: to_value(&json)?, summary })
 }
 

@@ -94,7 +94,7 @@ fn an_assistant_uses_every_tool_resource_completion_and_prompt() {
 
         let tools = session.list_all_tools().await.unwrap();
         let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
-        assert_eq!(names, ["technique", "search", "show", "stats"]);
+        assert_eq!(names, ["technique", "search", "show", "stats", "coverage", "export"]);
         let schema = |name: &str| -> Value {
             let tool = tools.iter().find(|t| t.name == name).unwrap();
             assert!(tool.description.as_deref().unwrap_or_default().contains("Example: {"), "{name} shows an example");
@@ -152,6 +152,23 @@ fn an_assistant_uses_every_tool_resource_completion_and_prompt() {
         // stats
         let stats = structured(call(&session, "stats", json!({})).await, &schema("stats"));
         assert_eq!(stats, cli(&["stats", "--json"]));
+
+        // coverage: the matrix's counts, as the API has them.
+        let coverage = structured(call(&session, "coverage", json!({})).await, &schema("coverage"));
+        let t1090 = coverage["techniques"].as_array().unwrap().iter().find(|t| t["id"] == "T1090").unwrap();
+        assert_eq!(t1090["detections"], all["shown"], "coverage counts what `technique` lists");
+
+        // export: files as text, and what went in.
+        let exported = structured(
+            call(&session, "export", json!({"format": "yaral", "technique": "T1090", "sources": ["chronicle"]})).await,
+            &schema("export"),
+        );
+        let files = exported["files"].as_array().unwrap();
+        assert!(!files.is_empty() && files.iter().all(|f| f["text"].as_str().unwrap().contains("rule ")), "{exported}");
+        let chronicle: Vec<String> = addresses(&all).into_iter().filter(|a| a.starts_with("chronicle/")).collect();
+        assert_eq!(exported["included"].as_array().unwrap().len(), chronicle.len());
+        let message = failed(call(&session, "export", json!({"format": "json"})).await);
+        assert!(message.contains("narrow the selection"), "{message}");
 
         // Resources: a detection's native rule file, a technique page.
         let templates = session.list_all_resource_templates().await.unwrap();
@@ -241,7 +258,10 @@ fn bad_arguments_get_errors_a_model_can_act_on_and_the_server_goes_on() {
         let message = failed(call(&session, "search", json!({"query": "x".repeat(5000)})).await);
         assert!(message.contains("longer than 1000 characters"), "{message}");
         let unknown = session.call_tool(CallToolRequestParams::new("delete_everything")).await;
-        assert!(format!("{unknown:?}").contains("its tools are technique, search, show, stats"), "{unknown:?}");
+        assert!(
+            format!("{unknown:?}").contains("its tools are technique, search, show, stats, coverage, export"),
+            "{unknown:?}"
+        );
         let missing =
             session.read_resource(ReadResourceRequestParams::new("ruledex://detections/chronicle/nope")).await;
         assert!(format!("{missing:?}").contains("has no detection"), "{missing:?}");
