@@ -43,6 +43,9 @@ pub struct Config {
     pub data_dir: Option<PathBuf>,
     pub attack: AttackConfig,
     pub sources: Vec<SourceConfig>,
+    /// How `ruledex serve` serves.
+    #[serde(default)]
+    pub serve: ServeConfig,
     /// Where this configuration came from, for messages.
     #[serde(skip)]
     pub origin: String,
@@ -66,6 +69,20 @@ pub struct AttackConfig {
     /// Larger downloads are refused.
     #[serde(default)]
     pub max_bundle_bytes: Option<u64>,
+}
+
+/// `[serve]`: what `ruledex serve` answers besides the web catalog and its JSON API.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Answer MCP at `/mcp` (read-only tools), for AI assistants (`--mcp`).
+    #[serde(default)]
+    pub mcp: bool,
+    /// `Host` names `/mcp` answers besides loopback ones: the names a team reaches a shared
+    /// server by (`--mcp-host`). Requests naming another host are refused, so a web page cannot
+    /// reach the server through DNS rebinding.
+    #[serde(default)]
+    pub mcp_hosts: Vec<String>,
 }
 
 /// A file on disk or a URL to download. Shown (and serialized) without URL credentials.

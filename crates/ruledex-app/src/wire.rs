@@ -407,6 +407,16 @@ pub struct TechniquePageJson {
     pub hidden_deprecated: usize,
     /// How many more with community content included.
     pub hidden_community: usize,
+    /// Where `detections` starts among the `shown`, when a front end pages them (the MCP
+    /// tools); absent when every shown detection is listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<usize>,
+    /// The most detections one page lists, when paged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    /// How many shown detections come after this page, when paged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub more: Option<usize>,
     pub detections: Vec<DetectionJson>,
 }
 
@@ -441,8 +451,21 @@ impl TechniquePageJson {
             facets: (&listing.facets).into(),
             hidden_deprecated: listing.hidden_deprecated,
             hidden_community: listing.hidden_community,
+            offset: None,
+            limit: None,
+            more: None,
             detections: listing.detections.iter().map(DetectionJson::from).collect(),
         }
+    }
+
+    /// Only the detections `offset..offset + limit` of the shown ones, saying how many follow.
+    pub fn paged(mut self, offset: usize, limit: usize) -> TechniquePageJson {
+        let after = self.detections.split_off(offset.min(self.detections.len()));
+        self.detections = after;
+        let more = self.detections.len().saturating_sub(limit);
+        self.detections.truncate(limit);
+        (self.offset, self.limit, self.more) = (Some(offset), Some(limit), Some(more));
+        self
     }
 }
 
@@ -684,3 +707,57 @@ pub struct SuggestionJson {
 
 /// Where a background sync stands (`/api/v1/sync`).
 pub use crate::sync::SyncPhase;
+
+/// An export in memory (the MCP `export` tool): its files as text, and what went into it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Export")]
+pub struct ExportJson {
+    /// The format written: a platform's import format, `json` or `csv`.
+    pub format: String,
+    /// A short name for the export, safe in file names.
+    pub name: String,
+    /// Whether the format is several files (a directory or an archive) rather than one.
+    pub multi_file: bool,
+    pub files: Vec<ExportFileJson>,
+    /// Addresses of the detections written.
+    pub included: Vec<String>,
+    /// Detections of the selection the format cannot hold, and why.
+    pub skipped: Vec<SkippedJson>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "ExportFile")]
+pub struct ExportFileJson {
+    /// The file's path inside the export.
+    pub path: String,
+    /// The file's contents (UTF-8; exports are text).
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "SkippedDetection")]
+pub struct SkippedJson {
+    pub address: String,
+    pub reason: String,
+}
+
+impl From<&crate::export::Exported> for ExportJson {
+    fn from(e: &crate::export::Exported) -> ExportJson {
+        ExportJson {
+            format: e.format.as_str().to_string(),
+            name: e.name.clone(),
+            multi_file: e.format.multi_file(),
+            files: e
+                .files
+                .iter()
+                .map(|f| ExportFileJson { path: f.path.clone(), text: String::from_utf8_lossy(&f.bytes).into_owned() })
+                .collect(),
+            included: e.included.clone(),
+            skipped: e
+                .skipped
+                .iter()
+                .map(|s| SkippedJson { address: s.address.clone(), reason: s.reason.clone() })
+                .collect(),
+        }
+    }
+}

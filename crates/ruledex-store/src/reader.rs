@@ -385,6 +385,34 @@ impl Store {
         self.with_conn(|conn| source_assets(conn, source))
     }
 
+    /// IDs of `source`'s detections for what was typed: IDs starting with it first, then IDs
+    /// with a word starting with it, then IDs of detections with such a word in their title
+    /// (ignoring ASCII case), each group in ID order. At most `limit`, and whether there are more.
+    pub fn ids_like(&self, source: &str, typed: &str, limit: usize) -> Result<(Vec<String>, bool)> {
+        let escaped = typed.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let patterns =
+            [format!("{escaped}%"), format!("%\\_{escaped}%"), format!("%-{escaped}%"), format!("% {escaped}%")];
+        self.with_conn(|conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT id FROM detections WHERE source = ?1 \
+                 AND (id LIKE ?2 ESCAPE '\\' OR id LIKE ?3 ESCAPE '\\' OR id LIKE ?4 ESCAPE '\\' \
+                      OR title LIKE ?2 ESCAPE '\\' OR title LIKE ?5 ESCAPE '\\') \
+                 ORDER BY id LIKE ?2 ESCAPE '\\' DESC, \
+                          (id LIKE ?3 ESCAPE '\\' OR id LIKE ?4 ESCAPE '\\') DESC, id LIMIT ?6",
+            )?;
+            let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+            let [prefix, after_underscore, after_dash, after_space] = &patterns;
+            let ids = statement
+                .query_map(params![source, prefix, after_underscore, after_dash, after_space, fetch], |r| {
+                    r.get::<_, String>(0)
+                })?;
+            let mut ids = ids.collect::<Result<Vec<String>, _>>()?;
+            let more = ids.len() > limit;
+            ids.truncate(limit);
+            Ok((ids, more))
+        })
+    }
+
     fn candidates(&self, pks: &[i64]) -> Result<Vec<Candidate>> {
         self.with_conn(|conn| {
             let mut statement = conn.prepare_cached("SELECT source, id, title, path FROM detections WHERE pk = ?1")?;

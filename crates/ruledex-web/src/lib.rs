@@ -58,7 +58,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/stats", get(api::stats))
         .route("/api/v1/export", get(download::export))
         .route_layer(from_fn_with_state(state.clone(), middleware::cached));
-    Router::new()
+    let mut router = Router::new();
+    if let Some(hosts) = state.mcp_hosts() {
+        let provider = std::sync::Arc::new(state::McpCatalog(state.clone()));
+        router = router.route_service("/mcp", ruledex_mcp::http::service(provider, hosts));
+    }
+    router
         .merge(cached)
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/sync", get(api::sync_status))

@@ -2,7 +2,7 @@
 //! finishes), the state of a sync running in the background, the cache of rendered responses,
 //! and the limits that keep one client from starving the others.
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use ruledex_app::Catalog;
@@ -57,6 +57,8 @@ struct Inner {
     searches: Semaphore,
     /// What the server tells people about how it was started.
     setup: Setup,
+    /// Set when `/mcp` answers MCP: the `Host` names it accepts besides loopback ones.
+    mcp_hosts: OnceLock<Vec<String>>,
 }
 
 /// How the server was started, for its messages: which configuration, the command that serves
@@ -99,7 +101,19 @@ impl AppState {
             searches: Semaphore::new(limits.searches.max(1)),
             limits,
             setup: setup.into(),
+            mcp_hosts: OnceLock::new(),
         }))
+    }
+
+    /// Makes the router answer MCP at `/mcp` (read-only tools), accepting requests for `hosts`
+    /// besides loopback names. Call before building the router.
+    pub fn enable_mcp(&self, hosts: Vec<String>) {
+        let _ = self.0.mcp_hosts.set(hosts);
+    }
+
+    /// The extra `Host` names `/mcp` accepts, when it answers at all.
+    pub fn mcp_hosts(&self) -> Option<&[String]> {
+        self.0.mcp_hosts.get().map(Vec::as_slice)
     }
 
     /// The current generation; a request keeps the one it started with to the end.
@@ -174,5 +188,26 @@ async fn acquire(semaphore: &Semaphore, wait: Duration) -> Result<tokio::sync::S
     match tokio::time::timeout(wait, semaphore.acquire()).await {
         Ok(Ok(permit)) => Ok(permit),
         _ => Err(WebError::Busy),
+    }
+}
+
+/// The web server's catalog, as the MCP server sees it: the current generation, or the sync
+/// that is building one.
+pub struct McpCatalog(pub AppState);
+
+impl ruledex_mcp::CatalogProvider for McpCatalog {
+    fn catalog(&self) -> Result<Arc<Catalog>, ruledex_mcp::Unavailable> {
+        if let Some(catalog) = self.0.catalog() {
+            return Ok(catalog);
+        }
+        Err(match self.0.sync_phase() {
+            SyncPhase::Running { step, files_read, files_total } => ruledex_mcp::Unavailable::Pending(format!(
+                "the server is building it ({step}: {files_read}/{files_total} files)"
+            )),
+            SyncPhase::Failed { error } => ruledex_mcp::Unavailable::Missing(format!("building it failed: {error}")),
+            SyncPhase::Idle | SyncPhase::Finished { .. } => {
+                ruledex_mcp::Unavailable::Missing("the server has no catalog; run `ruledex sync`".into())
+            }
+        })
     }
 }

@@ -7,5 +7,6 @@ mod util;
 mod browser;
 mod hardening;
 mod http;
+mod mcp;
 mod openapi;
 mod security;

@@ -32,6 +32,8 @@ pub enum Command {
     Sync(SyncArgs),
     /// Serve the web catalog and the JSON API (builds the catalog first if there is none)
     Serve(ServeArgs),
+    /// Answer AI assistants over MCP on stdin/stdout (builds the catalog first if there is none)
+    Mcp,
     /// Detections for an ATT&CK technique, grouped by vendor
     Technique(TechniqueArgs),
     /// One detection, with its full rule
@@ -55,7 +57,7 @@ impl Command {
             Command::Show(args) => args.output.json,
             Command::Search(args) => args.output.json,
             Command::Stats(args) => args.json,
-            Command::Serve(_) | Command::Config(_) | Command::Export(_) => false,
+            Command::Serve(_) | Command::Mcp | Command::Config(_) | Command::Export(_) => false,
         }
     }
 }
@@ -84,6 +86,13 @@ pub struct ServeArgs {
     /// Sync in the background at start even when a catalog exists
     #[arg(long)]
     pub sync: bool,
+    /// Also answer MCP at /mcp, for AI assistants (read-only tools; also `[serve] mcp = true`)
+    #[arg(long)]
+    pub mcp: bool,
+    /// A Host name /mcp answers besides loopback ones, e.g. the name a team reaches the server
+    /// by (repeatable; also `[serve] mcp_hosts`)
+    #[arg(long = "mcp-host", value_name = "HOST")]
+    pub mcp_hosts: Vec<String>,
 }
 
 #[derive(Debug, Args)]

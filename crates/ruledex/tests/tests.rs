@@ -9,6 +9,7 @@ mod bad_input;
 mod corpus;
 mod export;
 mod hostile_config;
+mod mcp;
 mod serve;
 mod sources;
 mod sync;

@@ -2,6 +2,7 @@
 
 mod config;
 mod export;
+mod mcp;
 mod search;
 mod serve;
 mod show;
@@ -47,6 +48,7 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Sync(args) => sync::run(&env, &args),
         Command::Serve(args) => serve::run(env, &args),
+        Command::Mcp => mcp::run(env),
         Command::Technique(args) => technique::run(&env, &args),
         Command::Show(args) => show::run(&env, &args),
         Command::Search(args) => search::run(&env, &args),

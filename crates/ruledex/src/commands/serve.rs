@@ -36,11 +36,18 @@ pub fn run(env: Env, args: &ServeArgs) -> Result<u8> {
     }
     let setup = Setup { config_origin: env.config.origin.clone(), mirrors_command: mirrors_command(), notice };
     let state = AppState::new(catalog, setup, Limits::default());
+    let mcp = args.mcp || env.config.serve.mcp;
+    if mcp {
+        state.enable_mcp(args.mcp_hosts.iter().chain(&env.config.serve.mcp_hosts).cloned().collect());
+    }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind(args.addr))
         .with_context(|| format!("cannot listen on {}", args.addr))?;
     eprintln!("ruledex: serving http://{} (config: {})", listener.local_addr()?, env.config.origin);
+    if mcp {
+        eprintln!("ruledex: MCP (read-only tools) at http://{}/mcp", listener.local_addr()?);
+    }
     match state.catalog() {
         Some(catalog) => eprintln!(
             "ruledex: catalog {} with {} detections",
