@@ -29,6 +29,7 @@ declared = {version(p["rust_version"]) for p in meta["packages"] if p["id"] in m
 if len(declared) != 1:
     sys.exit(f"workspace members declare different rust-versions: {sorted(declared)}")
 msrv = declared.pop()
+shown = ".".join(map(str, msrv[:2]))
 resolve = {n["id"]: n for n in meta["resolve"]["nodes"]}
 shipped, stack = set(), list(members)
 while stack:
@@ -42,6 +43,6 @@ packages = {p["id"]: p for p in meta["packages"]}
 newer = sorted((packages[i]["name"], packages[i]["rust_version"]) for i in shipped
                if version(packages[i]["rust_version"]) > msrv)
 if newer:
-    sys.exit(f"rust-version {'.'.join(map(str, msrv[:2]))} is older than what these dependencies need: {newer}")
-print(f"rust-version {'.'.join(map(str, msrv[:2]))}: all {len(shipped)} shipped dependencies build with it")
+    sys.exit(f"rust-version {shown} is older than what these dependencies need: {newer}")
+print(f"rust-version {shown}: all {len(shipped)} shipped dependencies build with it")
 '
