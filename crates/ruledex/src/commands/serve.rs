@@ -23,8 +23,11 @@ pub fn run(env: Env, args: &ServeArgs) -> Result<u8> {
     let catalog_path = ruledex_store::catalog_path(&env.data_dir);
     let catalog = match open(&catalog_path) {
         Ok(catalog) => Some(catalog),
+        // A missing catalog is the first run, said below; a damaged one is worth its reason.
         Err(ServiceError::Unavailable(reason)) => {
-            eprintln!("ruledex: cannot serve the catalog at {}: {reason}", catalog_path.display());
+            if catalog_path.exists() {
+                eprintln!("ruledex: cannot serve the catalog at {}: {reason}", catalog_path.display());
+            }
             None
         }
         Err(error) => return Err(error.into()),
@@ -54,7 +57,10 @@ pub fn run(env: Env, args: &ServeArgs) -> Result<u8> {
             catalog_path.display(),
             catalog.store().info().detections
         ),
-        None => eprintln!("ruledex: no usable catalog at {}; building it now", catalog_path.display()),
+        None => eprintln!(
+            "ruledex: no usable catalog at {}; building it now (pages answer \"building\" until it is ready)",
+            catalog_path.display()
+        ),
     }
     if needs_sync {
         spawn_sync(env.config, env.data_dir, state.clone());
