@@ -20,3 +20,27 @@ request = function()
   n = n + 1
   return wrk.format("GET", paths[(n % #paths) + 1])
 end
+
+-- Which answers the mix got, by status, so errors can be told apart (a refusal by a limit is
+-- a 503 with Retry-After; anything else is a defect).
+local threads = {}
+setup = function(thread)
+  threads[#threads + 1] = thread
+end
+init = function()
+  statuses = {}
+end
+response = function(status)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+done = function()
+  local total = {}
+  for _, thread in ipairs(threads) do
+    for status, count in pairs(thread:get("statuses")) do
+      total[status] = (total[status] or 0) + count
+    end
+  end
+  for status, count in pairs(total) do
+    io.write(string.format("status %d: %d\n", status, count))
+  end
+end

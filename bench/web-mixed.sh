@@ -50,4 +50,5 @@ printf '%-30s %9s %8s %8s %7s\n' target "req/s" "p50 ms" "p99 ms" errors
 printf '%-30s %9.0f %8.2f %8.2f %7d\n' "mixed traffic" "$mix_rps" "$mix_p50" "$mix_p99" "$mix_errors"
 printf '%-30s %9.0f %8.2f %8.2f %7d\n' "/healthz beside it" "$health_rps" "$health_p50" "$health_p99" "$health_errors"
 printf '%-30s %9s %8s %8s %7s\n' goal "" "" "< 50" 0
+grep -E '^status |Socket errors|Non-2xx' "$tmp/mix.txt" | sed 's/^/  mix: /'
 printf 'ruledex serve peak RSS (VmHWM) %.0f MB   goal < 250 MB\n' "$(awk -v k="$rss_kb" 'BEGIN {print k / 1024}')"

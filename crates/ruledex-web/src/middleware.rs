@@ -63,6 +63,13 @@ pub async fn cached(State(state): State<AppState>, request: Request, next: Next)
     if let Some(hit) = state.cache().get(&key) {
         return replay(&hit);
     }
+    let mut turn = state.cache().turn(&key).await;
+    if turn.waited {
+        match state.cache().get(&key) {
+            Some(hit) => return replay(&hit),
+            None => turn.release(),
+        }
+    }
     let response = next.run(request).await;
     if response.status() != StatusCode::OK {
         return response;
