@@ -4,6 +4,7 @@
 //! what each platform imports.
 
 pub mod attack;
+pub mod cve;
 pub mod export;
 pub mod ids;
 pub mod ingest;
@@ -12,3 +13,4 @@ pub mod query;
 pub mod sources;
 pub mod url;
 pub mod walk;
+pub mod words;

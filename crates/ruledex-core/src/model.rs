@@ -331,6 +331,9 @@ pub struct Detection {
     pub tactics: Vec<TacticRef>,
     /// ATT&CK tags that name nothing in ATT&CK (neither technique nor tactic), kept to be seen.
     pub unresolved_tags: Vec<String>,
+    /// CVEs the rule is about (named in its title, tags or references), canonical and sorted.
+    #[serde(default)]
+    pub cves: Vec<String>,
     pub provenance: Provenance,
     /// The license that applies: the rule's own, else the source's.
     pub effective_license: Option<String>,
@@ -529,6 +532,7 @@ mod tests {
             techniques: vec![],
             tactics: vec![],
             unresolved_tags: vec![],
+            cves: vec![],
             provenance: Provenance::default(),
             effective_license: None,
         };

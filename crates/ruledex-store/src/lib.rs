@@ -104,6 +104,7 @@ mod tests {
             techniques: vec![attack.map_technique(technique.parse().unwrap(), technique, MappedBy::Vendor)],
             tactics: vec![],
             unresolved_tags: vec![],
+            cves: vec![],
             provenance: Provenance::default(),
             effective_license: None,
         }
