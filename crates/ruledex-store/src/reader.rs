@@ -3,6 +3,7 @@
 use std::cmp::Reverse;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use ruledex_core::attack::{AttackCatalog, Tactic, Technique};
@@ -14,6 +15,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::pool::Pool;
 use crate::record::{DetectionRecord, ReportRecord, TacticRecord, TechniqueRecord, restore_test_inputs, wire};
+use crate::search::Vocabulary;
 use crate::{Result, SCHEMA_VERSION, StoreError};
 
 /// How a generation is opened.
@@ -45,6 +47,8 @@ pub struct Store {
     attack: AttackCatalog,
     info: CatalogInfo,
     sources: Vec<SourceStatus>,
+    /// What misspelled searches are corrected against, loaded by the first that needs it.
+    pub(crate) vocabulary: OnceLock<Vocabulary>,
 }
 
 /// About the catalog as a whole.
@@ -141,7 +145,7 @@ impl Store {
             let attack = AttackCatalog::from_parts(techniques, tactics, info.attack_version.clone());
             Ok((attack, info, read_sources(conn)?))
         })?;
-        Ok(Store { path: path.to_path_buf(), pool, facets, order, attack, info, sources })
+        Ok(Store { path: path.to_path_buf(), pool, facets, order, attack, info, sources, vocabulary: OnceLock::new() })
     }
 
     pub fn path(&self) -> &Path {

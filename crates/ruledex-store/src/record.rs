@@ -34,6 +34,7 @@ pub(crate) struct DetectionRecord {
     techniques: Vec<MappingRecord>,
     tactics: Vec<(String, String)>,
     unresolved_tags: Vec<String>,
+    cves: Vec<String>,
     provenance: ProvenanceRecord,
     effective_license: Option<String>,
 }
@@ -168,6 +169,7 @@ impl DetectionRecord {
             techniques: d.techniques.iter().map(MappingRecord::from).collect(),
             tactics: d.tactics.iter().map(|t| (t.id.to_string(), t.name.clone())).collect(),
             unresolved_tags: d.unresolved_tags.clone(),
+            cves: d.cves.clone(),
             provenance: ProvenanceRecord {
                 path: d.provenance.path.clone(),
                 repository: d.provenance.repository.clone(),
@@ -247,6 +249,7 @@ impl DetectionRecord {
                 .map(|(id, name)| Ok(TacticRef { id: wire(&id)?, name }))
                 .collect::<Result<_>>()?,
             unresolved_tags: self.unresolved_tags,
+            cves: self.cves,
             provenance: Provenance {
                 path: self.provenance.path,
                 repository: self.provenance.repository,
