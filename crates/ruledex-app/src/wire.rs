@@ -15,7 +15,7 @@ use ruledex_core::model::{
     DependencyKind, Detection, Format, Language, MappedBy, MappingStatus, RuleType, Severity, SourceKind, Status,
 };
 use ruledex_core::query::FacetCounts;
-use ruledex_store::{Candidate, CatalogInfo, Hit, SourceStatus, TechniquePage};
+use ruledex_store::{Candidate, CatalogInfo, Hit, SearchResults, SourceStatus, TechniquePage};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -86,6 +86,8 @@ pub struct DetectionJson {
     pub tactics: Vec<TacticRefJson>,
     /// ATT&CK tags that name nothing in ATT&CK.
     pub unresolved_tags: Vec<String>,
+    /// CVEs the rule is about (named in its title, tags or references), like `CVE-2021-44228`.
+    pub cves: Vec<String>,
     pub provenance: ProvenanceJson,
     /// The license that applies: the rule's own, else the source's.
     pub effective_license: Option<String>,
@@ -217,6 +219,7 @@ impl From<&Detection> for DetectionJson {
                 .collect(),
             tactics: d.tactics.iter().map(|t| TacticRefJson { id: t.id, name: t.name.clone() }).collect(),
             unresolved_tags: d.unresolved_tags.clone(),
+            cves: d.cves.clone(),
             provenance: ProvenanceJson {
                 path: d.provenance.path.clone(),
                 repository: d.provenance.repository.clone(),
@@ -410,6 +413,10 @@ pub struct TechniqueSuggestionJson {
 #[schemars(rename = "SearchResults")]
 pub struct SearchJson {
     pub query: String,
+    /// The search the results are for, present when it is not `query`: the search as typed
+    /// found (almost) nothing, and its misspelled words were corrected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corrected_query: Option<String>,
     /// Matches passing the filter.
     pub total: usize,
     pub offset: usize,
@@ -417,6 +424,20 @@ pub struct SearchJson {
     /// Counts over all matches, before the filter.
     pub facets: FacetsJson,
     pub detections: Vec<SearchHitJson>,
+}
+
+impl SearchJson {
+    pub fn new(query: String, results: &SearchResults) -> SearchJson {
+        SearchJson {
+            query,
+            corrected_query: results.corrected_query.clone(),
+            total: results.total,
+            offset: results.offset,
+            limit: results.limit,
+            facets: FacetsJson::from(&results.facets),
+            detections: results.hits.iter().map(SearchHitJson::from).collect(),
+        }
+    }
 }
 
 /// A detection found by a search.

@@ -84,6 +84,8 @@ impl Token {
     }
 }
 
+/// [`parse_tokens`] of [`tokens`].
+#[cfg(test)]
 pub(super) fn parse(text: &str) -> Result<ParsedSearch> {
     parse_tokens(&tokens(text)?)
 }

@@ -1,7 +1,7 @@
 //! `ruledex search QUERY`
 
 use anyhow::Result;
-use ruledex_app::wire::{FacetsJson, SearchHitJson, SearchJson};
+use ruledex_app::wire::SearchJson;
 use ruledex_core::query::SearchQuery;
 
 use super::Env;
@@ -20,18 +20,19 @@ pub fn run(env: &Env, args: &SearchArgs) -> Result<u8> {
     };
     let results = catalog.search(&query)?;
     if args.output.json {
-        output::json(&SearchJson {
-            query: query.text.clone(),
-            total: results.total,
-            offset: results.offset,
-            limit: results.limit,
-            facets: FacetsJson::from(&results.facets),
-            detections: results.hits.iter().map(SearchHitJson::from).collect(),
-        })?;
+        output::json(&SearchJson::new(query.text.clone(), &results))?;
         return Ok(exit::OK);
     }
+    if let Some(corrected) = &results.corrected_query {
+        outln!("{:?} finds almost nothing; showing results for {corrected:?}", query.text)?;
+    }
+    let searched = results.corrected_query.as_ref().unwrap_or(&query.text);
     let last = results.offset + results.hits.len();
-    outln!("{} detections match {:?}; showing {}-{}", results.total, query.text, results.offset + 1, last)?;
+    if results.hits.is_empty() {
+        outln!("{} detections match {searched:?}", results.total)?;
+        return Ok(exit::OK);
+    }
+    outln!("{} detections match {searched:?}; showing {}-{}", results.total, results.offset + 1, last)?;
     for hit in &results.hits {
         output::styled(&output::detection_line(&hit.detection, &output::highlighted(&hit.title)))?;
         output::styled(&format!("    {}", output::highlighted(&hit.snippet).replace('\n', " ")))?;
