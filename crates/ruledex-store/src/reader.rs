@@ -44,6 +44,8 @@ pub struct Store {
     facets: HashMap<i64, Facets>,
     /// Display order of every detection: source order, then severity (highest first), title.
     order: HashMap<i64, usize>,
+    /// How many words each title has: search ranks a title the search covers more of higher.
+    title_words: HashMap<i64, usize>,
     attack: AttackCatalog,
     info: CatalogInfo,
     sources: Vec<SourceStatus>,
@@ -137,7 +139,7 @@ impl Store {
                 _ => Err(StoreError::Version { path: path.to_path_buf(), found }),
             }
         })?;
-        let (facets, order) = pool.with_conn(load_facets)?;
+        let FacetTables { facets, order, title_words } = pool.with_conn(load_facets)?;
         let (attack, info, sources) = pool.with_conn(|conn| {
             let info = read_info(conn, path, facets.len())?;
             let techniques = bodies(conn, "SELECT body FROM techniques ORDER BY id", TechniqueRecord::parse)?;
@@ -145,7 +147,8 @@ impl Store {
             let attack = AttackCatalog::from_parts(techniques, tactics, info.attack_version.clone());
             Ok((attack, info, read_sources(conn)?))
         })?;
-        Ok(Store { path: path.to_path_buf(), pool, facets, order, attack, info, sources, vocabulary: OnceLock::new() })
+        let vocabulary = OnceLock::new();
+        Ok(Store { path: path.to_path_buf(), pool, facets, order, title_words, attack, info, sources, vocabulary })
     }
 
     pub fn path(&self) -> &Path {
@@ -187,6 +190,10 @@ impl Store {
 
     pub(crate) fn facets_of(&self, pk: i64) -> Option<&Facets> {
         self.facets.get(&pk)
+    }
+
+    pub(crate) fn title_words(&self, pk: i64) -> usize {
+        self.title_words.get(&pk).copied().unwrap_or(usize::MAX)
     }
 
     /// Sorts pks into display order.
@@ -384,7 +391,11 @@ pub(crate) fn full_detections(
     .collect()
 }
 
-type FacetTables = (HashMap<i64, Facets>, HashMap<i64, usize>);
+struct FacetTables {
+    facets: HashMap<i64, Facets>,
+    order: HashMap<i64, usize>,
+    title_words: HashMap<i64, usize>,
+}
 
 fn load_facets(conn: &Connection) -> Result<FacetTables> {
     let mut statement = conn.prepare(
@@ -393,6 +404,7 @@ fn load_facets(conn: &Connection) -> Result<FacetTables> {
          FROM detections d JOIN sources s ON s.name = d.source",
     )?;
     let mut facets = HashMap::new();
+    let mut title_words = HashMap::new();
     let mut sort_keys = Vec::new();
     let rows = statement.query_map([], |r| {
         let parsed = |i: usize| -> rusqlite::Result<Option<String>> { r.get(i) };
@@ -421,10 +433,11 @@ fn load_facets(conn: &Connection) -> Result<FacetTables> {
             deprecated,
             data_sources: serde_json::from_str(&data_sources)?,
         };
+        title_words.insert(pk, ruledex_core::words::words(&title).count());
         sort_keys.push((pk, (position, Reverse(f.severity.unwrap_or(Severity::Informational)), title.to_lowercase())));
         facets.insert(pk, f);
     }
     sort_keys.sort_by(|a, b| a.1.cmp(&b.1));
     let order = sort_keys.into_iter().enumerate().map(|(i, (pk, _))| (pk, i)).collect();
-    Ok((facets, order))
+    Ok(FacetTables { facets, order, title_words })
 }

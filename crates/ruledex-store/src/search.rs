@@ -4,7 +4,8 @@
 //!
 //! The ranking, in order: where the whole search matched (in the title; else in the title,
 //! description and tags; else it needed the query text), vendor-native before community,
-//! current before deprecated, then BM25 over the columns weighted below.
+//! current before deprecated; among title matches, shorter titles first (the search is more of
+//! what the rule is about); then BM25 over the columns weighted below.
 
 mod mark;
 mod parse;
@@ -90,6 +91,10 @@ enum Tier {
     Query,
 }
 
+/// What ranks a match before its BM25 score: tier, community, deprecated, words in the title
+/// (title matches only), each lower first.
+type RankKey = (Tier, bool, bool, usize);
+
 /// A detection a search matched, with what ranks it.
 #[derive(Debug, Clone, Copy)]
 struct Match {
@@ -171,16 +176,16 @@ impl Store {
         corrected_query: Option<String>,
     ) -> Result<SearchResults> {
         let facets = FacetCounts::count(matches.iter().filter_map(|m| self.facets_of(m.pk)));
-        let mut matching: Vec<(Match, (bool, bool))> = matches
+        let mut matching: Vec<(Match, RankKey)> = matches
             .into_iter()
             .filter_map(|m| {
                 let f = self.facets_of(m.pk).filter(|f| query.filter.matches(f))?;
-                Some((m, (f.kind != SourceKind::Vendor, f.deprecated)))
+                let title_words = if m.tier == Tier::Title { self.title_words(m.pk) } else { 0 };
+                Some((m, (m.tier, f.kind != SourceKind::Vendor, f.deprecated, title_words)))
             })
             .collect();
-        matching.sort_by(|(a, a_kind), (b, b_kind)| {
-            a.tier.cmp(&b.tier).then(a_kind.cmp(b_kind)).then(b.score.total_cmp(&a.score)).then(a.pk.cmp(&b.pk))
-        });
+        matching
+            .sort_by(|(a, a_key), (b, b_key)| a_key.cmp(b_key).then(b.score.total_cmp(&a.score)).then(a.pk.cmp(&b.pk)));
         let page: Vec<Match> = matching.iter().skip(query.offset).take(query.limit).map(|(m, _)| *m).collect();
         let pks: Vec<i64> = page.iter().map(|m| m.pk).collect();
         let detections = self.detections_by_pk(&pks)?;

@@ -183,6 +183,12 @@ fn search_ranks_title_matches_first_and_rejects_broken_syntax() {
     assert!(broken.stderr.contains("invalid search: a double quote is not closed"), "{}", broken.stderr);
     let huge = shared_catalog().run(&["search", "tor", "--limit", "100000"]);
     assert!(huge.stderr.contains("page size 100000 is out of range"), "{}", huge.stderr);
+    let misspelled = shared_catalog().run(&["search", "mimikats", "--limit", "3"]).ok().stdout;
+    let mut lines = misspelled.lines();
+    assert_eq!(lines.next(), Some("\"mimikats\" finds almost nothing; showing results for \"mimikatz\""));
+    assert!(lines.next().unwrap().ends_with("detections match \"mimikatz\"; showing 1-3"), "{misspelled}");
+    let nothing = shared_catalog().run(&["search", "qqqqzzzzxxxx"]).ok().stdout;
+    assert_eq!(nothing, "0 detections match \"qqqqzzzzxxxx\"\n");
 }
 
 #[test]

@@ -261,7 +261,9 @@ fn cve_expression(text: &str, terms: &mut Terms) -> Result<String> {
     let cve = ruledex_core::cve::parse(text)
         .ok_or_else(|| bad(format!("cve:{text} is not a CVE ID; write it like cve:CVE-2021-44228")))?;
     terms.add_exact(&cve);
-    Ok(format!("{{cves}} : {}", quote(&cve)))
+    // The CVEs of a rule are those its title, tags and references name, so looking in the title
+    // and tags too finds the same rules, and ranks those naming the CVE in their title first.
+    Ok(format!("{{title tags cves}} : {}", quote(&cve)))
 }
 
 fn quote(text: &str) -> String {
@@ -306,7 +308,7 @@ mod tests {
         );
         assert_eq!(fts("title:nodes").unwrap(), "{title_stems} : \"node\"");
         assert_eq!(fts("query:encoded").unwrap(), "{query} : \"encoded\"");
-        assert_eq!(fts("cve:cve-2021-44228").unwrap(), "{cves} : \"CVE-2021-44228\"");
+        assert_eq!(fts("cve:cve-2021-44228").unwrap(), "{title tags cves} : \"CVE-2021-44228\"");
         assert_eq!(fts("nocol:x").unwrap(), "{title description query tags cves} : \"nocol:x\"");
     }
 
