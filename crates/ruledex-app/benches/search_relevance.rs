@@ -1,0 +1,87 @@
+//! Search relevance and latency over the relevance suite (tests/relevance.toml) on the catalog of
+//! every corpus in ../shared.
+//!
+//! `cargo bench -p ruledex-app --bench search_relevance` builds the catalog the way `ruledex
+//! sync` does, then runs each search of the suite through the query service many times and
+//! prints, per search, precision at 10 (the share of the first page about what was searched
+//! for, as the suite judges it) and the median and 95th percentile latency; then the suite's
+//! mean precision at 10, the median over the suite's searches (target: under 1 ms), the median
+//! of the misspelled ones, which are corrected (target: under 5 ms), and the one-off cost of the
+//! first correction on a newly opened catalog, which loads the vocabulary.
+#![allow(clippy::unwrap_used)] // a benchmark on broken data should stop loudly
+
+#[path = "../tests/relevance_suite/mod.rs"]
+mod relevance_suite;
+
+use std::time::{Duration, Instant};
+
+use relevance_suite::{Case, build_catalog, suite};
+use ruledex_app::Catalog;
+use ruledex_store::StoreOptions;
+
+const RUNS: usize = 200;
+
+// The same allocator as the ruledex binary, so the figures are the shipped ones.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Median and 95th percentile of `RUNS` searches.
+fn latency(catalog: &Catalog, case: &Case) -> (Duration, Duration) {
+    let mut times: Vec<Duration> = (0..RUNS)
+        .map(|_| {
+            let started = Instant::now();
+            std::hint::black_box(case.search(catalog));
+            started.elapsed()
+        })
+        .collect();
+    times.sort();
+    (times[RUNS / 2], times[RUNS * 95 / 100])
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort();
+    values[values.len() / 2]
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let catalog = build_catalog(dir.path());
+    let suite = suite();
+    let (mut precision_sum, mut all, mut corrected) = (0.0, Vec::new(), Vec::new());
+    for case in &suite.cases {
+        let results = case.search(&catalog);
+        let precision = case.precision_at_10(&results);
+        let (p50, p95) = latency(&catalog, case);
+        println!(
+            "{:<40} {:>5} results   P@10 {precision:>4.2}   median {:>7.3} ms   p95 {:>7.3} ms",
+            format!("{:?}", case.query),
+            results.total,
+            ms(p50),
+            ms(p95)
+        );
+        precision_sum += precision;
+        all.push(p50);
+        if case.corrected.is_some() {
+            corrected.push(p50);
+        }
+    }
+    let first_correction = {
+        let fresh = Catalog::open(catalog.store().path(), StoreOptions::default()).unwrap();
+        let case = suite.cases.iter().find(|c| c.corrected.is_some()).expect("a misspelled search");
+        let started = Instant::now();
+        case.search(&fresh);
+        started.elapsed()
+    };
+    println!(
+        "\n{} searches: mean P@10 {:.3}; median latency {:.3} ms (target < 1 ms); misspelled, corrected: median {:.3} ms (target < 5 ms); first correction on a new catalog (loads the vocabulary) {:.3} ms",
+        suite.cases.len(),
+        precision_sum / suite.cases.len() as f64,
+        ms(median(all)),
+        ms(median(corrected)),
+        ms(first_correction)
+    );
+}
