@@ -56,8 +56,9 @@ fn main() {
         let results = case.search(&catalog);
         let precision = case.precision_at_10(&results);
         let (p50, p95) = latency(&catalog, case);
+        let expected = format!("{}/{}", case.first_page.len() - case.missing(&results).len(), case.first_page.len());
         println!(
-            "{:<40} {:>5} results   P@10 {precision:>4.2}   median {:>7.3} ms   p95 {:>7.3} ms",
+            "{:<40} {:>5} results   expected on page 1 {expected:>5}   P@10 {precision:>4.2}   median {:>7.3} ms   p95 {:>7.3} ms",
             format!("{:?}", case.query),
             results.total,
             ms(p50),

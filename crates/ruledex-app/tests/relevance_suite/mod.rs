@@ -59,17 +59,18 @@ impl Case {
         self.about.iter().any(|about| words(about).all(|w| stems.contains(&stem(w))))
     }
 
+    /// The expected detections missing from the first page.
+    pub fn missing<'a>(&'a self, results: &SearchResults) -> Vec<&'a str> {
+        let shown: Vec<String> = results.hits.iter().take(FIRST_PAGE).map(|h| h.detection.address()).collect();
+        self.first_page.iter().filter(|a| !shown.contains(a)).map(String::as_str).collect()
+    }
+
     /// The share of the first page's results (at most 10) that are relevant; 0 for none.
     pub fn precision_at_10(&self, results: &SearchResults) -> f64 {
         let page = &results.hits[..results.hits.len().min(FIRST_PAGE)];
         let relevant = page.iter().filter(|h| self.is_relevant(&h.detection)).count();
         if page.is_empty() { 0.0 } else { relevant as f64 / page.len() as f64 }
     }
-}
-
-/// The first page as addresses with titles, for messages.
-pub fn describe(results: &SearchResults) -> String {
-    results.hits.iter().map(|h| format!("\n  {} | {}", h.detection.address(), h.detection.rule.title)).collect()
 }
 
 /// The catalog of every source of examples/local-mirrors.toml, built into `dir`.
