@@ -105,7 +105,39 @@ fn prose(description: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use ruledex_core::attack::Domain;
+
     use super::*;
+    use crate::testing::MINI_BUNDLE;
+
+    fn words() -> TechniqueWords {
+        let mut attack = AttackCatalog::default();
+        attack.add_bundle(Domain::Enterprise, MINI_BUNDLE.as_bytes()).unwrap();
+        TechniqueWords::new(&attack)
+    }
+
+    fn found(text: &str) -> Vec<(String, NameMatch)> {
+        let mut found: Vec<(String, NameMatch)> =
+            words().find(text).unwrap().into_iter().map(|(id, m)| (id.to_string(), m)).collect();
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn names_match_where_words_start_and_descriptions_by_whole_words() {
+        let leading = |id: &str| (id.to_string(), NameMatch::Leading);
+        assert_eq!(
+            found("proxy"),
+            vec![leading("T1090"), leading("T1090.001"), leading("T1090.002"), leading("T1090.003")]
+        );
+        assert_eq!(found("t1090.00").len(), 3);
+        assert_eq!(found("multi ho"), vec![("T1090.003".to_string(), NameMatch::Name)]);
+        assert_eq!(found("chains"), vec![("T1090.003".to_string(), NameMatch::Description)]);
+        assert_eq!(found("shell"), vec![("T1059".to_string(), NameMatch::Description)], "not inside PowerShell");
+        let revoked_left_out = vec![("T1059".to_string(), NameMatch::Name), ("T1059.001".to_string(), NameMatch::Name)];
+        assert_eq!(found("scripting"), revoked_left_out, "T1064 Scripting is revoked");
+        assert!(words().find(" -. ").is_none());
+    }
 
     #[test]
     fn descriptions_lose_citations_and_link_targets() {

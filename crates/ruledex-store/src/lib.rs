@@ -211,6 +211,53 @@ mod tests {
     }
 
     #[test]
+    fn hostile_searches_get_results_or_a_sentence_never_an_sqlite_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = build(dir.path());
+        let long = "tor ".repeat(2_500);
+        let hostile = [
+            "\"",
+            "\"\"",
+            "(",
+            ")",
+            "()",
+            "(()",
+            "AND OR",
+            "NOT NOT x",
+            "x NOT",
+            "*",
+            "**",
+            "a**",
+            "\"ab\"*",
+            "title:",
+            "title:\"\"",
+            "cve:",
+            "::",
+            "{title}:tor",
+            "NEAR(tor exit)",
+            "a:b:c",
+            "^tor",
+            "-tor",
+            "+tor",
+            "tor^",
+            "\u{0}",
+            "\u{202e}evil\u{1b}[2J",
+            "ÄÖÜ straße",
+            "🙂 tor",
+            "x OR (y AND (z NOT w))",
+            "title:(tor)",
+            &long,
+        ];
+        for text in hostile {
+            match store.search(&SearchQuery::new(text)) {
+                Ok(_) => {}
+                Err(StoreError::BadQuery(message)) => assert!(!message.contains("fts5"), "{text:.40}: {message}"),
+                Err(other) => panic!("{text:.40}: {other}"),
+            }
+        }
+    }
+
+    #[test]
     fn one_writer_at_a_time_and_an_unfinished_catalog_is_discarded() {
         let dir = tempfile::tempdir().unwrap();
         let first = CatalogWriter::create(dir.path()).unwrap();
