@@ -11,11 +11,11 @@ mod mark;
 mod parse;
 mod spelling;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use ruledex_core::model::{Detection, SourceKind};
 use ruledex_core::query::{FacetCounts, SearchQuery};
-use rusqlite::Connection;
+use rusqlite::{Connection, params};
 
 pub use mark::Marked;
 use mark::{Indexed, Terms};
@@ -95,13 +95,11 @@ enum Tier {
 /// (title matches only), each lower first.
 type RankKey = (Tier, bool, bool, usize);
 
-/// A detection a search matched, with what ranks it.
+/// A detection a search matched, and where.
 #[derive(Debug, Clone, Copy)]
 struct Match {
     pk: i64,
     tier: Tier,
-    /// BM25, higher is better.
-    score: f64,
 }
 
 impl Store {
@@ -120,23 +118,19 @@ impl Store {
             && let Some((text, corrected, more)) = self.corrected(&tokens)?
             && more.len() > matches.len()
         {
-            return self.results(more, &corrected.terms, query, Some(text));
+            return self.results(more, &corrected, query, Some(text));
         }
-        self.results(matches, &parsed.terms, query, None)
+        self.results(matches, &parsed, query, None)
     }
 
-    /// Every detection the expression matches, with its tier and BM25 score.
+    /// Every detection the expression matches, with its tier.
     fn find(&self, expression: &str) -> Result<Vec<Match>> {
         self.with_conn(|conn| {
-            let in_title = rowids(conn, &format!("{TITLE_TIER} : ( {expression} )"))?;
-            let in_prose = rowids(conn, &format!("{PROSE_TIER} : ( {expression} )"))?;
-            let sql = format!("SELECT rowid, {RANK} FROM detections_fts WHERE detections_fts MATCH ?1");
-            let mut statement = conn.prepare_cached(&sql)?;
-            let rows = statement.query_map([expression], |r| Ok((r.get::<_, i64>(0)?, -r.get::<_, f64>(1)?)));
-            let scored: Vec<(i64, f64)> = rows.and_then(Iterator::collect).map_err(bad_query)?;
-            Ok(scored
+            let in_title: HashSet<i64> = rowids(conn, &format!("{TITLE_TIER} : ( {expression} )"))?;
+            let in_prose: HashSet<i64> = rowids(conn, &format!("{PROSE_TIER} : ( {expression} )"))?;
+            Ok(rowids::<Vec<i64>>(conn, expression)?
                 .into_iter()
-                .map(|(pk, score)| {
+                .map(|pk| {
                     let tier = if in_title.contains(&pk) {
                         Tier::Title
                     } else if in_prose.contains(&pk) {
@@ -144,9 +138,24 @@ impl Store {
                     } else {
                         Tier::Query
                     };
-                    Match { pk, tier, score }
+                    Match { pk, tier }
                 })
                 .collect())
+        })
+    }
+
+    /// BM25 scores (higher is better) of some of the expression's matches: computing them is
+    /// most of a search's cost, so only the rows that compete for the page are scored.
+    fn scores(&self, expression: &str, pks: &[i64]) -> Result<HashMap<i64, f64>> {
+        let sql = format!(
+            "SELECT rowid, {RANK} FROM detections_fts
+             WHERE detections_fts MATCH ?1 AND rowid IN (SELECT value FROM json_each(?2))"
+        );
+        let pks = format!("[{}]", pks.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
+        self.with_conn(|conn| {
+            let mut statement = conn.prepare_cached(&sql)?;
+            let rows = statement.query_map(params![expression, pks], |r| Ok((r.get(0)?, -r.get::<_, f64>(1)?)));
+            rows.and_then(Iterator::collect).map_err(bad_query)
         })
     }
 
@@ -171,27 +180,43 @@ impl Store {
     fn results(
         &self,
         matches: Vec<Match>,
-        terms: &Terms,
+        parsed: &ParsedSearch,
         query: &SearchQuery,
         corrected_query: Option<String>,
     ) -> Result<SearchResults> {
         let facets = FacetCounts::count(matches.iter().filter_map(|m| self.facets_of(m.pk)));
-        let mut matching: Vec<(Match, RankKey)> = matches
+        let mut ranked: Vec<(RankKey, i64)> = matches
             .into_iter()
             .filter_map(|m| {
                 let f = self.facets_of(m.pk).filter(|f| query.filter.matches(f))?;
                 let title_words = if m.tier == Tier::Title { self.title_words(m.pk) } else { 0 };
-                Some((m, (m.tier, f.kind != SourceKind::Vendor, f.deprecated, title_words)))
+                Some(((m.tier, f.kind != SourceKind::Vendor, f.deprecated, title_words), m.pk))
             })
             .collect();
-        matching
-            .sort_by(|(a, a_key), (b, b_key)| a_key.cmp(b_key).then(b.score.total_cmp(&a.score)).then(a.pk.cmp(&b.pk)));
-        let page: Vec<Match> = matching.iter().skip(query.offset).take(query.limit).map(|(m, _)| *m).collect();
-        let pks: Vec<i64> = page.iter().map(|m| m.pk).collect();
+        ranked.sort_unstable();
+        let page = query.offset.min(ranked.len())..(query.offset + query.limit).min(ranked.len());
+        let scores = match (ranked.get(page.start), page.end.checked_sub(1).and_then(|last| ranked.get(last))) {
+            (Some(&(first, _)), Some(&(last, _))) if !page.is_empty() => {
+                // The page's rows, and every row of equal rank key that BM25 could put on it.
+                let competing = ranked.partition_point(|r| r.0 < first)..ranked.partition_point(|r| r.0 <= last);
+                let pks: Vec<i64> = ranked[competing.clone()].iter().map(|r| r.1).collect();
+                let scores = self.scores(&parsed.expression, &pks)?;
+                let score = |pk: &i64| scores.get(pk).copied().unwrap_or(f64::MIN);
+                ranked[competing]
+                    .sort_by(|a, b| a.0.cmp(&b.0).then(score(&b.1).total_cmp(&score(&a.1))).then(a.1.cmp(&b.1)));
+                scores
+            }
+            _ => HashMap::new(),
+        };
+        let pks: Vec<i64> = ranked[page].iter().map(|r| r.1).collect();
         let detections = self.detections_by_pk(&pks)?;
-        let hits = page.iter().zip(detections).map(|(m, d)| hit(terms, d, m.score)).collect();
+        let hits = pks
+            .iter()
+            .zip(detections)
+            .map(|(pk, d)| hit(&parsed.terms, d, scores.get(pk).copied().unwrap_or_default()))
+            .collect();
         Ok(SearchResults {
-            total: matching.len(),
+            total: ranked.len(),
             facets,
             offset: query.offset,
             limit: query.limit,
@@ -201,7 +226,7 @@ impl Store {
     }
 }
 
-fn rowids(conn: &Connection, expression: &str) -> Result<HashSet<i64>> {
+fn rowids<C: FromIterator<i64>>(conn: &Connection, expression: &str) -> Result<C> {
     let mut statement = conn.prepare_cached("SELECT rowid FROM detections_fts WHERE detections_fts MATCH ?1")?;
     let rows = statement.query_map([expression], |r| r.get::<_, i64>(0));
     rows.and_then(Iterator::collect).map_err(bad_query)

@@ -33,8 +33,9 @@ const TWO_EDITS_FROM_CHARS: usize = 6;
 /// The catalog's vocabulary, loaded once per generation on the first search that needs it.
 pub(crate) struct Vocabulary {
     uses: HashMap<String, u32>,
-    /// Terms by length in characters, for looking only at lengths an edit can reach.
-    by_length: Vec<Vec<(String, u32)>>,
+    /// Terms by length in characters, for looking only at lengths an edit can reach, each with
+    /// its use count and its [`letters`].
+    by_length: Vec<Vec<(String, u32, u64)>>,
 }
 
 impl Vocabulary {
@@ -48,7 +49,7 @@ impl Vocabulary {
             if vocabulary.by_length.len() <= length {
                 vocabulary.by_length.resize_with(length + 1, Vec::new);
             }
-            vocabulary.by_length[length].push((term.clone(), uses));
+            vocabulary.by_length[length].push((term.clone(), uses, letters(&term)));
             vocabulary.uses.insert(term, uses);
         }
         Ok(vocabulary)
@@ -96,18 +97,37 @@ impl Vocabulary {
         let length = word.chars().count();
         let edits = if length >= TWO_EDITS_FROM_CHARS { 2 } else { 1 };
         let longest = (length + edits).min(self.by_length.len().saturating_sub(1));
+        let mine = letters(word);
+        // Each edit brings in or takes out at most one letter: a cheap test that spares most
+        // terms the distance computation.
+        let apart = |a: u64, b: u64| (a & !b).count_ones() as usize;
+        let reachable = |theirs: u64| apart(mine, theirs) <= edits && apart(theirs, mine) <= edits;
         self.by_length
             .get(length.saturating_sub(edits)..=longest)
             .into_iter()
             .flatten()
             .flatten()
-            .filter_map(|(term, uses)| {
+            .filter(|(_, _, theirs)| reachable(*theirs))
+            .filter_map(|(term, uses, _)| {
                 let distance = strsim::osa_distance(word, term);
                 (distance <= edits).then_some((distance, Reverse(*uses), term.as_str()))
             })
             .min()
             .map(|(_, _, term)| term)
     }
+}
+
+/// Which letters and digits a word has, one bit each (any other character shares one of the
+/// remaining bits, which can only make two words look closer than they are).
+fn letters(word: &str) -> u64 {
+    word.chars().fold(0, |set, c| {
+        let bit = match c {
+            'a'..='z' => c as u32 - 'a' as u32,
+            '0'..='9' => 26 + c as u32 - '0' as u32,
+            other => 36 + other as u32 % 28,
+        };
+        set | 1 << bit
+    })
 }
 
 /// Tokens back as text, the way a user would write them.
