@@ -147,9 +147,10 @@ impl Store {
     /// BM25 scores (higher is better) of some of the expression's matches: computing them is
     /// most of a search's cost, so only the rows that compete for the page are scored.
     fn scores(&self, expression: &str, pks: &[i64]) -> Result<HashMap<i64, f64>> {
+        // `+rowid`: FTS5 would otherwise run the whole MATCH again for each rowid of the list.
         let sql = format!(
             "SELECT rowid, {RANK} FROM detections_fts
-             WHERE detections_fts MATCH ?1 AND rowid IN (SELECT value FROM json_each(?2))"
+             WHERE detections_fts MATCH ?1 AND +rowid IN (SELECT value FROM json_each(?2))"
         );
         let pks = format!("[{}]", pks.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
         self.with_conn(|conn| {
