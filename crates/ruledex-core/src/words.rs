@@ -69,6 +69,15 @@ mod tests {
     }
 
     #[test]
+    fn a_stem_starts_with_the_first_letter_of_its_word() {
+        // Search marking relies on it to stem only words that can match.
+        let words = "dying lying tying ugly early only skies news yelling Yvonne eyes Ärger ideas ies";
+        for word in words.split(' ') {
+            assert_eq!(stem(word).chars().next(), word.to_lowercase().chars().next(), "{word}");
+        }
+    }
+
+    #[test]
     fn text_splits_into_words_and_the_rest_and_stems_word_for_word() {
         let pieces: Vec<(&str, bool)> = split("cmd.exe /c Tor's").collect();
         assert_eq!(

@@ -38,6 +38,10 @@ pub(super) struct Terms {
     exact: HashSet<String>,
     /// Stems of prose words, matched in prose fields.
     stems: HashSet<String>,
+    /// The first letters of `stems`. A stem starts with its word's first letter (English
+    /// stemming only rewrites endings), so a word starting otherwise is not stemmed to check:
+    /// stemming every word of every shown field was most of the cost of marking.
+    stem_initials: HashSet<char>,
     prefixes: Vec<String>,
 }
 
@@ -48,7 +52,10 @@ impl Terms {
 
     pub(super) fn add_prose(&mut self, text: &str) {
         self.add_exact(text);
-        self.stems.extend(words::words(text).map(stem));
+        for stem in words::words(text).map(stem) {
+            self.stem_initials.extend(stem.chars().next());
+            self.stems.insert(stem);
+        }
     }
 
     pub(super) fn add_prefix(&mut self, text: &str) {
@@ -57,9 +64,13 @@ impl Terms {
 
     fn matches(&self, word: &str, indexed: Indexed) -> bool {
         let lower = word.to_lowercase();
+        let may_stem_alike = lower.chars().next().is_some_and(|c| self.stem_initials.contains(&c));
         self.exact.contains(&lower)
             || self.prefixes.iter().any(|p| lower.starts_with(p.as_str()))
-            || (indexed == Indexed::WithStems && is_prose(&lower) && self.stems.contains(&stem(&lower)))
+            || (indexed == Indexed::WithStems
+                && may_stem_alike
+                && is_prose(&lower)
+                && self.stems.contains(&stem(&lower)))
     }
 
     /// Marks every word of `text` the search looks for.
