@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use ruledex_core::attack::{AttackCatalog, Domain};
 use ruledex_core::ingest::{AttackCoverage, SourceReport, SourceSpec, ingest};
 use ruledex_store::CatalogWriter;
@@ -103,13 +103,22 @@ impl SyncSummary {
     pub fn all_sources_read(&self) -> bool {
         self.sources.iter().all(|s| s.problem.is_none())
     }
+
+    /// What could not be read fresh, one line each: ATT&CK bundles kept from before, then
+    /// sources that could not be fetched or read.
+    pub fn problems(&self) -> Vec<String> {
+        let attack = self.attack.warnings.iter().map(|w| format!("ATT&CK: {w}"));
+        let sources = self.sources.iter().filter_map(|s| s.problem.as_ref().map(|p| format!("{}: {p}", s.name)));
+        attack.chain(sources).collect()
+    }
 }
 
 pub fn run(config: &Config, data_dir: &Path, progress: &dyn Progress) -> Result<SyncSummary> {
     let started = Instant::now();
     let mut writer = CatalogWriter::create(data_dir)?;
     progress.step("loading ATT&CK");
-    let (attack, attack_summary) = load_attack(config, data_dir)?;
+    let (attack, attack_summary) =
+        load_attack(config, data_dir).map_err(|error| with_unreachable_sources(error, config, data_dir, progress))?;
     writer.write_attack(&attack)?;
     let mut sources = Vec::new();
     for source in config.enabled_sources() {
@@ -118,6 +127,7 @@ pub fn run(config: &Config, data_dir: &Path, progress: &dyn Progress) -> Result<
     let now = jiff::Timestamp::now().to_string();
     writer.write_meta("built_at", &now)?;
     writer.write_meta("ruledex_version", env!("CARGO_PKG_VERSION"))?;
+    writer.write_meta("config", &config.origin)?;
     if let Some(version) = &attack_summary.version {
         writer.write_meta("attack_version", version)?;
     }
@@ -145,25 +155,48 @@ fn load_attack(config: &Config, data_dir: &Path) -> Result<(AttackCatalog, Attac
         bundles.push((domain, bundle.path));
     }
     let refs: Vec<(Domain, &Path)> = bundles.iter().map(|(d, p)| (*d, p.as_path())).collect();
-    let mut catalog = AttackCatalog::load(&refs).context("cannot load ATT&CK")?;
-    for (domain, path) in &bundles {
-        if !catalog.techniques().any(|t| t.domain == *domain) {
-            bail!(
-                "ATT&CK bundle {} holds no {} techniques; the previous catalog is kept",
-                path.display(),
-                domain.label()
-            );
-        }
-    }
+    let mut catalog = AttackCatalog::load(&refs).context("cannot load ATT&CK; the previous catalog is kept")?;
     catalog.version = attack.version.clone();
+    // The release the enterprise bundle declares wins over the configured label.
+    let version = catalog.release(Domain::Enterprise).map(String::from);
     let summary = AttackSummary {
         bundles: bundles.into_iter().map(|(_, p)| p).collect(),
-        version: attack.version.clone(),
+        version,
         techniques: catalog.techniques().count(),
         warnings,
         load_time: started.elapsed(),
     };
     Ok((catalog, summary))
+}
+
+/// Without ATT&CK no catalog is written; the sources are still fetched, so the error names every
+/// one that could not be (offline, all of them), not only ATT&CK.
+fn with_unreachable_sources(
+    error: anyhow::Error,
+    config: &Config,
+    data_dir: &Path,
+    progress: &dyn Progress,
+) -> anyhow::Error {
+    let unreachable: Vec<String> = config
+        .enabled_sources()
+        .filter_map(|source| {
+            progress.step(&format!("fetching {}", source.name));
+            fetch::source_tree(source, &checkout_patterns(source), data_dir)
+                .err()
+                .map(|e| format!("{}: {e:#}", source.name))
+        })
+        .collect();
+    match unreachable.as_slice() {
+        [] => error,
+        _ => anyhow::anyhow!("{error:#}\nthe sources could not be fetched either:\n{}", unreachable.join("\n")),
+    }
+}
+
+/// The files a source's checkout needs: its rules, and what they refer to (Panther's Python and
+/// helpers).
+fn checkout_patterns(source: &SourceConfig) -> Vec<&'static str> {
+    let adapter = source.format.adapter();
+    adapter.patterns().iter().chain(adapter.support_patterns()).copied().collect()
 }
 
 /// Fetches and ingests one source; on failure keeps its previous detections.
@@ -174,12 +207,9 @@ fn sync_source(
     data_dir: &Path,
     progress: &dyn Progress,
 ) -> Result<SourceOutcome> {
-    let adapter = source.format.adapter();
     progress.step(&format!("fetching {}", source.name));
     let fetch_started = Instant::now();
-    // The checkout needs the files rules refer to (Panther's Python and helpers) as well as the rules.
-    let patterns: Vec<&str> = adapter.patterns().iter().chain(adapter.support_patterns()).copied().collect();
-    let tree = fetch::source_tree(source, &patterns, data_dir);
+    let tree = fetch::source_tree(source, &checkout_patterns(source), data_dir);
     let fetch_time = fetch_started.elapsed();
     progress.step(&format!("reading {}", source.name));
     let parse_started = Instant::now();
@@ -358,7 +388,11 @@ mod tests {
         let error = run(&config, &data, &Quiet).unwrap_err();
         assert_eq!(
             format!("{error:#}"),
-            format!("ATT&CK bundle {} holds no Enterprise techniques; the previous catalog is kept", empty.display())
+            format!(
+                "cannot load ATT&CK; the previous catalog is kept: ATT&CK bundle {} holds no ATT&CK techniques (no \
+                 attack-pattern object with a mitre-attack ID such as T1090): it is not an ATT&CK bundle",
+                empty.display()
+            )
         );
         assert_eq!(fs::read(&summary.catalog).unwrap(), before);
     }

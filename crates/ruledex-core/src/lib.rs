@@ -6,6 +6,7 @@
 pub mod attack;
 pub mod cve;
 pub mod export;
+pub mod fingerprint;
 pub mod ids;
 pub mod ingest;
 pub mod model;

@@ -514,6 +514,7 @@ fn hostile(format: Format, path: &str, text: &str) -> Vec<Detection> {
             tactics: vec![],
             unresolved_tags: vec![],
             cves: vec![],
+            atlas: vec![],
             provenance: Provenance::default(),
             effective_license: None,
         })

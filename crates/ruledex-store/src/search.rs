@@ -14,7 +14,7 @@ mod spelling;
 use std::collections::{HashMap, HashSet};
 
 use ruledex_core::model::{Detection, SourceKind};
-use ruledex_core::query::{FacetCounts, SearchQuery};
+use ruledex_core::query::{FacetCounts, Filter, SearchQuery};
 use rusqlite::{Connection, params};
 
 pub use mark::Marked;
@@ -111,16 +111,33 @@ impl Store {
                 SearchQuery::MAX_LIMIT
             )));
         }
-        let tokens = parse::tokens(&query.text)?;
+        let found = self.found(&query.text)?;
+        self.results(found, query)
+    }
+
+    /// Every detection matching `text` that `filter` keeps, best first, without their long
+    /// texts: a whole result list, for exports (the same list, corrected or not, that
+    /// [`Store::search`] pages through).
+    pub fn search_all(&self, text: &str, filter: &Filter) -> Result<Vec<Detection>> {
+        let found = self.found(text)?;
+        let mut ranked = self.ranked(found.matches, filter);
+        self.order_by_score(&mut ranked, 0..usize::MAX, &found.parsed.expression)?;
+        self.detections_by_pk(&ranked.iter().map(|r| r.1).collect::<Vec<_>>())
+    }
+
+    /// What the search matches, or, when that is almost nothing, what it matches with its
+    /// misspelled words corrected.
+    fn found(&self, text: &str) -> Result<Found> {
+        let tokens = parse::tokens(text)?;
         let parsed = parse::parse_tokens(&tokens)?;
         let matches = self.find(&parsed.expression)?;
         if matches.len() < FEW_MATCHES
-            && let Some((text, corrected, more)) = self.corrected(&tokens)?
+            && let Some((corrected_query, corrected, more)) = self.corrected(&tokens)?
             && more.len() > matches.len()
         {
-            return self.results(more, &corrected, query, Some(text));
+            return Ok(Found { matches: more, parsed: corrected, corrected_query: Some(corrected_query) });
         }
-        self.results(matches, &parsed, query, None)
+        Ok(Found { matches, parsed, corrected_query: None })
     }
 
     /// Every detection the expression matches, with its tier.
@@ -178,43 +195,17 @@ impl Store {
     }
 
     /// Filters, ranks and pages the matches, and marks the page's hits.
-    fn results(
-        &self,
-        matches: Vec<Match>,
-        parsed: &ParsedSearch,
-        query: &SearchQuery,
-        corrected_query: Option<String>,
-    ) -> Result<SearchResults> {
-        let facets = FacetCounts::count(matches.iter().filter_map(|m| self.facets_of(m.pk)));
-        let mut ranked: Vec<(RankKey, i64)> = matches
-            .into_iter()
-            .filter_map(|m| {
-                let f = self.facets_of(m.pk).filter(|f| query.filter.matches(f))?;
-                let title_words = if m.tier == Tier::Title { self.title_words(m.pk) } else { 0 };
-                Some(((m.tier, f.kind != SourceKind::Vendor, f.deprecated, title_words), m.pk))
-            })
-            .collect();
-        ranked.sort_unstable();
+    fn results(&self, found: Found, query: &SearchQuery) -> Result<SearchResults> {
+        let facets = FacetCounts::count(found.matches.iter().filter_map(|m| self.facets_of(m.pk)));
+        let mut ranked = self.ranked(found.matches, &query.filter);
         let page = query.offset.min(ranked.len())..(query.offset + query.limit).min(ranked.len());
-        let scores = match (ranked.get(page.start), page.end.checked_sub(1).and_then(|last| ranked.get(last))) {
-            (Some(&(first, _)), Some(&(last, _))) if !page.is_empty() => {
-                // The page's rows, and every row of equal rank key that BM25 could put on it.
-                let competing = ranked.partition_point(|r| r.0 < first)..ranked.partition_point(|r| r.0 <= last);
-                let pks: Vec<i64> = ranked[competing.clone()].iter().map(|r| r.1).collect();
-                let scores = self.scores(&parsed.expression, &pks)?;
-                let score = |pk: &i64| scores.get(pk).copied().unwrap_or(f64::MIN);
-                ranked[competing]
-                    .sort_by(|a, b| a.0.cmp(&b.0).then(score(&b.1).total_cmp(&score(&a.1))).then(a.1.cmp(&b.1)));
-                scores
-            }
-            _ => HashMap::new(),
-        };
+        let scores = self.order_by_score(&mut ranked, page.clone(), &found.parsed.expression)?;
         let pks: Vec<i64> = ranked[page].iter().map(|r| r.1).collect();
         let detections = self.detections_by_pk(&pks)?;
         let hits = pks
             .iter()
             .zip(detections)
-            .map(|(pk, d)| hit(&parsed.terms, d, scores.get(pk).copied().unwrap_or_default()))
+            .map(|(pk, d)| hit(&found.parsed.terms, d, scores.get(pk).copied().unwrap_or_default()))
             .collect();
         Ok(SearchResults {
             total: ranked.len(),
@@ -222,9 +213,52 @@ impl Store {
             offset: query.offset,
             limit: query.limit,
             hits,
-            corrected_query,
+            corrected_query: found.corrected_query,
         })
     }
+
+    /// The matches `filter` keeps, sorted by rank key.
+    fn ranked(&self, matches: Vec<Match>, filter: &Filter) -> Vec<(RankKey, i64)> {
+        let mut ranked: Vec<(RankKey, i64)> = matches
+            .into_iter()
+            .filter_map(|m| {
+                let f = self.facets_of(m.pk).filter(|f| filter.matches(f))?;
+                let title_words = if m.tier == Tier::Title { self.title_words(m.pk) } else { 0 };
+                Some(((m.tier, f.kind != SourceKind::Vendor, f.deprecated, title_words), m.pk))
+            })
+            .collect();
+        ranked.sort_unstable();
+        ranked
+    }
+
+    /// Orders by BM25 the rows of `ranked` (sorted by rank key) that compete for `page`: the
+    /// page's rows and every row of equal rank key that BM25 could put on it. Returns their
+    /// scores.
+    fn order_by_score(
+        &self,
+        ranked: &mut [(RankKey, i64)],
+        page: std::ops::Range<usize>,
+        expression: &str,
+    ) -> Result<HashMap<i64, f64>> {
+        let page = page.start.min(ranked.len())..page.end.min(ranked.len());
+        let (Some(&(first, _)), Some(&(last, _))) = (ranked.get(page.start), ranked.get(page.end.wrapping_sub(1)))
+        else {
+            return Ok(HashMap::new());
+        };
+        let competing = ranked.partition_point(|r| r.0 < first)..ranked.partition_point(|r| r.0 <= last);
+        let pks: Vec<i64> = ranked[competing.clone()].iter().map(|r| r.1).collect();
+        let scores = self.scores(expression, &pks)?;
+        let score = |pk: &i64| scores.get(pk).copied().unwrap_or(f64::MIN);
+        ranked[competing].sort_by(|a, b| a.0.cmp(&b.0).then(score(&b.1).total_cmp(&score(&a.1))).then(a.1.cmp(&b.1)));
+        Ok(scores)
+    }
+}
+
+/// What a search matched, as parsed, and the corrected search when the matches are for one.
+struct Found {
+    matches: Vec<Match>,
+    parsed: ParsedSearch,
+    corrected_query: Option<String>,
 }
 
 fn rowids<C: FromIterator<i64>>(conn: &Connection, expression: &str) -> Result<C> {

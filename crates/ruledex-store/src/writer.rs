@@ -71,7 +71,8 @@ impl CatalogWriter {
         }
         let mut tactic =
             self.conn().prepare("INSERT OR IGNORE INTO tactics (id, position, body) VALUES (?1, ?2, ?3)")?;
-        for (position, t) in attack.tactics().iter().enumerate() {
+        // Current tactics in matrix order, then retired ones (kept to show where tags went).
+        for (position, t) in attack.tactics().iter().chain(attack.retired_tactics()).enumerate() {
             tactic.execute(params![
                 t.id.to_string(),
                 position as i64,
@@ -127,7 +128,7 @@ impl CatalogWriter {
             .map(Some)
             .or_else(|e| if e == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(e) })?;
         let Some((report, synced_at)) = row else { return Ok(None) };
-        let detections = crate::reader::full_detections(&previous, "source = ?1 ORDER BY pk", name)?;
+        let detections = crate::reader::full_detections(&previous, "source = ?1 ORDER BY pk", [name])?;
         let assets = crate::reader::source_assets(&previous, name)?;
         Ok(Some((ReportRecord::parse(&report)?, synced_at, detections, assets)))
     }

@@ -5,6 +5,8 @@
 mod util;
 
 mod browser;
+mod hardening;
 mod http;
+mod mcp;
 mod openapi;
 mod security;

@@ -189,8 +189,9 @@ fn search_ranks_title_matches_first_and_rejects_broken_syntax() {
     assert!(lines.next().unwrap().ends_with("detections match \"mimikatz\"; showing 1-3"), "{misspelled}");
     let log4shell = shared_catalog().run(&["show", "splunk/9be30d80-3a39-4df9-9102-64a467b24eac"]).ok().stdout;
     assert!(log4shell.lines().any(|l| l == "cves            CVE-2021-44228"), "{log4shell}");
-    let nothing = shared_catalog().run(&["search", "qqqqzzzzxxxx"]).ok().stdout;
-    assert_eq!(nothing, "0 detections match \"qqqqzzzzxxxx\"\n");
+    let nothing = shared_catalog().run(&["search", "qqqqzzzzxxxx"]);
+    assert_eq!(nothing.code, 1, "nothing found, nothing corrected");
+    assert!(nothing.stdout.starts_with("no detection matches \"qqqqzzzzxxxx\""), "{}", nothing.stdout);
 }
 
 #[test]

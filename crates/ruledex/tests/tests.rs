@@ -7,7 +7,9 @@ mod util;
 
 mod bad_input;
 mod corpus;
+mod export;
 mod hostile_config;
+mod mcp;
 mod serve;
 mod sources;
 mod sync;

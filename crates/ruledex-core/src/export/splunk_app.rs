@@ -452,6 +452,7 @@ tags:
             tactics: vec![],
             unresolved_tags: vec![],
             cves: vec![],
+            atlas: vec![],
             provenance: Provenance::default(),
             effective_license: None,
         }

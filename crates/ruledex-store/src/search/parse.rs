@@ -15,7 +15,7 @@ use crate::{Result, StoreError};
 /// The longest search accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 1_000;
 /// The most words and operators one search may hold.
-const MAX_TERMS: usize = 64;
+const MAX_TERMS: usize = 128;
 /// Shortest stem of a `prefix*` search: a one-letter prefix matches most of the index.
 const MIN_PREFIX_CHARS: usize = 2;
 
@@ -323,7 +323,7 @@ mod tests {
         assert!(message("tor AND").contains("AND needs words on both sides"));
         assert!(message("tor ( )").contains("empty parentheses"));
         assert!(message("cve:log4shell").contains("not a CVE ID"));
-        for bad in ["   ".to_string(), "x ".repeat(65), "y".repeat(1001), "a* OR b*".into()] {
+        for bad in ["   ".to_string(), "x ".repeat(129), "y".repeat(1001), "a* OR b*".into()] {
             assert!(matches!(fts(&bad), Err(StoreError::BadQuery(_))), "{bad:.40}");
         }
         assert!(fts("ne* OR ps*").is_ok());

@@ -1,6 +1,8 @@
 //! One module per command. Each turns its arguments into store calls and prints the result.
 
 mod config;
+mod export;
+mod mcp;
 mod search;
 mod serve;
 mod show;
@@ -46,10 +48,12 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Sync(args) => sync::run(&env, &args),
         Command::Serve(args) => serve::run(env, &args),
+        Command::Mcp => mcp::run(env),
         Command::Technique(args) => technique::run(&env, &args),
         Command::Show(args) => show::run(&env, &args),
         Command::Search(args) => search::run(&env, &args),
         Command::Stats(args) => stats::run(&env, &args),
+        Command::Export(args) => export::run(&env, &args),
         Command::Config(args) => config::run(&env, &args),
     }
 }

@@ -96,6 +96,9 @@ pub fn print_summary(summary: &SyncSummary) -> std::io::Result<()> {
         )?;
     }
     outln!()?;
+    for warning in &attack.warnings {
+        outln!("warning: ATT&CK: {warning}")?;
+    }
     for s in summary.sources.iter().filter(|s| s.problem.is_some()) {
         let problem = s.problem.as_deref().unwrap_or_default();
         let consequence = match (s.root.is_some(), s.kept_previous) {
