@@ -152,6 +152,11 @@ fn flush(tokens: &mut Vec<Token>, current: &mut String) {
         return;
     }
     let text = std::mem::take(current);
+    // Punctuation alone (`tor + exit`, `-`, `""`) is no word the index holds: as a term it would
+    // match nothing and empty the whole search.
+    if words::words(&text).next().is_none() {
+        return;
+    }
     tokens.push(match text.as_str() {
         "AND" => Token::Operator("AND"),
         "OR" => Token::Operator("OR"),
@@ -328,5 +333,7 @@ mod tests {
         }
         assert!(fts("ne* OR ps*").is_ok());
         assert!(fts("tor\u{0}exit\u{1b}[31m").is_ok(), "control characters separate words");
+        assert_eq!(fts("tor + exit - node").unwrap(), fts("tor exit node").unwrap(), "punctuation alone is no word");
+        assert!(message("- * \"\"").contains("the search is empty"));
     }
 }
