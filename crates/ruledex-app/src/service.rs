@@ -188,6 +188,11 @@ impl Catalog {
         filter: &Filter,
         limit: usize,
     ) -> Answer<Vec<TechniqueSuggestionJson>> {
+        Ok(self.ranked_techniques(text, filter)?.into_iter().take(limit).map(|(_, s)| s).collect())
+    }
+
+    /// Techniques matching `text`, best first, each with how well.
+    fn ranked_techniques(&self, text: &str, filter: &Filter) -> Answer<Vec<(NameMatch, TechniqueSuggestionJson)>> {
         let words = self.technique_words.get_or_init(|| TechniqueWords::new(self.store.attack()));
         let Some(found) = words.find(text) else {
             return Err(ServiceError::BadRequest("give `q`: part of a technique ID or name".into()));
@@ -201,7 +206,7 @@ impl Catalog {
             })
             .collect();
         ranked.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.detections.cmp(&a.1.detections)).then(a.1.id.cmp(&b.1.id)));
-        Ok(ranked.into_iter().take(limit).map(|(_, s)| s).collect())
+        Ok(ranked)
     }
 
     pub fn search(&self, query: &SearchQuery) -> Answer<SearchResults> {
@@ -297,7 +302,9 @@ impl Catalog {
         } else {
             // "multi-hop" and "Proxy: Multi" name words of the name as the search box's words do.
             let words = typed.replace(|c: char| !c.is_alphanumeric() && c != '.', " ");
-            self.suggest_techniques(&words, &filter, usize::MAX)?
+            // A completion is a name being typed: techniques found by their description are not.
+            let ranked = self.ranked_techniques(&words, &filter)?.into_iter();
+            ranked.filter(|(matched, _)| *matched != NameMatch::Description).map(|(_, s)| s).collect()
         };
         let more = found.len() > limit;
         found.truncate(limit);
