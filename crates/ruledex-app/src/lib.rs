@@ -12,6 +12,7 @@ pub mod links;
 pub mod openapi;
 pub mod service;
 pub mod sync;
+mod technique_search;
 pub mod wire;
 
 pub use service::{Answer, Catalog, ServiceError, Suggestion};

@@ -5,6 +5,7 @@
 //! name names, what an address resolves to, which detections a filter keeps).
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 use ruledex_core::attack::TechniqueLookup;
 use ruledex_core::ids::TechniqueId;
@@ -13,6 +14,7 @@ use ruledex_core::query::{Filter, SearchQuery};
 use ruledex_store::{Candidate, Lookup, SearchResults, Store, StoreError, StoreOptions, TechniquePage, Window};
 
 use crate::links;
+use crate::technique_search::{NameMatch, TechniqueWords};
 use crate::wire::{
     CatalogJson, CoverageJson, CoveredTechniqueJson, SourceJson, StatsJson, TacticJson, TechniqueSuggestionJson,
 };
@@ -20,6 +22,8 @@ use crate::wire::{
 /// A catalog generation and the questions it answers.
 pub struct Catalog {
     store: Store,
+    /// The words techniques are suggested by, gathered on the first suggestion.
+    technique_words: OnceLock<TechniqueWords>,
 }
 
 /// Why a request could not be answered, in terms every front end can show.
@@ -102,7 +106,7 @@ pub const MAX_SUGGESTIONS: usize = 10;
 impl Catalog {
     /// Opens the catalog file at `path` as a new generation.
     pub fn open(path: &Path, options: StoreOptions) -> Answer<Catalog> {
-        Ok(Catalog { store: Store::open_with(path, options)? })
+        Ok(Catalog { store: Store::open_with(path, options)?, technique_words: OnceLock::new() })
     }
 
     pub fn store(&self) -> &Store {
@@ -175,35 +179,34 @@ impl Catalog {
         (named_alone && self.store.technique(id).is_some()).then_some(id)
     }
 
-    /// Techniques whose ID or name words start with the words typed ("proxy", "T1090", "multi
-    /// hop"), names matching from their first word first, then by detections `filter` keeps.
+    /// Techniques for the words typed ("proxy", "T1090", "multi hop", "tor"): those whose ID or
+    /// name words start with them first (from their first word first), then those whose ATT&CK
+    /// description has them; each group by the detections `filter` keeps.
     pub fn suggest_techniques(
         &self,
         text: &str,
         filter: &Filter,
         limit: usize,
     ) -> Answer<Vec<TechniqueSuggestionJson>> {
-        let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
-        if words.is_empty() {
+        Ok(self.ranked_techniques(text, filter)?.into_iter().take(limit).map(|(_, s)| s).collect())
+    }
+
+    /// Techniques matching `text`, best first, each with how well.
+    fn ranked_techniques(&self, text: &str, filter: &Filter) -> Answer<Vec<(NameMatch, TechniqueSuggestionJson)>> {
+        let words = self.technique_words.get_or_init(|| TechniqueWords::new(self.store.attack()));
+        let Some(found) = words.find(text) else {
             return Err(ServiceError::BadRequest("give `q`: part of a technique ID or name".into()));
-        }
+        };
         let counts = self.store.technique_counts(filter)?;
-        let mut found: Vec<(bool, TechniqueSuggestionJson)> = self
-            .store
-            .attack()
-            .techniques()
-            .filter(|t| !t.revoked && !t.deprecated)
-            .filter_map(|t| {
-                let name = self.technique_name(t.id)?;
-                let haystack = format!("{} {}", t.id, name).to_lowercase();
-                let haystack_words: Vec<&str> = haystack.split(|c: char| !c.is_alphanumeric() && c != '.').collect();
-                let all = words.iter().all(|w| haystack_words.iter().any(|h| h.starts_with(w.as_str())));
-                let leading = haystack_words.iter().take(2).any(|h| h.starts_with(words[0].as_str()));
-                all.then(|| (leading, TechniqueSuggestionJson { id: t.id, name, detections: counts.family(t.id) }))
+        let mut ranked: Vec<(NameMatch, TechniqueSuggestionJson)> = found
+            .into_iter()
+            .filter_map(|(id, matched)| {
+                let name = self.technique_name(id)?;
+                Some((matched, TechniqueSuggestionJson { id, name, detections: counts.family(id) }))
             })
             .collect();
-        found.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.detections.cmp(&a.1.detections)).then(a.1.id.cmp(&b.1.id)));
-        Ok(found.into_iter().take(limit).map(|(_, s)| s).collect())
+        ranked.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.detections.cmp(&a.1.detections)).then(a.1.id.cmp(&b.1.id)));
+        Ok(ranked)
     }
 
     pub fn search(&self, query: &SearchQuery) -> Answer<SearchResults> {
@@ -299,7 +302,9 @@ impl Catalog {
         } else {
             // "multi-hop" and "Proxy: Multi" name words of the name as the search box's words do.
             let words = typed.replace(|c: char| !c.is_alphanumeric() && c != '.', " ");
-            self.suggest_techniques(&words, &filter, usize::MAX)?
+            // A completion is a name being typed: techniques found by their description are not.
+            let ranked = self.ranked_techniques(&words, &filter)?.into_iter();
+            ranked.filter(|(matched, _)| *matched != NameMatch::Description).map(|(_, s)| s).collect()
         };
         let more = found.len() > limit;
         found.truncate(limit);

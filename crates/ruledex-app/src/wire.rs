@@ -16,7 +16,7 @@ use ruledex_core::model::{
     Status,
 };
 use ruledex_core::query::FacetCounts;
-use ruledex_store::{Candidate, CatalogInfo, Hit, SourceStatus, TechniquePage};
+use ruledex_store::{Candidate, CatalogInfo, Hit, SearchResults, SourceStatus, TechniquePage};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -87,6 +87,8 @@ pub struct DetectionJson {
     pub tactics: Vec<TacticRefJson>,
     /// ATT&CK tags that name nothing in ATT&CK.
     pub unresolved_tags: Vec<String>,
+    /// CVEs the rule is about (named in its title, tags or references), like `CVE-2021-44228`.
+    pub cves: Vec<String>,
     /// MITRE ATLAS techniques and tactics the rule names (attacks on AI systems; never counted
     /// as ATT&CK). Absent when none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -255,6 +257,7 @@ impl From<&Detection> for DetectionJson {
                 })
                 .collect(),
             unresolved_tags: d.unresolved_tags.clone(),
+            cves: d.cves.clone(),
             atlas: d
                 .atlas
                 .iter()
@@ -485,6 +488,10 @@ pub struct TechniqueSuggestionJson {
 #[schemars(rename = "SearchResults")]
 pub struct SearchJson {
     pub query: String,
+    /// The search the results are for, present when it is not `query`: the search as typed
+    /// found (almost) nothing, and its misspelled words were corrected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corrected_query: Option<String>,
     /// Matches passing the filter.
     pub total: usize,
     pub offset: usize,
@@ -492,6 +499,20 @@ pub struct SearchJson {
     /// Counts over all matches, before the filter.
     pub facets: FacetsJson,
     pub detections: Vec<SearchHitJson>,
+}
+
+impl SearchJson {
+    pub fn new(query: String, results: &SearchResults) -> SearchJson {
+        SearchJson {
+            query,
+            corrected_query: results.corrected_query.clone(),
+            total: results.total,
+            offset: results.offset,
+            limit: results.limit,
+            facets: FacetsJson::from(&results.facets),
+            detections: results.hits.iter().map(SearchHitJson::from).collect(),
+        }
+    }
 }
 
 /// A detection found by a search.

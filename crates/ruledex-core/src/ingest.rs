@@ -264,10 +264,18 @@ fn place(spec: &SourceSpec, attack: &AttackCatalog, id: String, rule: Rule) -> D
         techniques: links.techniques,
         tactics: links.tactics,
         unresolved_tags: links.unresolved,
+        cves: rule_cves(&rule),
         atlas: links.atlas,
         provenance,
         rule,
     }
+}
+
+/// The CVEs a rule is about: named in its title, tags or references (a description may mention
+/// a CVE only in passing).
+fn rule_cves(rule: &Rule) -> Vec<String> {
+    let labels = rule.tags.iter().chain(&rule.references).map(String::as_str);
+    crate::cve::cves_in(std::iter::once(rule.title.as_str()).chain(labels))
 }
 
 #[derive(Default)]

@@ -4,6 +4,7 @@
 //! what each platform imports.
 
 pub mod attack;
+pub mod cve;
 pub mod export;
 pub mod fingerprint;
 pub mod ids;
@@ -13,3 +14,4 @@ pub mod query;
 pub mod sources;
 pub mod url;
 pub mod walk;
+pub mod words;

@@ -377,6 +377,9 @@ pub struct Detection {
     pub tactics: Vec<TacticRef>,
     /// ATT&CK tags that name nothing in ATT&CK (neither technique nor tactic), kept to be seen.
     pub unresolved_tags: Vec<String>,
+    /// CVEs the rule is about (named in its title, tags or references), canonical and sorted.
+    #[serde(default)]
+    pub cves: Vec<String>,
     /// MITRE ATLAS techniques and tactics the rule names (absent from JSON when none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub atlas: Vec<AtlasRef>,
@@ -583,6 +586,7 @@ mod tests {
             techniques: vec![],
             tactics: vec![],
             unresolved_tags: vec![],
+            cves: vec![],
             atlas: vec![],
             provenance: Provenance::default(),
             effective_license: None,

@@ -418,7 +418,9 @@ fn search_tool() -> Tool {
         "search",
         "Search detections",
         "Full-text search over every detection's title, description, query and tags (vendor-native and \
-         community), best matches first (BM25), with the passage that matched. Use it to find rules by what \
+         community) by word forms, best matches first (title matches, then description and tags, then query \
+         text; vendor-native before community), with the passage that matched. A misspelled search that finds \
+         almost nothing is corrected: `corrected_query` then says what the results are for. Use it to find rules by what \
          they look for (a tool, a log source, an indicator, an event ID) rather than by ATT&CK technique; use \
          `technique` for a technique. Filters narrow the results; `total` says how many match, page with \
          `offset`. Listings carry summary fields (long texts cut); `show` an address for the whole rule. \
@@ -434,22 +436,19 @@ fn search(catalog: &Catalog, args: SearchArgs) -> Result<Answer, ToolError> {
         limit: limit(args.limit)?,
     };
     let results = catalog.search(&query)?;
-    let json = SearchJson {
-        query: query.text.clone(),
-        total: results.total,
-        offset: results.offset,
-        limit: results.limit,
-        facets: (&results.facets).into(),
-        detections: results
-            .hits
-            .iter()
-            .map(|hit| {
-                let hit = SearchHitJson::from(hit);
-                SearchHitJson { detection: text::listed(hit.detection), ..hit }
-            })
-            .collect(),
+    let mut json = SearchJson::new(query.text.clone(), &results);
+    json.detections = json
+        .detections
+        .into_iter()
+        .map(|hit| SearchHitJson { detection: text::listed(hit.detection), ..hit })
+        .collect();
+    let mut summary = match &json.corrected_query {
+        Some(corrected) => format!(
+            "{:?} finds almost nothing; showing results for {corrected:?}.\n{} detections match {corrected:?}.\n",
+            json.query, json.total
+        ),
+        None => format!("{} detections match {:?}.\n", json.total, json.query),
     };
-    let mut summary = format!("{} detections match {:?}.\n", json.total, json.query);
     let more = json.total.saturating_sub(json.offset + json.detections.len());
     let count = json.detections.len();
     if count > 0 {

@@ -20,7 +20,7 @@ pub use writer::CatalogWriter;
 
 /// Bumped whenever `schema.sql` or a record in `record.rs` changes; a catalog of another
 /// version is refused with a request to run a sync, which rebuilds it.
-pub const SCHEMA_VERSION: i32 = 5;
+pub const SCHEMA_VERSION: i32 = 6;
 
 /// The catalog's file name inside the data directory.
 pub const CATALOG_FILE: &str = "catalog.sqlite";
@@ -107,6 +107,7 @@ mod tests {
             techniques: vec![attack.map_technique(technique.parse().unwrap(), technique, MappedBy::Vendor)],
             tactics: vec![],
             unresolved_tags: vec![],
+            cves: vec![],
             atlas: vec![],
             provenance: Provenance::default(),
             effective_license: None,
@@ -132,14 +133,20 @@ mod tests {
     }
 
     fn build(dir: &std::path::Path) -> Store {
+        build_with(dir, |_| vec![])
+    }
+
+    /// The catalog of three detections, plus `more`.
+    fn build_with(dir: &std::path::Path, more: impl Fn(&AttackCatalog) -> Vec<Detection>) -> Store {
         let attack = attack();
         let mut writer = CatalogWriter::create(dir).unwrap();
         writer.write_attack(&attack).unwrap();
-        let detections = vec![
+        let mut detections = vec![
             detection(&attack, "low-proxy", "Low Proxy Rule", "T1090", Severity::Low),
             detection(&attack, "tor", "Tor Exit Traffic", "T1090.003", Severity::High),
             detection(&attack, "ps", "PowerShell Download", "T1059.001", Severity::Medium),
         ];
+        detections.extend(more(&attack));
         writer.write_source(&source(detections), "2026-01-01T00:00:00Z").unwrap();
         writer.finish().unwrap();
         Store::open(&catalog_path(dir)).unwrap()
@@ -178,6 +185,82 @@ mod tests {
         }
         let too_big = SearchQuery { limit: 10_000, ..SearchQuery::new("tor") };
         assert!(matches!(store.search(&too_big), Err(StoreError::BadQuery(_))));
+    }
+
+    #[test]
+    fn search_finds_word_forms_ranks_in_tiers_corrects_typos_and_looks_up_cves() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = build_with(dir.path(), |attack| {
+            let mut relay = detection(attack, "relay", "Tor Relays", "T1090", Severity::Critical);
+            relay.source_kind = SourceKind::Community;
+            let mut onion = detection(attack, "onion", "Onion Routing", "T1090", Severity::Critical);
+            onion.rule.description = "Traffic to Tor hidden services".into();
+            let mut log4 = detection(attack, "log4", "Log4Shell Exploitation", "T1090", Severity::Low);
+            log4.cves = vec!["CVE-2021-44228".into()];
+            vec![relay, onion, log4]
+        });
+        let ids = |text: &str| -> Vec<String> {
+            store.search(&SearchQuery::new(text)).unwrap().hits.into_iter().map(|h| h.detection.id).collect()
+        };
+        assert_eq!(ids("tor"), vec!["tor", "relay", "onion"], "title, vendor first; then the description match");
+        assert_eq!(ids("exits"), vec!["tor"], "word forms match");
+        assert_eq!(ids("relay"), vec!["relay"]);
+        let hit = &store.search(&SearchQuery::new("relay")).unwrap().hits[0];
+        assert_eq!(hit.title.0, vec![("Tor ".to_string(), false), ("Relays".into(), true)]);
+        let corrected = store.search(&SearchQuery::new("trafic")).unwrap();
+        assert_eq!(corrected.corrected_query.as_deref(), Some("traffic"));
+        assert_eq!(corrected.total, 2);
+        assert_eq!(store.search(&SearchQuery::new("traffic")).unwrap().corrected_query, None);
+        assert_eq!(ids("cve:CVE-2021-44228"), vec!["log4"]);
+        assert_eq!(ids("cve:2021-44228 OR relay"), vec!["relay", "log4"]);
+        assert!(store.search(&SearchQuery::new("cve:CVE-2021-44229")).unwrap().hits.is_empty());
+    }
+
+    #[test]
+    fn hostile_searches_get_results_or_a_sentence_never_an_sqlite_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = build(dir.path());
+        let long = "tor ".repeat(2_500);
+        let hostile = [
+            "\"",
+            "\"\"",
+            "(",
+            ")",
+            "()",
+            "(()",
+            "AND OR",
+            "NOT NOT x",
+            "x NOT",
+            "*",
+            "**",
+            "a**",
+            "\"ab\"*",
+            "title:",
+            "title:\"\"",
+            "cve:",
+            "::",
+            "{title}:tor",
+            "NEAR(tor exit)",
+            "a:b:c",
+            "^tor",
+            "-tor",
+            "+tor",
+            "tor^",
+            "\u{0}",
+            "\u{202e}evil\u{1b}[2J",
+            "ÄÖÜ straße",
+            "🙂 tor",
+            "x OR (y AND (z NOT w))",
+            "title:(tor)",
+            &long,
+        ];
+        for text in hostile {
+            match store.search(&SearchQuery::new(text)) {
+                Ok(_) => {}
+                Err(StoreError::BadQuery(message)) => assert!(!message.contains("fts5"), "{text:.40}: {message}"),
+                Err(other) => panic!("{text:.40}: {other}"),
+            }
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use ruledex_core::attack::{AttackCatalog, Tactic, Technique};
@@ -14,6 +15,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::pool::Pool;
 use crate::record::{DetectionRecord, ReportRecord, TacticRecord, TechniqueRecord, restore_test_inputs, wire};
+use crate::search::Vocabulary;
 use crate::{Result, SCHEMA_VERSION, StoreError};
 
 /// How long reading a generation's in-memory tables may take when it opens (the whole catalog
@@ -46,9 +48,13 @@ pub struct Store {
     facets: HashMap<i64, Facets>,
     /// Display order of every detection: source order, then severity (highest first), title.
     order: HashMap<i64, usize>,
+    /// How many words each title has: search ranks a title the search covers more of higher.
+    title_words: HashMap<i64, usize>,
     attack: AttackCatalog,
     info: CatalogInfo,
     sources: Vec<SourceStatus>,
+    /// What misspelled searches are corrected against, loaded by the first that needs it.
+    pub(crate) vocabulary: OnceLock<Vocabulary>,
 }
 
 /// About the catalog as a whole.
@@ -164,7 +170,8 @@ impl Store {
             }
         })
         .map_err(damaged)?;
-        let (facets, order) = pool.with_budget(LOADING_BUDGET, load_facets).map_err(damaged)?;
+        let FacetTables { facets, order, title_words } =
+            pool.with_budget(LOADING_BUDGET, load_facets).map_err(damaged)?;
         let (attack, info, sources) = pool
             .with_budget(LOADING_BUDGET, |conn| {
                 let info = read_info(conn, path, facets.len())?;
@@ -174,7 +181,8 @@ impl Store {
                 Ok((attack, info, read_sources(conn)?))
             })
             .map_err(damaged)?;
-        Ok(Store { path: path.to_path_buf(), pool, facets, order, attack, info, sources })
+        let vocabulary = OnceLock::new();
+        Ok(Store { path: path.to_path_buf(), pool, facets, order, title_words, attack, info, sources, vocabulary })
     }
 
     pub fn path(&self) -> &Path {
@@ -216,6 +224,10 @@ impl Store {
 
     pub(crate) fn facets_of(&self, pk: i64) -> Option<&Facets> {
         self.facets.get(&pk)
+    }
+
+    pub(crate) fn title_words(&self, pk: i64) -> usize {
+        self.title_words.get(&pk).copied().unwrap_or(usize::MAX)
     }
 
     /// Sorts pks into display order.
@@ -496,7 +508,11 @@ pub(crate) fn full_detections(
     .collect()
 }
 
-type FacetTables = (HashMap<i64, Facets>, HashMap<i64, usize>);
+struct FacetTables {
+    facets: HashMap<i64, Facets>,
+    order: HashMap<i64, usize>,
+    title_words: HashMap<i64, usize>,
+}
 
 fn load_facets(conn: &Connection) -> Result<FacetTables> {
     let mut statement = conn.prepare(
@@ -505,6 +521,7 @@ fn load_facets(conn: &Connection) -> Result<FacetTables> {
          FROM detections d JOIN sources s ON s.name = d.source",
     )?;
     let mut facets = HashMap::new();
+    let mut title_words = HashMap::new();
     let mut sort_keys = Vec::new();
     let rows = statement.query_map([], |r| {
         let parsed = |i: usize| -> rusqlite::Result<Option<String>> { r.get(i) };
@@ -533,10 +550,11 @@ fn load_facets(conn: &Connection) -> Result<FacetTables> {
             deprecated,
             data_sources: serde_json::from_str(&data_sources)?,
         };
+        title_words.insert(pk, ruledex_core::words::words(&title).count());
         sort_keys.push((pk, (position, Reverse(f.severity.unwrap_or(Severity::Informational)), title.to_lowercase())));
         facets.insert(pk, f);
     }
     sort_keys.sort_by(|a, b| a.1.cmp(&b.1));
     let order = sort_keys.into_iter().enumerate().map(|(i, (pk, _))| (pk, i)).collect();
-    Ok((facets, order))
+    Ok(FacetTables { facets, order, title_words })
 }

@@ -34,6 +34,7 @@ pub(crate) struct DetectionRecord {
     techniques: Vec<MappingRecord>,
     tactics: Vec<TacticRefRecord>,
     unresolved_tags: Vec<String>,
+    cves: Vec<String>,
     atlas: Vec<AtlasRecord>,
     provenance: ProvenanceRecord,
     effective_license: Option<String>,
@@ -194,6 +195,7 @@ impl DetectionRecord {
                 })
                 .collect(),
             unresolved_tags: d.unresolved_tags.clone(),
+            cves: d.cves.clone(),
             atlas: d
                 .atlas
                 .iter()
@@ -285,6 +287,7 @@ impl DetectionRecord {
                 })
                 .collect::<Result<_>>()?,
             unresolved_tags: self.unresolved_tags,
+            cves: self.cves,
             atlas: self
                 .atlas
                 .into_iter()

@@ -82,9 +82,21 @@ CREATE TABLE tactics (
     body     TEXT NOT NULL
 );
 
--- Full-text index; rowid = detections.pk. `tags` holds ATT&CK IDs and names, tactics,
--- vendor, language, data sources and the vendor's own labels.
+-- Full-text index; rowid = detections.pk. Contentless: results are shown from the detection
+-- record and marked in Rust, so the index keeps no copy of the text. Columns, as written:
+-- title, description, query (its logic only: Sigma and YARA-L metadata is left out), tags
+-- (ATT&CK IDs and names, tactics, vendor, language, data sources, the vendor's own labels) and
+-- cves; then the English stems of the title, description and tags, one per word, for word forms.
+-- Why stems in columns of their own rather than the `porter` tokenizer: see README, "Search".
 CREATE VIRTUAL TABLE detections_fts USING fts5 (
-    title, description, query, tags,
+    title, description, query, tags, cves, title_stems, description_stems, tags_stems,
+    content = '',
     tokenize = 'unicode61 remove_diacritics 2'
 );
+
+-- The words of titles, descriptions and tags, and how often each is used: what a misspelled
+-- search is corrected against. Filled from the index when the catalog is finished.
+CREATE TABLE spelling (
+    term TEXT PRIMARY KEY,
+    uses INTEGER NOT NULL
+) WITHOUT ROWID;

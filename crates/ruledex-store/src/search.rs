@@ -1,28 +1,37 @@
-//! Full-text search: FTS5 finds and ranks, filters run in memory, and matched words are marked
-//! in Rust in one pass over each shown field (never by re-running the match per hit).
+//! Full-text search: FTS5 finds, the ranking below orders, filters run in memory, and matched
+//! words are marked in Rust ([`mark`]). A search that finds almost nothing is retried with its
+//! misspelled words corrected against the catalog's vocabulary ([`spelling`]).
+//!
+//! The ranking, in order: where the whole search matched (in the title; else in the title,
+//! description and tags; else it needed the query text), vendor-native before community,
+//! current before deprecated; among title matches, shorter titles first (the search is more of
+//! what the rule is about); then BM25 over the columns weighted below.
 
-use std::collections::HashSet;
+mod mark;
+mod parse;
+mod spelling;
 
-use ruledex_core::model::Detection;
+use std::collections::{HashMap, HashSet};
+
+use ruledex_core::model::{Detection, SourceKind};
 use ruledex_core::query::{FacetCounts, Filter, SearchQuery};
+use rusqlite::{Connection, params};
+
+pub use mark::Marked;
+use mark::{Indexed, Terms};
+pub use parse::MAX_QUERY_CHARS;
+use parse::{PROSE_TIER, ParsedSearch, TITLE_TIER, Token};
+pub(crate) use spelling::{FILL_SPELLING, Vocabulary};
 
 use crate::{Result, Store, StoreError};
 
-/// Columns a search may be restricted to with `column:word`.
-const COLUMNS: &[&str] = &["title", "description", "query", "tags"];
-
-/// BM25 weight per column: a word in the title says most about a rule, one deep in its query
+/// BM25 weight per column (title, description, query, tags, cves, and the stems of title,
+/// description and tags): a word in the title says most about a rule, one deep in its query
 /// least.
-const RANK: &str = "bm25(detections_fts, 10.0, 3.0, 1.0, 5.0)";
+const RANK: &str = "bm25(detections_fts, 10.0, 3.0, 1.0, 5.0, 5.0, 10.0, 3.0, 5.0)";
 
-/// The longest search accepted, in characters.
-pub const MAX_QUERY_CHARS: usize = 1_000;
-/// The most words and operators one search may hold.
-const MAX_TERMS: usize = 128;
-/// Shortest stem of a `prefix*` search: a one-letter prefix matches most of the index.
-const MIN_PREFIX_CHARS: usize = 2;
-/// Words around the first match that a snippet shows.
-const SNIPPET_WORDS: usize = 24;
+/// A search matching fewer detections than this is retried with misspelled words corrected.
+const FEW_MATCHES: usize = 3;
 
 #[derive(Debug, Clone)]
 pub struct SearchResults {
@@ -33,6 +42,9 @@ pub struct SearchResults {
     pub offset: usize,
     pub limit: usize,
     pub hits: Vec<Hit>,
+    /// The search these results are for when it is not the one typed: its misspelled words
+    /// corrected, because the search as typed found (almost) nothing.
+    pub corrected_query: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -42,7 +54,8 @@ pub struct Hit {
     pub score: f64,
     /// The title with its matched words marked.
     pub title: Marked,
-    /// A passage of the description or the query, as the rule states it, matched words marked.
+    /// A passage of the description or the query logic, as the rule states it, matched words
+    /// marked.
     pub snippet: Marked,
     /// The most telling field the search matched in.
     pub matched_field: Field,
@@ -54,7 +67,8 @@ pub enum Field {
     Title,
     Description,
     Query,
-    /// ATT&CK names and IDs, vendor labels, data sources: matched, but never shown as a snippet.
+    /// ATT&CK names and IDs, vendor labels, data sources, CVEs: matched, but never shown as a
+    /// snippet.
     Tags,
 }
 
@@ -69,19 +83,23 @@ impl Field {
     }
 }
 
-/// Text in pieces, each marked as matching the search or not. Rule text is kept apart from the
-/// marking, so nothing a rule contains can pass for a mark.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Marked(pub Vec<(String, bool)>);
+/// Where a search matched a detection as a whole, best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Tier {
+    Title,
+    Prose,
+    Query,
+}
 
-impl Marked {
-    pub fn plain(&self) -> String {
-        self.0.iter().map(|(text, _)| text.as_str()).collect()
-    }
+/// What ranks a match before its BM25 score: tier, community, deprecated, words in the title
+/// (title matches only), each lower first.
+type RankKey = (Tier, bool, bool, usize);
 
-    pub fn has_match(&self) -> bool {
-        self.0.iter().any(|(_, marked)| *marked)
-    }
+/// A detection a search matched, and where.
+#[derive(Debug, Clone, Copy)]
+struct Match {
+    pk: i64,
+    tier: Tier,
 }
 
 impl Store {
@@ -93,39 +111,179 @@ impl Store {
                 SearchQuery::MAX_LIMIT
             )));
         }
-        let parsed = parse(&query.text)?;
-        let ranked = self.rank(&parsed.expression)?;
-        let facets = FacetCounts::count(ranked.iter().filter_map(|(pk, _)| self.facets_of(*pk)));
-        let matching: Vec<(i64, f64)> =
-            ranked.into_iter().filter(|(pk, _)| self.facets_of(*pk).is_some_and(|f| query.filter.matches(f))).collect();
-        let page: Vec<(i64, f64)> = matching.iter().skip(query.offset).take(query.limit).copied().collect();
-        let pks: Vec<i64> = page.iter().map(|(pk, _)| *pk).collect();
-        let detections = self.detections_by_pk(&pks)?;
-        let hits = page.iter().zip(detections).map(|((_, score), d)| parsed.terms.hit(d, *score)).collect();
-        Ok(SearchResults { total: matching.len(), facets, offset: query.offset, limit: query.limit, hits })
+        let found = self.found(&query.text)?;
+        self.results(found, query)
     }
 
     /// Every detection matching `text` that `filter` keeps, best first, without their long
-    /// texts: a whole result list, for exports.
+    /// texts: a whole result list, for exports (the same list, corrected or not, that
+    /// [`Store::search`] pages through).
     pub fn search_all(&self, text: &str, filter: &Filter) -> Result<Vec<Detection>> {
-        let ranked = self.rank(&parse(text)?.expression)?;
-        let pks: Vec<i64> = ranked
-            .into_iter()
-            .map(|(pk, _)| pk)
-            .filter(|pk| self.facets_of(*pk).is_some_and(|f| filter.matches(f)))
-            .collect();
-        self.detections_by_pk(&pks)
+        let found = self.found(text)?;
+        let mut ranked = self.ranked(found.matches, filter);
+        self.order_by_score(&mut ranked, 0..usize::MAX, &found.parsed.expression)?;
+        self.detections_by_pk(&ranked.iter().map(|r| r.1).collect::<Vec<_>>())
     }
 
-    /// Every match, best first.
-    fn rank(&self, expression: &str) -> Result<Vec<(i64, f64)>> {
+    /// What the search matches, or, when that is almost nothing, what it matches with its
+    /// misspelled words corrected.
+    fn found(&self, text: &str) -> Result<Found> {
+        let tokens = parse::tokens(text)?;
+        let parsed = parse::parse_tokens(&tokens)?;
+        let matches = self.find(&parsed.expression)?;
+        if matches.len() < FEW_MATCHES
+            && let Some((corrected_query, corrected, more)) = self.corrected(&tokens)?
+            && more.len() > matches.len()
+        {
+            return Ok(Found { matches: more, parsed: corrected, corrected_query: Some(corrected_query) });
+        }
+        Ok(Found { matches, parsed, corrected_query: None })
+    }
+
+    /// Every detection the expression matches, with its tier.
+    fn find(&self, expression: &str) -> Result<Vec<Match>> {
         self.with_conn(|conn| {
-            let sql = format!("SELECT rowid, {RANK} FROM detections_fts WHERE detections_fts MATCH ?1 ORDER BY 2");
+            let in_title: HashSet<i64> = rowids(conn, &format!("{TITLE_TIER} : ( {expression} )"))?;
+            let in_prose: HashSet<i64> = rowids(conn, &format!("{PROSE_TIER} : ( {expression} )"))?;
+            Ok(rowids::<Vec<i64>>(conn, expression)?
+                .into_iter()
+                .map(|pk| {
+                    let tier = if in_title.contains(&pk) {
+                        Tier::Title
+                    } else if in_prose.contains(&pk) {
+                        Tier::Prose
+                    } else {
+                        Tier::Query
+                    };
+                    Match { pk, tier }
+                })
+                .collect())
+        })
+    }
+
+    /// BM25 scores (higher is better) of some of the expression's matches: computing them is
+    /// most of a search's cost, so only the rows that compete for the page are scored.
+    fn scores(&self, expression: &str, pks: &[i64]) -> Result<HashMap<i64, f64>> {
+        // `+rowid`: FTS5 would otherwise run the whole MATCH again for each rowid of the list.
+        let sql = format!(
+            "SELECT rowid, {RANK} FROM detections_fts
+             WHERE detections_fts MATCH ?1 AND +rowid IN (SELECT value FROM json_each(?2))"
+        );
+        let pks = format!("[{}]", pks.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
+        self.with_conn(|conn| {
             let mut statement = conn.prepare_cached(&sql)?;
-            let rows = statement.query_map([expression], |r| Ok((r.get::<_, i64>(0)?, -r.get::<_, f64>(1)?)));
+            let rows = statement.query_map(params![expression, pks], |r| Ok((r.get(0)?, -r.get::<_, f64>(1)?)));
             rows.and_then(Iterator::collect).map_err(bad_query)
         })
     }
+
+    /// The search with its misspelled words corrected, and what it matches; `None` when no word
+    /// needed correcting.
+    fn corrected(&self, tokens: &[Token]) -> Result<Option<(String, ParsedSearch, Vec<Match>)>> {
+        let Some(corrected) = self.vocabulary()?.correct(tokens) else { return Ok(None) };
+        let parsed = parse::parse_tokens(&corrected)?;
+        let matches = self.find(&parsed.expression)?;
+        Ok(Some((spelling::text_of(&corrected), parsed, matches)))
+    }
+
+    fn vocabulary(&self) -> Result<&Vocabulary> {
+        if let Some(vocabulary) = self.vocabulary.get() {
+            return Ok(vocabulary);
+        }
+        let loaded = self.with_conn(Vocabulary::load)?;
+        Ok(self.vocabulary.get_or_init(|| loaded))
+    }
+
+    /// Filters, ranks and pages the matches, and marks the page's hits.
+    fn results(&self, found: Found, query: &SearchQuery) -> Result<SearchResults> {
+        let facets = FacetCounts::count(found.matches.iter().filter_map(|m| self.facets_of(m.pk)));
+        let mut ranked = self.ranked(found.matches, &query.filter);
+        let page = query.offset.min(ranked.len())..(query.offset + query.limit).min(ranked.len());
+        let scores = self.order_by_score(&mut ranked, page.clone(), &found.parsed.expression)?;
+        let pks: Vec<i64> = ranked[page].iter().map(|r| r.1).collect();
+        let detections = self.detections_by_pk(&pks)?;
+        let hits = pks
+            .iter()
+            .zip(detections)
+            .map(|(pk, d)| hit(&found.parsed.terms, d, scores.get(pk).copied().unwrap_or_default()))
+            .collect();
+        Ok(SearchResults {
+            total: ranked.len(),
+            facets,
+            offset: query.offset,
+            limit: query.limit,
+            hits,
+            corrected_query: found.corrected_query,
+        })
+    }
+
+    /// The matches `filter` keeps, sorted by rank key.
+    fn ranked(&self, matches: Vec<Match>, filter: &Filter) -> Vec<(RankKey, i64)> {
+        let mut ranked: Vec<(RankKey, i64)> = matches
+            .into_iter()
+            .filter_map(|m| {
+                let f = self.facets_of(m.pk).filter(|f| filter.matches(f))?;
+                let title_words = if m.tier == Tier::Title { self.title_words(m.pk) } else { 0 };
+                Some(((m.tier, f.kind != SourceKind::Vendor, f.deprecated, title_words), m.pk))
+            })
+            .collect();
+        ranked.sort_unstable();
+        ranked
+    }
+
+    /// Orders by BM25 the rows of `ranked` (sorted by rank key) that compete for `page`: the
+    /// page's rows and every row of equal rank key that BM25 could put on it. Returns their
+    /// scores.
+    fn order_by_score(
+        &self,
+        ranked: &mut [(RankKey, i64)],
+        page: std::ops::Range<usize>,
+        expression: &str,
+    ) -> Result<HashMap<i64, f64>> {
+        let page = page.start.min(ranked.len())..page.end.min(ranked.len());
+        let (Some(&(first, _)), Some(&(last, _))) = (ranked.get(page.start), ranked.get(page.end.wrapping_sub(1)))
+        else {
+            return Ok(HashMap::new());
+        };
+        let competing = ranked.partition_point(|r| r.0 < first)..ranked.partition_point(|r| r.0 <= last);
+        let pks: Vec<i64> = ranked[competing.clone()].iter().map(|r| r.1).collect();
+        let scores = self.scores(expression, &pks)?;
+        let score = |pk: &i64| scores.get(pk).copied().unwrap_or(f64::MIN);
+        ranked[competing].sort_by(|a, b| a.0.cmp(&b.0).then(score(&b.1).total_cmp(&score(&a.1))).then(a.1.cmp(&b.1)));
+        Ok(scores)
+    }
+}
+
+/// What a search matched, as parsed, and the corrected search when the matches are for one.
+struct Found {
+    matches: Vec<Match>,
+    parsed: ParsedSearch,
+    corrected_query: Option<String>,
+}
+
+fn rowids<C: FromIterator<i64>>(conn: &Connection, expression: &str) -> Result<C> {
+    let mut statement = conn.prepare_cached("SELECT rowid FROM detections_fts WHERE detections_fts MATCH ?1")?;
+    let rows = statement.query_map([expression], |r| r.get::<_, i64>(0));
+    rows.and_then(Iterator::collect).map_err(bad_query)
+}
+
+/// A detection as a search shows it: its title marked, and a passage of the field that matched,
+/// as the rule states it (the description, or the query's logic), never the index's own text.
+fn hit(terms: &Terms, detection: Detection, score: f64) -> Hit {
+    let rule = &detection.rule;
+    let title = terms.mark(&rule.title, Indexed::WithStems);
+    let description = terms.passage(&rule.description, Indexed::WithStems);
+    let query = terms.passage(detection.format.adapter().query_logic(&rule.query), Indexed::AsWritten);
+    let (matched_field, snippet) = if title.has_match() {
+        (Field::Title, if query.has_match() && !description.has_match() { query } else { description })
+    } else if description.has_match() {
+        (Field::Description, description)
+    } else if query.has_match() {
+        (Field::Query, query)
+    } else {
+        (Field::Tags, description)
+    };
+    Hit { detection, score, title, snippet, matched_field }
 }
 
 /// SQLite reports a malformed MATCH expression as a plain failure; it is the user's query.
@@ -138,246 +296,5 @@ fn bad_query(error: rusqlite::Error) -> StoreError {
             StoreError::BadQuery(message)
         }
         other => StoreError::Sqlite(other),
-    }
-}
-
-/// A search as FTS5 runs it, and the words to mark in results.
-struct ParsedSearch {
-    expression: String,
-    terms: Terms,
-}
-
-/// Turns what a user types into an FTS5 expression. Words and IDs like `T1090.003` or
-/// `cmd.exe` become quoted phrases (FTS5 would reject their punctuation); `AND`, `OR`, `NOT`,
-/// parentheses, "quoted phrases", `prefix*` and `column:word` keep their FTS5 meaning.
-fn parse(text: &str) -> Result<ParsedSearch> {
-    if text.chars().count() > MAX_QUERY_CHARS {
-        return Err(StoreError::BadQuery(format!(
-            "the search is longer than {MAX_QUERY_CHARS} characters; shorten it"
-        )));
-    }
-    let tokens = tokens(text)?;
-    if tokens.len() > MAX_TERMS {
-        return Err(StoreError::BadQuery(format!("the search has more than {MAX_TERMS} words and operators")));
-    }
-    let mut parts = Vec::new();
-    let mut terms = Terms::default();
-    for token in tokens {
-        parts.push(match token.as_str() {
-            "AND" | "OR" | "NOT" | "(" | ")" => token,
-            _ => match token.split_once(':') {
-                Some((column, rest)) if COLUMNS.contains(&column) && !rest.is_empty() => {
-                    format!("{column} : {}", terms.add(rest)?)
-                }
-                _ => terms.add(&token)?,
-            },
-        });
-    }
-    if parts.is_empty() {
-        return Err(StoreError::BadQuery("the search is empty; type some words".into()));
-    }
-    Ok(ParsedSearch { expression: parts.join(" "), terms })
-}
-
-/// The words a search looks for, lowercased, to mark in results.
-#[derive(Default)]
-struct Terms {
-    words: HashSet<String>,
-    prefixes: Vec<String>,
-}
-
-impl Terms {
-    /// Records the words of one search term and returns it as FTS5 syntax.
-    fn add(&mut self, token: &str) -> Result<String> {
-        if let Some(phrase) = token.strip_prefix('"') {
-            self.words.extend(words(phrase.trim_end_matches('"')).map(str::to_lowercase));
-            return Ok(token.to_string());
-        }
-        match token.strip_suffix('*') {
-            Some(stem) if !stem.is_empty() && !stem.contains('*') => {
-                if stem.chars().filter(|c| c.is_alphanumeric()).count() < MIN_PREFIX_CHARS {
-                    return Err(StoreError::BadQuery(format!(
-                        "{token:?}: a prefix search needs at least {MIN_PREFIX_CHARS} letters before the *"
-                    )));
-                }
-                self.prefixes.extend(words(stem).map(str::to_lowercase));
-                Ok(format!("{}*", quote(stem)))
-            }
-            _ => {
-                self.words.extend(words(token).map(str::to_lowercase));
-                Ok(quote(token))
-            }
-        }
-    }
-
-    fn matches(&self, word: &str) -> bool {
-        let lower = word.to_lowercase();
-        self.words.contains(&lower) || self.prefixes.iter().any(|p| lower.starts_with(p.as_str()))
-    }
-
-    /// Marks every word of `text` the search looks for.
-    fn mark(&self, text: &str) -> Marked {
-        let mut pieces: Vec<(String, bool)> = Vec::new();
-        for (piece, is_word) in split_words(text) {
-            let marked = is_word && self.matches(piece);
-            match pieces.last_mut() {
-                Some((last, last_marked)) if *last_marked == marked => last.push_str(piece),
-                _ => pieces.push((piece.to_string(), marked)),
-            }
-        }
-        Marked(pieces)
-    }
-
-    fn hit(&self, detection: Detection, score: f64) -> Hit {
-        let rule = &detection.rule;
-        let title = self.mark(&rule.title);
-        let description = self.passage(&rule.description);
-        let query = self.passage(&rule.query);
-        let (matched_field, snippet) = if title.has_match() {
-            (Field::Title, if query.has_match() && !description.has_match() { query } else { description })
-        } else if description.has_match() {
-            (Field::Description, description)
-        } else if query.has_match() {
-            (Field::Query, query)
-        } else {
-            (Field::Tags, description)
-        };
-        Hit { detection, score, title, snippet, matched_field }
-    }
-
-    /// The words of `text` around its first match (or its beginning), marked.
-    fn passage(&self, text: &str) -> Marked {
-        let pieces: Vec<(&str, bool)> = split_words(text).collect();
-        let first = pieces.iter().position(|(piece, is_word)| *is_word && self.matches(piece));
-        let word_positions: Vec<usize> = pieces.iter().enumerate().filter(|(_, p)| p.1).map(|(i, _)| i).collect();
-        let anchor = first.and_then(|f| word_positions.iter().position(|&i| i == f)).unwrap_or(0);
-        let start_word = anchor.saturating_sub(SNIPPET_WORDS / 3);
-        let end_word = (start_word + SNIPPET_WORDS).min(word_positions.len());
-        let (Some(&start), Some(&end)) =
-            (word_positions.get(start_word), word_positions.get(end_word.saturating_sub(1)))
-        else {
-            return Marked::default();
-        };
-        let mut excerpt: String = pieces[start..=end].iter().map(|(p, _)| *p).collect();
-        excerpt = excerpt.split_whitespace().collect::<Vec<_>>().join(" ");
-        let mut marked = self.mark(&excerpt);
-        if start > 0 {
-            marked.0.insert(0, ("… ".into(), false));
-        }
-        if end + 1 < pieces.len() {
-            marked.0.push((" …".into(), false));
-        }
-        marked
-    }
-}
-
-/// Splits text into alternating runs of word characters and the rest, as FTS5's unicode61
-/// tokenizer sees words.
-fn split_words(text: &str) -> impl Iterator<Item = (&str, bool)> {
-    let mut rest = text;
-    std::iter::from_fn(move || {
-        let first = rest.chars().next()?;
-        let is_word = first.is_alphanumeric();
-        let end = rest.find(|c: char| c.is_alphanumeric() != is_word).unwrap_or(rest.len());
-        let (piece, tail) = rest.split_at(end);
-        rest = tail;
-        Some((piece, is_word))
-    })
-}
-
-fn words(text: &str) -> impl Iterator<Item = &str> {
-    split_words(text).filter(|(_, is_word)| *is_word).map(|(w, _)| w)
-}
-
-fn quote(word: &str) -> String {
-    format!("\"{}\"", word.replace('"', "\"\""))
-}
-
-/// Splits on whitespace, keeping "quoted phrases" and parentheses as tokens of their own.
-fn tokens(text: &str) -> Result<Vec<String>> {
-    if text.matches('"').count() % 2 == 1 {
-        return Err(StoreError::BadQuery("a double quote is not closed".into()));
-    }
-    let mut tokens = Vec::new();
-    let mut current = String::new();
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => {
-                let phrase: String = chars.by_ref().take_while(|&c| c != '"').collect();
-                current.push('"');
-                current.push_str(&phrase);
-                current.push('"');
-            }
-            '(' | ')' => {
-                flush(&mut tokens, &mut current);
-                tokens.push(c.to_string());
-            }
-            c if c.is_whitespace() || c.is_control() => flush(&mut tokens, &mut current),
-            c => current.push(c),
-        }
-    }
-    flush(&mut tokens, &mut current);
-    Ok(tokens)
-}
-
-fn flush(tokens: &mut Vec<String>, current: &mut String) {
-    if !current.is_empty() {
-        tokens.push(std::mem::take(current));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn fts_expression(text: &str) -> Result<String> {
-        parse(text).map(|p| p.expression)
-    }
-
-    #[test]
-    fn punctuated_words_become_phrases_and_operators_survive() {
-        assert_eq!(fts_expression("T1090.003").unwrap(), "\"T1090.003\"");
-        assert_eq!(fts_expression("tor OR proxy").unwrap(), "\"tor\" OR \"proxy\"");
-        assert_eq!(fts_expression("netsh*  (a AND b)").unwrap(), "\"netsh\"* ( \"a\" AND \"b\" )");
-        assert_eq!(fts_expression("\"port proxy\" title:netsh").unwrap(), "\"port proxy\" title : \"netsh\"");
-        assert_eq!(fts_expression("cmd.exe /c").unwrap(), "\"cmd.exe\" \"/c\"");
-        assert_eq!(fts_expression("say\"hi").unwrap_err().to_string(), "invalid search: a double quote is not closed");
-        assert_eq!(fts_expression("nocol:x").unwrap(), "\"nocol:x\"");
-    }
-
-    #[test]
-    fn empty_unbalanced_oversized_and_one_letter_prefix_searches_are_refused() {
-        for bad in ["   ".to_string(), "\"open".into(), "x ".repeat(129), "y".repeat(1001), "a* OR b*".into()] {
-            assert!(matches!(fts_expression(&bad), Err(StoreError::BadQuery(_))), "{bad:.40}");
-        }
-        assert!(fts_expression("ne* OR ps*").is_ok());
-    }
-
-    #[test]
-    fn marks_cover_matched_words_only_and_rule_text_cannot_forge_them() {
-        let terms = parse("tor exit*").unwrap().terms;
-        let marked = terms.mark("Tor exits\u{2}<b>\u{3} toronto");
-        assert_eq!(
-            marked.0,
-            vec![
-                ("Tor".to_string(), true),
-                (" ".into(), false),
-                ("exits".into(), true),
-                ("\u{2}<b>\u{3} toronto".into(), false),
-            ]
-        );
-        assert_eq!(marked.plain(), "Tor exits\u{2}<b>\u{3} toronto");
-    }
-
-    #[test]
-    fn passages_center_on_the_first_match() {
-        let terms = parse("needle").unwrap().terms;
-        let text = (0..100).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" ") + " needle tail";
-        let passage = terms.passage(&text);
-        let plain = passage.plain();
-        assert!(plain.starts_with("… w92"), "{plain}");
-        assert!(plain.ends_with("tail"), "{plain}");
-        assert!(passage.has_match());
     }
 }

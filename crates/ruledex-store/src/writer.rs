@@ -6,9 +6,11 @@ use std::path::{Path, PathBuf};
 use ruledex_core::attack::AttackCatalog;
 use ruledex_core::ingest::{Asset, IngestedSource, SourceReport};
 use ruledex_core::model::Detection;
+use ruledex_core::words::stemmed;
 use rusqlite::{Connection, OpenFlags, params};
 
 use crate::record::{DetectionRecord, ReportRecord, TacticRecord, TechniqueRecord, test_inputs};
+use crate::search::FILL_SPELLING;
 use crate::{CATALOG_FILE, Result, SCHEMA_VERSION, StoreError, catalog_path, io_error};
 
 const TEMP_PREFIX: &str = "catalog.sqlite.tmp-";
@@ -166,7 +168,9 @@ impl CatalogWriter {
              VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         let mut fts = self.conn().prepare_cached(
-            "INSERT INTO detections_fts (rowid, title, description, query, tags) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO detections_fts (rowid, title, description, query, tags, cves, title_stems,
+                 description_stems, tags_stems)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
         for d in detections {
             let r = &d.rule;
@@ -195,7 +199,18 @@ impl CatalogWriter {
                 let (id, parent) = (m.id.to_string(), m.id.parent().to_string());
                 technique.execute(params![id, parent, pk, m.status.as_str(), m.mapped_by.as_str()])?;
             }
-            fts.execute(params![pk, r.title, r.description, r.query, search_tags(d)])?;
+            let tags = search_tags(d);
+            fts.execute(params![
+                pk,
+                r.title,
+                r.description,
+                d.format.adapter().query_logic(&r.query),
+                tags,
+                d.cves.join(" "),
+                stemmed(&r.title),
+                stemmed(&r.description),
+                stemmed(&tags),
+            ])?;
         }
         Ok(())
     }
@@ -234,6 +249,7 @@ impl Drop for CatalogWriter {
 }
 
 fn finish_file(conn: Connection, temp: &Path, target: &Path) -> Result<()> {
+    conn.execute_batch(FILL_SPELLING)?;
     conn.execute_batch("COMMIT; INSERT INTO detections_fts (detections_fts) VALUES ('optimize'); PRAGMA optimize;")?;
     conn.close().map_err(|(_, e)| StoreError::Sqlite(e))?;
     File::open(temp).and_then(|f| f.sync_all()).map_err(io_error(temp))?;

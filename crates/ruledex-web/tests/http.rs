@@ -264,6 +264,29 @@ fn technique_shown(server: &Server) -> serde_json::Value {
 }
 
 #[test]
+fn search_corrects_typos_finds_cves_and_suggests_techniques_by_description() {
+    let server = shared_server();
+    let page = server.get("/search?q=mimikats").ok().html();
+    assert_eq!(texts(&page, "h1")[0].split_once(" detections match ").unwrap().1, "“mimikatz”");
+    assert!(texts(&page, "p.corrected")[0].contains("Showing results for mimikatz"));
+    assert!(!texts(&page, "#exports a").is_empty(), "the corrected results can be exported");
+    let api = server.get("/api/v1/search?q=mimikats&limit=5").ok().json();
+    assert_eq!(api["corrected_query"], "mimikatz");
+    assert_eq!(api["query"], "mimikats");
+    assert!(server.get("/api/v1/search?q=mimikatz&limit=5").ok().json().get("corrected_query").is_none());
+    let cve = server.get("/api/v1/search?q=cve:CVE-2021-44228&limit=200").ok().json();
+    let about: Vec<&serde_json::Value> = cve["detections"].as_array().unwrap().iter().collect();
+    assert!(about.len() >= 5, "{cve}");
+    assert!(about.iter().all(|d| d["cves"].as_array().unwrap().iter().any(|c| c == "CVE-2021-44228")));
+    let detection = server.get("/detections/splunk/9be30d80-3a39-4df9-9102-64a467b24eac").ok().html();
+    assert_eq!(texts(&detection, "a[href='/search?q=cve%3ACVE-2021-44228']"), vec!["CVE-2021-44228"]);
+    let tor = server.get("/api/v1/techniques?q=tor").ok().json();
+    let ids: Vec<&str> = tor.as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"T1090.003"), "ATT&CK describes Multi-hop Proxy with Tor: {ids:?}");
+    assert!(!ids.contains(&"T1070") && !ids.contains(&"T1555"), "no letters inside other words: {ids:?}");
+}
+
+#[test]
 fn bad_requests_get_clear_answers_never_a_500() {
     let server = shared_server();
     let cases = [
@@ -272,6 +295,10 @@ fn bad_requests_get_clear_answers_never_a_500() {
         ("/techniques/%FF%FE", 400, "invalid path: Invalid URL: Invalid UTF-8"),
         ("/search?q=%22open", 400, "a double quote is not closed"),
         ("/search?q=AND", 400, "invalid search"),
+        ("/search?q=(tor+OR+proxy", 400, "a parenthesis is not closed"),
+        ("/search?q=tor)", 400, "a closing parenthesis has no opening one"),
+        ("/search?q=tor+OR", 400, "OR needs words on both sides"),
+        ("/search?q=cve:log4shell", 400, "not a CVE ID"),
         ("/search?q=tor&limit=100000", 400, "page size 100000 is out of range"),
         ("/search?q=tor&limit=lots", 400, "`limit` must be a whole number"),
         ("/techniques/T1090?language=cobol", 400, "parameter `language`"),
@@ -301,6 +328,9 @@ fn bad_requests_get_clear_answers_never_a_500() {
         "/detections/a",
         "/static/../../etc/passwd",
         "/search?q=%00",
+        "/search?q=%1B%5B31m+tor%07+%22",
+        format!("/search?q={}", "powershell+".repeat(900)).as_str(),
+        format!("/api/v1/search?q={}", "x".repeat(10_000)).as_str(),
         "/techniques/T1090%00",
         "/api/v1/techniques?q=",
     ] {

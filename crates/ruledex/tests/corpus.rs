@@ -183,6 +183,15 @@ fn search_ranks_title_matches_first_and_rejects_broken_syntax() {
     assert!(broken.stderr.contains("invalid search: a double quote is not closed"), "{}", broken.stderr);
     let huge = shared_catalog().run(&["search", "tor", "--limit", "100000"]);
     assert!(huge.stderr.contains("page size 100000 is out of range"), "{}", huge.stderr);
+    let misspelled = shared_catalog().run(&["search", "mimikats", "--limit", "3"]).ok().stdout;
+    let mut lines = misspelled.lines();
+    assert_eq!(lines.next(), Some("\"mimikats\" finds almost nothing; showing results for \"mimikatz\""));
+    assert!(lines.next().unwrap().ends_with("detections match \"mimikatz\"; showing 1-3"), "{misspelled}");
+    let log4shell = shared_catalog().run(&["show", "splunk/9be30d80-3a39-4df9-9102-64a467b24eac"]).ok().stdout;
+    assert!(log4shell.lines().any(|l| l == "cves            CVE-2021-44228"), "{log4shell}");
+    let nothing = shared_catalog().run(&["search", "qqqqzzzzxxxx"]);
+    assert_eq!(nothing.code, 1, "nothing found, nothing corrected");
+    assert!(nothing.stdout.starts_with("no detection matches \"qqqqzzzzxxxx\""), "{}", nothing.stdout);
 }
 
 #[test]

@@ -138,6 +138,15 @@ fn an_assistant_uses_every_tool_resource_completion_and_prompt() {
         let cli_search = cli(&["search", "tor", "exit", "node", "--limit", "3", "--json"]);
         assert_eq!(searched["total"], cli_search["total"]);
         assert_eq!(addresses(&searched), addresses(&cli_search));
+        // A misspelled search: the results are for the corrected one, as the CLI's, and both say so.
+        let misspelled = call(&session, "search", json!({"query": "mimikats", "limit": 3})).await;
+        assert!(text(&misspelled).starts_with("\"mimikats\" finds almost nothing; showing results for \"mimikatz\""));
+        let corrected = structured(misspelled, &schema("search"));
+        let cli_corrected = cli(&["search", "mimikats", "--limit", "3", "--json"]);
+        assert_eq!((&corrected["query"], &corrected["corrected_query"]), (&json!("mimikats"), &json!("mimikatz")));
+        assert_eq!(corrected["corrected_query"], cli_corrected["corrected_query"]);
+        assert_eq!(addresses(&corrected), addresses(&cli_corrected));
+        assert!(searched.get("corrected_query").is_none(), "a search that finds enough is not corrected");
 
         // show: the whole detection, native rule and paste-ready query included, as the CLI has it.
         let shown = structured(

@@ -23,6 +23,19 @@ impl Adapter for Chronicle {
             Ok(blocks) => blocks.into_iter().map(|block| block.into_rule(file.path)).collect(),
         }
     }
+
+    /// From the `events:` section on: the `meta:` section before it repeats the title,
+    /// description, IDs and labels.
+    fn query_logic<'q>(&self, query: &'q str) -> &'q str {
+        let mut offset = 0;
+        for line in query.split_inclusive('\n') {
+            if line.trim_start().starts_with("events:") {
+                return &query[offset..];
+            }
+            offset += line.len();
+        }
+        query
+    }
 }
 
 impl ParseError {
@@ -413,6 +426,15 @@ rule second_rule {
     $e
 }
 "#;
+
+    #[test]
+    fn the_query_logic_starts_at_the_events_section() {
+        let parsed = parse("rules/community/two.yaral", TWO_RULES);
+        let logic = Chronicle.query_logic(&parsed.rules[0].query);
+        assert!(logic.trim_start().starts_with("events:\n    $e.target.process"), "{logic}");
+        assert!(logic.ends_with("$e\n}") && !logic.contains("Google Cloud Security"), "{logic}");
+        assert_eq!(Chronicle.query_logic("rule x { }"), "rule x { }");
+    }
 
     #[test]
     fn files_with_several_rules_yield_each_rule_whole() {

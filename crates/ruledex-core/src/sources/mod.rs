@@ -127,6 +127,14 @@ pub trait Adapter: Sync {
 
     /// Reads one file, without support files. Must not panic on any input.
     fn parse(&self, file: SourceFile<'_>) -> Parsed;
+
+    /// The part of a rule's query that is its detection logic: what full-text search indexes as
+    /// query text and quotes in snippets. The whole query, except in formats whose query is the
+    /// whole rule, metadata included (Sigma, YARA-L), where the metadata is already indexed as
+    /// title, description and tags.
+    fn query_logic<'q>(&self, query: &'q str) -> &'q str {
+        query
+    }
 }
 
 /// A source's support files (see [`Adapter::support_patterns`]), by path relative to the root.

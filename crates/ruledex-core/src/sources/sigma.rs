@@ -44,6 +44,26 @@ impl Adapter for Sigma {
     fn parse(&self, file: SourceFile<'_>) -> Parsed {
         yaml::<RawRule>(file.text).and_then(|raw| raw.into_rule(file)).into()
     }
+
+    /// The `logsource:` and `detection:` blocks: the rest of the rule is its metadata (title,
+    /// author, references, tags), indexed apart.
+    fn query_logic<'q>(&self, query: &'q str) -> &'q str {
+        let mut span: Option<(usize, usize)> = None;
+        let mut offset = 0;
+        let mut in_logic = false;
+        for line in query.split_inclusive('\n') {
+            let top_level_key = line.starts_with(|c: char| c.is_alphanumeric() || c == '_');
+            if top_level_key {
+                in_logic = line.starts_with("logsource:") || line.starts_with("detection:");
+            }
+            offset += line.len();
+            if in_logic {
+                let start = span.map_or(offset - line.len(), |(start, _)| start);
+                span = Some((start, offset));
+            }
+        }
+        span.map_or(query, |(start, end)| query[start..end].trim_end())
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -269,6 +289,15 @@ level: high
         assert_eq!((rule.created.as_deref(), rule.updated.as_deref()), (Some("2022-02-20"), Some("2023-02-13")));
         assert_eq!(rule.author.as_deref(), Some("frack113"));
         assert_eq!(rule.false_positives, vec!["Unknown"]);
+    }
+
+    #[test]
+    fn the_query_logic_is_the_log_source_and_detection_blocks() {
+        let logic = Sigma.query_logic(TOR.trim());
+        assert!(logic.starts_with("logsource:\n    category: process_creation"), "{logic}");
+        assert!(logic.ends_with("condition: selection"), "{logic}");
+        assert!(!logic.contains("author") && !logic.contains("falsepositives"), "{logic}");
+        assert_eq!(Sigma.query_logic("title: no logic"), "title: no logic");
     }
 
     #[test]

@@ -212,6 +212,8 @@ fn heat(count: usize) -> u8 {
 struct SearchView {
     layout: Layout,
     query: String,
+    /// The search the results are for when the one typed was corrected; empty otherwise.
+    corrected: String,
     total: usize,
     offset: usize,
     hits: Vec<Hit>,
@@ -263,6 +265,7 @@ fn empty_search(search: &SearchQuery) -> SearchView {
     SearchView {
         layout: Layout::new("Search · ruledex"),
         query: String::new(),
+        corrected: String::new(),
         total: 0,
         offset: 0,
         hits: vec![],
@@ -299,6 +302,7 @@ fn results(
     Ok(SearchView {
         layout,
         query: search.text.clone(),
+        corrected: results.corrected_query.clone().unwrap_or_default(),
         total: results.total,
         offset: results.offset,
         hits,

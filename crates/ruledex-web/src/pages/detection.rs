@@ -5,6 +5,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use ruledex_app::links;
 use ruledex_core::model::Detection;
 
 use super::view::{Card, Chip, download_name};
@@ -24,6 +25,8 @@ struct DetectionView {
     facts: Vec<(&'static str, String)>,
     tactics: Vec<String>,
     unresolved_tags: Vec<String>,
+    /// The CVEs the rule is about, each with a search for the other detections about it.
+    cves: Vec<(String, String)>,
     references: Vec<Reference>,
     false_positives: Vec<String>,
     implementation: String,
@@ -116,6 +119,7 @@ impl DetectionView {
             facts: facts.into_iter().filter(|(_, v)| !v.is_empty()).collect(),
             tactics: d.tactics.iter().map(|t| format!("{} ({})", t.name, t.id)).collect(),
             unresolved_tags: d.unresolved_tags.clone(),
+            cves: d.cves.iter().map(|cve| (cve.clone(), links::search(&format!("cve:{cve}")))).collect(),
             references: r.references.iter().map(|x| reference(x)).collect(),
             false_positives: r.false_positives.clone(),
             implementation: r.implementation.clone().unwrap_or_default(),

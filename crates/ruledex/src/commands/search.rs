@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use ruledex_app::Catalog;
-use ruledex_app::wire::{FacetsJson, SearchHitJson, SearchJson};
+use ruledex_app::wire::SearchJson;
 use ruledex_core::query::SearchQuery;
 use ruledex_store::SearchResults;
 
@@ -22,14 +22,7 @@ pub fn run(env: &Env, args: &SearchArgs) -> Result<u8> {
     };
     let results = if args.all { every_page(&catalog, query.clone())? } else { catalog.search(&query)? };
     if args.output.json {
-        output::json(&SearchJson {
-            query: query.text.clone(),
-            total: results.total,
-            offset: results.offset,
-            limit: results.limit,
-            facets: FacetsJson::from(&results.facets),
-            detections: results.hits.iter().map(SearchHitJson::from).collect(),
-        })?;
+        output::json(&SearchJson::new(query.text.clone(), &results))?;
     } else {
         print_results(&query, &results)?;
     }
@@ -60,13 +53,17 @@ fn print_results(query: &SearchQuery, results: &SearchResults) -> std::io::Resul
             if query.filter.is_empty() { "" } else { " with these filters" }
         );
     }
+    if let Some(corrected) = &results.corrected_query {
+        outln!("{:?} finds almost nothing; showing results for {corrected:?}", query.text)?;
+    }
+    let searched = results.corrected_query.as_ref().unwrap_or(&query.text);
     let last = results.offset + results.hits.len();
     let showing = match (results.offset + 1, last) {
         (_, 0) => String::new(),
         (first, last) if first > last => format!("; none from {first}"),
         (first, last) => format!("; showing {first}-{last}"),
     };
-    outln!("{} match {:?}{showing}", output::plural(results.total, "detection"), query.text)?;
+    outln!("{} match {:?}{showing}", output::plural(results.total, "detection"), searched)?;
     for hit in &results.hits {
         output::styled(&output::detection_line(&hit.detection, &output::highlighted(&hit.title)))?;
         output::styled(&format!("    {}", output::highlighted(&hit.snippet).replace('\n', " ")))?;

@@ -78,6 +78,7 @@ fn print_detection(d: &Detection) -> std::io::Result<()> {
         ("commit", d.provenance.commit.clone().unwrap_or_default()),
         ("upstream", d.provenance.upstream_url.clone().unwrap_or_default()),
         ("tags", r.tags.join(", ")),
+        ("cves", d.cves.join(", ")),
     ]);
     fields.extend(r.references.iter().map(|x| ("reference", x.clone())));
     fields.extend(r.false_positives.iter().map(|x| ("false positive", x.clone())));
