@@ -14,7 +14,8 @@ use ruledex_store::{Candidate, Lookup, SearchResults, Store, StoreError, StoreOp
 
 use crate::links;
 use crate::wire::{
-    CatalogJson, CoverageJson, CoveredTechniqueJson, SourceJson, StatsJson, TacticJson, TechniqueSuggestionJson,
+    CatalogJson, CoverageJson, CoveredTechniqueJson, FacetsJson, SearchHitJson, SearchJson, SourceJson, StatsJson,
+    TacticJson, TechniqueSuggestionJson,
 };
 
 /// A catalog generation and the questions it answers.
@@ -208,6 +209,19 @@ impl Catalog {
 
     pub fn search(&self, query: &SearchQuery) -> Answer<SearchResults> {
         Ok(self.store.search(query)?)
+    }
+
+    /// Search results as every front end's JSON carries them, naming the ATT&CK release.
+    pub fn search_json(&self, text: &str, results: &SearchResults) -> SearchJson {
+        SearchJson {
+            query: text.to_string(),
+            attack_version: self.attack_version(),
+            total: results.total,
+            offset: results.offset,
+            limit: results.limit,
+            facets: FacetsJson::from(&results.facets),
+            detections: results.hits.iter().map(SearchHitJson::from).collect(),
+        }
     }
 
     /// The detection at `SOURCE/ID`.

@@ -485,6 +485,8 @@ pub struct TechniqueSuggestionJson {
 #[schemars(rename = "SearchResults")]
 pub struct SearchJson {
     pub query: String,
+    /// The ATT&CK release the catalog was built from.
+    pub attack_version: Option<String>,
     /// Matches passing the filter.
     pub total: usize,
     pub offset: usize,

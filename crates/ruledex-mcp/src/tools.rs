@@ -434,21 +434,12 @@ fn search(catalog: &Catalog, args: SearchArgs) -> Result<Answer, ToolError> {
         limit: limit(args.limit)?,
     };
     let results = catalog.search(&query)?;
-    let json = SearchJson {
-        query: query.text.clone(),
-        total: results.total,
-        offset: results.offset,
-        limit: results.limit,
-        facets: (&results.facets).into(),
-        detections: results
-            .hits
-            .iter()
-            .map(|hit| {
-                let hit = SearchHitJson::from(hit);
-                SearchHitJson { detection: text::listed(hit.detection), ..hit }
-            })
-            .collect(),
-    };
+    let mut json = catalog.search_json(&query.text, &results);
+    json.detections = json
+        .detections
+        .into_iter()
+        .map(|hit| SearchHitJson { detection: text::listed(hit.detection), ..hit })
+        .collect();
     let mut summary = format!("{} detections match {:?}.\n", json.total, json.query);
     let more = json.total.saturating_sub(json.offset + json.detections.len());
     let count = json.detections.len();
@@ -656,7 +647,7 @@ pub const MAX_EXPORT_DETECTIONS: usize = 500;
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ExportArgs {
     /// The format: a platform's import format (splunk-app, kibana-ndjson, yaral, sentinel-arm,
-    /// sentinel-yaml, sigma) or catalog rows (json, csv).
+    /// sentinel-yaml, sigma, panther) or catalog rows (json, csv).
     pub format: String,
     /// One detection, by address SOURCE/ID.
     #[serde(default)]

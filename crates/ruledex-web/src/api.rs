@@ -8,8 +8,7 @@ use axum::response::{IntoResponse, Response};
 use ruledex_app::service::MAX_SUGGESTIONS;
 use ruledex_app::sync::SyncPhase;
 use ruledex_app::wire::{
-    CoverageJson, DetectionJson, FacetsJson, SearchHitJson, SearchJson, SourceJson, StatsJson, TechniquePageJson,
-    TechniqueSuggestionJson,
+    CoverageJson, DetectionJson, SearchJson, SourceJson, StatsJson, TechniquePageJson, TechniqueSuggestionJson,
 };
 use ruledex_core::query::SearchQuery;
 
@@ -71,14 +70,7 @@ pub async fn search(State(state): State<AppState>, query: RawQuery) -> ApiResult
     let search: SearchQuery = filter_params(&query)?.search(SearchQuery::DEFAULT_LIMIT)?;
     answer(&state, Cost::Search, move |catalog| {
         let results = catalog.search(&search)?;
-        Ok(SearchJson {
-            query: search.text,
-            total: results.total,
-            offset: results.offset,
-            limit: results.limit,
-            facets: FacetsJson::from(&results.facets),
-            detections: results.hits.iter().map(SearchHitJson::from).collect(),
-        })
+        Ok(catalog.search_json(&search.text, &results))
     })
     .await
 }
