@@ -14,8 +14,8 @@ use ruledex_store::{Candidate, Lookup, SearchResults, Store, StoreError, StoreOp
 
 use crate::links;
 use crate::wire::{
-    CatalogJson, CoverageJson, CoveredTechniqueJson, FacetsJson, SearchHitJson, SearchJson, SourceJson, StatsJson,
-    TacticJson, TechniqueSuggestionJson,
+    CatalogJson, CoverageJson, CoveredTechniqueJson, DetectionJson, FacetsJson, SearchHitJson, SearchJson, SourceJson,
+    StatsJson, TacticJson, TechniqueSuggestionJson,
 };
 
 /// A catalog generation and the questions it answers.
@@ -209,6 +209,11 @@ impl Catalog {
 
     pub fn search(&self, query: &SearchQuery) -> Answer<SearchResults> {
         Ok(self.store.search(query)?)
+    }
+
+    /// A single detection as every front end's JSON carries it, naming the ATT&CK release.
+    pub fn detection_json(&self, detection: &Detection) -> DetectionJson {
+        DetectionJson { attack_version: self.attack_version(), ..DetectionJson::from(detection) }
     }
 
     /// Search results as every front end's JSON carries them, naming the ATT&CK release.

@@ -94,6 +94,10 @@ pub struct DetectionJson {
     pub provenance: ProvenanceJson,
     /// The license that applies: the rule's own, else the source's.
     pub effective_license: Option<String>,
+    /// The ATT&CK release the catalog was built from, which the mappings refer to: on a single
+    /// detection (`show --json`, `/api/v1/detections/...`), absent from listings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attack_version: Option<String>,
 }
 
 /// A test a rule ships: an input and whether the rule must match it.
@@ -267,6 +271,7 @@ impl From<&Detection> for DetectionJson {
                 upstream_url: d.provenance.upstream_url.clone(),
             },
             effective_license: d.effective_license.clone(),
+            attack_version: None,
         }
     }
 }

@@ -489,7 +489,7 @@ fn show_tool() -> Tool {
 
 fn show(catalog: &Catalog, args: &ShowArgs) -> Result<Answer, ToolError> {
     let detection = catalog.detection_at(args.address.trim())?;
-    let json = text::whole((&detection).into());
+    let json = text::whole(catalog.detection_json(&detection));
     let mut summary = format!("{}\n{}/{} · {} · {}", json.title, json.source, json.id, json.vendor, json.product);
     let details = [
         json.language.map(|l| format!("language {}", l.label())),

@@ -63,7 +63,7 @@ pub async fn detection(
     State(state): State<AppState>,
     PathParams((source, id), _): PathParams<(String, String), ApiError>,
 ) -> ApiResult<DetectionJson> {
-    answer(&state, Cost::Ordinary, move |catalog| Ok(DetectionJson::from(&catalog.detection(&source, &id)?))).await
+    answer(&state, Cost::Ordinary, move |catalog| Ok(catalog.detection_json(&catalog.detection(&source, &id)?))).await
 }
 
 pub async fn search(State(state): State<AppState>, query: RawQuery) -> ApiResult<SearchJson> {
