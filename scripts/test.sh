@@ -12,8 +12,11 @@ cd "$(dirname "$0")/.."
 # Exports are checked with each format's own tools, Python packages from PyPI installed into a
 # virtual environment under target/: Splunk AppInspect (the exported Splunk app, which also needs
 # libmagic), MITRE's mitreattack-python (ATT&CK Navigator layers) and feedparser (Atom feeds).
+# Panther's panther_analysis_tool (Panther exports) has its own environment: it needs a newer
+# chardet than AppInspect pins.
 python_tools=target/tools/python
 python_packages=(splunk-appinspect mitreattack-python feedparser)
+panther_tools=target/tools/panther
 
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
@@ -34,7 +37,13 @@ if ! "$python_tools/bin/python" -c 'import splunk_appinspect, mitreattack.navlay
   python3 -m venv "$python_tools"
   "$python_tools/bin/pip" install --quiet "${python_packages[@]}"
 fi
+if [ ! -x "$panther_tools/bin/panther_analysis_tool" ]; then
+  echo "scripts/test.sh: installing panther_analysis_tool (PyPI) into $panther_tools" >&2
+  python3 -m venv "$panther_tools"
+  "$panther_tools/bin/pip" install --quiet panther_analysis_tool
+fi
 export SPLUNK_APPINSPECT=${SPLUNK_APPINSPECT:-$PWD/$python_tools/bin/splunk-appinspect}
+export PANTHER_ANALYSIS_TOOL=${PANTHER_ANALYSIS_TOOL:-$PWD/$panther_tools/bin/panther_analysis_tool}
 export RULEDEX_PYTHON=${RULEDEX_PYTHON:-$PWD/$python_tools/bin/python}
 
 # The test data: $RULEDEX_TEST_DATA if set, else ../shared beside the checkout (as in CI), else a

@@ -16,7 +16,8 @@ use ruledex_store::{Candidate, Lookup, SearchResults, Store, StoreError, StoreOp
 use crate::links;
 use crate::technique_search::{NameMatch, TechniqueWords};
 use crate::wire::{
-    CatalogJson, CoverageJson, CoveredTechniqueJson, SourceJson, StatsJson, TacticJson, TechniqueSuggestionJson,
+    CatalogJson, CoverageJson, CoveredTechniqueJson, DetectionJson, FacetsJson, SearchHitJson, SearchJson, SourceJson,
+    StatsJson, TacticJson, TechniqueSuggestionJson,
 };
 
 /// A catalog generation and the questions it answers.
@@ -211,6 +212,25 @@ impl Catalog {
 
     pub fn search(&self, query: &SearchQuery) -> Answer<SearchResults> {
         Ok(self.store.search(query)?)
+    }
+
+    /// A single detection as every front end's JSON carries it, naming the ATT&CK release.
+    pub fn detection_json(&self, detection: &Detection) -> DetectionJson {
+        DetectionJson { attack_version: self.attack_version(), ..DetectionJson::from(detection) }
+    }
+
+    /// Search results as every front end's JSON carries them, naming the ATT&CK release.
+    pub fn search_json(&self, text: &str, results: &SearchResults) -> SearchJson {
+        SearchJson {
+            query: text.to_string(),
+            corrected_query: results.corrected_query.clone(),
+            attack_version: self.attack_version(),
+            total: results.total,
+            offset: results.offset,
+            limit: results.limit,
+            facets: FacetsJson::from(&results.facets),
+            detections: results.hits.iter().map(SearchHitJson::from).collect(),
+        }
     }
 
     /// The detection at `SOURCE/ID`.

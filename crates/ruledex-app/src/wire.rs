@@ -16,7 +16,7 @@ use ruledex_core::model::{
     Status,
 };
 use ruledex_core::query::FacetCounts;
-use ruledex_store::{Candidate, CatalogInfo, Hit, SearchResults, SourceStatus, TechniquePage};
+use ruledex_store::{Candidate, CatalogInfo, Hit, SourceStatus, TechniquePage};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -96,6 +96,10 @@ pub struct DetectionJson {
     pub provenance: ProvenanceJson,
     /// The license that applies: the rule's own, else the source's.
     pub effective_license: Option<String>,
+    /// The ATT&CK release the catalog was built from, which the mappings refer to: on a single
+    /// detection (`show --json`, `/api/v1/detections/...`), absent from listings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attack_version: Option<String>,
 }
 
 /// A test a rule ships: an input and whether the rule must match it.
@@ -270,6 +274,7 @@ impl From<&Detection> for DetectionJson {
                 upstream_url: d.provenance.upstream_url.clone(),
             },
             effective_license: d.effective_license.clone(),
+            attack_version: None,
         }
     }
 }
@@ -492,6 +497,8 @@ pub struct SearchJson {
     /// found (almost) nothing, and its misspelled words were corrected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub corrected_query: Option<String>,
+    /// The ATT&CK release the catalog was built from.
+    pub attack_version: Option<String>,
     /// Matches passing the filter.
     pub total: usize,
     pub offset: usize,
@@ -499,20 +506,6 @@ pub struct SearchJson {
     /// Counts over all matches, before the filter.
     pub facets: FacetsJson,
     pub detections: Vec<SearchHitJson>,
-}
-
-impl SearchJson {
-    pub fn new(query: String, results: &SearchResults) -> SearchJson {
-        SearchJson {
-            query,
-            corrected_query: results.corrected_query.clone(),
-            total: results.total,
-            offset: results.offset,
-            limit: results.limit,
-            facets: FacetsJson::from(&results.facets),
-            detections: results.hits.iter().map(SearchHitJson::from).collect(),
-        }
-    }
 }
 
 /// A detection found by a search.

@@ -97,7 +97,18 @@ fn each_broken_file_is_reported_with_its_reason_and_the_rest_loads() {
     );
     assert_eq!(detection(&source, "Fixture.Broken.Test").rule.tests.len(), 1, "the good test of a rule stays");
     let assets: Vec<&str> = source.assets.iter().map(|a| a.path.as_str()).collect();
-    assert_eq!(assets, vec!["global_helpers/panther_base_helpers.py", "global_helpers/panther_fixture_helpers.py"]);
+    assert_eq!(
+        assets,
+        vec![
+            "global_helpers/panther_base_helpers.py",
+            "global_helpers/panther_fixture_helpers.py",
+            "queries/fixture_queries/Many_Tor_Connections.yml",
+            "queries/fixture_queries/many_tor_connections_query.yml",
+            "queries/fixture_queries/no_sql_query.yml",
+            "queries/fixture_queries/unknown_query.yml",
+        ],
+        "the helpers and the saved queries, which a panther export writes"
+    );
 }
 
 #[test]

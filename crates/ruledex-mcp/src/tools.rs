@@ -436,7 +436,7 @@ fn search(catalog: &Catalog, args: SearchArgs) -> Result<Answer, ToolError> {
         limit: limit(args.limit)?,
     };
     let results = catalog.search(&query)?;
-    let mut json = SearchJson::new(query.text.clone(), &results);
+    let mut json = catalog.search_json(&query.text, &results);
     json.detections = json
         .detections
         .into_iter()
@@ -497,7 +497,7 @@ fn show_tool() -> Tool {
 
 fn show(catalog: &Catalog, args: &ShowArgs) -> Result<Answer, ToolError> {
     let detection = catalog.detection_at(args.address.trim())?;
-    let json = text::whole((&detection).into());
+    let json = text::whole(catalog.detection_json(&detection));
     let mut summary = format!("{}\n{}/{} · {} · {}", json.title, json.source, json.id, json.vendor, json.product);
     let details = [
         json.language.map(|l| format!("language {}", l.label())),
@@ -655,7 +655,7 @@ pub const MAX_EXPORT_DETECTIONS: usize = 500;
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ExportArgs {
     /// The format: a platform's import format (splunk-app, kibana-ndjson, yaral, sentinel-arm,
-    /// sentinel-yaml, sigma) or catalog rows (json, csv).
+    /// sentinel-yaml, sigma, panther) or catalog rows (json, csv).
     pub format: String,
     /// One detection, by address SOURCE/ID.
     #[serde(default)]

@@ -63,14 +63,14 @@ pub async fn detection(
     State(state): State<AppState>,
     PathParams((source, id), _): PathParams<(String, String), ApiError>,
 ) -> ApiResult<DetectionJson> {
-    answer(&state, Cost::Ordinary, move |catalog| Ok(DetectionJson::from(&catalog.detection(&source, &id)?))).await
+    answer(&state, Cost::Ordinary, move |catalog| Ok(catalog.detection_json(&catalog.detection(&source, &id)?))).await
 }
 
 pub async fn search(State(state): State<AppState>, query: RawQuery) -> ApiResult<SearchJson> {
     let search: SearchQuery = filter_params(&query)?.search(SearchQuery::DEFAULT_LIMIT)?;
     answer(&state, Cost::Search, move |catalog| {
         let results = catalog.search(&search)?;
-        Ok(SearchJson::new(search.text, &results))
+        Ok(catalog.search_json(&search.text, &results))
     })
     .await
 }

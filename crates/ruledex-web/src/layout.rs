@@ -8,11 +8,24 @@ pub struct Layout {
     pub search: String,
     /// Appended to asset URLs (see [`ASSET_VERSION`]).
     pub asset_version: String,
+    /// The ATT&CK release the catalog was built from, named in the footer ("" when unknown).
+    pub attack_version: String,
 }
 
 impl Layout {
     pub fn new(title: impl Into<String>) -> Layout {
-        Layout { title: title.into(), search: String::new(), asset_version: format!("{ASSET_VERSION:x}") }
+        Layout {
+            title: title.into(),
+            search: String::new(),
+            asset_version: format!("{ASSET_VERSION:x}"),
+            attack_version: String::new(),
+        }
+    }
+
+    /// The page of a catalog built from ATT&CK `version`, which its footer names.
+    pub fn with_attack(mut self, version: Option<String>) -> Layout {
+        self.attack_version = version.unwrap_or_default();
+        self
     }
 }
 

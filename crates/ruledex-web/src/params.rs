@@ -133,7 +133,7 @@ impl FilterParams {
     pub fn export_format(&self) -> Result<ExportFormat, WebError> {
         let format = self.format.as_deref().filter(|f| !f.is_empty()).ok_or_else(|| {
             WebError::bad_request(
-                "give `format`: splunk-app, kibana-ndjson, yaral, sentinel-arm, sentinel-yaml, sigma, json or csv",
+                "give `format`: splunk-app, kibana-ndjson, yaral, sentinel-arm, sentinel-yaml, sigma, panther, json or csv",
             )
         })?;
         format.parse().map_err(|e: String| WebError::bad_request(format!("parameter `format`: {e}")))

@@ -359,3 +359,25 @@ fn without_a_catalog_pages_explain_and_the_api_says_503() {
     assert!(notice.contains("The catalog could not be built") && notice.contains("offline"));
     assert!(notice.contains("examples/local-mirrors.toml") && notice.contains("built-in defaults"), "{notice}");
 }
+
+#[test]
+fn every_page_and_api_answer_names_the_attack_release() {
+    let server = shared_server();
+    let release = server.get("/api/v1/stats").ok().json()["catalog"]["attack_version"].as_str().unwrap().to_string();
+    assert!(!release.is_empty());
+    for path in ["/", "/techniques/T1090", "/detections/splunk/windows_proxy_via_netsh", "/search?q=netsh", "/sources"]
+    {
+        let footer = texts(&server.get(path).ok().html(), "footer.bottom").join(" ");
+        assert!(footer.contains(&format!("ATT&CK® v{release}")), "{path}: {footer}");
+    }
+    for path in [
+        "/api/v1/techniques/T1090",
+        "/api/v1/detections/splunk/windows_proxy_via_netsh",
+        "/api/v1/search?q=netsh",
+        "/api/v1/coverage",
+    ] {
+        assert_eq!(server.get(path).ok().json()["attack_version"], release.as_str(), "{path}");
+    }
+    let listed = &server.get("/api/v1/search?q=netsh").ok().json()["detections"][0];
+    assert!(listed.get("source").is_some() && listed.get("attack_version").is_none(), "{listed}");
+}

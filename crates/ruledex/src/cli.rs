@@ -142,7 +142,7 @@ pub struct SearchArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// splunk-app, kibana-ndjson, yaral, sentinel-arm, sentinel-yaml, sigma, json or csv
+    /// splunk-app, kibana-ndjson, yaral, sentinel-arm, sentinel-yaml, sigma, panther, json or csv
     #[arg(long)]
     pub format: String,
     /// One detection, by address (SOURCE/ID)

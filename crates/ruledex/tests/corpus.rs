@@ -176,6 +176,10 @@ fn search_ranks_title_matches_first_and_rejects_broken_syntax() {
     assert!(results["total"].as_u64().unwrap() >= 2);
     let first_titles: Vec<&str> = detections(&results).iter().take(5).map(|d| field(d, "title")).collect();
     assert!(first_titles.contains(&"Windows Proxy Via Netsh"), "{first_titles:?}");
+    assert_eq!(results["attack_version"], "18.1");
+    let listing = shared_catalog().run(&["search", "netsh", "portproxy"]).ok();
+    let header = listing.stdout.lines().next().unwrap_or_default();
+    assert!(header.ends_with(" · ATT&CK v18.1"), "the listing names the release: {header}");
     let by_id = shared_catalog().run(&["search", "T1090.003", "--source", "chronicle", "--json"]).ok().json();
     assert!(detections(&by_id).iter().any(|d| field(d, "id") == "gcti_tor_exit_nodes"));
     let broken = shared_catalog().run(&["search", "\"unclosed"]);

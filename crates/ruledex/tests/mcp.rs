@@ -147,6 +147,7 @@ fn an_assistant_uses_every_tool_resource_completion_and_prompt() {
         assert_eq!(corrected["corrected_query"], cli_corrected["corrected_query"]);
         assert_eq!(addresses(&corrected), addresses(&cli_corrected));
         assert!(searched.get("corrected_query").is_none(), "a search that finds enough is not corrected");
+        assert_eq!(searched["attack_version"], stats_release(&cli(&["stats", "--json"])), "the release it searched");
 
         // show: the whole detection, native rule and paste-ready query included, as the CLI has it.
         let shown = structured(
@@ -155,6 +156,7 @@ fn an_assistant_uses_every_tool_resource_completion_and_prompt() {
         );
         assert_eq!(shown, cli(&["show", "chronicle/gcti_tor_exit_nodes", "--json"]));
         assert!(!field(&shown, "native_rule").is_empty() && !field(&shown, "paste_ready_query").is_empty());
+        assert_eq!(shown["attack_version"], stats_release(&cli(&["stats", "--json"])), "the release it maps to");
         let splunk = call(&session, "show", json!({"address": "splunk/windows_proxy_via_netsh"})).await;
         assert!(text(&splunk).contains("Paste-ready query:\n```\n"), "{}", text(&splunk));
 
@@ -367,4 +369,11 @@ fn a_first_run_builds_the_catalog_with_progress_as_log_messages() {
     assert!(logs.contains("reading chronicle"), "{logs}");
     assert!(logs.contains("catalog ready"), "{logs}");
     assert!(workspace.data_dir().join("catalog.sqlite").is_file());
+}
+
+/// The ATT&CK release `stats --json` names.
+fn stats_release(stats: &Value) -> Value {
+    let release = stats["catalog"]["attack_version"].clone();
+    assert!(release.as_str().is_some_and(|r| !r.is_empty()), "{stats}");
+    release
 }

@@ -13,6 +13,7 @@ pub mod navigator;
 
 mod bundle;
 mod kibana_ndjson;
+mod panther;
 mod sentinel_arm;
 mod sentinel_yaml;
 mod sigma;
@@ -45,6 +46,8 @@ pub enum PlatformFormat {
     SentinelYaml,
     /// Sigma rules as YAML.
     Sigma,
+    /// Panther analysis items: rules' YAML and Python, saved queries, global helpers.
+    Panther,
 }
 
 impl PlatformFormat {
@@ -55,6 +58,7 @@ impl PlatformFormat {
         PlatformFormat::SentinelArm,
         PlatformFormat::SentinelYaml,
         PlatformFormat::Sigma,
+        PlatformFormat::Panther,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -65,6 +69,7 @@ impl PlatformFormat {
             PlatformFormat::SentinelArm => "sentinel-arm",
             PlatformFormat::SentinelYaml => "sentinel-yaml",
             PlatformFormat::Sigma => "sigma",
+            PlatformFormat::Panther => "panther",
         }
     }
 
@@ -76,7 +81,8 @@ impl PlatformFormat {
             Format::Chronicle => vec![PlatformFormat::Yaral],
             Format::Sentinel => vec![PlatformFormat::SentinelArm, PlatformFormat::SentinelYaml],
             Format::Sigma => vec![PlatformFormat::Sigma],
-            Format::Sublime | Format::KqlMarkdown | Format::Panther => vec![],
+            Format::Panther => vec![PlatformFormat::Panther],
+            Format::Sublime | Format::KqlMarkdown => vec![],
         }
     }
 
@@ -89,6 +95,7 @@ impl PlatformFormat {
             PlatformFormat::SentinelArm => &sentinel_arm::SentinelArm,
             PlatformFormat::SentinelYaml => &sentinel_yaml::SentinelYaml,
             PlatformFormat::Sigma => &sigma::Sigma,
+            PlatformFormat::Panther => &panther::Panther,
         }
     }
 }

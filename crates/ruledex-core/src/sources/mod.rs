@@ -6,7 +6,7 @@
 mod chronicle;
 mod elastic;
 mod kql_markdown;
-mod panther;
+pub(crate) mod panther;
 mod sentinel;
 mod sigma;
 pub mod splunk;

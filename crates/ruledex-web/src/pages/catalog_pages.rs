@@ -93,7 +93,8 @@ pub async fn home(State(state): State<AppState>, query: RawQuery) -> PageResult 
         None => CatalogSummary::default(),
     };
     render(&HomeView {
-        layout: Layout::new("ruledex · vendor-native detections cross-linked to ATT&CK"),
+        layout: Layout::new("ruledex · vendor-native detections cross-linked to ATT&CK")
+            .with_attack(Some(summary.attack_version.clone()).filter(|v| !v.is_empty())),
         sync: sync_view(state.sync_phase()),
         config_origin: state.setup().config_origin.clone(),
         mirrors_command: state.setup().mirrors_command.clone(),
@@ -297,7 +298,7 @@ fn results(
         .collect();
     let page = |offset: usize| format!("/search?{}", with_param(raw_query, "offset", &offset.to_string()));
     let last = results.offset + results.hits.len();
-    let mut layout = Layout::new(format!("{} · search", search.text));
+    let mut layout = Layout::new(format!("{} · search", search.text)).with_attack(catalog.attack_version());
     layout.search = search.text.clone();
     Ok(SearchView {
         layout,
@@ -406,7 +407,8 @@ pub async fn sources(State(state): State<AppState>) -> PageResult {
                 })
                 .collect();
             let release = catalog.attack_version().unwrap_or_else(|| "loaded".into());
-            render(&SourcesView { layout: Layout::new("Sources · ruledex"), sources, release })
+            let layout = Layout::new("Sources · ruledex").with_attack(catalog.attack_version());
+            render(&SourcesView { layout, sources, release })
         })
         .await
 }

@@ -59,7 +59,13 @@ pub async fn detection(
     State(state): State<AppState>,
     PathParams((source, id), _): PathParams<(String, String)>,
 ) -> PageResult {
-    state.run(Cost::Ordinary, move |catalog| render(&DetectionView::new(&catalog.detection(&source, &id)?))).await
+    state
+        .run(Cost::Ordinary, move |catalog| {
+            let mut view = DetectionView::new(&catalog.detection(&source, &id)?);
+            view.layout.attack_version = catalog.attack_version().unwrap_or_default();
+            render(&view)
+        })
+        .await
 }
 
 /// The native rule as a download named like the upstream file.

@@ -150,7 +150,7 @@ impl TechniqueView {
         let page_link = |n: usize| format!("?{}", with_param(raw_query, "page", &n.to_string()));
         let number = params.page()?;
         Ok(TechniqueView {
-            layout: Layout::new(format!("{id} {name} · detections")),
+            layout: Layout::new(format!("{id} {name} · detections")).with_attack(catalog.attack_version()),
             id: id.to_string(),
             attack_version: catalog.attack_version().unwrap_or_default(),
             revoked_from: page.revoked.map(|r| r.to_string()).unwrap_or_default(),

@@ -85,6 +85,7 @@ fn platform_label(format: PlatformFormat) -> &'static str {
         PlatformFormat::SentinelArm => "Sentinel (ARM template)",
         PlatformFormat::SentinelYaml => "Sentinel (YAML)",
         PlatformFormat::Sigma => "Sigma (YAML)",
+        PlatformFormat::Panther => "Panther (.zip to upload)",
     }
 }
 
@@ -98,6 +99,8 @@ fn export_links(d: &Detection) -> Vec<ExportLink> {
                 PlatformFormat::SplunkApp => "Splunk app (.tar.gz)",
                 PlatformFormat::KibanaNdjson => "Kibana import (.ndjson)",
                 PlatformFormat::SentinelArm => "ARM template",
+                // The YAML alone does not upload: its Python and helpers come with it.
+                PlatformFormat::Panther => "Panther upload (.zip)",
                 PlatformFormat::Yaral | PlatformFormat::SentinelYaml | PlatformFormat::Sigma => return None,
             };
             let href = format!(

@@ -2,7 +2,6 @@
 
 use anyhow::Result;
 use ruledex_app::Catalog;
-use ruledex_app::wire::SearchJson;
 use ruledex_core::query::SearchQuery;
 use ruledex_store::SearchResults;
 
@@ -22,9 +21,9 @@ pub fn run(env: &Env, args: &SearchArgs) -> Result<u8> {
     };
     let results = if args.all { every_page(&catalog, query.clone())? } else { catalog.search(&query)? };
     if args.output.json {
-        output::json(&SearchJson::new(query.text.clone(), &results))?;
+        output::json(&catalog.search_json(&query.text, &results))?;
     } else {
-        print_results(&query, &results)?;
+        print_results(&query, &results, catalog.attack_version())?;
     }
     // Nothing found is a failed search, for scripts that test `ruledex search ... && ...`.
     Ok(if results.total == 0 { exit::FAILED } else { exit::OK })
@@ -45,7 +44,7 @@ fn every_page(catalog: &Catalog, mut query: SearchQuery) -> Result<SearchResults
     Ok(results)
 }
 
-fn print_results(query: &SearchQuery, results: &SearchResults) -> std::io::Result<()> {
+fn print_results(query: &SearchQuery, results: &SearchResults, attack: Option<String>) -> std::io::Result<()> {
     if results.total == 0 {
         return outln!(
             "no detection matches {:?}{}; fewer words, prefix* or OR find more",
@@ -63,7 +62,8 @@ fn print_results(query: &SearchQuery, results: &SearchResults) -> std::io::Resul
         (first, last) if first > last => format!("; none from {first}"),
         (first, last) => format!("; showing {first}-{last}"),
     };
-    outln!("{} match {:?}{showing}", output::plural(results.total, "detection"), searched)?;
+    let attack = attack.map(|v| format!(" · ATT&CK v{v}")).unwrap_or_default();
+    outln!("{} match {:?}{showing}{attack}", output::plural(results.total, "detection"), searched)?;
     for hit in &results.hits {
         output::styled(&output::detection_line(&hit.detection, &output::highlighted(&hit.title)))?;
         output::styled(&format!("    {}", output::highlighted(&hit.snippet).replace('\n', " ")))?;

@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 
 use anyhow::Result;
 use ruledex_app::ServiceError;
-use ruledex_app::wire::{CandidateJson, CandidatesJson, DetectionJson};
+use ruledex_app::wire::{CandidateJson, CandidatesJson};
 use ruledex_core::model::{Detection, MappingStatus, TechniqueMapping};
 
 use super::Env;
@@ -16,7 +16,7 @@ use crate::output::outln;
 pub fn run(env: &Env, args: &ShowArgs) -> Result<u8> {
     let catalog = env.open_catalog()?;
     match catalog.detection_at(&args.address) {
-        Ok(detection) if args.output.json => output::json(&DetectionJson::from(&detection))?,
+        Ok(detection) if args.output.json => output::json(&catalog.detection_json(&detection))?,
         Ok(detection) if args.native => print_native(&detection)?,
         Ok(detection) => print_detection(&detection)?,
         Err(ServiceError::Ambiguous { candidates, .. }) => {

@@ -29,7 +29,7 @@ pub(super) struct Library<'a> {
 }
 
 /// A saved or scheduled query (`queries/**/*.yml`).
-pub(super) struct SavedQuery {
+pub(crate) struct SavedQuery {
     pub name: String,
     pub path: String,
     /// `Query`, else the older `SnowflakeQuery`, else `AthenaQuery`.
@@ -43,7 +43,7 @@ impl<'a> Library<'a> {
         Library {
             support,
             helpers: helpers(support),
-            queries: queries(support),
+            queries: queries(support.files()),
             deprecated: support.get(DEPRECATED_LIST).map(deprecated_ids).unwrap_or_default(),
         }
     }
@@ -114,11 +114,10 @@ fn imported_modules(python: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// The saved and scheduled queries under `queries/`, by name.
-fn queries(support: &Support) -> HashMap<String, SavedQuery> {
+/// The saved and scheduled queries under `queries/` among `files` (paths and texts), by name.
+pub(crate) fn queries<'f>(files: impl Iterator<Item = (&'f str, &'f str)>) -> HashMap<String, SavedQuery> {
     let mut queries = HashMap::new();
-    let files = support.files().filter(|(path, _)| is_query_path(path));
-    for (path, text) in files {
+    for (path, text) in files.filter(|(path, _)| is_query_path(path)) {
         let Ok(item) = yaml::<RawItem>(text) else { continue };
         if let Some(query) = item.saved_query(path) {
             queries.entry(query.name.clone()).or_insert(query);

@@ -45,6 +45,7 @@ use regex::Regex;
 use serde::Deserialize;
 use serde_json::Value;
 
+pub(crate) use self::library::queries as saved_queries;
 use self::library::{Library, SavedQuery};
 use self::rule_tests::{RawTest, read_tests};
 use super::util::{OneOrMany, Scalar, non_empty, required, yaml};
@@ -78,8 +79,9 @@ impl Adapter for Panther {
         ]
     }
 
+    /// The helpers and the saved queries: what a `panther` export writes beside the rules.
     fn asset_patterns(&self) -> &'static [&'static str] {
-        &["global_helpers/*.py"]
+        &["global_helpers/*.py", "queries/**/*.yml", "queries/**/*.yaml"]
     }
 
     fn prepare<'a>(&'a self, support: &'a Support) -> Prepared<'a> {
@@ -315,9 +317,8 @@ impl RawItem {
         if let Some(filename) = non_empty(self.filename.clone()) {
             let (python_path, python) = python_file(path, &filename, library)?;
             requires.extend(helpers(library, python));
-            notes.push(format!(
-                "Every row the query returns goes through the rule function in {python_path}:\n\n{python}"
-            ));
+            // Last of the notes, so that an export can read the Python back ([`row_function`]).
+            notes.push(format!("{ROW_FUNCTION_NOTE}{python_path}:\n\n{python}"));
         }
         requires.sort();
         requires.dedup();
@@ -332,6 +333,20 @@ impl RawItem {
         let requires = correlated.into_iter().map(|name| Dependency { kind: DependencyKind::Rule, name }).collect();
         Ok(Logic { language: Language::PantherYaml, query: detection_block(text, detection)?, requires, notes: vec![] })
     }
+}
+
+/// How the note naming a scheduled rule's Python begins; the file's path and its text follow.
+const ROW_FUNCTION_NOTE: &str = "Every row the query returns goes through the rule function in ";
+
+/// A scheduled rule's Python, read back from its implementation notes, where it comes last.
+pub(crate) fn row_function(implementation: &str) -> Option<&str> {
+    let (_, note) = implementation.split_once(ROW_FUNCTION_NOTE)?;
+    note.split_once(":\n\n").map(|(_, python)| python)
+}
+
+/// The Python file a rule's YAML names in `Filename`, if any.
+pub(crate) fn python_filename(native_rule: &str) -> Option<String> {
+    yaml::<RawItem>(native_rule).ok().and_then(|item| non_empty(item.filename))
 }
 
 /// The Python file a rule names in `Filename`, with its path. Only a file beside the rule is
