@@ -23,7 +23,7 @@ use ruledex_core::url::redact_credentials;
 use ruledex_core::walk::read_text_file;
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::fetch::{attack, git};
+use crate::fetch::git;
 
 /// How the built-in configuration is named in messages.
 const BUILTIN_ORIGIN: &str = "built-in defaults (the official upstream repositories)";
@@ -206,7 +206,7 @@ impl SourceConfig {
 
 impl AttackConfig {
     pub fn max_bundle_bytes(&self) -> u64 {
-        self.max_bundle_bytes.unwrap_or(attack::DEFAULT_MAX_BUNDLE_BYTES)
+        self.max_bundle_bytes.unwrap_or(DEFAULT_MAX_BUNDLE_BYTES)
     }
 
     /// The configured bundles, enterprise first, each with its domain and its key.
@@ -219,7 +219,7 @@ impl AttackConfig {
     fn validate(&self) -> Result<()> {
         for (_, key, location) in self.bundles() {
             if let Location::Url(url) = location {
-                attack::check_url(url, self.allow_http)
+                check_attack_url(url, self.allow_http)
                     .map_err(|reason| anyhow!("[attack] `{key}` {:?} {reason}", location.to_string()))?;
             }
         }
@@ -315,6 +315,20 @@ impl Config {
     pub fn enabled_sources(&self) -> impl Iterator<Item = &SourceConfig> {
         self.sources.iter().filter(|s| s.enabled)
     }
+}
+
+/// Larger downloads are refused unless `max_bundle_bytes` says otherwise. The enterprise
+/// bundle of ATT&CK 18.1, the largest, is 33 MB.
+pub const DEFAULT_MAX_BUNDLE_BYTES: u64 = 128 * 1024 * 1024;
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("uses plain http://; use https://, or set `allow_http = true` in [attack]")]
+pub struct PlainHttp;
+
+/// Plain http is refused unless allowed: anyone on the path could serve a different ATT&CK.
+pub fn check_attack_url(url: &str, allow_http: bool) -> Result<(), PlainHttp> {
+    let plain = url.get(..7).is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"));
+    if plain && !allow_http { Err(PlainHttp) } else { Ok(()) }
 }
 
 #[cfg(test)]

@@ -754,24 +754,3 @@ pub struct SkippedJson {
     pub address: String,
     pub reason: String,
 }
-
-impl From<&crate::export::Exported> for ExportJson {
-    fn from(e: &crate::export::Exported) -> ExportJson {
-        ExportJson {
-            format: e.format.as_str().to_string(),
-            name: e.name.clone(),
-            multi_file: e.format.multi_file(),
-            files: e
-                .files
-                .iter()
-                .map(|f| ExportFileJson { path: f.path.clone(), text: String::from_utf8_lossy(&f.bytes).into_owned() })
-                .collect(),
-            included: e.included.clone(),
-            skipped: e
-                .skipped
-                .iter()
-                .map(|s| SkippedJson { address: s.address.clone(), reason: s.reason.clone() })
-                .collect(),
-        }
-    }
-}

@@ -401,9 +401,17 @@ fn panther_corpus_reads_every_detection_with_its_tests() {
         let helpers: Vec<&str> = detection.rule.requires.iter().map(|d| d.name.as_str()).collect();
         assert!(helpers.contains(&"panther_aws_helpers"), "{}: {helpers:?}", detection.rule.path);
     }
-    assert_eq!(source.assets.len(), files_matching(&root, |p| p.starts_with("global_helpers/") && p.ends_with(".py")));
-    let helper_modules: Vec<String> =
-        source.assets.iter().map(|a| a.path.trim_start_matches("global_helpers/").replace(".py", "")).collect();
+    // The assets are what exports need beside the rules: the global helpers and the saved queries.
+    let helpers = files_matching(&root, |p| p.starts_with("global_helpers/") && p.ends_with(".py"));
+    let queries = files_matching(&root, |p| p.starts_with("queries/") && (p.ends_with(".yml") || p.ends_with(".yaml")));
+    assert_eq!(source.assets.len(), helpers + queries);
+    let helper_modules: Vec<String> = source
+        .assets
+        .iter()
+        .filter_map(|a| a.path.strip_prefix("global_helpers/"))
+        .map(|p| p.replace(".py", ""))
+        .collect();
+    assert_eq!(helper_modules.len(), helpers);
     let needed = source.detections.iter().flat_map(|d| &d.rule.requires).filter(|d| d.kind == DependencyKind::Helper);
     assert!(needed.clone().count() > 500);
     assert!(needed.clone().all(|d| helper_modules.contains(&d.name)));

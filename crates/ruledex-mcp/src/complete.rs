@@ -4,7 +4,7 @@
 use rmcp::model::{CompleteRequestParams, CompletionInfo, Reference};
 use ruledex_app::{Catalog, ServiceError};
 
-use crate::resources::{DETECTION_TEMPLATE, TECHNIQUE_TEMPLATE};
+use crate::uri::{DETECTION_TEMPLATE, TECHNIQUE_TEMPLATE};
 
 /// Values offered at once (the protocol's maximum).
 const MAX_VALUES: usize = CompletionInfo::MAX_VALUES;

@@ -22,6 +22,7 @@ mod server;
 pub mod stdio;
 mod text;
 pub mod tools;
+mod uri;
 
 pub use provider::{CatalogProvider, Unavailable};
 pub use server::{Access, Server};

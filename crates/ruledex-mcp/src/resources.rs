@@ -7,25 +7,14 @@ use rmcp::model::{Resource, ResourceContents, ResourceTemplate};
 use ruledex_app::{Catalog, ServiceError};
 use ruledex_core::model::Format;
 use ruledex_core::query::Filter;
-use ruledex_core::url::encode_component;
 
 use crate::text;
 use crate::tools::ToolError;
+use crate::uri::{DETECTION_TEMPLATE, TECHNIQUE_TEMPLATE};
+use crate::uri::{DETECTIONS, TECHNIQUES, detection_uri, technique_uri};
 
-pub const DETECTION_TEMPLATE: &str = "ruledex://detections/{source}/{id}";
-pub const TECHNIQUE_TEMPLATE: &str = "ruledex://techniques/{id}";
-const DETECTIONS: &str = "ruledex://detections/";
-const TECHNIQUES: &str = "ruledex://techniques/";
 /// Technique pages listed per `resources/list` page.
 const LIST_PAGE: usize = 200;
-
-pub fn detection_uri(source: &str, id: &str) -> String {
-    format!("{DETECTIONS}{}/{}", encode_component(source), encode_component(id))
-}
-
-pub fn technique_uri(id: &str) -> String {
-    format!("{TECHNIQUES}{}", encode_component(id))
-}
 
 pub fn templates() -> Vec<ResourceTemplate> {
     vec![

@@ -31,8 +31,7 @@ pub fn listed(mut d: DetectionJson) -> DetectionJson {
 
 /// A single detection with every text, each cut only when it is huge.
 pub fn whole(mut d: DetectionJson) -> DetectionJson {
-    let resource =
-        format!("read the resource {} for the whole rule", crate::resources::detection_uri(&d.source, &d.id));
+    let resource = format!("read the resource {} for the whole rule", crate::uri::detection_uri(&d.source, &d.id));
     for text in [&mut d.description, &mut d.query, &mut d.paste_ready_query] {
         cut(text, DETECTION_TEXT_CHARS, &resource);
     }

@@ -530,7 +530,7 @@ fn show(catalog: &Catalog, args: &ShowArgs) -> Result<Answer, ToolError> {
     }
     summary.push_str(&format!(
         "The native rule file is `native_rule` in the structured result and the resource {}.",
-        crate::resources::detection_uri(&json.source, &json.id)
+        crate::uri::detection_uri(&json.source, &json.id)
     ));
     Ok(Answer { structured: to_value(&json)?, summary })
 }

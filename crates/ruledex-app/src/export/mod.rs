@@ -13,6 +13,7 @@ use ruledex_core::model::Detection;
 use ruledex_core::query::Filter;
 
 use crate::service::{Answer, Catalog, ServiceError};
+use crate::wire::{ExportFileJson, ExportJson, SkippedJson};
 
 /// What ruledex exports to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -177,6 +178,27 @@ fn file_safe(label: &str) -> String {
         .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
         .collect();
     safe.trim_matches(['_', '.', '-']).to_string()
+}
+
+impl From<&Exported> for ExportJson {
+    fn from(e: &Exported) -> ExportJson {
+        ExportJson {
+            format: e.format.as_str().to_string(),
+            name: e.name.clone(),
+            multi_file: e.format.multi_file(),
+            files: e
+                .files
+                .iter()
+                .map(|f| ExportFileJson { path: f.path.clone(), text: String::from_utf8_lossy(&f.bytes).into_owned() })
+                .collect(),
+            included: e.included.clone(),
+            skipped: e
+                .skipped
+                .iter()
+                .map(|s| SkippedJson { address: s.address.clone(), reason: s.reason.clone() })
+                .collect(),
+        }
+    }
 }
 
 #[cfg(test)]

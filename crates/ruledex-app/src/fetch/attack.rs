@@ -20,11 +20,7 @@ use ruledex_core::url::redact_credentials;
 use ruledex_core::walk::read_text_file;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{AttackConfig, Location};
-
-/// Larger downloads are refused unless `max_bundle_bytes` says otherwise. The enterprise
-/// bundle of ATT&CK 18.1, the largest, is 33 MB.
-pub const DEFAULT_MAX_BUNDLE_BYTES: u64 = 128 * 1024 * 1024;
+use crate::config::{AttackConfig, Location, check_attack_url};
 
 /// A local ATT&CK bundle ready to load.
 #[derive(Debug)]
@@ -35,16 +31,6 @@ pub struct Bundle {
 }
 
 /// Why a bundle URL is refused; completes "[attack] `enterprise` URL ...".
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
-#[error("uses plain http://; use https://, or set `allow_http = true` in [attack]")]
-pub struct PlainHttp;
-
-/// Plain http is refused unless allowed: anyone on the path could serve a different ATT&CK.
-pub fn check_url(url: &str, allow_http: bool) -> Result<(), PlainHttp> {
-    let plain = url.get(..7).is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"));
-    if plain && !allow_http { Err(PlainHttp) } else { Ok(()) }
-}
-
 /// A local copy of the bundle at `location` for `domain`: the path itself, or the URL's
 /// download, refreshed when it changed upstream.
 pub fn attack_bundle(location: &Location, domain: Domain, config: &AttackConfig, data_dir: &Path) -> Result<Bundle> {
@@ -57,7 +43,7 @@ pub fn attack_bundle(location: &Location, domain: Domain, config: &AttackConfig,
 
 fn cached_download(url: &str, domain: Domain, config: &AttackConfig, data_dir: &Path) -> Result<Bundle> {
     let shown = redact_credentials(url);
-    check_url(url, config.allow_http).map_err(|e| anyhow!("ATT&CK bundle {shown} {e}"))?;
+    check_attack_url(url, config.allow_http).map_err(|e| anyhow!("ATT&CK bundle {shown} {e}"))?;
     let cache = Cache::new(data_dir, url);
     let previous = cache.previous(&shown);
     match refresh(url, domain, config, &cache, previous.as_ref()) {

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use super::published::PUBLISHED_MACROS;
+use super::published::{PUBLISHED_MACROS, PublishedMacro};
 use super::spl::{self, Call, Piece, is_name_char, macro_key};
 use crate::sources::ParseError;
 use crate::sources::util::{OneOrMany, Scalar, yaml};
@@ -40,6 +40,17 @@ pub struct Macro {
     pub arguments: Vec<String>,
     pub definition: String,
     pub description: String,
+}
+
+impl From<&PublishedMacro> for Macro {
+    fn from(published: &PublishedMacro) -> Macro {
+        Macro {
+            name: published.name.to_string(),
+            arguments: published.arguments.iter().map(|a| a.to_string()).collect(),
+            definition: published.definition.to_string(),
+            description: format!("Defined by {} ({}).", published.app, published.link),
+        }
+    }
 }
 
 impl Macro {
@@ -79,7 +90,7 @@ impl MacroTable {
     pub fn published() -> MacroTable {
         let mut table = MacroTable::empty();
         for published in PUBLISHED_MACROS {
-            table.insert(published.to_macro());
+            table.insert(Macro::from(published));
         }
         table
     }

@@ -6,8 +6,6 @@
 //! inline them too. docs/splunk-macros.md lists each with its source, and a unit test keeps the
 //! two in step. Macros of other apps without a published definition stay unresolved.
 
-use super::macros::Macro;
-
 /// A macro another app defines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PublishedMacro {
@@ -18,17 +16,6 @@ pub struct PublishedMacro {
     pub app: &'static str,
     /// Where the app publishes it.
     pub link: &'static str,
-}
-
-impl PublishedMacro {
-    pub fn to_macro(&self) -> Macro {
-        Macro {
-            name: self.name.to_string(),
-            arguments: self.arguments.iter().map(|a| a.to_string()).collect(),
-            definition: self.definition.to_string(),
-            description: format!("Defined by {} ({}).", self.app, self.link),
-        }
-    }
 }
 
 pub const PUBLISHED_MACROS: &[PublishedMacro] = &[PublishedMacro {
