@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod fetch;
+pub mod fingerprint;
 pub mod links;
 pub mod openapi;
 pub mod service;

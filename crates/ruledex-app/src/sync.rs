@@ -1,21 +1,31 @@
-//! A sync: fetch every source, ingest it, and write a new catalog in one go.
+//! A sync: fetch every source, read what changed, and write the next catalog with its history.
+//!
+//! Each source's upstream fingerprint ([`crate::fingerprint`]) is compared with the one the
+//! catalog stored: when neither ATT&CK nor any source changed, nothing is read or written and
+//! the summary says so. Otherwise the next catalog starts as a copy of the current one; each
+//! changed source is read again, parsing only the files whose content changed, and only its
+//! rows that differ are replaced. What happened to each detection is recorded in the change
+//! history the catalog carries.
 //!
 //! A source that cannot be fetched or read does not stop the sync: its detections from the
-//! previous catalog are kept and the failure is recorded. Only a failure that would leave the
-//! whole catalog wrong (no ATT&CK data, an unwritable data directory) aborts, and then the
-//! previous catalog stays untouched.
+//! previous catalog are kept and the failure is recorded (so is a source that suddenly holds no
+//! rule files at all: a broken checkout must not empty the catalog). Only a failure that would
+//! leave the whole catalog wrong (no ATT&CK data, an unwritable data directory) aborts, and then
+//! the previous catalog stays untouched.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use ruledex_core::attack::{AttackCatalog, Domain};
-use ruledex_core::ingest::{AttackCoverage, SourceReport, SourceSpec, ingest};
-use ruledex_store::CatalogWriter;
+use ruledex_core::history::{DetectionChange, compare};
+use ruledex_core::ingest::{AttackCoverage, EarlierRead, SourceReport, SourceSpec, ingest_reusing};
+use ruledex_core::model::ChangeKind;
+use ruledex_store::{CatalogWriter, Previous, PreviousSource, Retention, SyncLock};
 use serde::Serialize;
 
-use crate::config::{Config, SourceConfig};
-use crate::fetch;
+use crate::config::{Config, HistoryConfig, SourceConfig};
+use crate::{fetch, fingerprint};
 
 /// Reports what a sync is doing, for a progress bar.
 pub trait Progress: Sync {
@@ -48,6 +58,8 @@ pub enum SyncPhase {
     /// Finished; `problems` names sources that could not be read.
     Finished {
         problems: Vec<String>,
+        /// Nothing changed upstream, so the catalog was left as it was.
+        unchanged: bool,
     },
     /// No catalog could be written (offline without ATT&CK data, say).
     Failed {
@@ -55,14 +67,54 @@ pub enum SyncPhase {
     },
 }
 
+/// What `sync --full` changes: every source is read and every file parsed again, whatever the
+/// fingerprints say (after changing ruledex's adapters without changing its version, say).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mode {
+    #[default]
+    Incremental,
+    Full,
+}
+
 #[derive(Debug, Serialize)]
 pub struct SyncSummary {
     pub catalog: PathBuf,
     pub config: String,
+    /// Nothing changed upstream (no source, no ATT&CK bundle): the catalog was not written.
+    pub unchanged: bool,
+    /// What this sync recorded in the change history, over all sources.
+    pub changes: ChangeCounts,
+    /// The sync's number in the change history (`changes --since`), when it changed detections.
+    pub sync: Option<i64>,
     pub attack: AttackSummary,
     pub sources: Vec<SourceOutcome>,
     #[serde(serialize_with = "millis")]
     pub total_time: Duration,
+}
+
+/// How many detections a sync added, changed, deprecated and removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ChangeCounts {
+    pub added: usize,
+    pub changed: usize,
+    pub deprecated: usize,
+    pub removed: usize,
+}
+
+impl ChangeCounts {
+    fn of(changes: &[DetectionChange]) -> ChangeCounts {
+        let count = |kind| changes.iter().filter(|c| c.kind == kind).count();
+        ChangeCounts {
+            added: count(ChangeKind::Added),
+            changed: count(ChangeKind::Changed),
+            deprecated: count(ChangeKind::Deprecated),
+            removed: count(ChangeKind::Removed),
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.added + self.changed + self.deprecated + self.removed
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -73,6 +125,8 @@ pub struct AttackSummary {
     /// Bundles that could not be refreshed (offline, or a bad download), whose previous copy
     /// was used: each says which and why, for the front ends to show.
     pub warnings: Vec<String>,
+    /// The bundles were unchanged, so the catalog's ATT&CK was kept without loading them.
+    pub unchanged: bool,
     #[serde(serialize_with = "millis")]
     pub load_time: Duration,
 }
@@ -90,6 +144,13 @@ pub struct SourceOutcome {
     pub problem: Option<String>,
     /// Whether the detections are from the previous catalog (the source could not be read).
     pub kept_previous: bool,
+    /// Unchanged upstream since the last sync, so not read again.
+    pub unchanged: bool,
+    /// Rule files whose content was unchanged, so their rules were not parsed again.
+    pub files_reused: usize,
+    /// What this read changed in the catalog (zero for a source read for the first time, whose
+    /// detections are its starting point rather than changes).
+    pub changes: ChangeCounts,
     #[serde(serialize_with = "millis")]
     pub fetch_time: Duration,
     #[serde(serialize_with = "millis")]
@@ -105,48 +166,213 @@ impl SyncSummary {
     }
 }
 
+/// Syncs incrementally: see the module documentation.
 pub fn run(config: &Config, data_dir: &Path, progress: &dyn Progress) -> Result<SyncSummary> {
+    run_with(config, data_dir, progress, Mode::Incremental)
+}
+
+pub fn run_with(config: &Config, data_dir: &Path, progress: &dyn Progress, mode: Mode) -> Result<SyncSummary> {
     let started = Instant::now();
-    let mut writer = CatalogWriter::create(data_dir)?;
-    progress.step("loading ATT&CK");
-    let (attack, attack_summary) = load_attack(config, data_dir)?;
-    writer.write_attack(&attack)?;
-    let mut sources = Vec::new();
-    for source in config.enabled_sources() {
-        sources.push(sync_source(source, &attack, &mut writer, data_dir, progress)?);
+    let lock = SyncLock::acquire(data_dir)?;
+    let previous = Previous::open(&lock)?;
+    progress.step("checking ATT&CK");
+    let bundles = fetch_attack(config, data_dir)?;
+    let fetched: Vec<Fetched> = config.enabled_sources().map(|s| fetch_source(s, data_dir, progress)).collect();
+    let plan = Plan::new(config, previous.as_ref(), &bundles, &fetched, mode)?;
+    if plan.nothing_to_write() {
+        let catalog = previous.as_ref().map(|p| p.path().to_path_buf()).unwrap_or_default();
+        let sources = fetched.iter().zip(&plan.sources).map(|(f, p)| unchanged_outcome(f, p)).collect();
+        let techniques = previous.as_ref().map(Previous::attack).transpose()?.map_or(0, |a| a.techniques().count());
+        let attack = attack_summary(config, &bundles, techniques, true, started);
+        return Ok(SyncSummary {
+            catalog,
+            config: config.origin.clone(),
+            unchanged: true,
+            changes: ChangeCounts::default(),
+            sync: None,
+            attack,
+            sources,
+            total_time: started.elapsed(),
+        });
     }
-    let now = jiff::Timestamp::now().to_string();
-    writer.write_meta("built_at", &now)?;
+    let attack_started = Instant::now();
+    progress.step("loading ATT&CK");
+    let (attack, attack_changed) = match (&previous, plan.attack_unchanged) {
+        (Some(previous), true) => (previous.attack()?, false),
+        _ => (load_attack(config, &bundles)?, true),
+    };
+    let attack_summary = attack_summary(config, &bundles, attack.techniques().count(), !attack_changed, attack_started);
+    let mut writer = CatalogWriter::start(lock, previous.as_ref())?;
+    if attack_changed {
+        writer.write_attack(&attack)?;
+    }
+    let now = Now::new(&config.history);
+    let mut sources = Vec::new();
+    let mut changes = Vec::new();
+    for (fetched, planned) in fetched.into_iter().zip(plan.sources) {
+        let outcome = match planned.unchanged {
+            true => {
+                writer.source_unchanged(&fetched.source.name)?;
+                unchanged_outcome(&fetched, &planned)
+            }
+            false => {
+                let context = ReadContext { previous: previous.as_ref(), attack: &attack, now: &now, progress };
+                sync_source(fetched, planned, &context, &mut writer, &mut changes)?
+            }
+        };
+        sources.push(outcome);
+    }
+    let names: Vec<&str> = config.enabled_sources().map(|s| s.name.as_str()).collect();
+    writer.retain_sources(&names)?;
+    writer.write_meta("built_at", &now.stamp)?;
     writer.write_meta("ruledex_version", env!("CARGO_PKG_VERSION"))?;
+    writer.write_meta("attack_fingerprint", &plan.attack_fingerprint)?;
     if let Some(version) = &attack_summary.version {
         writer.write_meta("attack_version", version)?;
     }
+    let sync = writer.record_changes(&now.stamp, &changes, &now.retention)?;
     progress.step("saving the catalog");
     let catalog = writer.finish()?;
     Ok(SyncSummary {
         catalog,
         config: config.origin.clone(),
+        unchanged: false,
+        changes: ChangeCounts::of(&changes),
+        sync,
         attack: attack_summary,
         sources,
         total_time: started.elapsed(),
     })
 }
 
-/// Loads every configured bundle. A bundle without techniques of its domain stops the sync, so
-/// the previous catalog stays rather than lose its techniques.
-fn load_attack(config: &Config, data_dir: &Path) -> Result<(AttackCatalog, AttackSummary)> {
-    let started = Instant::now();
-    let attack = &config.attack;
-    let mut bundles = Vec::new();
-    let mut warnings = Vec::new();
-    for (domain, _, location) in attack.bundles() {
-        let bundle = fetch::attack_bundle(location, domain, attack, data_dir)?;
-        warnings.extend(bundle.warning);
-        bundles.push((domain, bundle.path));
+/// The time of a sync, as the catalog records it, and what history it keeps.
+struct Now {
+    /// UTC, fixed width (`YYYY-MM-DDTHH:MM:SSZ`): the history orders and prunes by text.
+    stamp: String,
+    retention: Retention,
+}
+
+impl Now {
+    fn new(history: &HistoryConfig) -> Now {
+        let now = jiff::Timestamp::now();
+        let oldest = now - jiff::SignedDuration::from_hours(24 * i64::from(history.keep_days));
+        Now { stamp: stamp(now), retention: Retention { syncs: history.keep_syncs, oldest: stamp(oldest) } }
     }
-    let refs: Vec<(Domain, &Path)> = bundles.iter().map(|(d, p)| (*d, p.as_path())).collect();
+}
+
+/// A time as the catalog's history records it.
+pub fn stamp(time: jiff::Timestamp) -> String {
+    time.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// One source as fetched: its tree (or why not) and its upstream fingerprint.
+struct Fetched<'a> {
+    source: &'a SourceConfig,
+    tree: Result<fetch::Tree>,
+    fingerprint: Option<String>,
+    fetch_time: Duration,
+}
+
+fn fetch_source<'a>(source: &'a SourceConfig, data_dir: &Path, progress: &dyn Progress) -> Fetched<'a> {
+    progress.step(&format!("fetching {}", source.name));
+    let started = Instant::now();
+    let adapter = source.format.adapter();
+    // The checkout needs the files rules refer to (Panther's Python and helpers) as well as the rules.
+    let patterns: Vec<&str> = adapter.patterns().iter().chain(adapter.support_patterns()).copied().collect();
+    let tree = fetch::source_tree(source, &patterns, data_dir);
+    // A tree that cannot even be listed is read anyway, and fails there with its reason.
+    let fingerprint = tree.as_ref().ok().and_then(|tree| fingerprint::source(source, tree).ok());
+    Fetched { source, tree, fingerprint, fetch_time: started.elapsed() }
+}
+
+/// What a sync will do, decided before anything is written.
+struct Plan {
+    attack_fingerprint: String,
+    attack_unchanged: bool,
+    /// The same sources as the catalog holds, in the same order.
+    same_sources: bool,
+    sources: Vec<Planned>,
+}
+
+/// One source's part of the plan: what the catalog holds of it, and whether it changed.
+struct Planned {
+    previous: Option<PreviousSource>,
+    unchanged: bool,
+}
+
+impl Plan {
+    fn new(
+        config: &Config,
+        previous: Option<&Previous>,
+        bundles: &[(Domain, PathBuf, Option<String>)],
+        fetched: &[Fetched],
+        mode: Mode,
+    ) -> Result<Plan> {
+        let paths: Vec<(Domain, &Path)> = bundles.iter().map(|(d, p, _)| (*d, p.as_path())).collect();
+        let attack_fingerprint = fingerprint::attack(&config.attack, &paths)?;
+        let Some(previous) = previous else {
+            let sources = fetched.iter().map(|_| Planned { previous: None, unchanged: false }).collect();
+            return Ok(Plan { attack_fingerprint, attack_unchanged: false, same_sources: false, sources });
+        };
+        let incremental = mode == Mode::Incremental;
+        let attack_unchanged =
+            incremental && previous.meta("attack_fingerprint")?.as_deref() == Some(attack_fingerprint.as_str());
+        let names: Vec<&str> = fetched.iter().map(|f| f.source.name.as_str()).collect();
+        let same_sources = previous.source_names()? == names;
+        let sources = fetched
+            .iter()
+            .map(|f| {
+                let earlier = previous.source(&f.source.name)?;
+                let same = |p: &PreviousSource| f.fingerprint.is_some() && p.fingerprint == f.fingerprint;
+                let unchanged = incremental && attack_unchanged && earlier.as_ref().is_some_and(same);
+                Ok(Planned { previous: earlier, unchanged })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Plan { attack_fingerprint, attack_unchanged, same_sources, sources })
+    }
+
+    /// Every source and ATT&CK unchanged, and no error of an earlier sync to clear.
+    fn nothing_to_write(&self) -> bool {
+        self.attack_unchanged
+            && self.same_sources
+            && self.sources.iter().all(|p| p.unchanged && p.previous.as_ref().is_some_and(|s| s.error.is_none()))
+    }
+}
+
+/// The report of a source that was not read again.
+fn unchanged_outcome(fetched: &Fetched, planned: &Planned) -> SourceOutcome {
+    let previous = planned.previous.as_ref().map(|p| &p.report);
+    let report = previous.cloned().unwrap_or_else(|| empty_report(fetched.source));
+    let tree = fetched.tree.as_ref().ok();
+    SourceOutcome {
+        root: tree.map(|t| t.root.clone()),
+        problem: tree.and_then(|t| t.warning.clone()),
+        unchanged: true,
+        fetch_time: fetched.fetch_time,
+        parse_time: Duration::ZERO,
+        ..outcome(&report)
+    }
+}
+
+/// The bundles' local copies (downloading those that changed), with a warning for each that
+/// could not be refreshed.
+fn fetch_attack(config: &Config, data_dir: &Path) -> Result<Vec<(Domain, PathBuf, Option<String>)>> {
+    config
+        .attack
+        .bundles()
+        .map(|(domain, _, location)| {
+            let bundle = fetch::attack_bundle(location, domain, &config.attack, data_dir)?;
+            Ok((domain, bundle.path, bundle.warning))
+        })
+        .collect()
+}
+
+/// Loads every bundle. A bundle without techniques of its domain stops the sync, so the
+/// previous catalog stays rather than lose its techniques.
+fn load_attack(config: &Config, bundles: &[(Domain, PathBuf, Option<String>)]) -> Result<AttackCatalog> {
+    let refs: Vec<(Domain, &Path)> = bundles.iter().map(|(d, p, _)| (*d, p.as_path())).collect();
     let mut catalog = AttackCatalog::load(&refs).context("cannot load ATT&CK")?;
-    for (domain, path) in &bundles {
+    for (domain, path, _) in bundles {
         if !catalog.techniques().any(|t| t.domain == *domain) {
             bail!(
                 "ATT&CK bundle {} holds no {} techniques; the previous catalog is kept",
@@ -155,65 +381,95 @@ fn load_attack(config: &Config, data_dir: &Path) -> Result<(AttackCatalog, Attac
             );
         }
     }
-    catalog.version = attack.version.clone();
-    let summary = AttackSummary {
-        bundles: bundles.into_iter().map(|(_, p)| p).collect(),
-        version: attack.version.clone(),
-        techniques: catalog.techniques().count(),
-        warnings,
-        load_time: started.elapsed(),
-    };
-    Ok((catalog, summary))
+    catalog.version = config.attack.version.clone();
+    Ok(catalog)
 }
 
-/// Fetches and ingests one source; on failure keeps its previous detections.
+fn attack_summary(
+    config: &Config,
+    bundles: &[(Domain, PathBuf, Option<String>)],
+    techniques: usize,
+    unchanged: bool,
+    started: Instant,
+) -> AttackSummary {
+    AttackSummary {
+        bundles: bundles.iter().map(|(_, p, _)| p.clone()).collect(),
+        version: config.attack.version.clone(),
+        techniques,
+        warnings: bundles.iter().filter_map(|(_, _, w)| w.clone()).collect(),
+        unchanged,
+        load_time: started.elapsed(),
+    }
+}
+
+/// What reading a source needs besides the source.
+struct ReadContext<'a> {
+    /// The current catalog, when there is one this ruledex reads.
+    previous: Option<&'a Previous>,
+    attack: &'a AttackCatalog,
+    now: &'a Now,
+    progress: &'a dyn Progress,
+}
+
+/// Reads one changed source, reusing what its last read parsed, and writes what differs; on
+/// failure keeps its previous detections. Its changes are added to `changes`.
 fn sync_source(
-    source: &SourceConfig,
-    attack: &AttackCatalog,
+    fetched: Fetched,
+    planned: Planned,
+    context: &ReadContext,
     writer: &mut CatalogWriter,
-    data_dir: &Path,
-    progress: &dyn Progress,
+    changes: &mut Vec<DetectionChange>,
 ) -> Result<SourceOutcome> {
-    let adapter = source.format.adapter();
-    progress.step(&format!("fetching {}", source.name));
-    let fetch_started = Instant::now();
-    // The checkout needs the files rules refer to (Panther's Python and helpers) as well as the rules.
-    let patterns: Vec<&str> = adapter.patterns().iter().chain(adapter.support_patterns()).copied().collect();
-    let tree = fetch::source_tree(source, &patterns, data_dir);
-    let fetch_time = fetch_started.elapsed();
+    let (source, now, progress) = (fetched.source, context.now, context.progress);
     progress.step(&format!("reading {}", source.name));
     let parse_started = Instant::now();
-    let ingested = tree.and_then(|tree| {
-        let spec = spec(source, &tree);
-        let ingested = ingest(&spec, attack, &|total| progress.file_read(total))?;
+    let (rows, earlier) = match (context.previous, &planned.previous) {
+        (Some(catalog), Some(source)) => {
+            let previous = catalog.detections(source)?;
+            (previous.rows, previous.earlier)
+        }
+        _ => (vec![], EarlierRead::default()),
+    };
+    let ingested = fetched.tree.and_then(|tree| {
+        let on_file = |total| progress.file_read(total);
+        let ingested = ingest_reusing(&spec(source, &tree), context.attack, &on_file, &earlier)?;
+        if ingested.report.files == 0 && !rows.is_empty() {
+            bail!("no rule files found where the last sync read {}; the checkout may be broken", rows.len());
+        }
         Ok((ingested, tree))
     });
     let parse_time = parse_started.elapsed();
     let store_started = Instant::now();
-    let now = jiff::Timestamp::now().to_string();
     let outcome = match ingested {
         Ok((ingested, tree)) => {
-            writer.write_source(&ingested, &now)?;
-            let report = &ingested.report;
-            SourceOutcome {
+            let old: Vec<_> = rows.iter().map(|(_, d)| d.clone()).collect();
+            // A source read for the first time starts its history; its detections are not news.
+            let found = match planned.previous.as_ref().is_some_and(|p| p.fingerprint.is_some()) {
+                true => compare(&old, &ingested.detections),
+                false => vec![],
+            };
+            writer.write_source(&ingested, &now.stamp, fetched.fingerprint.as_deref(), &rows)?;
+            let outcome = SourceOutcome {
                 root: Some(tree.root),
                 commit: tree.commit,
                 problem: tree.warning,
-                kept_previous: false,
-                ..outcome(report)
-            }
+                files_reused: ingested.files_reused,
+                changes: ChangeCounts::of(&found),
+                ..outcome(&ingested.report)
+            };
+            changes.extend(found);
+            outcome
         }
         Err(error) => {
             let problem = format!("{error:#}");
             let empty = empty_report(source);
-            let previous = writer.keep_previous_source(&empty, &problem, &now)?;
+            let previous = writer.keep_previous_source(&empty, &problem, &now.stamp)?;
             let kept_previous = previous.is_some();
             SourceOutcome { problem: Some(problem), kept_previous, ..outcome(previous.as_ref().unwrap_or(&empty)) }
         }
     };
-    Ok(SourceOutcome { fetch_time, parse_time, store_time: store_started.elapsed(), ..outcome })
+    Ok(SourceOutcome { fetch_time: fetched.fetch_time, parse_time, store_time: store_started.elapsed(), ..outcome })
 }
-
 fn spec(source: &SourceConfig, tree: &fetch::Tree) -> SourceSpec {
     SourceSpec {
         name: source.name.clone(),
@@ -238,6 +494,9 @@ fn outcome(report: &SourceReport) -> SourceOutcome {
         attack: report.attack.clone(),
         problem: None,
         kept_previous: false,
+        unchanged: false,
+        files_reused: 0,
+        changes: ChangeCounts::default(),
         fetch_time: Duration::ZERO,
         parse_time: report.parse_time,
         store_time: Duration::ZERO,

@@ -72,6 +72,9 @@ pub struct SyncArgs {
     /// Exit with status 3 when any rule file could not be read (for CI)
     #[arg(long)]
     pub strict: bool,
+    /// Read every source and parse every file again, even those unchanged upstream
+    #[arg(long)]
+    pub full: bool,
 }
 
 #[derive(Debug, Args)]

@@ -40,6 +40,8 @@ struct SyncView {
     files_total: usize,
     failed: String,
     problems: Vec<String>,
+    /// The last sync found nothing changed upstream.
+    unchanged: bool,
 }
 
 struct SourceRow {
@@ -122,7 +124,7 @@ fn sync_view(phase: SyncPhase) -> SyncView {
         SyncPhase::Running { step, files_read, files_total } => {
             SyncView { running: true, step, files_read, files_total, ..SyncView::default() }
         }
-        SyncPhase::Finished { problems } => SyncView { problems, ..SyncView::default() },
+        SyncPhase::Finished { problems, unchanged } => SyncView { problems, unchanged, ..SyncView::default() },
         SyncPhase::Failed { error } => SyncView { failed: error, ..SyncView::default() },
     }
 }

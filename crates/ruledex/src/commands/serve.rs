@@ -104,7 +104,7 @@ fn spawn_sync(config: Config, data_dir: PathBuf, state: AppState) {
             bar.0.finish_and_clear();
         }
         let phase = match result.and_then(|summary| install(&state, &data_dir, &summary)) {
-            Ok(problems) => SyncPhase::Finished { problems },
+            Ok((problems, unchanged)) => SyncPhase::Finished { problems, unchanged },
             Err(error) => {
                 eprintln!("ruledex: sync failed: {error:#}");
                 eprintln!(
@@ -118,12 +118,16 @@ fn spawn_sync(config: Config, data_dir: PathBuf, state: AppState) {
     });
 }
 
-/// Opens the freshly built catalog in the server; returns the sources that could not be read.
-fn install(state: &AppState, data_dir: &Path, summary: &sync::SyncSummary) -> Result<Vec<String>> {
+/// Opens the freshly built catalog in the server (the one it serves, when nothing changed);
+/// returns the sources that could not be read, and whether nothing changed.
+fn install(state: &AppState, data_dir: &Path, summary: &sync::SyncSummary) -> Result<(Vec<String>, bool)> {
     print_summary(summary)?;
-    state.install(open(&summary.catalog)?);
+    if !summary.unchanged || state.catalog().is_none() {
+        state.install(open(&summary.catalog)?);
+    }
     eprintln!("ruledex: catalog ready in {}", data_dir.display());
-    Ok(summary.sources.iter().filter_map(|s| s.problem.as_ref().map(|p| format!("{}: {p}", s.name))).collect())
+    let problems = summary.sources.iter().filter_map(|s| s.problem.as_ref().map(|p| format!("{}: {p}", s.name)));
+    Ok((problems.collect(), summary.unchanged))
 }
 
 /// Reports progress to the server (the home page) and, on a terminal, to a progress bar.
