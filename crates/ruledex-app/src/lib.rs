@@ -5,6 +5,7 @@
 //! query service they all call. Front ends parse requests and format answers; what a query
 //! means is decided here, once.
 
+pub mod changes;
 pub mod config;
 pub mod fetch;
 pub mod fingerprint;

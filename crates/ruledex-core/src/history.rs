@@ -23,6 +23,7 @@ pub struct DetectionChange {
     /// What changed, for `changed` and `deprecated`; empty otherwise.
     pub fields: Vec<ChangedField>,
     pub commit_before: Option<String>,
+    /// The upstream commit the change was read at (where a removed detection was found gone).
     pub commit_after: Option<String>,
     /// The techniques it is listed under (before the change, for a removed detection).
     pub techniques: Vec<TechniqueId>,
@@ -65,14 +66,16 @@ pub enum Since {
     Sync(i64),
 }
 
-/// What happened to each detection of one source from `before` to `after`: added and changed
-/// ones in `after`'s order, then removed ones in `before`'s.
-pub fn compare(before: &[Detection], after: &[Detection]) -> Vec<DetectionChange> {
+/// What happened to each detection of one source from `before` to `after`, read at upstream
+/// commit `commit` (where removed detections were found gone): added and changed ones in
+/// `after`'s order, then removed ones in `before`'s.
+pub fn compare(before: &[Detection], after: &[Detection], commit: Option<&str>) -> Vec<DetectionChange> {
     let earlier: HashMap<&str, &Detection> = before.iter().map(|d| (d.id.as_str(), d)).collect();
     let later: HashMap<&str, &Detection> = after.iter().map(|d| (d.id.as_str(), d)).collect();
     let mut changes: Vec<DetectionChange> =
         after.iter().filter_map(|new| change(earlier.get(new.id.as_str()).copied(), new)).collect();
-    changes.extend(before.iter().filter(|old| !later.contains_key(old.id.as_str())).map(removed));
+    let gone = before.iter().filter(|old| !later.contains_key(old.id.as_str()));
+    changes.extend(gone.map(|old| removed(old, commit)));
     changes
 }
 
@@ -87,7 +90,7 @@ fn change(old: Option<&Detection>, new: &Detection) -> Option<DetectionChange> {
     Some(DetectionChange::between(Some(old), new, kind, fields))
 }
 
-fn removed(old: &Detection) -> DetectionChange {
+fn removed(old: &Detection, commit: Option<&str>) -> DetectionChange {
     DetectionChange {
         source: old.source.clone(),
         id: old.id.clone(),
@@ -95,7 +98,7 @@ fn removed(old: &Detection) -> DetectionChange {
         kind: ChangeKind::Removed,
         fields: vec![],
         commit_before: old.provenance.commit.clone(),
-        commit_after: None,
+        commit_after: commit.map(str::to_string),
         techniques: old.techniques.iter().map(|m| m.id).collect(),
         query_before: None,
         query_after: None,
@@ -213,7 +216,7 @@ mod tests {
             Provenance { commit: Some("c2".into()), upstream_url: Some("https://x".into()), ..Provenance::default() };
         same.effective_license = Some("MIT".into());
         let after = vec![same, edited, old, detection("new", "e")];
-        let changes = compare(&before, &after);
+        let changes = compare(&before, &after, Some("c2"));
         assert_eq!(
             kinds(&changes),
             vec![
@@ -228,6 +231,7 @@ mod tests {
         assert_eq!((edit.commit_before.as_deref(), edit.commit_after.as_deref()), (Some("c1"), Some("c2")));
         assert_eq!((edit.query_before.as_deref(), edit.query_after.as_deref()), (Some("b"), Some("b | where x")));
         assert_eq!(changes[3].title, "Title gone");
+        assert_eq!(changes[3].commit_after.as_deref(), Some("c2"), "removed at the new commit");
     }
 
     #[test]
@@ -236,7 +240,7 @@ mod tests {
         old.rule.paste_ready_query = Some("index=a | stats count".into());
         let mut new = old.clone();
         new.rule.paste_ready_query = Some("index=b | stats count".into());
-        let [change] = compare(&[old], &[new]).try_into().unwrap();
+        let [change] = compare(&[old], &[new], None).try_into().unwrap();
         assert_eq!(change.fields, vec![ChangedField::PasteReadyQuery]);
         assert_eq!(change.query_after.as_deref(), Some("index=b | stats count"));
     }
@@ -246,7 +250,7 @@ mod tests {
         let old = detection("x", "q");
         let mut reformatted = old.clone();
         reformatted.rule.native_rule = "# a comment\nq".into();
-        assert!(compare(std::slice::from_ref(&old), &[reformatted]).is_empty());
+        assert!(compare(std::slice::from_ref(&old), &[reformatted], None).is_empty());
         let mut described = old.clone();
         described.rule.references.push("https://example.org".into());
         described.rule.severity_native = Some("high".into());

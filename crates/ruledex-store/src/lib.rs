@@ -163,7 +163,7 @@ mod tests {
         let before = previous.source("test").unwrap().unwrap();
         let rows = previous.detections(&before).unwrap().rows;
         let old: Vec<Detection> = rows.iter().map(|(_, d)| d.clone()).collect();
-        let changes = ruledex_core::history::compare(&old, &detections);
+        let changes = ruledex_core::history::compare(&old, &detections, None);
         let mut writer = CatalogWriter::start(lock, Some(&previous)).unwrap();
         writer.write_source(&source(detections), synced_at, Some("fp"), &rows).unwrap();
         writer.record_changes(synced_at, &changes, retention).unwrap();

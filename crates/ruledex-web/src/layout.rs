@@ -8,13 +8,22 @@ pub struct Layout {
     pub search: String,
     /// Appended to asset URLs (see [`ASSET_VERSION`]).
     pub asset_version: String,
+    /// Atom feeds of the page's changes, announced in its head.
+    pub feeds: Vec<FeedLink>,
 }
 
 impl Layout {
     pub fn new(title: impl Into<String>) -> Layout {
-        Layout { title: title.into(), search: String::new(), asset_version: format!("{ASSET_VERSION:x}") }
+        Layout {
+            title: title.into(),
+            search: String::new(),
+            asset_version: format!("{ASSET_VERSION:x}"),
+            feeds: vec![],
+        }
     }
 }
+
+pub use crate::pages::FeedLink;
 
 pub const STYLE: &str = include_str!("../static/style.css");
 pub const SCRIPT: &str = include_str!("../static/app.js");

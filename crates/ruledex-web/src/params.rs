@@ -33,6 +33,8 @@ pub const KNOWN_PARAMETERS: &[&str] = &[
     "q",
     "offset",
     "limit",
+    "since",
+    "technique",
 ];
 
 /// The query parameters the technique, search and home pages (and their API twins) share.
@@ -111,7 +113,7 @@ fn flag(value: &Option<String>) -> bool {
     matches!(value.as_deref(), Some("" | "1" | "on" | "true" | "yes"))
 }
 
-fn number(value: Option<&str>, name: &str) -> Result<Option<usize>, WebError> {
+pub fn number(value: Option<&str>, name: &str) -> Result<Option<usize>, WebError> {
     value
         .filter(|v| !v.is_empty())
         .map(|v| v.parse().map_err(|_| WebError::bad_request(format!("`{name}` must be a whole number, not {v:?}"))))

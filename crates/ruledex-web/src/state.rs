@@ -2,10 +2,12 @@
 //! finishes), the state of a sync running in the background, the cache of rendered responses,
 //! and the limits that keep one client from starving the others.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use ruledex_app::Catalog;
+use ruledex_app::config::HistoryConfig;
 use ruledex_app::sync::SyncPhase;
 use tokio::sync::Semaphore;
 
@@ -54,6 +56,8 @@ struct Inner {
     searches: Semaphore,
     /// The configuration in use, for messages (which config, how to switch to local mirrors).
     config_origin: String,
+    /// Days a card says "new" or "updated" after its detection changed (`[history] badge_days`).
+    badge_days: AtomicU32,
 }
 
 /// How costly a request is expected to be.
@@ -74,6 +78,7 @@ impl AppState {
             searches: Semaphore::new(limits.searches.max(1)),
             limits,
             config_origin: config_origin.into(),
+            badge_days: AtomicU32::new(HistoryConfig::default().badge_days),
         }))
     }
 
@@ -142,6 +147,15 @@ impl AppState {
 
     pub fn config_origin(&self) -> &str {
         &self.0.config_origin
+    }
+
+    pub fn badge_days(&self) -> u32 {
+        self.0.badge_days.load(Ordering::Relaxed)
+    }
+
+    pub fn set_badge_days(&self, days: u32) {
+        self.0.badge_days.store(days, Ordering::Relaxed);
+        self.0.cache.clear();
     }
 }
 

@@ -7,6 +7,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use ruledex_core::model::Detection;
 
+use super::changes::{HistoryEntry, detection_history};
 use super::view::{Card, Chip, download_name};
 use super::{PageResult, render};
 use crate::error::WebError;
@@ -34,6 +35,7 @@ struct DetectionView {
     commit: String,
     commit_url: String,
     other_techniques_note: String,
+    history: Vec<HistoryEntry>,
 }
 
 /// A reference link; only http(s) URLs become links, anything else is shown as text.
@@ -46,7 +48,13 @@ pub async fn detection(
     State(state): State<AppState>,
     PathParams((source, id), _): PathParams<(String, String)>,
 ) -> PageResult {
-    state.run(Cost::Ordinary, move |catalog| render(&DetectionView::new(&catalog.detection(&source, &id)?))).await
+    state
+        .run(Cost::Ordinary, move |catalog| {
+            let detection = catalog.detection(&source, &id)?;
+            let history = detection_history(catalog, &detection)?;
+            render(&DetectionView { history, ..DetectionView::new(&detection) })
+        })
+        .await
 }
 
 /// The native rule as a download named like the upstream file.
@@ -116,6 +124,7 @@ impl DetectionView {
             commit: d.provenance.commit.clone().unwrap_or_default(),
             commit_url: commit_url(d),
             other_techniques_note: other_techniques_note(&card.chips),
+            history: vec![],
             card,
         }
     }

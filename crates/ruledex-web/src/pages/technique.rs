@@ -15,6 +15,7 @@ use ruledex_store::TechniquePage;
 use ruledex_app::links::technique as technique_url;
 use ruledex_app::{Catalog, ServiceError};
 
+use super::changes::{ChangeItem, badge, feed_link, technique_feed_href, whats_new};
 use super::view::{Card, FacetGroup, attack_paragraphs, facet_groups};
 use super::{PageResult, params, render};
 use crate::layout::Layout;
@@ -50,6 +51,8 @@ struct TechniqueView {
     vendor_native: usize,
     community: usize,
     deprecated_count: usize,
+    whats_new: Vec<ChangeItem>,
+    feed_href: String,
 }
 
 struct Link {
@@ -80,13 +83,20 @@ pub async fn technique(
     let chosen = params.filter()?;
     let filter = params.technique_filter()?;
     let (community, exact) = (params.community(), params.exact());
+    let badge_days = state.badge_days();
     state
         .run(Cost::Ordinary, move |catalog| {
             let everything = Filter { include_deprecated: true, ..Filter::default() };
             let page = catalog.technique_page(&requested.to_string(), false, &everything)?;
             let counts = catalog.store().family_counts(page.id.parent(), &filter).map_err(ServiceError::from)?;
             let facets = option_counts(&page, &chosen, community, exact);
-            render(&TechniqueView::new(catalog, &page, &filter, facets, exact, |id| counts.family(id)))
+            let mut view = TechniqueView::new(catalog, &page, &filter, facets, exact, |id| counts.family(id));
+            let recent = catalog.recent_changes(badge_days)?;
+            for (card, d) in view.groups.iter_mut().flat_map(|g| g.cards.iter_mut()).zip(&page.listing.detections) {
+                card.change_badge = badge(&recent, d);
+            }
+            view.whats_new = whats_new(catalog, Some(page.id))?;
+            render(&view)
         })
         .await
 }
@@ -116,8 +126,12 @@ impl TechniqueView {
         let technique = page.technique.as_ref();
         let paragraphs = technique.map(|t| attack_paragraphs(&t.description)).unwrap_or_default();
         let name = catalog.technique_name(id).unwrap_or_else(|| "not in the loaded ATT&CK data".into());
+        let mut layout = Layout::new(format!("{id} {name} · detections"));
+        layout.feeds.push(feed_link(format!("ruledex · what changed for {id}"), technique_feed_href(id)));
         TechniqueView {
-            layout: Layout::new(format!("{id} {name} · detections")),
+            layout,
+            whats_new: vec![],
+            feed_href: technique_feed_href(id),
             id: id.to_string(),
             attack_version: catalog.attack_version().unwrap_or_default(),
             revoked_from: page.revoked.map(|r| r.to_string()).unwrap_or_default(),

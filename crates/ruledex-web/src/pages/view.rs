@@ -41,6 +41,8 @@ pub struct Card {
     pub license: String,
     /// Hidden by the filters in the URL (scripts may reveal it without a reload).
     pub hidden: bool,
+    /// "new" or "updated" when it changed upstream recently; empty otherwise.
+    pub change_badge: &'static str,
 }
 
 /// A technique a detection maps to, as a link.
@@ -85,6 +87,7 @@ impl Card {
             upstream_url: d.provenance.upstream_url.clone().unwrap_or_default(),
             license: d.effective_license.clone().unwrap_or_default(),
             hidden: !filter.matches(&d.into()),
+            change_badge: "",
         }
     }
 }

@@ -31,6 +31,7 @@ pub fn run(env: Env, args: &ServeArgs) -> Result<u8> {
     };
     let needs_sync = catalog.is_none() || args.sync;
     let state = AppState::new(catalog, env.config.origin.clone(), Limits::default());
+    state.set_badge_days(env.config.history.badge_days);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind(args.addr))
