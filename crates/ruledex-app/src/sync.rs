@@ -430,6 +430,7 @@ fn sync_source(
         }
         _ => (vec![], EarlierRead::default()),
     };
+    let fetch_warning = fetched.tree.as_ref().ok().and_then(|tree| tree.warning.clone());
     let ingested = fetched.tree.and_then(|tree| {
         let on_file = |total| progress.file_read(total);
         let ingested = ingest_reusing(&spec(source, &tree), context.attack, &on_file, &earlier)?;
@@ -461,7 +462,10 @@ fn sync_source(
             outcome
         }
         Err(error) => {
-            let problem = format!("{error:#}");
+            let problem = match fetch_warning {
+                Some(warning) => format!("{warning}; {error:#}"),
+                None => format!("{error:#}"),
+            };
             let empty = empty_report(source);
             let previous = writer.keep_previous_source(&empty, &problem, &now.stamp)?;
             let kept_previous = previous.is_some();
@@ -530,7 +534,7 @@ mod tests {
     use std::fs;
     use std::process::Command;
 
-    use ruledex_store::{Lookup, Store};
+    use ruledex_store::{Lookup, Previous, Store, SyncLock};
 
     use super::*;
     use crate::testing::{MINI_BUNDLE, Server, ok, one_at_a_time};
@@ -547,15 +551,63 @@ mod tests {
     /// A git repository holding a copy of a fixture source, committed on `main`.
     fn upstream(fixture: &Path) -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("temp dir");
-        for entry in files_under(fixture) {
-            let to = dir.path().join(entry.strip_prefix(fixture).expect("inside"));
-            fs::create_dir_all(to.parent().expect("a parent")).expect("mkdir");
-            fs::copy(&entry, to).expect("copy");
-        }
+        copy_fixture(fixture, dir.path());
         git(dir.path(), &["init", "--quiet", "--initial-branch=main"]);
         git(dir.path(), &["add", "."]);
         git(dir.path(), &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "fixture"]);
         dir
+    }
+
+    fn copy_fixture(fixture: &Path, to: &Path) {
+        for entry in files_under(fixture) {
+            let target = to.join(entry.strip_prefix(fixture).expect("inside"));
+            fs::create_dir_all(target.parent().expect("a parent")).expect("mkdir");
+            fs::copy(&entry, target).expect("copy");
+        }
+    }
+
+    /// Every detection of the catalog in `data`, by source and ID.
+    fn all_detections(data: &Path) -> Vec<ruledex_core::model::Detection> {
+        let lock = SyncLock::acquire(data).unwrap();
+        let previous = Previous::open(&lock).unwrap().unwrap();
+        let mut all = Vec::new();
+        for name in previous.source_names().unwrap() {
+            let source = previous.source(&name).unwrap().unwrap();
+            all.extend(previous.detections(&source).unwrap().rows.into_iter().map(|(_, d)| d));
+        }
+        all.sort_by(|a, b| a.address().cmp(&b.address()));
+        all
+    }
+
+    /// Reused rules and replaced rows make the same catalog as reading everything afresh, when a
+    /// rule file changed and when a support file (a Panther rule's Python) did.
+    #[test]
+    fn an_incremental_sync_builds_what_a_fresh_read_builds() {
+        let _serial = one_at_a_time();
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["splunk-escu", "panther"] {
+            copy_fixture(&fixtures().join(name), &dir.path().join(name));
+        }
+        let sources = format!(
+            "[[sources]]\nname = \"splunk\"\nformat = \"splunk-escu\"\nkind = \"vendor\"\npath = {:?}\n\
+             [[sources]]\nname = \"panther\"\nformat = \"panther\"\nkind = \"vendor\"\npath = {:?}\n",
+            dir.path().join("splunk-escu"),
+            dir.path().join("panther")
+        );
+        let config = load_config(dir.path(), &mini_attack(), &sources);
+        let (incremental, fresh) = (dir.path().join("incremental"), dir.path().join("fresh"));
+        run(&config, &incremental, &Quiet).unwrap();
+        let netsh = dir.path().join("splunk-escu/detections/endpoint/fixture_proxy_via_netsh.yml");
+        fs::write(&netsh, fs::read_to_string(&netsh).unwrap().replacen("name: ", "name: Renamed ", 1)).unwrap();
+        let python = dir.path().join("panther/rules/fixture_rules/tor_exit_node.py");
+        fs::write(&python, fs::read_to_string(&python).unwrap() + "\n# changed upstream\n").unwrap();
+        let summary = run(&config, &incremental, &Quiet).unwrap();
+        let splunk = &summary.sources[1];
+        assert!(splunk.files_reused > 0 && splunk.files_reused < splunk.files, "{splunk:?}");
+        assert_eq!(summary.sources[2].files_reused, 0, "a changed support file invalidates every rule");
+        assert_eq!((summary.changes.changed, summary.changes.total()), (2, 2), "{:?}", summary.changes);
+        run(&config, &fresh, &Quiet).unwrap();
+        assert_eq!(all_detections(&incremental), all_detections(&fresh));
     }
 
     fn files_under(dir: &Path) -> Vec<PathBuf> {

@@ -7,6 +7,7 @@ mod util;
 
 mod bad_input;
 mod corpus;
+mod history;
 mod hostile_config;
 mod serve;
 mod sources;
