@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use ruledex_core::history::{ChangeQuery, Since};
+use ruledex_core::ids::TechniqueId;
 use ruledex_core::model::ChangeKind;
+use ruledex_core::query::Filter;
 
 use crate::service::{Answer, Catalog, ServiceError};
 use crate::sync::stamp;
@@ -56,11 +58,24 @@ impl Catalog {
         }
         Ok(ChangeQuery {
             since: request.since.map(parse_since).transpose()?,
-            technique: request.technique.map(|t| self.find_technique(t)).transpose()?,
+            technique: request.technique.map(|t| self.known_technique(t)).transpose()?,
             source: request.source.map(str::to_string),
             id: request.id.map(str::to_string),
             limit,
         })
+    }
+}
+
+impl Catalog {
+    /// The technique `text` names, when it is in ATT&CK or detections are tagged with it (the
+    /// technique page's own test, which says what is wrong otherwise).
+    fn known_technique(&self, text: &str) -> Answer<TechniqueId> {
+        let id = self.find_technique(text)?;
+        if self.store().technique(id).is_none() {
+            let everything = Filter { include_deprecated: true, ..Filter::default() };
+            self.technique_page(&id.to_string(), true, &everything)?;
+        }
+        Ok(id)
     }
 }
 

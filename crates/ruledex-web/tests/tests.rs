@@ -5,6 +5,7 @@
 mod util;
 
 mod browser;
+mod history;
 mod http;
 mod openapi;
 mod security;

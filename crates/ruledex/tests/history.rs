@@ -200,7 +200,8 @@ fn atom_entries(xml: &str) -> Vec<(String, String, String)> {
     fn child<'a, 'input>(node: roxmltree::Node<'a, 'input>, name: &str) -> Option<roxmltree::Node<'a, 'input>> {
         node.children().find(|c| c.tag_name().name() == name && c.tag_name().namespace() == Some(ATOM))
     }
-    let text = |node: roxmltree::Node, name: &str| child(node, name).and_then(|n| n.text()).unwrap_or_default().to_string();
+    let text =
+        |node: roxmltree::Node, name: &str| child(node, name).and_then(|n| n.text()).unwrap_or_default().to_string();
     for required in ["id", "title", "updated"] {
         assert!(!text(feed, required).is_empty(), "the feed has no {required}");
     }

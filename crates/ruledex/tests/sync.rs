@@ -90,7 +90,8 @@ fn a_killed_sync_leaves_the_previous_catalog_and_its_history_usable() {
     };
     let netsh = splunk.join("detections/endpoint/windows_proxy_via_netsh.yml");
     fs::write(&netsh, fs::read_to_string(&netsh).unwrap().replace("* portproxy *", "* portproxy add *")).unwrap();
-    let query = |w: &Workspace| w.run(&["show", "splunk/windows_proxy_via_netsh", "--json"]).ok().json()["query"].clone();
+    let query =
+        |w: &Workspace| w.run(&["show", "splunk/windows_proxy_via_netsh", "--json"]).ok().json()["query"].clone();
     let history = |w: &Workspace| w.run(&["changes", "--json"]).ok().json()["changes"].as_array().unwrap().len();
     for fraction in [0.2, 0.5, 0.8] {
         let mut child =

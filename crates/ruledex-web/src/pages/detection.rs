@@ -7,7 +7,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use ruledex_core::model::Detection;
 
-use super::changes::{HistoryEntry, detection_history};
+use super::changes::{HistoryEntry, badge, detection_history};
 use super::view::{Card, Chip, download_name};
 use super::{PageResult, render};
 use crate::error::WebError;
@@ -48,11 +48,14 @@ pub async fn detection(
     State(state): State<AppState>,
     PathParams((source, id), _): PathParams<(String, String)>,
 ) -> PageResult {
+    let badge_days = state.badge_days();
     state
         .run(Cost::Ordinary, move |catalog| {
             let detection = catalog.detection(&source, &id)?;
-            let history = detection_history(catalog, &detection)?;
-            render(&DetectionView { history, ..DetectionView::new(&detection) })
+            let mut view = DetectionView::new(&detection);
+            view.history = detection_history(catalog, &detection)?;
+            view.card.change_badge = badge(&catalog.recent_changes(badge_days)?, &detection);
+            render(&view)
         })
         .await
 }
