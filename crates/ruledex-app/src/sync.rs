@@ -443,10 +443,9 @@ fn sync_source(
     let store_started = Instant::now();
     let outcome = match ingested {
         Ok((ingested, tree)) => {
-            let old: Vec<_> = rows.iter().map(|(_, d)| d.clone()).collect();
             // A source read for the first time starts its history; its detections are not news.
             let found = match planned.previous.as_ref().is_some_and(|p| p.fingerprint.is_some()) {
-                true => compare(&old, &ingested.detections, tree.commit.as_deref()),
+                true => compare(rows.iter().map(|(_, d)| d), &ingested.detections, tree.commit.as_deref()),
                 false => vec![],
             };
             writer.write_source(&ingested, &now.stamp, fetched.fingerprint.as_deref(), &rows)?;

@@ -69,12 +69,17 @@ pub enum Since {
 /// What happened to each detection of one source from `before` to `after`, read at upstream
 /// commit `commit` (where removed detections were found gone): added and changed ones in
 /// `after`'s order, then removed ones in `before`'s.
-pub fn compare(before: &[Detection], after: &[Detection], commit: Option<&str>) -> Vec<DetectionChange> {
-    let earlier: HashMap<&str, &Detection> = before.iter().map(|d| (d.id.as_str(), d)).collect();
+pub fn compare<'a>(
+    before: impl IntoIterator<Item = &'a Detection>,
+    after: &[Detection],
+    commit: Option<&str>,
+) -> Vec<DetectionChange> {
+    let before: Vec<&Detection> = before.into_iter().collect();
+    let earlier: HashMap<&str, &Detection> = before.iter().map(|d| (d.id.as_str(), *d)).collect();
     let later: HashMap<&str, &Detection> = after.iter().map(|d| (d.id.as_str(), d)).collect();
     let mut changes: Vec<DetectionChange> =
         after.iter().filter_map(|new| change(earlier.get(new.id.as_str()).copied(), new)).collect();
-    let gone = before.iter().filter(|old| !later.contains_key(old.id.as_str()));
+    let gone = before.into_iter().filter(|old| !later.contains_key(old.id.as_str()));
     changes.extend(gone.map(|old| removed(old, commit)));
     changes
 }
@@ -250,7 +255,7 @@ mod tests {
         let old = detection("x", "q");
         let mut reformatted = old.clone();
         reformatted.rule.native_rule = "# a comment\nq".into();
-        assert!(compare(std::slice::from_ref(&old), &[reformatted], None).is_empty());
+        assert!(compare([&old], &[reformatted], None).is_empty());
         let mut described = old.clone();
         described.rule.references.push("https://example.org".into());
         described.rule.severity_native = Some("high".into());

@@ -69,8 +69,8 @@ fn a_source_that_cannot_be_read_keeps_its_previous_detections() {
 }
 
 /// Kills syncs of the full corpora at different moments, each carrying one upstream edit:
-/// whenever it dies, the catalog is the previous complete one and its history agrees with it
-/// (the edit neither shown nor recorded); the next sync cleans up, shows it and records it.
+/// whenever it dies, the catalog is a complete one and its history agrees with it (the edit
+/// recorded exactly when it is shown); the next sync cleans up, shows it and records it once.
 #[test]
 fn a_killed_sync_leaves_the_previous_catalog_and_its_history_usable() {
     let workspace = Workspace::new();
@@ -100,8 +100,10 @@ fn a_killed_sync_leaves_the_previous_catalog_and_its_history_usable() {
         child.kill().unwrap();
         child.wait().unwrap();
         assert_eq!(detection_count(&workspace), before, "killed at {fraction} of a sync");
-        assert!(!query(&workspace).as_str().unwrap().contains("portproxy add"), "killed at {fraction}");
-        assert_eq!(history(&workspace), 0, "killed at {fraction}: the history agrees with the catalog");
+        // On a busy machine a sync may finish before it is killed: either way, the edit is in
+        // the history exactly when the catalog shows it.
+        let shown = query(&workspace).as_str().unwrap().contains("portproxy add");
+        assert_eq!(history(&workspace), usize::from(shown), "killed at {fraction}: the history disagrees");
     }
     workspace.run(&["sync"]).ok();
     assert!(query(&workspace).as_str().unwrap().contains("portproxy add"));
