@@ -31,13 +31,15 @@ ln -s "$(realpath "$data/attack")" "$work/shared/attack"
 cp examples/local-mirrors.toml "$work/checkout/examples/"
 config=$work/checkout/examples/local-mirrors.toml
 catalog=$work/catalog
-edited=$(cd "$work/shared/corpus/sigma" && find rules -name '*.yml' | sort | head -n 1)
+edited=$(cd "$work/shared/corpus/sigma" && find rules -name '*.yml' | sort | sed -n 1p)
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-# Runs `ruledex sync --json`, appending its wall time to $work/NAME.txt; its output is $work/out.
+# Runs `ruledex sync --json`, appending its wall time to $work/NAME.txt and its CPU time (user +
+# system) to $work/NAME.cpu; its output is $work/out. On a busy machine CPU time is the steadier.
 timed_sync() {
-  /usr/bin/time -f "%e" -o "$work/time" "$bin" --config "$config" --data-dir "$catalog" sync --json > "$work/out" || true
-  cat "$work/time" >> "$work/$1.txt"
+  /usr/bin/time -f "%e %U %S" -o "$work/time" "$bin" --config "$config" --data-dir "$catalog" sync --json > "$work/out" || true
+  awk '{print $1}' "$work/time" >> "$work/$1.txt"
+  awk '{print $2 + $3}' "$work/time" >> "$work/$1.cpu"
 }
 
 for i in $(seq "$runs"); do
@@ -63,13 +65,11 @@ PY
   rm -f "$work/copy.sqlite"
 done
 
-full=$(median < "$work/full.txt")
-unchanged=$(median < "$work/unchanged.txt")
-one=$(median < "$work/one_file.txt")
-floor=$(median < "$work/floor.txt")
-size=$(du -m "$catalog/catalog.sqlite" | cut -f1)
-echo "config: examples/local-mirrors.toml (all sources, from a copy)   runs: $runs   cores: $(nproc)   catalog: ${size} MB"
-printf 'full sync from scratch   median %6.2f s\n' "$full"
-printf 'unchanged re-sync        median %6.2f s   (goal < 0.3 s)   full / unchanged = %.0fx\n' "$unchanged" "$(awk -v a="$full" -v b="$unchanged" 'BEGIN {print a / b}')"
-printf 'one changed file         median %6.2f s   (goal < 0.5 s)   full / one file = %.1fx\n' "$one" "$(awk -v a="$full" -v b="$one" 'BEGIN {print a / b}')"
-printf 'floor: copy + fsync      median %6.2f s   of the catalog a changing sync writes\n' "$floor"
+m() { median < "$work/$1"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", a / b}'; }
+echo "config: examples/local-mirrors.toml (all sources, from a copy)   runs: $runs   cores: $(nproc)   catalog: $(du -m "$catalog/catalog.sqlite" | cut -f1) MB   load: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-24s %10s %10s %14s\n' "" "wall" "cpu" "full / this"
+printf '%-24s %8.2f s %8.2f s %14s\n' "full sync from scratch" "$(m full.txt)" "$(m full.cpu)" ""
+printf '%-24s %8.2f s %8.2f s %13sx   goal < 0.3 s\n' "unchanged re-sync" "$(m unchanged.txt)" "$(m unchanged.cpu)" "$(ratio "$(m full.txt)" "$(m unchanged.txt)")"
+printf '%-24s %8.2f s %8.2f s %13sx   goal < 0.5 s\n' "one changed file" "$(m one_file.txt)" "$(m one_file.cpu)" "$(ratio "$(m full.txt)" "$(m one_file.txt)")"
+printf '%-24s %8.2f s %10s %14s   the catalog a changing sync copies and makes durable\n' "floor: cp + fsync" "$(m floor.txt)" "" ""

@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use ruledex_core::attack::{AttackCatalog, Domain};
 use ruledex_core::history::{DetectionChange, compare};
-use ruledex_core::ingest::{AttackCoverage, EarlierRead, SourceReport, SourceSpec, ingest_reusing};
+use ruledex_core::ingest::{AttackCoverage, SourceReport, SourceSpec, ingest_reusing};
 use ruledex_core::model::ChangeKind;
-use ruledex_store::{CatalogWriter, Previous, PreviousSource, Retention, SyncLock};
+use ruledex_store::{CatalogWriter, Previous, PreviousDetections, PreviousSource, Retention, SyncLock};
 use serde::Serialize;
 
 use crate::config::{Config, HistoryConfig, SourceConfig};
@@ -182,7 +182,7 @@ pub fn run_with(config: &Config, data_dir: &Path, progress: &dyn Progress, mode:
     if plan.nothing_to_write() {
         let catalog = previous.as_ref().map(|p| p.path().to_path_buf()).unwrap_or_default();
         let sources = fetched.iter().zip(&plan.sources).map(|(f, p)| unchanged_outcome(f, p)).collect();
-        let techniques = previous.as_ref().map(Previous::attack).transpose()?.map_or(0, |a| a.techniques().count());
+        let techniques = previous.as_ref().map(Previous::technique_count).transpose()?.unwrap_or(0);
         let attack = attack_summary(config, &bundles, techniques, true, started);
         return Ok(SyncSummary {
             catalog,
@@ -423,13 +423,12 @@ fn sync_source(
     let (source, now, progress) = (fetched.source, context.now, context.progress);
     progress.step(&format!("reading {}", source.name));
     let parse_started = Instant::now();
-    let (rows, earlier) = match (context.previous, &planned.previous) {
-        (Some(catalog), Some(source)) => {
-            let previous = catalog.detections(source)?;
-            (previous.rows, previous.earlier)
-        }
-        _ => (vec![], EarlierRead::default()),
+    let previous = match (context.previous, &planned.previous) {
+        (Some(catalog), Some(source)) => Some(catalog.detections(source)?),
+        _ => None,
     };
+    let earlier = previous.as_ref().map(PreviousDetections::earlier).unwrap_or_default();
+    let rows = previous.as_ref().map_or(&[][..], |p| p.rows.as_slice());
     let fetch_warning = fetched.tree.as_ref().ok().and_then(|tree| tree.warning.clone());
     let ingested = fetched.tree.and_then(|tree| {
         let on_file = |total| progress.file_read(total);

@@ -143,6 +143,10 @@ fn paste_ready(rule: &Rule) -> &str {
 /// What the vendor changed in a rule, in [`ChangedField`] order. The paste-ready query is named
 /// only when the query itself did not change (a query edit changes both).
 pub fn changed_fields(old: &Rule, new: &Rule) -> Vec<ChangedField> {
+    if old == new {
+        // Most detections of a re-read source: no need to take them apart.
+        return vec![];
+    }
     let query = old.query != new.query;
     let checks = [
         (ChangedField::Query, query),

@@ -137,31 +137,35 @@ pub struct FileDigest {
 /// A file that now cannot be read at all (garbage, a half-written file) keeps its earlier rules,
 /// and its failure says so: one broken upstream commit does not make detections vanish and
 /// reappear in the change history.
+///
+/// The rules are borrowed from the earlier read's detections, which the sync compares with the
+/// new ones anyway: a large source is held in memory once, not twice.
 #[derive(Debug, Clone, Default)]
-pub struct EarlierRead {
+pub struct EarlierRead<'a> {
     pub support_digest: String,
     /// By path.
-    pub files: HashMap<String, EarlierFile>,
+    pub files: HashMap<String, EarlierFile<'a>>,
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct EarlierFile {
+pub struct EarlierFile<'a> {
     /// `None` when the file was not read cleanly: its rules are kept only as a fallback.
     pub hash: Option<String>,
-    pub rules: Vec<Rule>,
+    pub rules: Vec<&'a Rule>,
 }
 
-impl EarlierRead {
+impl EarlierRead<'_> {
     /// The earlier rules of `path` when its content (`hash`) and everything else its rules
     /// depend on (`support_digest`) are unchanged.
-    fn reusable(&self, path: &str, hash: &str, support_digest: &str) -> Option<&[Rule]> {
+    fn reusable(&self, path: &str, hash: &str, support_digest: &str) -> Option<Vec<Rule>> {
         let earlier = self.files.get(path)?;
         (self.support_digest == support_digest && earlier.hash.as_deref() == Some(hash))
-            .then_some(earlier.rules.as_slice())
+            .then(|| earlier.rules.iter().map(|r| (*r).clone()).collect())
     }
 
-    fn fallback(&self, path: &str) -> Option<&[Rule]> {
-        self.files.get(path).map(|f| f.rules.as_slice()).filter(|rules| !rules.is_empty())
+    fn fallback(&self, path: &str) -> Option<Vec<Rule>> {
+        let earlier = self.files.get(path).filter(|f| !f.rules.is_empty())?;
+        Some(earlier.rules.iter().map(|r| (*r).clone()).collect())
     }
 }
 
@@ -203,7 +207,7 @@ pub fn ingest_reusing(
     spec: &SourceSpec,
     attack: &AttackCatalog,
     on_file: &(dyn Fn(usize) + Sync),
-    earlier: &EarlierRead,
+    earlier: &EarlierRead<'_>,
 ) -> Result<IngestedSource, WalkError> {
     let started = Instant::now();
     let adapter = spec.format.adapter();
@@ -273,13 +277,13 @@ fn read_file(
     prepared: &Prepared<'_>,
     candidate: Candidate,
     max_query_bytes: u64,
-    earlier: &EarlierRead,
+    earlier: &EarlierRead<'_>,
     support_digest: &str,
 ) -> FileOutcome {
     let path = candidate.path.clone();
     let hash = candidate.content.as_ref().ok().map(|text| digest(&[text.as_bytes()]));
     if let Some(rules) = hash.as_deref().and_then(|h| earlier.reusable(&path, h, support_digest)) {
-        return FileOutcome { path, hash, rules: rules.to_vec(), failures: vec![], reused: true };
+        return FileOutcome { path, hash, rules, failures: vec![], reused: true };
     }
     let (rules, mut failures) = read_rules(prepared, candidate, max_query_bytes);
     match earlier.fallback(&path) {
@@ -287,7 +291,7 @@ fn read_file(
             for failure in &mut failures {
                 failure.reason.push_str("; the detections read from it before are kept");
             }
-            FileOutcome { path, hash: None, rules: kept.to_vec(), failures, reused: false }
+            FileOutcome { path, hash: None, rules: kept, failures, reused: false }
         }
         _ => {
             let hash = hash.filter(|_| failures.is_empty());

@@ -72,10 +72,24 @@ pub struct PreviousSource {
     pub fingerprint: Option<String>,
 }
 
-/// A source's detections with their row keys, and what its last read leaves for the next one.
+/// A source's detections with their row keys, and its files as its last read found them.
 pub struct PreviousDetections {
     pub rows: Vec<(i64, Detection)>,
-    pub earlier: EarlierRead,
+    support_digest: String,
+    /// Path, content hash (absent unless read cleanly), addresses of its detections.
+    files: Vec<(String, Option<String>, Vec<String>)>,
+}
+
+impl PreviousDetections {
+    /// What the last read leaves for the next one (see [`EarlierRead`]), borrowing the rules.
+    pub fn earlier(&self) -> EarlierRead<'_> {
+        let by_id: HashMap<&str, &Detection> = self.rows.iter().map(|(_, d)| (d.id.as_str(), d)).collect();
+        let files = self.files.iter().map(|(path, hash, ids)| {
+            let rules = ids.iter().filter_map(|id| by_id.get(id.as_str())).map(|d| &d.rule).collect();
+            (path.clone(), EarlierFile { hash: hash.clone(), rules })
+        });
+        EarlierRead { support_digest: self.support_digest.clone(), files: files.collect() }
+    }
 }
 
 impl Previous {
@@ -125,18 +139,22 @@ impl Previous {
         let support_digest: Option<String> =
             self.conn.query_row("SELECT support_digest FROM sources WHERE name = ?1", [name], |r| r.get(0))?;
         let failed: HashSet<&str> = source.report.failures.iter().map(|f| f.path.as_str()).collect();
-        let by_id: HashMap<&str, &Detection> = rows.iter().map(|(_, d)| (d.id.as_str(), d)).collect();
         let mut statement = self.conn.prepare_cached("SELECT path, hash, ids FROM files WHERE source = ?1")?;
-        let files = statement.query_map([name], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get::<_, String>(2)?)))?;
-        let mut earlier = EarlierRead { support_digest: support_digest.unwrap_or_default(), files: HashMap::new() };
-        for file in files {
+        let rows_of_files =
+            statement.query_map([name], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get::<_, String>(2)?)))?;
+        let mut files = Vec::new();
+        for file in rows_of_files {
             let (path, hash, ids): (String, Option<String>, String) = file?;
-            let ids: Vec<String> = serde_json::from_str(&ids)?;
-            let rules = ids.iter().filter_map(|id| by_id.get(id.as_str())).map(|d| d.rule.clone()).collect();
             let hash = hash.filter(|_| !failed.contains(path.as_str()));
-            earlier.files.insert(path, EarlierFile { hash, rules });
+            files.push((path, hash, serde_json::from_str(&ids)?));
         }
-        Ok(PreviousDetections { rows, earlier })
+        Ok(PreviousDetections { rows, support_digest: support_digest.unwrap_or_default(), files })
+    }
+
+    /// How many ATT&CK techniques the catalog holds.
+    pub fn technique_count(&self) -> Result<usize> {
+        let count: i64 = self.conn.query_row("SELECT count(*) FROM techniques", [], |r| r.get(0))?;
+        Ok(usize::try_from(count).unwrap_or_default())
     }
 
     /// The ATT&CK techniques and tactics the catalog was built with.
