@@ -30,6 +30,9 @@ pub const SCHEMA_VERSION: i32 = 5;
 /// The catalog's file name inside the data directory.
 pub const CATALOG_FILE: &str = "catalog.sqlite";
 
+/// How the next catalog's file is named while a sync writes it (the process ID follows).
+const TEMP_PREFIX: &str = "catalog.sqlite.tmp-";
+
 pub fn catalog_path(data_dir: &Path) -> PathBuf {
     data_dir.join(CATALOG_FILE)
 }

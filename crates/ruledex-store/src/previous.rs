@@ -14,8 +14,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::reader::{full_detections, read_attack};
 use crate::record::ReportRecord;
-use crate::writer::TEMP_PREFIX;
-use crate::{CATALOG_FILE, Result, SCHEMA_VERSION, StoreError, catalog_path, io_error};
+use crate::{CATALOG_FILE, Result, SCHEMA_VERSION, StoreError, TEMP_PREFIX, catalog_path, io_error};
 
 /// One sync at a time per data directory: held from before a sync looks at the current catalog
 /// until its new catalog is in place.

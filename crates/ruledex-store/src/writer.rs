@@ -11,9 +11,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::previous::{Previous, SyncLock};
 use crate::record::{DetectionRecord, ReportRecord, TacticRecord, TechniqueRecord, test_inputs};
-use crate::{Result, SCHEMA_VERSION, StoreError, catalog_path, io_error};
-
-pub(crate) const TEMP_PREFIX: &str = "catalog.sqlite.tmp-";
+use crate::{Result, SCHEMA_VERSION, StoreError, TEMP_PREFIX, catalog_path, io_error};
 
 /// Writes the next catalog into a temporary file in the data directory; [`finish`] renames it
 /// over the current catalog. The temporary file starts as a copy of the current catalog, so
