@@ -447,7 +447,7 @@ fn sync_source(
                 true => compare(rows.iter().map(|(_, d)| d), &ingested.detections, tree.commit.as_deref()),
                 false => vec![],
             };
-            writer.write_source(&ingested, &now.stamp, fetched.fingerprint.as_deref(), &rows)?;
+            writer.write_source(&ingested, &now.stamp, fetched.fingerprint.as_deref(), rows)?;
             let outcome = SourceOutcome {
                 root: Some(tree.root),
                 commit: tree.commit,
@@ -532,6 +532,7 @@ mod tests {
     use std::fs;
     use std::process::Command;
 
+    use ruledex_core::model::Detection;
     use ruledex_store::{Lookup, Previous, Store, SyncLock};
 
     use super::*;
@@ -565,7 +566,7 @@ mod tests {
     }
 
     /// Every detection of the catalog in `data`, by source and ID.
-    fn all_detections(data: &Path) -> Vec<ruledex_core::model::Detection> {
+    fn all_detections(data: &Path) -> Vec<Detection> {
         let lock = SyncLock::acquire(data).unwrap();
         let previous = Previous::open(&lock).unwrap().unwrap();
         let mut all = Vec::new();
@@ -573,7 +574,7 @@ mod tests {
             let source = previous.source(&name).unwrap().unwrap();
             all.extend(previous.detections(&source).unwrap().rows.into_iter().map(|(_, d)| d));
         }
-        all.sort_by(|a, b| a.address().cmp(&b.address()));
+        all.sort_by_key(Detection::address);
         all
     }
 
