@@ -86,6 +86,9 @@ pub struct SyncSummary {
     pub changes: ChangeCounts,
     /// The sync's number in the change history (`changes --since`), when it changed detections.
     pub sync: Option<i64>,
+    /// Why the current catalog could not be carried over (it is damaged, say): a new one was
+    /// built from scratch, and the change history starts afresh.
+    pub catalog_warning: Option<String>,
     pub attack: AttackSummary,
     pub sources: Vec<SourceOutcome>,
     #[serde(serialize_with = "millis")]
@@ -174,11 +177,22 @@ pub fn run(config: &Config, data_dir: &Path, progress: &dyn Progress) -> Result<
 pub fn run_with(config: &Config, data_dir: &Path, progress: &dyn Progress, mode: Mode) -> Result<SyncSummary> {
     let started = Instant::now();
     let lock = SyncLock::acquire(data_dir)?;
-    let previous = Previous::open(&lock)?;
     progress.step("checking ATT&CK");
     let bundles = fetch_attack(config, data_dir)?;
     let fetched: Vec<Fetched> = config.enabled_sources().map(|s| fetch_source(s, data_dir, progress)).collect();
-    let plan = Plan::new(config, previous.as_ref(), &bundles, &fetched, mode)?;
+    // A current catalog that cannot be read must not stop every later sync: it is replaced.
+    let planned = Previous::open(&lock)
+        .map_err(anyhow::Error::from)
+        .and_then(|previous| Ok((Plan::new(config, previous.as_ref(), &bundles, &fetched, mode)?, previous)));
+    let (plan, previous, catalog_warning) = match planned {
+        Ok((plan, previous)) => (plan, previous, None),
+        Err(error) => {
+            let warning = format!(
+                "the current catalog cannot be read ({error:#}); a new one is built and its change history starts afresh"
+            );
+            (Plan::new(config, None, &bundles, &fetched, mode)?, None, Some(warning))
+        }
+    };
     if plan.nothing_to_write() {
         let catalog = previous.as_ref().map(|p| p.path().to_path_buf()).unwrap_or_default();
         let sources = fetched.iter().zip(&plan.sources).map(|(f, p)| unchanged_outcome(f, p)).collect();
@@ -190,6 +204,7 @@ pub fn run_with(config: &Config, data_dir: &Path, progress: &dyn Progress, mode:
             unchanged: true,
             changes: ChangeCounts::default(),
             sync: None,
+            catalog_warning,
             attack,
             sources,
             total_time: started.elapsed(),
@@ -239,6 +254,7 @@ pub fn run_with(config: &Config, data_dir: &Path, progress: &dyn Progress, mode:
         unchanged: false,
         changes: ChangeCounts::of(&changes),
         sync,
+        catalog_warning,
         attack: attack_summary,
         sources,
         total_time: started.elapsed(),
@@ -576,6 +592,24 @@ mod tests {
         }
         all.sort_by_key(Detection::address);
         all
+    }
+
+    /// A damaged catalog (overwritten in place, say) is replaced, with a warning, rather than
+    /// stopping every later sync.
+    #[test]
+    fn a_catalog_that_cannot_be_read_is_rebuilt_with_a_warning() {
+        let _serial = one_at_a_time();
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let config = load_config(dir.path(), &mini_attack(), "");
+        let summary = run(&config, &data, &Quiet).unwrap();
+        fs::write(&summary.catalog, b"not a catalog at all, but long enough to look like a file header").unwrap();
+        let rebuilt = run(&config, &data, &Quiet).unwrap();
+        let warning = rebuilt.catalog_warning.unwrap();
+        assert!(warning.starts_with("the current catalog cannot be read ("), "{warning}");
+        assert!(warning.ends_with("; a new one is built and its change history starts afresh"), "{warning}");
+        assert!(Store::open(&rebuilt.catalog).is_ok());
+        assert_eq!(run(&config, &data, &Quiet).unwrap().catalog_warning, None);
     }
 
     /// Reused rules and replaced rows make the same catalog as reading everything afresh, when a

@@ -111,6 +111,9 @@ pub fn print_summary(summary: &SyncSummary) -> std::io::Result<()> {
         };
         outln!("warning: {}: {problem}{consequence}", s.name)?;
     }
+    if let Some(warning) = &summary.catalog_warning {
+        outln!("warning: {warning}")?;
+    }
     let failed: usize = summary.sources.iter().map(|s| s.failures).sum();
     if failed > 0 {
         outln!("{failed} rule files or rules could not be read; `ruledex stats` lists each with its reason")?;
