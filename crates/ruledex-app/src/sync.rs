@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use ruledex_core::attack::{AttackCatalog, Domain};
 use ruledex_core::history::{DetectionChange, compare};
-use ruledex_core::ingest::{AttackCoverage, SourceReport, SourceSpec, ingest_reusing};
+use ruledex_core::ingest::{AttackCoverage, EarlierRead, SourceReport, SourceSpec, ingest_reusing};
 use ruledex_core::model::ChangeKind;
 use ruledex_store::{CatalogWriter, Previous, PreviousDetections, PreviousSource, Retention, SyncLock};
 use serde::Serialize;
@@ -231,7 +231,7 @@ pub fn run_with(config: &Config, data_dir: &Path, progress: &dyn Progress, mode:
                 unchanged_outcome(&fetched, &planned)
             }
             false => {
-                let context = ReadContext { previous: previous.as_ref(), attack: &attack, now: &now, progress };
+                let context = ReadContext { previous: previous.as_ref(), attack: &attack, now: &now, progress, mode };
                 sync_source(fetched, planned, &context, &mut writer, &mut changes)?
             }
         };
@@ -425,6 +425,8 @@ struct ReadContext<'a> {
     attack: &'a AttackCatalog,
     now: &'a Now,
     progress: &'a dyn Progress,
+    /// A full sync parses every file, reusing nothing.
+    mode: Mode,
 }
 
 /// Reads one changed source, reusing what its last read parsed, and writes what differs; on
@@ -443,7 +445,10 @@ fn sync_source(
         (Some(catalog), Some(source)) => Some(catalog.detections(source)?),
         _ => None,
     };
-    let earlier = previous.as_ref().map(PreviousDetections::earlier).unwrap_or_default();
+    let earlier = match context.mode {
+        Mode::Incremental => previous.as_ref().map(PreviousDetections::earlier).unwrap_or_default(),
+        Mode::Full => EarlierRead::default(),
+    };
     let rows = previous.as_ref().map_or(&[][..], |p| p.rows.as_slice());
     let fetch_warning = fetched.tree.as_ref().ok().and_then(|tree| tree.warning.clone());
     let ingested = fetched.tree.and_then(|tree| {
@@ -641,6 +646,9 @@ mod tests {
         assert_eq!((summary.changes.changed, summary.changes.total()), (2, 2), "{:?}", summary.changes);
         run(&config, &fresh, &Quiet).unwrap();
         assert_eq!(all_detections(&incremental), all_detections(&fresh));
+        let full = run_with(&config, &incremental, &Quiet, Mode::Full).unwrap();
+        assert!(full.sources.iter().all(|s| s.files_reused == 0 && !s.unchanged), "a full sync reads everything");
+        assert_eq!(full.changes.total(), 0, "and finds what the incremental one found");
     }
 
     fn files_under(dir: &Path) -> Vec<PathBuf> {
