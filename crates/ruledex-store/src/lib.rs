@@ -146,7 +146,7 @@ mod tests {
 
     fn build(dir: &std::path::Path) -> Store {
         let attack = attack();
-        let mut writer = CatalogWriter::create(dir).unwrap();
+        let mut writer = CatalogWriter::start(SyncLock::acquire(dir).unwrap(), None).unwrap();
         writer.write_attack(&attack).unwrap();
         let detections = vec![
             detection(&attack, "low-proxy", "Low Proxy Rule", "T1090", Severity::Low),
@@ -266,8 +266,8 @@ mod tests {
     #[test]
     fn one_writer_at_a_time_and_an_unfinished_catalog_is_discarded() {
         let dir = tempfile::tempdir().unwrap();
-        let first = CatalogWriter::create(dir.path()).unwrap();
-        assert!(matches!(CatalogWriter::create(dir.path()), Err(StoreError::Locked(_))));
+        let first = CatalogWriter::start(SyncLock::acquire(dir.path()).unwrap(), None).unwrap();
+        assert!(matches!(SyncLock::acquire(dir.path()), Err(StoreError::Locked(_))));
         drop(first);
         let names = |d: &std::path::Path| -> Vec<String> {
             std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()

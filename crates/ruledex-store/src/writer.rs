@@ -35,11 +35,6 @@ pub struct CatalogWriter {
 }
 
 impl CatalogWriter {
-    /// An empty catalog in `data_dir`.
-    pub fn create(data_dir: &Path) -> Result<CatalogWriter> {
-        CatalogWriter::start(SyncLock::acquire(data_dir)?, None)
-    }
-
     /// The next catalog: a copy of `previous`, or empty without one.
     pub fn start(lock: SyncLock, previous: Option<&Previous>) -> Result<CatalogWriter> {
         let data_dir = lock.data_dir().to_path_buf();
