@@ -25,6 +25,7 @@ for tool in curl wrk nginx python3; do
   }
 done
 
+source bench/lib.sh
 cargo build --release --quiet -p ruledex
 bin=target/release/ruledex
 tmp=$(mktemp -d)
@@ -38,22 +39,7 @@ trap cleanup EXIT
 trap 'exit 130' INT # these two run the EXIT trap
 trap 'exit 143' TERM
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
-# wait_for URL PID NAME LOG: polls URL until it answers; fails if PID exits first or 30 s pass.
-wait_for() {
-  local url=$1 pid=$2 name=$3 log=$4
-  for _ in $(seq 300); do
-    curl -fsS -o /dev/null "$url" 2> /dev/null && return 0
-    kill -0 "$pid" 2> /dev/null || { echo "bench/web.sh: $name exited; its log:" >&2; cat "$log" >&2; exit 1; }
-    sleep 0.1
-  done
-  echo "bench/web.sh: $name did not answer $url within 30 s; its log:" >&2
-  cat "$log" >&2
-  exit 1
-}
 
 "$bin" --config "$config" --data-dir "$tmp/data" sync > "$tmp/sync.log" 2>&1 ||
   { echo "bench/web.sh: sync failed:" >&2; cat "$tmp/sync.log" >&2; exit 1; }
@@ -101,25 +87,7 @@ names=(page search nginx)
 declare -A urls=([page]="$ruledex/techniques/T1090" [search]="$ruledex/search?q=tor+exit+node" [nginx]="$nginx/techniques/T1090")
 declare -A labels=([page]="ruledex /techniques/T1090" [search]="ruledex /search?q=tor+exit+node" [nginx]="nginx static T1090 page")
 
-# One wrk report -> "requests/s p50_ms p99_ms errors".
-parse_wrk() {
-  awk '
-    function ms(v) {
-      if (v ~ /us$/) return v / 1000
-      if (v ~ /ms$/) return v + 0
-      if (v ~ /s$/) return v * 1000
-      return v * 60000 # minutes
-    }
-    $1 == "50%" { p50 = ms($2) }
-    $1 == "99%" { p99 = ms($2) }
-    /Socket errors:/ { gsub(",", ""); errors += $4 + $6 + $8 + $10 }
-    /Non-2xx or 3xx responses:/ { errors += $5 }
-    $1 == "Requests/sec:" { rps = $2 }
-    END { print rps, p50, p99, errors + 0 }
-  ' "$1"
-}
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 field() { awk -v c="$1" '{print $c}' "$tmp/$2.results"; }
 
 for name in "${names[@]}"; do : > "$tmp/$name.results"; done

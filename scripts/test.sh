@@ -1,29 +1,27 @@
 #!/usr/bin/env bash
-# The test command: formatting, lints and every test, on the real upstream corpora and ATT&CK
-# bundles listed in scripts/test-data.manifest. On a fresh Debian machine it first installs what
-# the tests need (Chromium and its WebDriver, git, curl) and fetches the test data, so it is the
-# only command needed to run the tests.
+# The test command: formatting, lints, supply-chain checks and every test, on the real upstream
+# corpora and ATT&CK bundles listed in scripts/test-data.manifest. On a fresh Debian machine it
+# first installs what the tests need (Chromium and its WebDriver, git, curl, Python with the
+# format checkers below) and fetches the test data, so it is the only command needed to run the
+# tests.
 set -euo pipefail
 # A relative RULEDEX_TEST_DATA names a folder from where the command was run.
 [ -z "${RULEDEX_TEST_DATA:-}" ] || RULEDEX_TEST_DATA=$(realpath -m "$RULEDEX_TEST_DATA")
 cd "$(dirname "$0")/.."
+
+# Exports are checked with each format's own tools, Python packages from PyPI installed into a
+# virtual environment under target/: Splunk AppInspect (the exported Splunk app, which also needs
+# libmagic), MITRE's mitreattack-python (ATT&CK Navigator layers) and feedparser (Atom feeds).
+python_tools=target/tools/python
+python_packages=(splunk-appinspect mitreattack-python feedparser)
 
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v git >/dev/null || missing+=(git)
 command -v curl >/dev/null || missing+=(curl)
-# Splunk AppInspect checks the exported Splunk app (crates/ruledex-core/tests/splunk_app.rs). It
-# is a Python package, installed into a virtual environment under target/ unless one is on PATH;
-# it needs Python with venv and libmagic.
-appinspect_venv=target/tools/appinspect
-need_appinspect=false
-if [ -z "${SPLUNK_APPINSPECT:-}" ] && ! command -v splunk-appinspect >/dev/null \
-  && [ ! -x "$appinspect_venv/bin/splunk-appinspect" ]; then
-  need_appinspect=true
-  python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3 python3-venv)
-  ldconfig -p 2>/dev/null | grep -q 'libmagic\.so\.1' || missing+=(libmagic1)
-fi
+python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3 python3-venv)
+ldconfig -p 2>/dev/null | grep -q 'libmagic\.so\.1' || missing+=(libmagic1)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -31,14 +29,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
-if $need_appinspect; then
-  echo "scripts/test.sh: installing splunk-appinspect (PyPI) into $appinspect_venv" >&2
-  python3 -m venv "$appinspect_venv"
-  "$appinspect_venv/bin/pip" install --quiet splunk-appinspect
+if ! "$python_tools/bin/python" -c 'import splunk_appinspect, mitreattack.navlayers, feedparser' 2>/dev/null; then
+  echo "scripts/test.sh: installing ${python_packages[*]} (PyPI) into $python_tools" >&2
+  python3 -m venv "$python_tools"
+  "$python_tools/bin/pip" install --quiet "${python_packages[@]}"
 fi
-if [ -z "${SPLUNK_APPINSPECT:-}" ] && ! command -v splunk-appinspect >/dev/null; then
-  export SPLUNK_APPINSPECT="$PWD/$appinspect_venv/bin/splunk-appinspect"
-fi
+export SPLUNK_APPINSPECT=${SPLUNK_APPINSPECT:-$PWD/$python_tools/bin/splunk-appinspect}
+export RULEDEX_PYTHON=${RULEDEX_PYTHON:-$PWD/$python_tools/bin/python}
 
 # The test data: $RULEDEX_TEST_DATA if set, else ../shared beside the checkout (as in CI), else a
 # cache; the first and the last are fetched into when incomplete, ../shared must match as it is.

@@ -1,11 +1,12 @@
-//! Tag resolution and ID parsing must never panic, whatever a rule's author wrote.
+//! Tag resolution, ID parsing and name lookups must never panic, whatever a rule's author (or
+//! a user typing a group's name) wrote.
 #![no_main]
 
 use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
 use ruledex_core::attack::{AttackCatalog, Domain, TagMeaning};
-use ruledex_core::ids::{TacticId, TechniqueId};
+use ruledex_core::ids::{AtlasId, ObjectId, TacticId, TechniqueId};
 use ruledex_core::model::MappedBy;
 
 static CATALOG: LazyLock<AttackCatalog> = LazyLock::new(|| {
@@ -20,10 +21,21 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(id) = text.parse::<TechniqueId>() {
         assert_eq!(id.to_string().parse::<TechniqueId>(), Ok(id), "canonical form round-trips");
     }
+    if let Ok(id) = text.parse::<AtlasId>() {
+        assert_eq!(id.to_string().parse::<AtlasId>(), Ok(id), "canonical form round-trips");
+    }
+    if let Ok(id) = text.parse::<ObjectId>() {
+        assert_eq!(id.to_string().parse::<ObjectId>(), Ok(id), "canonical form round-trips");
+    }
     let _ = text.parse::<TacticId>();
     for meaning in CATALOG.resolve_tag(text) {
-        if let TagMeaning::Technique(id) = meaning {
-            let _ = CATALOG.map_technique(id, text, MappedBy::Vendor);
+        match meaning {
+            TagMeaning::Technique(id) => drop(CATALOG.map_technique(id, text, MappedBy::Vendor)),
+            TagMeaning::Tactic(id) => drop(CATALOG.map_tactic(id)),
+            TagMeaning::Atlas(_) | TagMeaning::Unresolved(_) => {}
         }
     }
+    let _ = CATALOG.is_newer_than_release(text);
+    let _ = CATALOG.find_objects(text);
+    let _ = CATALOG.closest_objects(text, 5);
 });

@@ -11,7 +11,7 @@ use ruledex_core::query::Filter;
 
 use crate::service::{Answer, Catalog, ServiceError};
 use crate::sync::stamp;
-use crate::wire::{ChangeJson, ChangesJson};
+use crate::wire::{AttackUpdateJson, ChangeJson, ChangesJson};
 
 /// A request for changes as a front end received it: text to interpret here, once.
 #[derive(Debug, Clone, Default)]
@@ -31,7 +31,11 @@ impl Catalog {
     pub fn changes(&self, request: &ChangeRequest) -> Answer<ChangesJson> {
         let query = self.change_query(request)?;
         let changes = self.store().changes(&query)?;
-        Ok(ChangesJson { changes: changes.iter().map(ChangeJson::from).collect() })
+        let updates = self.store().attack_updates(query.since.as_ref(), query.limit)?;
+        Ok(ChangesJson {
+            changes: changes.iter().map(ChangeJson::from).collect(),
+            attack_updates: updates.iter().map(AttackUpdateJson::from).collect(),
+        })
     }
 
     /// The latest change of every detection changed in the last `days` days, by source and ID.

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use ruledex_core::attack::Domain;
+use ruledex_core::fingerprint::short_hash;
 use ruledex_core::ingest::{DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_QUERY_BYTES, DEFAULT_MAX_SOURCE_BYTES, ReadLimits};
 use ruledex_core::model::SourceKind;
 use ruledex_core::sources::{Format, util};
@@ -23,6 +24,9 @@ use ruledex_core::walk::read_text_file;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::fetch::{attack, git};
+
+/// How the built-in configuration is named in messages.
+const BUILTIN_ORIGIN: &str = "built-in defaults (the official upstream repositories)";
 
 /// The built-in configuration, also printed by `ruledex config defaults`.
 pub const DEFAULTS: &str = include_str!("../defaults.toml");
@@ -42,6 +46,9 @@ pub struct Config {
     #[serde(default)]
     pub history: HistoryConfig,
     pub sources: Vec<SourceConfig>,
+    /// How `ruledex serve` serves.
+    #[serde(default)]
+    pub serve: ServeConfig,
     /// Where this configuration came from, for messages.
     #[serde(skip)]
     pub origin: String,
@@ -84,6 +91,20 @@ impl Default for HistoryConfig {
     fn default() -> HistoryConfig {
         HistoryConfig { keep_syncs: 100, keep_days: 365, badge_days: 14 }
     }
+}
+
+/// `[serve]`: what `ruledex serve` answers besides the web catalog and its JSON API.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Answer MCP at `/mcp` (read-only tools), for AI assistants (`--mcp`).
+    #[serde(default)]
+    pub mcp: bool,
+    /// `Host` names `/mcp` answers besides loopback ones: the names a team reaches a shared
+    /// server by (`--mcp-host`). Requests naming another host are refused, so a web page cannot
+    /// reach the server through DNS rebinding.
+    #[serde(default)]
+    pub mcp_hosts: Vec<String>,
 }
 
 /// A file on disk or a URL to download. Shown (and serialized) without URL credentials.
@@ -231,7 +252,7 @@ impl AttackConfig {
 impl Config {
     pub fn builtin() -> Config {
         let mut config: Config = toml::from_str(DEFAULTS).expect("built-in defaults.toml is valid");
-        config.origin = "built-in defaults (the official upstream repositories)".into();
+        config.origin = BUILTIN_ORIGIN.into();
         config
     }
 
@@ -241,8 +262,9 @@ impl Config {
             .with_context(|| format!("cannot read config {}", path.display()))?;
         let mut config: Config =
             util::toml(&text).map_err(|e| anyhow!("config {} is not valid: {e}", path.display()))?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        config.resolve_paths(base);
+        // Paths in the file are relative to it, and shown and used absolute.
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        config.resolve_paths(path.parent().unwrap_or(Path::new("/")));
         config.origin = path.display().to_string();
         config.validate().with_context(|| format!("config {} is not valid", path.display()))?;
         Ok(config)
@@ -293,12 +315,26 @@ impl Config {
 
     /// Where the catalog lives: `explicit` (a flag or `RULEDEX_DATA_DIR`), else the config's
     /// `data_dir`, else the user's data directory.
+    /// Where the catalog lives: `explicit` (a flag or `RULEDEX_DATA_DIR`), else the config's
+    /// `data_dir`, else a folder of this configuration's own in the user's data directory, so
+    /// two configurations never share a catalog without saying so.
     pub fn data_dir(&self, explicit: Option<&Path>) -> Result<PathBuf> {
         explicit
             .map(Path::to_path_buf)
             .or_else(|| self.data_dir.clone())
-            .or_else(|| dirs::data_dir().map(|d| d.join("ruledex")))
+            .or_else(|| dirs::data_dir().map(|d| d.join("ruledex").join(self.catalog_folder())))
             .context("no data directory: pass --data-dir or set RULEDEX_DATA_DIR")
+    }
+
+    /// `default` for the built-in configuration, else the file's name and a hash of its path
+    /// (`local-mirrors-3f2a9c1e`).
+    fn catalog_folder(&self) -> String {
+        if self.origin == BUILTIN_ORIGIN {
+            return "default".into();
+        }
+        let stem = Path::new(&self.origin).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let stem: String = stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+        format!("{stem}-{}", short_hash(&self.origin))
     }
 
     pub fn enabled_sources(&self) -> impl Iterator<Item = &SourceConfig> {
@@ -309,6 +345,46 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 10: two configurations shared one catalog without saying so.
+    #[test]
+    fn each_configuration_has_a_catalog_folder_of_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, "[attack]\nenterprise = \"e.json\"\n[[sources]]\nname = \"s\"\nformat = \"chronicle\"\nkind = \"vendor\"\npath = \"x\"\n").unwrap();
+            Config::load(&path).unwrap()
+        };
+        let (a, b) = (write("a.toml"), write("b.toml"));
+        let (dir_a, dir_b, builtin) =
+            (a.data_dir(None).unwrap(), b.data_dir(None).unwrap(), Config::builtin().data_dir(None).unwrap());
+        assert_ne!(dir_a, dir_b);
+        assert_eq!(builtin.file_name().unwrap(), "default");
+        assert!(dir_a.file_name().unwrap().to_string_lossy().starts_with("a-"), "{}", dir_a.display());
+        assert_eq!(a.data_dir(None).unwrap(), dir_a, "stable");
+        assert_eq!(a.data_dir(Some(Path::new("/x"))).unwrap(), Path::new("/x"), "a flag wins");
+    }
+
+    #[test]
+    fn paths_are_absolute_whatever_the_config_was_named_by() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.toml");
+        std::fs::write(&path, "[attack]\nenterprise = \"e.json\"\n[[sources]]\nname = \"s\"\nformat = \"chronicle\"\nkind = \"vendor\"\npath = \"../x\"\n").unwrap();
+        let relative = pathdiff(&path);
+        let config = Config::load(&relative).unwrap();
+        let source = config.sources[0].path.as_deref().unwrap();
+        assert!(source.is_absolute(), "{}", source.display());
+        assert!(Path::new(&config.origin).is_absolute(), "{}", config.origin);
+    }
+
+    /// `path` relative to the current directory.
+    fn pathdiff(path: &Path) -> PathBuf {
+        let cwd = std::env::current_dir().unwrap();
+        let ups = cwd.components().count() - 1;
+        let mut relative: PathBuf = std::iter::repeat_n("..", ups).collect();
+        relative.push(path.strip_prefix("/").unwrap());
+        relative
+    }
 
     #[test]
     fn builtin_defaults_are_the_official_upstreams() {

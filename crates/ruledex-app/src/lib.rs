@@ -7,6 +7,7 @@
 
 pub mod changes;
 pub mod config;
+pub mod export;
 pub mod fetch;
 pub mod fingerprint;
 pub mod links;

@@ -128,6 +128,7 @@ pub fn document() -> Value {
         "/api/v1/changes",
         operation::<ChangesJson>(g, "listChanges", "What syncs changed, newest first", CHANGE_PARAMS),
     );
+    add("/api/v1/export", export_operation(g));
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -149,6 +150,47 @@ fn operation<T: JsonSchema>(g: &mut SchemaGenerator, id: &str, summary: &str, pa
         "parameters": params.iter().map(parameter).collect::<Vec<Value>>(),
         "responses": {
             "200": response(g.subschema_for::<T>()),
+            "400": error.clone(),
+            "404": error.clone(),
+            "503": error,
+        },
+    })
+}
+
+/// `/api/v1/export` answers with a file, not JSON.
+fn export_operation(g: &mut SchemaGenerator) -> Value {
+    let formats: Vec<&str> = crate::export::ExportFormat::all().iter().map(|f| f.as_str()).collect();
+    let params = [
+        &[
+            Param { name: "format", location: "query", description: "The export format.", schema: text },
+            query("detection", "One detection, by address (SOURCE/ID).", text),
+            query("technique", "A technique's detections, filtered as its page filters them.", text),
+            EXACT,
+            COMMUNITY,
+            query("q", "Every detection a search finds (used when neither detection nor technique is given).", text),
+            query("archive", "zip (default) or tar.gz, for formats of several files.", text),
+        ][..],
+        FILTERS,
+    ]
+    .concat();
+    let mut parameters: Vec<Value> = params.iter().map(parameter).collect();
+    parameters[0]["required"] = json!(true);
+    parameters[0]["schema"] = json!({ "type": "string", "enum": formats });
+    let error = response(g.subschema_for::<ErrorJson>());
+    let file = |media: &str| json!({ media: { "schema": { "type": "string", "contentMediaType": media } } });
+    let mut content = Map::new();
+    for media in
+        ["application/json", "application/x-ndjson", "text/csv", "text/plain", "application/zip", "application/gzip"]
+    {
+        content.extend(file(media).as_object().cloned().unwrap_or_default());
+    }
+    json!({
+        "operationId": "export",
+        "summary": "Detections in a platform's import format (or JSON/CSV rows), as a file to download; several files \
+            come as an archive (a Splunk app as .tar.gz)",
+        "parameters": parameters,
+        "responses": {
+            "200": { "description": "The file, named in Content-Disposition", "content": content },
             "400": error.clone(),
             "404": error.clone(),
             "503": error,

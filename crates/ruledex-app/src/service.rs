@@ -10,7 +10,7 @@ use ruledex_core::attack::TechniqueLookup;
 use ruledex_core::ids::TechniqueId;
 use ruledex_core::model::Detection;
 use ruledex_core::query::{Filter, SearchQuery};
-use ruledex_store::{Candidate, Lookup, SearchResults, Store, StoreError, StoreOptions, TechniquePage};
+use ruledex_store::{Candidate, Lookup, SearchResults, Store, StoreError, StoreOptions, TechniquePage, Window};
 
 use crate::links;
 use crate::wire::{
@@ -85,6 +85,7 @@ impl From<StoreError> for ServiceError {
             | StoreError::Version { .. }
             | StoreError::Corrupt(_)
             | StoreError::Busy(_)
+            | StoreError::Damaged { .. }
             | StoreError::Unreadable(_) => ServiceError::Unavailable(error.to_string()),
             StoreError::Locked(_) | StoreError::Io { .. } | StoreError::Sqlite(_) => {
                 ServiceError::Internal(error.to_string())
@@ -111,6 +112,11 @@ impl Catalog {
     /// The ATT&CK release the catalog was built from.
     pub fn attack_version(&self) -> Option<String> {
         self.store.info().attack_version.clone()
+    }
+
+    /// The native format of a configured source.
+    pub fn source_format(&self, source: &str) -> Option<ruledex_core::model::Format> {
+        self.store.sources().iter().find(|s| s.report.name == source).map(|s| s.report.format)
     }
 
     /// "Parent: Sub" for sub-techniques, the name otherwise.
@@ -141,8 +147,19 @@ impl Catalog {
     /// A technique's page: the technique, its sub-techniques with counts, and the detections
     /// `filter` keeps (under its sub-techniques too unless `exact`).
     pub fn technique_page(&self, technique: &str, exact: bool, filter: &Filter) -> Answer<TechniquePage> {
+        self.technique_page_window(technique, exact, filter, Window::ALL)
+    }
+
+    /// [`Catalog::technique_page`] with only the detections in `window` read.
+    pub fn technique_page_window(
+        &self,
+        technique: &str,
+        exact: bool,
+        filter: &Filter,
+        window: Window,
+    ) -> Answer<TechniquePage> {
         let id = self.find_technique(technique)?;
-        self.store.technique_page(id, exact, filter)?.ok_or_else(|| ServiceError::NotFound {
+        self.store.technique_page(id, exact, filter, window)?.ok_or_else(|| ServiceError::NotFound {
             message: format!("{id} is not an ATT&CK technique, and no detection is tagged with it"),
             suggestions: self.technique_suggestions(&self.store.attack().closest_techniques(&id.to_string())),
         })
@@ -257,6 +274,71 @@ impl Catalog {
             tactics: attack.tactics().iter().map(TacticJson::from).collect(),
             techniques,
         })
+    }
+
+    /// Completions for a technique being typed: IDs while it looks like one ("T10", "t1090.0"),
+    /// else ATT&CK names ("Proxy: Multi-hop Proxy"), both of which [`Catalog::find_technique`]
+    /// takes; with nothing typed, the techniques with the most detections. At most `limit`, and
+    /// whether there are more.
+    pub fn complete_technique(&self, typed: &str, limit: usize) -> Answer<(Vec<String>, bool)> {
+        let typed = typed.trim();
+        let as_id = typed.is_empty()
+            || typed.chars().next().is_some_and(|c| c.eq_ignore_ascii_case(&'t') || c.is_ascii_digit())
+                && typed.chars().skip(1).all(|c| c.is_ascii_digit() || c == '.' || c == '/');
+        let filter = Filter::default();
+        let mut found = if typed.is_empty() {
+            let counts = self.store.technique_counts(&filter)?;
+            let mut all: Vec<TechniqueSuggestionJson> = counts
+                .family
+                .iter()
+                .filter(|(id, _)| self.store.technique(**id).is_some_and(|t| !t.revoked && !t.deprecated))
+                .map(|(id, n)| TechniqueSuggestionJson { id: *id, name: String::new(), detections: *n })
+                .collect();
+            all.sort_by(|a, b| b.detections.cmp(&a.detections).then(a.id.cmp(&b.id)));
+            all
+        } else {
+            // "multi-hop" and "Proxy: Multi" name words of the name as the search box's words do.
+            let words = typed.replace(|c: char| !c.is_alphanumeric() && c != '.', " ");
+            self.suggest_techniques(&words, &filter, usize::MAX)?
+        };
+        let more = found.len() > limit;
+        found.truncate(limit);
+        let values = found
+            .into_iter()
+            .map(|t| if as_id { t.id.to_string() } else { self.technique_name(t.id).unwrap_or(t.name) })
+            .collect();
+        Ok((values, more))
+    }
+
+    /// The configured sources whose names start with what was typed (ignoring case).
+    pub fn complete_source(&self, typed: &str) -> Vec<String> {
+        let typed = typed.trim().to_lowercase();
+        self.store
+            .sources()
+            .iter()
+            .map(|s| s.report.name.clone())
+            .filter(|name| name.to_lowercase().starts_with(&typed))
+            .collect()
+    }
+
+    /// Completions for the ID part of an address in `source`: IDs starting with what was
+    /// typed, then IDs of detections whose title contains it. At most `limit`, and whether there
+    /// are more.
+    pub fn complete_detection_id(&self, source: &str, typed: &str, limit: usize) -> Answer<(Vec<String>, bool)> {
+        Ok(self.store.ids_like(source, typed.trim(), limit)?)
+    }
+
+    /// Completions for a whole address being typed: `SOURCE/` while no `/` is typed, then
+    /// `SOURCE/ID` as [`Catalog::complete_detection_id`] finds them.
+    pub fn complete_address(&self, typed: &str, limit: usize) -> Answer<(Vec<String>, bool)> {
+        let Some((source, id)) = typed.trim_start().split_once('/') else {
+            let mut sources: Vec<String> = self.complete_source(typed).into_iter().map(|s| format!("{s}/")).collect();
+            let more = sources.len() > limit;
+            sources.truncate(limit);
+            return Ok((sources, more));
+        };
+        let (ids, more) = self.complete_detection_id(source, id, limit)?;
+        Ok((ids.into_iter().map(|id| format!("{source}/{id}")).collect(), more))
     }
 
     fn technique_suggestions(&self, ids: &[TechniqueId]) -> Vec<Suggestion> {

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use ruledex_core::attack::{AttackCatalog, Domain};
-use ruledex_core::history::{DetectionChange, compare};
+use ruledex_core::history::{AttackUpdate, DetectionChange, compare, moved};
 use ruledex_core::ingest::{AttackCoverage, EarlierRead, SourceReport, SourceSpec, ingest_reusing};
 use ruledex_core::model::ChangeKind;
 use ruledex_store::{CatalogWriter, Previous, PreviousDetections, PreviousSource, Retention, SyncLock};
@@ -90,6 +90,9 @@ pub struct SyncSummary {
     /// built from scratch, and the change history starts afresh.
     pub catalog_warning: Option<String>,
     pub attack: AttackSummary,
+    /// Set when the sync read other ATT&CK data than the catalog had (a new release): the
+    /// releases, and how many detections moved to other techniques.
+    pub attack_update: Option<AttackUpdate>,
     pub sources: Vec<SourceOutcome>,
     #[serde(serialize_with = "millis")]
     pub total_time: Duration,
@@ -154,6 +157,9 @@ pub struct SourceOutcome {
     /// What this read changed in the catalog (zero for a source read for the first time, whose
     /// detections are its starting point rather than changes).
     pub changes: ChangeCounts,
+    /// Detections listed under other techniques than before though their tags are unchanged:
+    /// moved by new ATT&CK data.
+    pub moved: usize,
     #[serde(serialize_with = "millis")]
     pub fetch_time: Duration,
     #[serde(serialize_with = "millis")]
@@ -167,6 +173,14 @@ impl SyncSummary {
     pub fn all_sources_read(&self) -> bool {
         self.sources.iter().all(|s| s.problem.is_none())
     }
+
+    /// What could not be read fresh, one line each: ATT&CK bundles kept from before, then
+    /// sources that could not be fetched or read.
+    pub fn problems(&self) -> Vec<String> {
+        let attack = self.attack.warnings.iter().map(|w| format!("ATT&CK: {w}"));
+        let sources = self.sources.iter().filter_map(|s| s.problem.as_ref().map(|p| format!("{}: {p}", s.name)));
+        attack.chain(sources).collect()
+    }
 }
 
 /// Syncs incrementally: see the module documentation.
@@ -177,9 +191,9 @@ pub fn run(config: &Config, data_dir: &Path, progress: &dyn Progress) -> Result<
 pub fn run_with(config: &Config, data_dir: &Path, progress: &dyn Progress, mode: Mode) -> Result<SyncSummary> {
     let started = Instant::now();
     let lock = SyncLock::acquire(data_dir)?;
-    progress.step("checking ATT&CK");
-    let bundles = fetch_attack(config, data_dir)?;
     let fetched: Vec<Fetched> = config.enabled_sources().map(|s| fetch_source(s, data_dir, progress)).collect();
+    progress.step("checking ATT&CK");
+    let bundles = fetch_attack(config, data_dir).map_err(|error| with_unreachable_sources(error, &fetched))?;
     // A current catalog that cannot be read must not stop every later sync: it is replaced.
     let planned = Previous::open(&lock)
         .map_err(anyhow::Error::from)
@@ -197,7 +211,8 @@ pub fn run_with(config: &Config, data_dir: &Path, progress: &dyn Progress, mode:
         let catalog = previous.as_ref().map(|p| p.path().to_path_buf()).unwrap_or_default();
         let sources = fetched.iter().zip(&plan.sources).map(|(f, p)| unchanged_outcome(f, p)).collect();
         let techniques = previous.as_ref().map(Previous::technique_count).transpose()?.unwrap_or(0);
-        let attack = attack_summary(config, &bundles, techniques, true, started);
+        let version = previous.as_ref().map(|p| p.meta("attack_version")).transpose()?.flatten();
+        let attack = attack_summary(&bundles, version, techniques, true, started);
         return Ok(SyncSummary {
             catalog,
             config: config.origin.clone(),
@@ -206,6 +221,7 @@ pub fn run_with(config: &Config, data_dir: &Path, progress: &dyn Progress, mode:
             sync: None,
             catalog_warning,
             attack,
+            attack_update: None,
             sources,
             total_time: started.elapsed(),
         });
@@ -214,9 +230,11 @@ pub fn run_with(config: &Config, data_dir: &Path, progress: &dyn Progress, mode:
     progress.step("loading ATT&CK");
     let (attack, attack_changed) = match (&previous, plan.attack_unchanged) {
         (Some(previous), true) => (previous.attack()?, false),
-        _ => (load_attack(config, &bundles)?, true),
+        _ => (load_attack(config, &bundles).map_err(|error| with_unreachable_sources(error, &fetched))?, true),
     };
-    let attack_summary = attack_summary(config, &bundles, attack.techniques().count(), !attack_changed, attack_started);
+    let version = attack.release(Domain::Enterprise).map(String::from);
+    let techniques = attack.techniques().count();
+    let attack_summary = attack_summary(&bundles, version, techniques, !attack_changed, attack_started);
     let mut writer = CatalogWriter::start(lock, previous.as_ref())?;
     if attack_changed {
         writer.write_attack(&attack)?;
@@ -242,10 +260,16 @@ pub fn run_with(config: &Config, data_dir: &Path, progress: &dyn Progress, mode:
     writer.write_meta("built_at", &now.stamp)?;
     writer.write_meta("ruledex_version", env!("CARGO_PKG_VERSION"))?;
     writer.write_meta("attack_fingerprint", &plan.attack_fingerprint)?;
+    writer.write_meta("config", &config.origin)?;
     if let Some(version) = &attack_summary.version {
         writer.write_meta("attack_version", version)?;
     }
-    let sync = writer.record_changes(&now.stamp, &changes, &now.retention)?;
+    let attack_update = plan.replaced_attack.map(|replaced| AttackUpdate {
+        before: replaced.release,
+        after: attack_summary.version.clone(),
+        moved: sources.iter().map(|s| s.moved).sum(),
+    });
+    let sync = writer.record_changes(&now.stamp, &changes, attack_update.as_ref(), &now.retention)?;
     progress.step("saving the catalog");
     let catalog = writer.finish()?;
     Ok(SyncSummary {
@@ -256,6 +280,7 @@ pub fn run_with(config: &Config, data_dir: &Path, progress: &dyn Progress, mode:
         sync,
         catalog_warning,
         attack: attack_summary,
+        attack_update,
         sources,
         total_time: started.elapsed(),
     })
@@ -292,10 +317,7 @@ struct Fetched<'a> {
 fn fetch_source<'a>(source: &'a SourceConfig, data_dir: &Path, progress: &dyn Progress) -> Fetched<'a> {
     progress.step(&format!("fetching {}", source.name));
     let started = Instant::now();
-    let adapter = source.format.adapter();
-    // The checkout needs the files rules refer to (Panther's Python and helpers) as well as the rules.
-    let patterns: Vec<&str> = adapter.patterns().iter().chain(adapter.support_patterns()).copied().collect();
-    let tree = fetch::source_tree(source, &patterns, data_dir);
+    let tree = fetch::source_tree(source, &checkout_patterns(source), data_dir);
     // A tree that cannot even be listed is read anyway, and fails there with its reason.
     let fingerprint = tree.as_ref().ok().and_then(|tree| fingerprint::source(source, tree).ok());
     Fetched { source, tree, fingerprint, fetch_time: started.elapsed() }
@@ -305,9 +327,17 @@ fn fetch_source<'a>(source: &'a SourceConfig, data_dir: &Path, progress: &dyn Pr
 struct Plan {
     attack_fingerprint: String,
     attack_unchanged: bool,
+    /// The ATT&CK data differs from the catalog's (whatever the mode): the release the catalog
+    /// had, for the history.
+    replaced_attack: Option<Replaced>,
     /// The same sources as the catalog holds, in the same order.
     same_sources: bool,
     sources: Vec<Planned>,
+}
+
+/// The catalog's ATT&CK release, when a sync reads other ATT&CK data.
+struct Replaced {
+    release: Option<String>,
 }
 
 /// One source's part of the plan: what the catalog holds of it, and whether it changed.
@@ -328,11 +358,16 @@ impl Plan {
         let attack_fingerprint = fingerprint::attack(&config.attack, &paths)?;
         let Some(previous) = previous else {
             let sources = fetched.iter().map(|_| Planned { previous: None, unchanged: false }).collect();
-            return Ok(Plan { attack_fingerprint, attack_unchanged: false, same_sources: false, sources });
+            let attack_unchanged = false;
+            return Ok(Plan { attack_fingerprint, attack_unchanged, replaced_attack: None, same_sources: false, sources });
         };
         let incremental = mode == Mode::Incremental;
-        let attack_unchanged =
-            incremental && previous.meta("attack_fingerprint")?.as_deref() == Some(attack_fingerprint.as_str());
+        let same_attack = previous.meta("attack_fingerprint")?.as_deref() == Some(attack_fingerprint.as_str());
+        let attack_unchanged = incremental && same_attack;
+        let replaced_attack = match same_attack {
+            true => None,
+            false => Some(Replaced { release: previous.meta("attack_version")? }),
+        };
         let names: Vec<&str> = fetched.iter().map(|f| f.source.name.as_str()).collect();
         let same_sources = previous.source_names()? == names;
         let sources = fetched
@@ -344,7 +379,7 @@ impl Plan {
                 Ok(Planned { previous: earlier, unchanged })
             })
             .collect::<Result<_>>()?;
-        Ok(Plan { attack_fingerprint, attack_unchanged, same_sources, sources })
+        Ok(Plan { attack_fingerprint, attack_unchanged, replaced_attack, same_sources, sources })
     }
 
     /// Every source and ATT&CK unchanged, and no error of an earlier sync to clear.
@@ -383,34 +418,46 @@ fn fetch_attack(config: &Config, data_dir: &Path) -> Result<Vec<(Domain, PathBuf
         .collect()
 }
 
-/// Loads every bundle. A bundle without techniques of its domain stops the sync, so the
-/// previous catalog stays rather than lose its techniques.
+/// Loads every bundle. A bundle without techniques stops the sync, so the previous catalog
+/// stays rather than lose its techniques.
 fn load_attack(config: &Config, bundles: &[(Domain, PathBuf, Option<String>)]) -> Result<AttackCatalog> {
     let refs: Vec<(Domain, &Path)> = bundles.iter().map(|(d, p, _)| (*d, p.as_path())).collect();
-    let mut catalog = AttackCatalog::load(&refs).context("cannot load ATT&CK")?;
-    for (domain, path, _) in bundles {
-        if !catalog.techniques().any(|t| t.domain == *domain) {
-            bail!(
-                "ATT&CK bundle {} holds no {} techniques; the previous catalog is kept",
-                path.display(),
-                domain.label()
-            );
-        }
-    }
+    let mut catalog = AttackCatalog::load(&refs).context("cannot load ATT&CK; the previous catalog is kept")?;
     catalog.version = config.attack.version.clone();
     Ok(catalog)
 }
 
+/// Without ATT&CK no catalog is written; the error also names every source that could not be
+/// fetched (offline, all of them), not only ATT&CK.
+fn with_unreachable_sources(error: anyhow::Error, fetched: &[Fetched]) -> anyhow::Error {
+    let unreachable: Vec<String> = fetched
+        .iter()
+        .filter_map(|f| f.tree.as_ref().err().map(|e| format!("{}: {e:#}", f.source.name)))
+        .collect();
+    match unreachable.as_slice() {
+        [] => error,
+        _ => anyhow::anyhow!("{error:#}\nthe sources could not be fetched either:\n{}", unreachable.join("\n")),
+    }
+}
+
+/// The files a source's checkout needs: its rules, and what they refer to (Panther's Python and
+/// helpers).
+fn checkout_patterns(source: &SourceConfig) -> Vec<&'static str> {
+    let adapter = source.format.adapter();
+    adapter.patterns().iter().chain(adapter.support_patterns()).copied().collect()
+}
+
+/// `version` is the release the enterprise bundle declares, else the configured label.
 fn attack_summary(
-    config: &Config,
     bundles: &[(Domain, PathBuf, Option<String>)],
+    version: Option<String>,
     techniques: usize,
     unchanged: bool,
     started: Instant,
 ) -> AttackSummary {
     AttackSummary {
         bundles: bundles.iter().map(|(_, p, _)| p.clone()).collect(),
-        version: config.attack.version.clone(),
+        version,
         techniques,
         warnings: bundles.iter().filter_map(|(_, _, w)| w.clone()).collect(),
         unchanged,
@@ -475,6 +522,7 @@ fn sync_source(
                 problem: tree.warning,
                 files_reused: ingested.files_reused,
                 changes: ChangeCounts::of(&found),
+                moved: moved(rows.iter().map(|(_, d)| d), &ingested.detections),
                 ..outcome(&ingested.report)
             };
             changes.extend(found);
@@ -520,6 +568,7 @@ fn outcome(report: &SourceReport) -> SourceOutcome {
         unchanged: false,
         files_reused: 0,
         changes: ChangeCounts::default(),
+        moved: 0,
         fetch_time: Duration::ZERO,
         parse_time: report.parse_time,
         store_time: Duration::ZERO,
@@ -710,7 +759,11 @@ mod tests {
         let error = run(&config, &data, &Quiet).unwrap_err();
         assert_eq!(
             format!("{error:#}"),
-            format!("ATT&CK bundle {} holds no Enterprise techniques; the previous catalog is kept", empty.display())
+            format!(
+                "cannot load ATT&CK; the previous catalog is kept: ATT&CK bundle {} holds no ATT&CK techniques (no \
+                 attack-pattern object with a mitre-attack ID such as T1090): it is not an ATT&CK bundle",
+                empty.display()
+            )
         );
         assert_eq!(fs::read(&summary.catalog).unwrap(), before);
     }

@@ -12,12 +12,12 @@ use std::path::PathBuf;
 use ruledex_core::attack::{Domain, Tactic, Technique};
 use ruledex_core::ids::{TacticId, TechniqueId};
 use ruledex_core::model::{
-    ChangeKind, ChangedField, DependencyKind, Detection, Format, Language, MappedBy, MappingStatus, RuleType, Severity,
-    SourceKind, Status,
+    ChangeKind, ChangedField, DependencyKind, Detection, Format, Language, MappedBy, MappingStatus, MappingVia, RuleType,
+    Severity, SourceKind, Status,
 };
 use ruledex_core::query::FacetCounts;
 use ruledex_core::url::encode_component;
-use ruledex_store::{Candidate, CatalogInfo, Hit, RecordedChange, SourceStatus, TechniquePage};
+use ruledex_store::{Candidate, CatalogInfo, Hit, RecordedAttackUpdate, RecordedChange, SourceStatus, TechniquePage};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -88,6 +88,10 @@ pub struct DetectionJson {
     pub tactics: Vec<TacticRefJson>,
     /// ATT&CK tags that name nothing in ATT&CK.
     pub unresolved_tags: Vec<String>,
+    /// MITRE ATLAS techniques and tactics the rule names (attacks on AI systems; never counted
+    /// as ATT&CK). Absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub atlas: Vec<AtlasRefJson>,
     pub provenance: ProvenanceJson,
     /// The license that applies: the rule's own, else the source's.
     pub effective_license: Option<String>,
@@ -132,13 +136,36 @@ pub struct MappingJson {
     pub tagged_id: Option<TechniqueId>,
     pub status: MappingStatus,
     pub mapped_by: MappedBy,
+    /// `reference` when read from a link among the rule's references, not from its ATT&CK tags
+    /// (absent for tags).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<MappingVia>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[schemars(rename = "TacticRef")]
 pub struct TacticRefJson {
+    /// The tactic (a successor, for a revoked or split tactic).
     pub id: TacticId,
     pub name: String,
+    /// The tactic the tag named, when it differs from `id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tagged_id: Option<TacticId>,
+    /// Absent when current.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<MappingStatus>,
+}
+
+/// A MITRE ATLAS technique or tactic.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "AtlasRef")]
+pub struct AtlasRefJson {
+    /// `AML.T0051.000`, `AML.TA0002`.
+    pub id: String,
+    /// Its page on atlas.mitre.org.
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<MappingVia>,
 }
 
 /// Where a detection came from.
@@ -215,10 +242,25 @@ impl From<&Detection> for DetectionJson {
                     tagged_id: m.tagged_id,
                     status: m.status,
                     mapped_by: m.mapped_by,
+                    via: unusual_via(m.via),
                 })
                 .collect(),
-            tactics: d.tactics.iter().map(|t| TacticRefJson { id: t.id, name: t.name.clone() }).collect(),
+            tactics: d
+                .tactics
+                .iter()
+                .map(|t| TacticRefJson {
+                    id: t.id,
+                    name: t.name.clone(),
+                    tagged_id: t.tagged_id,
+                    status: Some(t.status).filter(|s| *s != MappingStatus::Current),
+                })
+                .collect(),
             unresolved_tags: d.unresolved_tags.clone(),
+            atlas: d
+                .atlas
+                .iter()
+                .map(|a| AtlasRefJson { id: a.id.to_string(), url: a.url.clone(), via: unusual_via(a.via) })
+                .collect(),
             provenance: ProvenanceJson {
                 path: d.provenance.path.clone(),
                 repository: d.provenance.repository.clone(),
@@ -228,6 +270,11 @@ impl From<&Detection> for DetectionJson {
             effective_license: d.effective_license.clone(),
         }
     }
+}
+
+/// How a mapping was read, when not from the rule's tags.
+fn unusual_via(via: MappingVia) -> Option<MappingVia> {
+    Some(via).filter(|v| *v != MappingVia::Tag)
 }
 
 /// An ATT&CK technique.
@@ -247,6 +294,9 @@ pub struct TechniqueJson {
     pub revoked: bool,
     pub revoked_by: Option<TechniqueId>,
     pub deprecated: bool,
+    /// For a deprecated technique: those its ATT&CK note says to use instead.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub successors: Vec<TechniqueId>,
 }
 
 impl From<&Technique> for TechniqueJson {
@@ -263,6 +313,7 @@ impl From<&Technique> for TechniqueJson {
             revoked: t.revoked,
             revoked_by: t.revoked_by,
             deprecated: t.deprecated,
+            successors: t.successors.clone(),
         }
     }
 }
@@ -357,6 +408,16 @@ pub struct TechniquePageJson {
     pub hidden_deprecated: usize,
     /// How many more with community content included.
     pub hidden_community: usize,
+    /// Where `detections` starts among the `shown`, when a front end pages them (the MCP
+    /// tools); absent when every shown detection is listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<usize>,
+    /// The most detections one page lists, when paged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    /// How many shown detections come after this page, when paged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub more: Option<usize>,
     pub detections: Vec<DetectionJson>,
 }
 
@@ -391,8 +452,21 @@ impl TechniquePageJson {
             facets: (&listing.facets).into(),
             hidden_deprecated: listing.hidden_deprecated,
             hidden_community: listing.hidden_community,
+            offset: None,
+            limit: None,
+            more: None,
             detections: listing.detections.iter().map(DetectionJson::from).collect(),
         }
+    }
+
+    /// Only the detections `offset..offset + limit` of the shown ones, saying how many follow.
+    pub fn paged(mut self, offset: usize, limit: usize) -> TechniquePageJson {
+        let after = self.detections.split_off(offset.min(self.detections.len()));
+        self.detections = after;
+        let more = self.detections.len().saturating_sub(limit);
+        self.detections.truncate(limit);
+        (self.offset, self.limit, self.more) = (Some(offset), Some(limit), Some(more));
+        self
     }
 }
 
@@ -510,6 +584,11 @@ pub struct AttackCoverageJson {
     pub revoked_tags: usize,
     pub deprecated_tags: usize,
     pub unknown_tags: usize,
+    /// Each tag that names nothing in the loaded ATT&CK, with how many times the source uses it
+    /// (newer releases' IDs and tactic words, typos).
+    pub unknown: BTreeMap<String, usize>,
+    /// References to MITRE ATLAS (kept apart from ATT&CK).
+    pub atlas_refs: usize,
 }
 
 impl From<&SourceStatus> for SourceJson {
@@ -536,6 +615,8 @@ impl From<&SourceStatus> for SourceJson {
                 revoked_tags: r.attack.revoked_tags,
                 deprecated_tags: r.attack.deprecated_tags,
                 unknown_tags: r.attack.unknown_tags,
+                unknown: r.attack.unknown.clone(),
+                atlas_refs: r.attack.atlas_refs,
             },
             parse_time: u64::try_from(r.parse_time.as_millis()).unwrap_or(u64::MAX),
             synced_at: s.synced_at.clone(),
@@ -630,6 +711,38 @@ pub struct SuggestionJson {
 #[schemars(rename = "Changes")]
 pub struct ChangesJson {
     pub changes: Vec<ChangeJson>,
+    /// Syncs that read new ATT&CK data (a new release), newest first: `since` applies, the
+    /// source and technique filters do not (a release moves detections of every source).
+    pub attack_updates: Vec<AttackUpdateJson>,
+}
+
+/// A sync that read other ATT&CK data than the catalog had.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "AttackUpdate")]
+pub struct AttackUpdateJson {
+    /// The release before and after (as the bundles declare it, else the configured label).
+    pub release_before: Option<String>,
+    pub release_after: Option<String>,
+    /// Detections listed under other techniques since (revoked techniques followed to their
+    /// replacements, say), though their own tags did not change.
+    pub moved: usize,
+    /// The above in a sentence ("ATT&CK 18.1 → 19.0: 12 detections moved to other techniques").
+    pub summary: String,
+    pub synced_at: String,
+    pub sync: i64,
+}
+
+impl From<&RecordedAttackUpdate> for AttackUpdateJson {
+    fn from(r: &RecordedAttackUpdate) -> AttackUpdateJson {
+        AttackUpdateJson {
+            release_before: r.update.before.clone(),
+            release_after: r.update.after.clone(),
+            moved: r.update.moved,
+            summary: r.update.sentence(),
+            synced_at: r.synced_at.clone(),
+            sync: r.sync,
+        }
+    }
 }
 
 /// What one sync found changed about one detection.
@@ -693,3 +806,57 @@ impl From<&RecordedChange> for ChangeJson {
 
 /// Where a background sync stands (`/api/v1/sync`).
 pub use crate::sync::SyncPhase;
+
+/// An export in memory (the MCP `export` tool): its files as text, and what went into it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Export")]
+pub struct ExportJson {
+    /// The format written: a platform's import format, `json` or `csv`.
+    pub format: String,
+    /// A short name for the export, safe in file names.
+    pub name: String,
+    /// Whether the format is several files (a directory or an archive) rather than one.
+    pub multi_file: bool,
+    pub files: Vec<ExportFileJson>,
+    /// Addresses of the detections written.
+    pub included: Vec<String>,
+    /// Detections of the selection the format cannot hold, and why.
+    pub skipped: Vec<SkippedJson>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "ExportFile")]
+pub struct ExportFileJson {
+    /// The file's path inside the export.
+    pub path: String,
+    /// The file's contents (UTF-8; exports are text).
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "SkippedDetection")]
+pub struct SkippedJson {
+    pub address: String,
+    pub reason: String,
+}
+
+impl From<&crate::export::Exported> for ExportJson {
+    fn from(e: &crate::export::Exported) -> ExportJson {
+        ExportJson {
+            format: e.format.as_str().to_string(),
+            name: e.name.clone(),
+            multi_file: e.format.multi_file(),
+            files: e
+                .files
+                .iter()
+                .map(|f| ExportFileJson { path: f.path.clone(), text: String::from_utf8_lossy(&f.bytes).into_owned() })
+                .collect(),
+            included: e.included.clone(),
+            skipped: e
+                .skipped
+                .iter()
+                .map(|s| SkippedJson { address: s.address.clone(), reason: s.reason.clone() })
+                .collect(),
+        }
+    }
+}

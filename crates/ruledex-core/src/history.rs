@@ -33,6 +33,29 @@ pub struct DetectionChange {
     pub query_after: Option<String>,
 }
 
+/// The ATT&CK data a sync resolved tags against changed (a new release, most often).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AttackUpdate {
+    /// The release before and after, as the bundles declare it (or the configured label).
+    pub before: Option<String>,
+    pub after: Option<String>,
+    /// Detections listed under other techniques since, their own tags unchanged (see [`moved`]).
+    pub moved: usize,
+}
+
+impl AttackUpdate {
+    /// "ATT&CK 18.1 → 19.0: 12 detections moved to other techniques".
+    pub fn sentence(&self) -> String {
+        let release = |r: &Option<String>| r.clone().unwrap_or_else(|| "(release unknown)".into());
+        let releases = match self.before == self.after {
+            true => format!("ATT&CK {} (its data changed)", release(&self.after)),
+            false => format!("ATT&CK {} → {}", release(&self.before), release(&self.after)),
+        };
+        let detections = if self.moved == 1 { "detection" } else { "detections" };
+        format!("{releases}: {} {detections} moved to other techniques", self.moved)
+    }
+}
+
 /// Which changes to list, newest first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangeQuery {
@@ -82,6 +105,22 @@ pub fn compare<'a>(
     let gone = before.into_iter().filter(|old| !later.contains_key(old.id.as_str()));
     changes.extend(gone.map(|old| removed(old, commit)));
     changes
+}
+
+/// How many detections in both reads are listed under other techniques though their ATT&CK
+/// tags are the same: the ATT&CK data they are resolved against changed (a new release revoked
+/// or deprecated what they name). Such moves are not changes of the detections; a sync records
+/// their number with the release.
+pub fn moved<'a>(before: impl IntoIterator<Item = &'a Detection>, after: &[Detection]) -> usize {
+    let later: HashMap<&str, &Detection> = after.iter().map(|d| (d.id.as_str(), d)).collect();
+    let same_tags = |a: &Detection, b: &Detection| {
+        (&a.rule.attack_tags, &a.rule.inferred_attack_tags) == (&b.rule.attack_tags, &b.rule.inferred_attack_tags)
+    };
+    let listed = |d: &Detection| d.techniques.iter().map(|m| m.id).collect::<Vec<TechniqueId>>();
+    before
+        .into_iter()
+        .filter(|old| later.get(old.id.as_str()).is_some_and(|new| same_tags(old, new) && listed(old) != listed(new)))
+        .count()
 }
 
 /// The change from `old` (absent: added) to `new`, if any.
@@ -205,6 +244,35 @@ mod tests {
             provenance: Provenance { commit: Some("c1".into()), ..Provenance::default() },
             effective_license: None,
         }
+    }
+
+    #[test]
+    fn detections_moved_by_new_attack_data_are_counted_apart_from_tag_edits() {
+        use crate::model::{MappedBy, MappingStatus, MappingVia, TechniqueMapping};
+        let listed = |mut d: Detection, tag: &str, id: &str| {
+            d.rule.attack_tags = vec![tag.into()];
+            d.techniques = vec![TechniqueMapping {
+                id: id.parse().unwrap(),
+                name: None,
+                tagged: tag.into(),
+                tagged_id: None,
+                status: MappingStatus::Current,
+                mapped_by: MappedBy::Vendor,
+                via: MappingVia::Tag,
+            }];
+            d
+        };
+        let before = vec![
+            listed(detection("revoked", "a"), "T1500", "T1500"),
+            listed(detection("retagged", "b"), "T1090", "T1090"),
+            listed(detection("same", "c"), "T1090", "T1090"),
+        ];
+        let after = vec![
+            listed(detection("revoked", "a"), "T1500", "T1027.004"),
+            listed(detection("retagged", "b"), "T1095", "T1095"),
+            listed(detection("same", "c"), "T1090", "T1090"),
+        ];
+        assert_eq!(moved(&before, &after), 1, "only the detection whose own tags did not change moved");
     }
 
     fn kinds(changes: &[DetectionChange]) -> Vec<(&str, ChangeKind, Vec<ChangedField>)> {

@@ -1,4 +1,4 @@
-//! Validated ATT&CK identifiers.
+//! Validated ATT&CK and ATLAS identifiers.
 //!
 //! Rules spell technique IDs many ways (`t1090.003`, `T1090/003`, URLs). They are parsed here,
 //! once, into newtypes that always display in MITRE's canonical form, so the rest of ruledex
@@ -21,8 +21,36 @@ pub struct TechniqueId {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TacticId(u16);
 
+/// The kinds of ATT&CK objects that use techniques, each with its ID letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ObjectKind {
+    /// An intrusion set, such as APT29 (`G0016`).
+    Group,
+    /// A campaign, such as the SolarWinds Compromise (`C0024`).
+    Campaign,
+    /// Malware or a tool, such as Cobalt Strike (`S0154`).
+    Software,
+}
+
+/// An ATT&CK group (`G0016`), campaign (`C0024`) or software (`S0154`) ID.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectId {
+    kind: ObjectKind,
+    number: u16,
+}
+
+/// A MITRE ATLAS (adversarial AI) technique such as `AML.T0051` or `AML.T0051.000`, or tactic
+/// such as `AML.TA0002`. ATLAS is not ATT&CK: its `T` numbers are a separate namespace.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AtlasId {
+    tactic: bool,
+    number: u16,
+    sub: Option<u16>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{input:?} is not an ATT&CK {what} ID (expected {expected})")]
+#[error("{input:?} is not an {what} ID (expected {expected})")]
 pub struct IdError {
     input: String,
     what: &'static str,
@@ -57,12 +85,15 @@ impl TechniqueId {
         };
         let number = four_digits(number)?;
         let sub = match sub {
-            Some(sub) if sub.len() == 3 && sub.bytes().all(|b| b.is_ascii_digit()) => Some(sub.parse().ok()?),
-            Some(_) => return None,
+            Some(sub) => Some(three_digits(sub)?),
             None => None,
         };
         Some(TechniqueId { number, sub })
     }
+}
+
+fn three_digits(s: &str) -> Option<u16> {
+    (s.len() == 3 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten()
 }
 
 fn four_digits(s: &str) -> Option<u16> {
@@ -74,7 +105,7 @@ impl FromStr for TechniqueId {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         TechniqueId::parse(s.trim()).ok_or_else(|| IdError {
             input: s.to_string(),
-            what: "technique",
+            what: "ATT&CK technique",
             expected: "T followed by four digits, optionally .NNN, like T1090 or T1090.003",
         })
     }
@@ -100,7 +131,11 @@ impl FromStr for TacticId {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
         s.get(..2).filter(|p| p.eq_ignore_ascii_case("TA")).and_then(|_| four_digits(&s[2..])).map(TacticId).ok_or_else(
-            || IdError { input: s.to_string(), what: "tactic", expected: "TA followed by four digits, like TA0011" },
+            || IdError {
+                input: s.to_string(),
+                what: "ATT&CK tactic",
+                expected: "TA followed by four digits, like TA0011",
+            },
         )
     }
 }
@@ -108,6 +143,114 @@ impl FromStr for TacticId {
 impl fmt::Display for TacticId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "TA{:04}", self.0)
+    }
+}
+
+impl ObjectKind {
+    pub const ALL: &'static [ObjectKind] = &[ObjectKind::Group, ObjectKind::Campaign, ObjectKind::Software];
+
+    fn letter(self) -> char {
+        match self {
+            ObjectKind::Group => 'G',
+            ObjectKind::Campaign => 'C',
+            ObjectKind::Software => 'S',
+        }
+    }
+
+    /// The section of attack.mitre.org listing objects of this kind.
+    fn url_section(self) -> &'static str {
+        match self {
+            ObjectKind::Group => "groups",
+            ObjectKind::Campaign => "campaigns",
+            ObjectKind::Software => "software",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ObjectKind::Group => "group",
+            ObjectKind::Campaign => "campaign",
+            ObjectKind::Software => "software",
+        }
+    }
+}
+
+impl ObjectId {
+    pub fn kind(self) -> ObjectKind {
+        self.kind
+    }
+
+    /// The page for this object on attack.mitre.org.
+    pub fn attack_url(self) -> String {
+        format!("https://attack.mitre.org/{}/{self}/", self.kind.url_section())
+    }
+}
+
+impl FromStr for ObjectId {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let trimmed = s.trim();
+        let mut chars = trimmed.chars();
+        let letter = chars.next().map(|c| c.to_ascii_uppercase());
+        let kind = ObjectKind::ALL.iter().copied().find(|k| Some(k.letter()) == letter);
+        kind.zip(four_digits(chars.as_str())).map(|(kind, number)| ObjectId { kind, number }).ok_or_else(|| IdError {
+            input: s.to_string(),
+            what: "ATT&CK group, campaign or software",
+            expected: "G, C or S followed by four digits, like G0016, C0024 or S0154",
+        })
+    }
+}
+
+impl fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{:04}", self.kind.letter(), self.number)
+    }
+}
+
+impl AtlasId {
+    pub fn is_tactic(self) -> bool {
+        self.tactic
+    }
+
+    /// The page for this technique or tactic on atlas.mitre.org.
+    pub fn atlas_url(self) -> String {
+        let section = if self.tactic { "tactics" } else { "techniques" };
+        format!("https://atlas.mitre.org/{section}/{self}")
+    }
+
+    fn parse(s: &str) -> Option<AtlasId> {
+        let rest = s.get(..4).filter(|p| p.eq_ignore_ascii_case("AML.")).map(|_| &s[4..])?;
+        if let Some(number) = rest.get(..2).filter(|p| p.eq_ignore_ascii_case("TA")).map(|_| &rest[2..]) {
+            return Some(AtlasId { tactic: true, number: four_digits(number)?, sub: None });
+        }
+        let rest = rest.strip_prefix(['T', 't'])?;
+        let (number, sub) = match rest.split_once('.') {
+            Some((number, sub)) => (number, Some(three_digits(sub)?)),
+            None => (rest, None),
+        };
+        Some(AtlasId { tactic: false, number: four_digits(number)?, sub })
+    }
+}
+
+impl FromStr for AtlasId {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        AtlasId::parse(s.trim()).ok_or_else(|| IdError {
+            input: s.to_string(),
+            what: "ATLAS",
+            expected: "AML.T followed by four digits and optionally .NNN, or AML.TA and four digits, like \
+                       AML.T0051.000 or AML.TA0002",
+        })
+    }
+}
+
+impl fmt::Display for AtlasId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.tactic, self.sub) {
+            (true, _) => write!(f, "AML.TA{:04}", self.number),
+            (false, Some(sub)) => write!(f, "AML.T{:04}.{sub:03}", self.number),
+            (false, None) => write!(f, "AML.T{:04}", self.number),
+        }
     }
 }
 
@@ -133,6 +276,8 @@ macro_rules! string_serde {
 }
 string_serde!(TechniqueId);
 string_serde!(TacticId);
+string_serde!(ObjectId);
+string_serde!(AtlasId);
 
 /// In JSON the IDs are strings in canonical form.
 #[cfg(feature = "schema")]
@@ -192,10 +337,49 @@ mod tests {
     }
 
     #[test]
+    fn object_ids_know_their_kind_and_page() {
+        let group: ObjectId = " g0016".parse().unwrap();
+        assert_eq!((group.to_string(), group.kind()), ("G0016".to_string(), ObjectKind::Group));
+        assert_eq!(group.attack_url(), "https://attack.mitre.org/groups/G0016/");
+        assert_eq!("C0024".parse::<ObjectId>().unwrap().attack_url(), "https://attack.mitre.org/campaigns/C0024/");
+        assert_eq!("s0154".parse::<ObjectId>().unwrap().kind(), ObjectKind::Software);
+        for input in ["G16", "G00160", "T1090", "X0016", "", "G", "GA016", "G００１６"] {
+            assert!(input.parse::<ObjectId>().is_err(), "{input:?} should not parse");
+        }
+        let error = "APT29".parse::<ObjectId>().unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "\"APT29\" is not an ATT&CK group, campaign or software ID (expected G, C or S followed by four digits, \
+             like G0016, C0024 or S0154)"
+        );
+    }
+
+    #[test]
+    fn atlas_ids_are_their_own_namespace() {
+        for (input, canonical, url) in [
+            ("AML.T0051", "AML.T0051", "https://atlas.mitre.org/techniques/AML.T0051"),
+            ("aml.t0051.000", "AML.T0051.000", "https://atlas.mitre.org/techniques/AML.T0051.000"),
+            ("AML.TA0002", "AML.TA0002", "https://atlas.mitre.org/tactics/AML.TA0002"),
+        ] {
+            let id: AtlasId = input.parse().unwrap();
+            assert_eq!((id.to_string().as_str(), id.atlas_url().as_str()), (canonical, url), "{input}");
+        }
+        assert!("AML.TA0002".parse::<AtlasId>().unwrap().is_tactic());
+        for input in ["T0051", "AML.T51", "AML.T0051.0", "AML.TA0002.001", "AML.", "AML.T0051/000", "AML"] {
+            assert!(input.parse::<AtlasId>().is_err(), "{input:?} should not parse");
+        }
+        assert!("AML.T0051".parse::<TechniqueId>().is_err(), "an ATLAS ID is not an ATT&CK technique");
+    }
+
+    #[test]
     fn ids_serialize_as_canonical_strings() {
         let id: TechniqueId = "t1090/003".parse().unwrap();
         assert_eq!(serde_json::to_string(&id).unwrap(), "\"T1090.003\"");
         let back: TechniqueId = serde_json::from_str("\"T1090.003\"").unwrap();
         assert_eq!(back, id);
+        let group: ObjectId = serde_json::from_str("\"g0016\"").unwrap();
+        assert_eq!(serde_json::to_string(&group).unwrap(), "\"G0016\"");
+        let atlas: AtlasId = serde_json::from_str("\"aml.t0051.000\"").unwrap();
+        assert_eq!(serde_json::to_string(&atlas).unwrap(), "\"AML.T0051.000\"");
     }
 }

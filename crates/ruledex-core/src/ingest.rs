@@ -1,10 +1,10 @@
 //! Ingest: reads one configured source with its format adapter, gives every rule a stable
-//! address, resolves its ATT&CK tags, and reports per file what could not be read.
+//! address, resolves its ATT&CK (and ATLAS) tags, and reports per file what could not be read.
 //!
 //! Ingest never stops at a bad file: the file is listed in the report with its path and the
 //! reason, and the rest of the source loads.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -12,8 +12,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::attack::{AttackCatalog, TagMeaning};
+use crate::fingerprint::short_hash;
 use crate::model::{
-    Detection, MappedBy, MappingStatus, Provenance, Rule, SourceKind, Status, TacticRef, TechniqueMapping,
+    AtlasRef, Detection, MappedBy, MappingStatus, MappingVia, Provenance, Rule, SourceKind, Status, TacticRef,
+    TechniqueMapping,
 };
 use crate::sources::{Format, Prepared, SourceFile, Support};
 use crate::url::{encode_component, redact_credentials};
@@ -80,8 +82,16 @@ pub struct AttackCoverage {
     pub techniques: usize,
     pub revoked_tags: usize,
     pub deprecated_tags: usize,
-    /// Technique IDs not in ATT&CK, plus tags naming nothing in ATT&CK.
+    /// Technique and tactic IDs not in the loaded ATT&CK release, plus tags naming nothing in
+    /// ATT&CK.
     pub unknown_tags: usize,
+    /// The unknown tags by what they name, with how many times each occurs: an ID
+    /// (`T1685`, `TA0112`, likely from a newer release) or the text as written (`stealth`).
+    #[serde(default)]
+    pub unknown: BTreeMap<String, usize>,
+    /// MITRE ATLAS techniques and tactics named (never counted as ATT&CK).
+    #[serde(default)]
+    pub atlas_refs: usize,
 }
 
 /// What reading a source produced, for `ruledex stats` and the sources page.
@@ -413,47 +423,89 @@ fn place(spec: &SourceSpec, attack: &AttackCatalog, id: String, rule: Rule) -> D
         techniques: links.techniques,
         tactics: links.tactics,
         unresolved_tags: links.unresolved,
+        atlas: links.atlas,
         provenance,
         rule,
     }
 }
 
+#[derive(Default)]
 struct AttackLinks {
     techniques: Vec<TechniqueMapping>,
     tactics: Vec<TacticRef>,
     unresolved: Vec<String>,
+    atlas: Vec<AtlasRef>,
 }
 
 /// Resolves a rule's vendor tags and ruledex-inferred tags. A technique named twice (an ID and
-/// its URL, say) is listed once, under the first tag that named it.
+/// its URL, say) is listed once, under the first tag that named it. A rule whose tags name
+/// nothing in ATT&CK (or nothing in ATLAS) is read for attack.mitre.org (or atlas.mitre.org)
+/// links among its references, and what they name is marked as read from a reference.
 fn link_attack(attack: &AttackCatalog, rule: &Rule) -> AttackLinks {
-    let mut links = AttackLinks { techniques: vec![], tactics: vec![], unresolved: vec![] };
+    let mut links = AttackLinks::default();
     let tagged = rule.attack_tags.iter().map(|t| (t, MappedBy::Vendor));
     let inferred = rule.inferred_attack_tags.iter().map(|t| (t, MappedBy::Ruledex));
     for (tag, mapped_by) in tagged.chain(inferred) {
         for meaning in attack.resolve_tag(tag) {
-            match meaning {
-                TagMeaning::Technique(id) => {
-                    let mapping = attack.map_technique(id, tag.trim(), mapped_by);
-                    if !links.techniques.iter().any(|m| m.id == mapping.id) {
-                        links.techniques.push(mapping);
-                    }
-                }
-                TagMeaning::Tactic(id) => {
-                    if !links.tactics.iter().any(|t| t.id == id) {
-                        let name = attack.tactic(id).map_or_else(|| id.to_string(), |t| t.name.clone());
-                        links.tactics.push(TacticRef { id, name });
-                    }
-                }
-                TagMeaning::Unresolved(text) => {
-                    if !links.unresolved.contains(&text) {
-                        links.unresolved.push(text);
-                    }
-                }
+            links.add(attack, meaning, tag.trim(), mapped_by, MappingVia::Tag);
+        }
+    }
+    let read_attack = links.techniques.is_empty() && links.tactics.is_empty();
+    let read_atlas = links.atlas.is_empty();
+    for reference in rule.references.iter().filter(|r| names_mitre_page(r)) {
+        for meaning in attack.resolve_tag(reference) {
+            let wanted = match meaning {
+                TagMeaning::Technique(_) | TagMeaning::Tactic(_) => read_attack,
+                TagMeaning::Atlas(_) => read_atlas,
+                // A link to a page ruledex does not map (software, groups) names no technique.
+                TagMeaning::Unresolved(_) => false,
+            };
+            if wanted {
+                links.add(attack, meaning, reference.trim(), MappedBy::Vendor, MappingVia::Reference);
             }
         }
     }
     links
+}
+
+/// A link to an ATT&CK or ATLAS page; other references may mention IDs in passing.
+fn names_mitre_page(reference: &str) -> bool {
+    let reference = reference.trim();
+    let without_scheme = reference.strip_prefix("https://").or_else(|| reference.strip_prefix("http://"));
+    without_scheme.is_some_and(|rest| {
+        let host = rest.split('/').next().unwrap_or_default().to_ascii_lowercase();
+        matches!(host.as_str(), "attack.mitre.org" | "atlas.mitre.org")
+    })
+}
+
+impl AttackLinks {
+    fn add(&mut self, attack: &AttackCatalog, meaning: TagMeaning, tag: &str, mapped_by: MappedBy, via: MappingVia) {
+        match meaning {
+            TagMeaning::Technique(id) => {
+                let mapping = TechniqueMapping { via, ..attack.map_technique(id, tag, mapped_by) };
+                if !self.techniques.iter().any(|m| m.id == mapping.id) {
+                    self.techniques.push(mapping);
+                }
+            }
+            TagMeaning::Tactic(id) => {
+                for tactic in attack.map_tactic(id) {
+                    if !self.tactics.iter().any(|t| t.id == tactic.id) {
+                        self.tactics.push(tactic);
+                    }
+                }
+            }
+            TagMeaning::Atlas(id) => {
+                if !self.atlas.iter().any(|a| a.id == id) {
+                    self.atlas.push(AtlasRef { id, url: id.atlas_url(), via });
+                }
+            }
+            TagMeaning::Unresolved(text) => {
+                if !self.unresolved.contains(&text) {
+                    self.unresolved.push(text);
+                }
+            }
+        }
+    }
 }
 
 /// Addresses unique within the source. A native ID used once is the address; IDs upstream
@@ -485,9 +537,20 @@ fn unique_ids(rules: &[Rule]) -> Vec<String> {
     ids
 }
 
+/// The readable part of an address: the vendor's ID where it is a name people read (a Google
+/// SecOps rule name), the rule file's name where the vendor's ID is a UUID or missing
+/// (`splunk/windows_proxy_via_netsh`, not `splunk/3e3c8d9a-...`). The vendor's ID stays in
+/// `native_id`, and addresses made of it keep resolving.
 fn base_id(rule: &Rule) -> &str {
     let native = rule.native_id.trim();
-    if native.is_empty() { crate::sources::util::file_stem(&rule.path) } else { native }
+    if native.is_empty() || is_uuid(native) { crate::sources::util::file_stem(&rule.path) } else { native }
+}
+
+/// `8-4-4-4-12` hexadecimal digits.
+fn is_uuid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Keeps IDs usable as one URL path segment and on a command line.
@@ -495,12 +558,6 @@ fn url_safe(id: &str) -> String {
     let safe: String =
         id.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' }).collect();
     if safe.is_empty() || safe.chars().all(|c| c == '.') { "_".to_string() } else { safe }
-}
-
-/// 8 hex digits of FNV-1a: stable across runs and platforms, unlike std's hasher.
-fn short_hash(text: &str) -> String {
-    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-    format!("{:08x}", hash >> 32)
 }
 
 /// A link to the file at its commit on the hosts whose URL scheme is known.
@@ -522,19 +579,40 @@ fn coverage(detections: &[Detection]) -> AttackCoverage {
     let mut techniques = HashSet::new();
     for detection in detections {
         coverage.mapped_detections += usize::from(!detection.techniques.is_empty());
-        coverage.unknown_tags += detection.unresolved_tags.len();
+        coverage.atlas_refs += detection.atlas.len();
+        for text in &detection.unresolved_tags {
+            coverage.count_unknown(text.clone());
+        }
         for mapping in &detection.techniques {
             techniques.insert(mapping.id);
-            match mapping.status {
-                MappingStatus::Revoked => coverage.revoked_tags += 1,
-                MappingStatus::Deprecated => coverage.deprecated_tags += 1,
-                MappingStatus::Unknown => coverage.unknown_tags += 1,
-                MappingStatus::Current => {}
-            }
+            coverage.count(mapping.status, mapping.id.to_string());
+        }
+        // A split tactic is one tag listed under several tactics: it counts once.
+        let mut tagged_tactics: Vec<(String, MappingStatus)> =
+            detection.tactics.iter().map(|t| (t.tagged_id.unwrap_or(t.id).to_string(), t.status)).collect();
+        tagged_tactics.dedup();
+        for (tagged, status) in tagged_tactics {
+            coverage.count(status, tagged);
         }
     }
     coverage.techniques = techniques.len();
     coverage
+}
+
+impl AttackCoverage {
+    fn count(&mut self, status: MappingStatus, id: String) {
+        match status {
+            MappingStatus::Revoked => self.revoked_tags += 1,
+            MappingStatus::Deprecated => self.deprecated_tags += 1,
+            MappingStatus::Unknown => self.count_unknown(id),
+            MappingStatus::Current => {}
+        }
+    }
+
+    fn count_unknown(&mut self, tag: String) {
+        self.unknown_tags += 1;
+        *self.unknown.entry(tag).or_default() += 1;
+    }
 }
 
 mod millis {
@@ -558,6 +636,21 @@ mod tests {
 
     fn rule(native_id: &str, path: &str) -> Rule {
         Rule { native_id: native_id.into(), path: path.into(), ..Rule::default() }
+    }
+
+    #[test]
+    fn uuids_give_way_to_file_names_in_addresses() {
+        let rules = vec![
+            rule("3e3c8d9a-3c7e-4bd2-9a31-6e1a4d9b1e20", "detections/endpoint/windows_proxy_via_netsh.yml"),
+            rule("0d3d2254-2b4a-11f0-a019-f661ea17fbcc", "hunting/windows/docs/a.toml"),
+            rule("0d3d2254-2b4a-11f0-a019-f661ea17fbcc", "hunting/linux/docs/b.toml"),
+            rule("gcti_tor_exit_nodes", "rules/community/gcti_tor_exit_nodes.yaral"),
+            rule("not-a-uuid-3c7e", "rules/x.yml"),
+        ];
+        assert_eq!(
+            unique_ids(&rules),
+            vec!["windows_proxy_via_netsh", "a", "b", "gcti_tor_exit_nodes", "not-a-uuid-3c7e"]
+        );
     }
 
     #[test]
@@ -650,6 +743,74 @@ mod tests {
         assert_eq!(reasons[0], over);
         assert!(reasons[1..].iter().all(|r| *r == "hard link to rules/huge_000.yml, already read"), "{reasons:?}");
         assert_eq!(reasons.len(), 250);
+    }
+
+    #[test]
+    fn a_rule_without_attack_tags_is_read_for_links_to_attack_pages() {
+        let catalog = mini_catalog();
+        let mut rule = rule("r", "rules/r.yaral");
+        rule.references = vec![
+            "https://attack.mitre.org/techniques/T1090/003/".into(),
+            "https://attack.mitre.org/software/S0169/".into(),
+            "https://example.com/blog/t1059-powershell".into(),
+            "https://atlas.mitre.org/techniques/AML.T0051.000".into(),
+        ];
+        let links = link_attack(&catalog, &rule);
+        let listed: Vec<(String, MappingVia, &str)> =
+            links.techniques.iter().map(|m| (m.id.to_string(), m.via, m.tagged.as_str())).collect();
+        assert_eq!(
+            listed,
+            vec![("T1090.003".into(), MappingVia::Reference, "https://attack.mitre.org/techniques/T1090/003/")],
+            "a software page names no technique, another site's URL is not ATT&CK's"
+        );
+        assert!(links.unresolved.is_empty(), "{:?}", links.unresolved);
+        assert_eq!(links.atlas.len(), 1);
+        assert_eq!(links.atlas[0].url, "https://atlas.mitre.org/techniques/AML.T0051.000");
+        assert_eq!(links.atlas[0].via, MappingVia::Reference);
+
+        rule.attack_tags = vec!["T1059".into(), "AML.T0054".into()];
+        let links = link_attack(&catalog, &rule);
+        let listed: Vec<(String, MappingVia)> = links.techniques.iter().map(|m| (m.id.to_string(), m.via)).collect();
+        assert_eq!(listed, vec![("T1059".into(), MappingVia::Tag)], "tags win: references are not read");
+        let atlas: Vec<(String, MappingVia)> = links.atlas.iter().map(|a| (a.id.to_string(), a.via)).collect();
+        assert_eq!(atlas, vec![("AML.T0054".into(), MappingVia::Tag)]);
+    }
+
+    #[test]
+    fn coverage_counts_unknown_tags_by_what_they_name_and_never_atlas_as_attack() {
+        let catalog = mini_catalog();
+        let detections: Vec<Detection> = [
+            vec!["stealth", "T1685", "AML.T0051"],
+            vec!["stealth", "T1685.001", "TA0112", "T1090"],
+            vec!["T1086", "T1064"],
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, tags)| {
+            let mut rule = rule(&i.to_string(), "rules/r.yml");
+            rule.attack_tags = tags.into_iter().map(String::from).collect();
+            place(&spec(), &catalog, i.to_string(), rule)
+        })
+        .collect();
+        let coverage = coverage(&detections);
+        let unknown: Vec<(&str, usize)> = coverage.unknown.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        assert_eq!(unknown, vec![("T1685", 1), ("T1685.001", 1), ("TA0112", 1), ("stealth", 2)]);
+        assert_eq!(coverage.unknown_tags, 5);
+        assert_eq!((coverage.revoked_tags, coverage.deprecated_tags, coverage.atlas_refs), (1, 1, 1));
+        assert_eq!(coverage.techniques, 5, "T1685, T1685.001, T1090, T1059.001 (for T1086), T1064 and no ATLAS");
+    }
+
+    fn spec() -> SourceSpec {
+        SourceSpec {
+            name: "test".into(),
+            format: crate::model::Format::Sigma,
+            kind: SourceKind::Community,
+            root: PathBuf::from("."),
+            license: None,
+            repository: None,
+            commit: None,
+            limits: ReadLimits::default(),
+        }
     }
 
     #[test]

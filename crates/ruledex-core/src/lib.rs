@@ -5,6 +5,7 @@
 
 pub mod attack;
 pub mod export;
+pub mod fingerprint;
 pub mod history;
 pub mod ids;
 pub mod ingest;

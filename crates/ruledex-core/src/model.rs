@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{TacticId, TechniqueId};
+use crate::ids::{AtlasId, TacticId, TechniqueId};
 
 /// The native rule formats ruledex reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -290,16 +290,40 @@ pub enum ChangedField {
 }
 
 /// How a detection's ATT&CK tag relates to the current ATT&CK catalog.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum MappingStatus {
+    #[default]
     Current,
     /// The ID was revoked; the detection is listed under the replacement.
     Revoked,
     Deprecated,
     /// The ID is not in the loaded ATT&CK bundles.
     Unknown,
+}
+
+impl MappingStatus {
+    fn is_current(&self) -> bool {
+        *self == MappingStatus::Current
+    }
+}
+
+/// Where in a rule ruledex read a technique: the rule's ATT&CK tags, or, for a rule without
+/// any, an attack.mitre.org (or atlas.mitre.org) link among its references.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum MappingVia {
+    #[default]
+    Tag,
+    Reference,
+}
+
+impl MappingVia {
+    fn is_tag(&self) -> bool {
+        *self == MappingVia::Tag
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -323,12 +347,34 @@ pub struct TechniqueMapping {
     pub tagged_id: Option<TechniqueId>,
     pub status: MappingStatus,
     pub mapped_by: MappedBy,
+    /// Absent from JSON for the usual case, a tag.
+    #[serde(default, skip_serializing_if = "MappingVia::is_tag")]
+    pub via: MappingVia,
 }
 
+/// One tactic a detection maps to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TacticRef {
+    /// The tactic this detection is listed under (a successor, for revoked or split tactics).
     pub id: TacticId,
     pub name: String,
+    /// The tactic the tag named, when it differs from `id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tagged_id: Option<TacticId>,
+    /// Absent from JSON when current.
+    #[serde(default, skip_serializing_if = "MappingStatus::is_current")]
+    pub status: MappingStatus,
+}
+
+/// A MITRE ATLAS technique or tactic a detection names. ATLAS covers attacks on AI systems and
+/// is kept apart from ATT&CK: it is never counted as an ATT&CK technique.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AtlasRef {
+    pub id: AtlasId,
+    /// Its page on atlas.mitre.org.
+    pub url: String,
+    #[serde(default, skip_serializing_if = "MappingVia::is_tag")]
+    pub via: MappingVia,
 }
 
 /// Where a detection came from, precise enough to check it upstream.
@@ -361,6 +407,9 @@ pub struct Detection {
     pub tactics: Vec<TacticRef>,
     /// ATT&CK tags that name nothing in ATT&CK (neither technique nor tactic), kept to be seen.
     pub unresolved_tags: Vec<String>,
+    /// MITRE ATLAS techniques and tactics the rule names (absent from JSON when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub atlas: Vec<AtlasRef>,
     pub provenance: Provenance,
     /// The license that applies: the rule's own, else the source's.
     pub effective_license: Option<String>,
@@ -502,6 +551,11 @@ wire_names!(ChangedField {
     Metadata => "metadata", "metadata";
 });
 
+wire_names!(MappingVia {
+    Tag => "tag", "tagged";
+    Reference => "reference", "from the rule's reference";
+});
+
 wire_names!(MappedBy {
     Vendor => "vendor", "tagged by the vendor";
     Ruledex => "ruledex", "mapped by ruledex";
@@ -575,6 +629,7 @@ mod tests {
             techniques: vec![],
             tactics: vec![],
             unresolved_tags: vec![],
+            atlas: vec![],
             provenance: Provenance::default(),
             effective_license: None,
         };
@@ -584,5 +639,36 @@ mod tests {
         }
         let back: Detection = serde_json::from_value(value).unwrap();
         assert_eq!(back, detection);
+    }
+
+    #[test]
+    fn mappings_say_how_they_were_read_only_when_unusual() {
+        let mapping = TechniqueMapping {
+            id: "T1090".parse().unwrap(),
+            name: Some("Proxy".into()),
+            tagged: "T1090".into(),
+            tagged_id: None,
+            status: MappingStatus::Current,
+            mapped_by: MappedBy::Vendor,
+            via: MappingVia::Tag,
+        };
+        let json = serde_json::to_value(&mapping).unwrap();
+        assert_eq!(json.get("via"), None, "JSON of tag mappings is as before");
+        let from_reference = TechniqueMapping { via: MappingVia::Reference, ..mapping };
+        let json = serde_json::to_value(&from_reference).unwrap();
+        assert_eq!(json["via"], "reference");
+        assert_eq!(serde_json::from_value::<TechniqueMapping>(json).unwrap(), from_reference);
+        assert_eq!(MappingVia::Reference.label(), "from the rule's reference");
+
+        let tactic = TacticRef {
+            id: "TA0011".parse().unwrap(),
+            name: "Command and Control".into(),
+            tagged_id: None,
+            status: MappingStatus::Current,
+        };
+        assert_eq!(serde_json::to_string(&tactic).unwrap(), r#"{"id":"TA0011","name":"Command and Control"}"#);
+        let split = TacticRef { tagged_id: Some("TA0005".parse().unwrap()), status: MappingStatus::Revoked, ..tactic };
+        let json = serde_json::to_value(&split).unwrap();
+        assert_eq!((json["tagged_id"].as_str(), json["status"].as_str()), (Some("TA0005"), Some("revoked")));
     }
 }

@@ -1,13 +1,14 @@
 //! Ingest of the real upstream corpora in ../shared (beside the checkout, as in CI).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use ruledex_core::attack::{AttackCatalog, Domain};
-use ruledex_core::ids::TechniqueId;
+use ruledex_core::ids::{AtlasId, TechniqueId};
 use ruledex_core::ingest::{IngestedSource, ReadLimits, SourceSpec, ingest};
 use ruledex_core::model::{
-    DependencyKind, Detection, Language, MappedBy, MappingStatus, RuleTest, RuleType, SourceKind,
+    DependencyKind, Detection, Language, MappedBy, MappingStatus, MappingVia, RuleTest, RuleType, SourceKind,
 };
 use ruledex_core::sources::Format;
 
@@ -50,6 +51,37 @@ fn load(name: &str, format: Format, kind: SourceKind, root: &Path) -> IngestedSo
     ingest(&spec(name, format, kind, root), attack(), &|_| {}).expect("source root exists")
 }
 
+/// The sources several tests look at, read once.
+fn chronicle() -> &'static IngestedSource {
+    static SOURCE: OnceLock<IngestedSource> = OnceLock::new();
+    let root = shared().join("corpus/chronicle-detection-rules");
+    SOURCE.get_or_init(|| load("chronicle", Format::Chronicle, SourceKind::Vendor, &root))
+}
+
+fn elastic() -> &'static IngestedSource {
+    static SOURCE: OnceLock<IngestedSource> = OnceLock::new();
+    let root = shared().join("corpus/elastic-detection-rules");
+    SOURCE.get_or_init(|| load("elastic", Format::Elastic, SourceKind::Vendor, &root))
+}
+
+fn sigma() -> &'static IngestedSource {
+    static SOURCE: OnceLock<IngestedSource> = OnceLock::new();
+    SOURCE.get_or_init(|| load("sigma", Format::Sigma, SourceKind::Community, &shared().join("corpus/sigma")))
+}
+
+/// Every file under `root` with its `/`-separated relative path and text.
+fn texts(root: &Path, keep: impl Fn(&str) -> bool) -> Vec<(String, String)> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .filter_map(|e| {
+            let path = e.path().strip_prefix(root).ok()?.to_string_lossy().replace('\\', "/");
+            keep(&path).then(|| Some((path, std::fs::read_to_string(e.path()).ok()?))).flatten()
+        })
+        .collect()
+}
+
 fn files_on_disk(root: &Path, sub: &str, ext: &str) -> usize {
     walkdir::WalkDir::new(root.join(sub))
         .into_iter()
@@ -82,8 +114,8 @@ fn assert_parses_at_least_995_permille(source: &IngestedSource) {
 #[test]
 fn chronicle_corpus_parses_and_counts_match_disk() {
     let root = shared().join("corpus/chronicle-detection-rules");
-    let source = load("chronicle", Format::Chronicle, SourceKind::Vendor, &root);
-    assert_parses_at_least_995_permille(&source);
+    let source = chronicle();
+    assert_parses_at_least_995_permille(source);
     assert_eq!(source.report.files, files_on_disk(&root, "rules", "yaral"));
 }
 
@@ -98,8 +130,8 @@ fn splunk_corpus_parses_and_counts_match_disk() {
 #[test]
 fn elastic_corpus_parses_and_counts_match_disk() {
     let root = shared().join("corpus/elastic-detection-rules");
-    let source = load("elastic", Format::Elastic, SourceKind::Vendor, &root);
-    assert_parses_at_least_995_permille(&source);
+    let source = elastic();
+    assert_parses_at_least_995_permille(source);
     let on_disk =
         ["rules", "rules_building_block", "hunting"].iter().map(|d| files_on_disk(&root, d, "toml")).sum::<usize>();
     assert_eq!(source.report.files, on_disk);
@@ -230,11 +262,11 @@ fn sublime_mapping_covers_every_corpus_label_with_current_techniques() {
 #[test]
 fn sigma_corpus_parses_as_community_content() {
     let root = shared().join("corpus/sigma");
-    let source = load("sigma", Format::Sigma, SourceKind::Community, &root);
-    assert_parses_at_least_995_permille(&source);
+    let source = sigma();
+    assert_parses_at_least_995_permille(source);
     let rule_file = |p: &str| (p.starts_with("rules") || p.starts_with("deprecated/")) && p.ends_with(".yml");
     assert_eq!(source.report.files, files_matching(&root, rule_file));
-    let proxy: Vec<&Detection> = t1090_detections(&source).collect();
+    let proxy: Vec<&Detection> = t1090_detections(source).collect();
     let tagged = source.detections.iter().filter(|d| d.rule.attack_tags.iter().any(|t| t.starts_with("t1090")));
     assert_eq!(tagged.count(), proxy.len(), "every rule tagged attack.t1090* is listed under T1090");
     assert!(proxy.len() >= 20, "{}", proxy.len());
@@ -468,4 +500,135 @@ fn panther_rules_map_to_attack_and_carry_their_queries_and_correlations() {
         assert!(correlated.iter().all(|id| ids.contains(id)), "{}: {correlated:?}", detection.rule.path);
         assert!(detection.rule.query.starts_with("Detection:"));
     }
+}
+
+/// `"https://attack.mitre.org/techniques/T1021/002/"` names T1021.002.
+fn technique_in_attack_url(url: &str) -> Option<TechniqueId> {
+    let path = url.split("attack.mitre.org/techniques/").nth(1)?.trim_end_matches('/');
+    path.replace('/', ".").parse().ok()
+}
+
+#[test]
+fn chronicle_rules_naming_their_technique_only_in_a_reference_get_it_from_the_reference() {
+    // Read from the files: rules whose meta names ATT&CK nowhere but in a `reference` link.
+    let attack_keys =
+        ["technique", "tactic", "mitre", "mitre_attack_tactic", "mitre_attack_url", "mitre_attack_technique"];
+    let root = shared().join("corpus/chronicle-detection-rules");
+    let referenced: BTreeMap<String, BTreeSet<TechniqueId>> = texts(&root, |p| p.ends_with(".yaral"))
+        .into_iter()
+        .filter(|(_, text)| {
+            !text.lines().any(|l| l.split_once('=').is_some_and(|(key, _)| attack_keys.contains(&key.trim())))
+        })
+        .filter_map(|(path, text)| {
+            let ids: BTreeSet<TechniqueId> = text
+                .lines()
+                .filter(|l| l.trim_start().starts_with("reference"))
+                .filter_map(|l| technique_in_attack_url(l.split('"').nth(1)?))
+                .collect();
+            (!ids.is_empty()).then_some((path, ids))
+        })
+        .collect();
+    let from_references: BTreeMap<String, BTreeSet<TechniqueId>> = chronicle()
+        .detections
+        .iter()
+        .filter(|d| d.techniques.iter().any(|m| m.via == MappingVia::Reference))
+        .map(|d| (d.rule.path.clone(), d.techniques.iter().map(|m| m.id).collect()))
+        .collect();
+    assert_eq!(from_references, referenced);
+    assert!(referenced.len() >= 10, "{}", referenced.len());
+    for detection in chronicle().detections.iter().filter(|d| referenced.contains_key(&d.rule.path)) {
+        assert!(detection.rule.attack_tags.is_empty(), "{}", detection.rule.path);
+        for mapping in &detection.techniques {
+            assert_eq!(
+                (mapping.via, mapping.mapped_by, mapping.status),
+                (MappingVia::Reference, MappedBy::Vendor, MappingStatus::Current)
+            );
+            assert!(mapping.tagged.starts_with("https://attack.mitre.org/techniques/"), "{}", mapping.tagged);
+        }
+        assert!(detection.unresolved_tags.is_empty(), "{:?}", detection.unresolved_tags);
+    }
+    let tagged_rules_with_references = chronicle()
+        .detections
+        .iter()
+        .filter(|d| !d.rule.attack_tags.is_empty())
+        .flat_map(|d| &d.techniques)
+        .filter(|m| m.via == MappingVia::Reference);
+    assert_eq!(tagged_rules_with_references.count(), 0, "a rule's own tags win over its references");
+}
+
+/// ATLAS IDs written in a text, in order.
+fn atlas_ids_in(text: &str) -> Vec<AtlasId> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.')).filter_map(|w| w.parse().ok()).collect()
+}
+
+#[test]
+fn elastic_atlas_ids_become_atlas_refs_and_never_attack_techniques() {
+    // Hunting queries tag ATLAS in their `mitre` list, as read from the files.
+    let root = shared().join("corpus/elastic-detection-rules");
+    let tagged: BTreeMap<String, Vec<AtlasId>> = texts(&root, |p| p.starts_with("hunting/") && p.ends_with(".toml"))
+        .into_iter()
+        .filter_map(|(path, text)| {
+            let ids = atlas_ids_in(text.lines().find(|l| l.trim_start().starts_with("mitre"))?);
+            (!ids.is_empty()).then_some((path, ids))
+        })
+        .collect();
+    let refs_from_tags: BTreeMap<String, Vec<AtlasId>> = elastic()
+        .detections
+        .iter()
+        .filter(|d| d.atlas.iter().any(|a| a.via == MappingVia::Tag))
+        .map(|d| (d.rule.path.clone(), d.atlas.iter().map(|a| a.id).collect()))
+        .collect();
+    assert_eq!(refs_from_tags, tagged);
+    let tag_count: usize = tagged.values().map(Vec::len).sum();
+    assert!(tag_count >= 4, "{tag_count}");
+    for detection in elastic().detections.iter().filter(|d| tagged.contains_key(&d.rule.path)) {
+        assert!(detection.techniques.is_empty(), "{}: {:?}", detection.rule.path, detection.techniques);
+        assert!(detection.unresolved_tags.is_empty(), "{:?}", detection.unresolved_tags);
+        for atlas in &detection.atlas {
+            assert_eq!(atlas.url, format!("https://atlas.mitre.org/techniques/{}", atlas.id));
+        }
+    }
+    // Once read as ATT&CK, `AML.T0051` was the unknown technique T0051.
+    let misread: Vec<String> =
+        tagged.values().flatten().map(|id| id.to_string().trim_start_matches("AML.").to_string()).collect();
+    let unknown = &elastic().report.attack.unknown;
+    assert!(misread.iter().all(|id| !unknown.contains_key(id)), "{unknown:?}");
+
+    // Detection rules link ATLAS pages among their references; those are read too, marked so.
+    let linked =
+        elastic().detections.iter().filter(|d| d.rule.references.iter().any(|r| r.contains("atlas.mitre.org/")));
+    let mut from_references = 0;
+    for detection in linked {
+        let listed: Vec<AtlasId> = detection.rule.references.iter().flat_map(|r| atlas_ids_in(r)).collect();
+        assert!(detection.techniques.iter().all(|m| !m.tagged.contains("atlas.mitre.org")), "{}", detection.rule.path);
+        from_references += listed.len();
+    }
+    let refs = &elastic().report.attack;
+    assert_eq!(refs.atlas_refs, tag_count + from_references);
+}
+
+#[test]
+fn sigma_unknown_tags_are_tactics_and_techniques_newer_than_the_loaded_release() {
+    let report = &sigma().report.attack;
+    assert_eq!(report.unknown.values().sum::<usize>(), report.unknown_tags);
+    // Tactic words come from the rule files; Sigma uses ATT&CK v19's names.
+    let words: BTreeMap<&str, usize> = report
+        .unknown
+        .iter()
+        .filter(|(tag, _)| !attack().is_newer_than_release(tag))
+        .map(|(t, n)| (t.as_str(), *n))
+        .collect();
+    let rule_files = texts(&shared().join("corpus/sigma"), |p| {
+        (p.starts_with("rules") || p.starts_with("deprecated/")) && p.ends_with(".yml")
+    });
+    let files_tagged = |tag: &str| {
+        rule_files.iter().filter(|(_, text)| text.lines().any(|l| l.trim() == format!("- attack.{tag}"))).count()
+    };
+    let expected: BTreeMap<&str, usize> =
+        ["stealth", "defense-impairment"].into_iter().map(|tag| (tag, files_tagged(tag))).collect();
+    assert_eq!(words, expected);
+    assert!(expected.values().all(|n| *n > 100), "{expected:?}");
+    let newer: Vec<&String> = report.unknown.keys().filter(|tag| attack().is_newer_than_release(tag)).collect();
+    assert!(newer.iter().all(|tag| tag.parse::<TechniqueId>().is_ok()), "{newer:?}");
+    assert!(newer.contains(&&"T1685".to_string()), "{newer:?}");
 }

@@ -513,6 +513,7 @@ fn hostile(format: Format, path: &str, text: &str) -> Vec<Detection> {
             techniques: vec![],
             tactics: vec![],
             unresolved_tags: vec![],
+            atlas: vec![],
             provenance: Provenance::default(),
             effective_license: None,
         })

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use ruledex_core::history::{ChangeQuery, DetectionChange, Since};
+use ruledex_core::history::{AttackUpdate, ChangeQuery, DetectionChange, Since};
 use ruledex_core::model::{ChangeKind, ChangedField};
 use rusqlite::{Connection, params, params_from_iter};
 
@@ -29,18 +29,28 @@ pub struct RecordedChange {
     pub change: DetectionChange,
 }
 
+/// A sync that read new ATT&CK data, as the history holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedAttackUpdate {
+    pub sync: i64,
+    pub synced_at: String,
+    pub update: AttackUpdate,
+}
+
 impl CatalogWriter {
-    /// Records one sync's changes as made at `synced_at`, then prunes what `retention` no longer
-    /// keeps. A sync without changes is not recorded. Returns the sync's number.
+    /// Records one sync's changes, and its new ATT&CK data if it read any, as made at
+    /// `synced_at`, then prunes what `retention` no longer keeps. A sync that changed neither is
+    /// not recorded. Returns the sync's number.
     pub fn record_changes(
         &mut self,
         synced_at: &str,
         changes: &[DetectionChange],
+        attack: Option<&AttackUpdate>,
         retention: &Retention,
     ) -> Result<Option<i64>> {
-        let sync = match changes {
-            [] => None,
-            _ => Some(self.insert_changes(synced_at, changes)?),
+        let sync = match (changes, attack) {
+            ([], None) => None,
+            _ => Some(self.insert_changes(synced_at, changes, attack)?),
         };
         let pruned = "SELECT id FROM syncs WHERE synced_at < ?1 OR id <= (SELECT max(id) FROM syncs) - ?2";
         for table in ["changes WHERE sync", "syncs WHERE id"] {
@@ -50,10 +60,24 @@ impl CatalogWriter {
         Ok(sync)
     }
 
-    fn insert_changes(&mut self, synced_at: &str, changes: &[DetectionChange]) -> Result<i64> {
+    fn insert_changes(
+        &mut self,
+        synced_at: &str,
+        changes: &[DetectionChange],
+        attack: Option<&AttackUpdate>,
+    ) -> Result<i64> {
         let uid = self.generation().to_string();
         let conn = self.conn();
-        conn.execute("INSERT INTO syncs (uid, synced_at) VALUES (?1, ?2)", params![uid, synced_at])?;
+        conn.execute(
+            "INSERT INTO syncs (uid, synced_at, attack_before, attack_after, attack_moved) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                uid,
+                synced_at,
+                attack.and_then(|a| a.before.as_deref()),
+                attack.and_then(|a| a.after.as_deref()),
+                attack.map(|a| a.moved as i64)
+            ],
+        )?;
         let sync = conn.last_insert_rowid();
         let mut insert = conn.prepare_cached(
             "INSERT INTO changes (sync, source, id, title, change, fields, commit_before, commit_after, techniques,
@@ -121,6 +145,34 @@ impl Store {
             query.limit
         );
         self.with_conn(|conn| read_changes(conn, &sql, &values))
+    }
+
+    /// The syncs that read new ATT&CK data, newest first, those after `since` when given.
+    pub fn attack_updates(&self, since: Option<&Since>, limit: usize) -> Result<Vec<RecordedAttackUpdate>> {
+        let (condition, value) = match since {
+            Some(Since::Time(time)) => ("synced_at >= ?1", time.clone()),
+            Some(Since::Sync(number)) => ("id > ?1", number.to_string()),
+            None => ("?1 IS NOT NULL", String::new()),
+        };
+        let sql = format!(
+            "SELECT id, synced_at, attack_before, attack_after, attack_moved FROM syncs
+             WHERE attack_moved IS NOT NULL AND {condition} ORDER BY id DESC LIMIT {limit}"
+        );
+        self.with_conn(|conn| {
+            let mut statement = conn.prepare_cached(&sql)?;
+            let rows = statement.query_map([value], |r| {
+                Ok(RecordedAttackUpdate {
+                    sync: r.get(0)?,
+                    synced_at: r.get(1)?,
+                    update: AttackUpdate {
+                        before: r.get(2)?,
+                        after: r.get(3)?,
+                        moved: usize::try_from(r.get::<_, i64>(4)?).unwrap_or_default(),
+                    },
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
     }
 
     /// What happened to each detection changed since `since` (a fixed-width UTC time): the

@@ -16,16 +16,16 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 
-pub use history::{RecordedChange, Retention};
+pub use history::{RecordedAttackUpdate, RecordedChange, Retention};
 pub use previous::{Previous, PreviousDetections, PreviousSource, SyncLock};
-pub use reader::{Candidate, CatalogInfo, Listing, Lookup, SourceStatus, Store, StoreOptions, TechniqueCounts};
+pub use reader::{Candidate, CatalogInfo, Listing, Lookup, SourceStatus, Store, StoreOptions, TechniqueCounts, Window};
 pub use search::{Field, Hit, MAX_QUERY_CHARS, Marked, SearchResults};
 pub use technique::{SubtechniqueCount, TechniquePage};
 pub use writer::CatalogWriter;
 
 /// Bumped whenever `schema.sql` or a record in `record.rs` changes; a catalog of another
 /// version is refused with a request to run a sync, which rebuilds it.
-pub const SCHEMA_VERSION: i32 = 5;
+pub const SCHEMA_VERSION: i32 = 6;
 
 /// The catalog's file name inside the data directory.
 pub const CATALOG_FILE: &str = "catalog.sqlite";
@@ -61,6 +61,9 @@ pub enum StoreError {
     /// A query ran longer than the store's query budget and was interrupted.
     #[error("the query took longer than {} ms and was stopped (the query budget)", .0.as_millis())]
     Budget(std::time::Duration),
+    /// The catalog file is not a catalog SQLite can read (damaged, or another file).
+    #[error("catalog {path} cannot be read ({reason}); run `ruledex sync` to rebuild it")]
+    Damaged { path: PathBuf, reason: String },
     /// The catalog file changed under a reader (overwritten in place, truncated).
     #[error("the catalog file became unreadable ({0}); it is being reopened, or run `ruledex sync`")]
     Unreadable(String),
@@ -114,6 +117,7 @@ mod tests {
             techniques: vec![attack.map_technique(technique.parse().unwrap(), technique, MappedBy::Vendor)],
             tactics: vec![],
             unresolved_tags: vec![],
+            atlas: vec![],
             provenance: Provenance::default(),
             effective_license: None,
         }
@@ -169,7 +173,7 @@ mod tests {
         let changes = ruledex_core::history::compare(&old, &detections, None);
         let mut writer = CatalogWriter::start(lock, Some(&previous)).unwrap();
         writer.write_source(&source(detections), synced_at, Some("fp"), &rows).unwrap();
-        writer.record_changes(synced_at, &changes, retention).unwrap();
+        writer.record_changes(synced_at, &changes, None, retention).unwrap();
         writer.finish().unwrap();
         Store::open(&catalog_path(dir)).unwrap()
     }
@@ -234,10 +238,12 @@ mod tests {
     fn a_written_catalog_reads_back_with_parent_roll_up_and_display_order() {
         let dir = tempfile::tempdir().unwrap();
         let store = build(dir.path());
-        let listing = store.technique_detections("T1090".parse().unwrap(), false, &Filter::default()).unwrap();
+        let listing =
+            store.technique_detections("T1090".parse().unwrap(), false, &Filter::default(), Window::ALL).unwrap();
         let ids: Vec<&str> = listing.detections.iter().map(|d| d.id.as_str()).collect();
         assert_eq!(ids, vec!["tor", "low-proxy"], "sub-technique detections roll up; highest severity first");
-        let exact = store.technique_detections("T1090".parse().unwrap(), true, &Filter::default()).unwrap();
+        let exact =
+            store.technique_detections("T1090".parse().unwrap(), true, &Filter::default(), Window::ALL).unwrap();
         assert_eq!(exact.detections.len(), 1);
         assert_eq!(store.technique("T1090".parse().unwrap()).unwrap().name, "Proxy");
         assert_eq!(store.attack().subtechniques("T1090".parse().unwrap()).count(), 3);
@@ -274,6 +280,31 @@ mod tests {
         };
         assert_eq!(names(dir.path()), vec!["sync.lock"], "the temporary catalog is removed");
         assert!(matches!(Store::open(&catalog_path(dir.path())), Err(StoreError::Missing(_))));
+    }
+
+    /// Issue 7, item 15: a failed rename left a 142 MB temporary file behind.
+    #[test]
+    fn a_catalog_that_cannot_be_renamed_into_place_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // A non-empty directory where the catalog goes: the rename must fail.
+        std::fs::create_dir_all(catalog_path(dir.path()).join("occupied")).unwrap();
+        let mut writer = CatalogWriter::create(dir.path()).unwrap();
+        writer.write_attack(&attack()).unwrap();
+        let error = writer.finish().unwrap_err();
+        assert!(matches!(error, StoreError::Io { .. }), "{error}");
+        let mut left: Vec<String> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+        left.sort();
+        assert_eq!(left, vec!["catalog.sqlite", "sync.lock"], "only the directory in the way and the lock");
+    }
+
+    #[test]
+    fn a_damaged_catalog_asks_for_a_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = catalog_path(dir.path());
+        std::fs::write(&path, "not a catalog at all, but long enough to look like a file").unwrap();
+        let error = Store::open(&path).err().unwrap().to_string();
+        assert!(error.contains("cannot be read") && error.contains("run `ruledex sync`"), "{error}");
     }
 
     #[test]

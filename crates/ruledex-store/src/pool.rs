@@ -63,8 +63,14 @@ impl Pool {
 
     /// Runs `f` on a connection, interrupting SQLite once the pool's budget is spent.
     pub(crate) fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.with_budget(self.budget, f)
+    }
+
+    /// Runs `f` on a connection with a budget of its own: loading a generation's in-memory
+    /// tables when it opens reads the whole catalog, which no request does.
+    pub(crate) fn with_budget<T>(&self, budget: Duration, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let reader = self.take()?;
-        reader.deadline.store(millis_since_epoch() + millis(self.budget), Ordering::Relaxed);
+        reader.deadline.store(millis_since_epoch() + millis(budget), Ordering::Relaxed);
         let result = f(&reader.conn).map_err(|e| self.classify(e));
         reader.deadline.store(0, Ordering::Relaxed);
         self.give_back(reader);

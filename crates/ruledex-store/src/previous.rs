@@ -134,7 +134,7 @@ impl Previous {
     /// reported failures for are offered only as a fallback (see [`EarlierRead`]).
     pub fn detections(&self, source: &PreviousSource) -> Result<PreviousDetections> {
         let name = source.report.name.as_str();
-        let rows = full_detections(&self.conn, "source = ?1 ORDER BY pk", name)?;
+        let rows = full_detections(&self.conn, "source = ?1 ORDER BY pk", [name])?;
         let support_digest: Option<String> =
             self.conn.query_row("SELECT support_digest FROM sources WHERE name = ?1", [name], |r| r.get(0))?;
         let failed: HashSet<&str> = source.report.failures.iter().map(|f| f.path.as_str()).collect();

@@ -1,7 +1,7 @@
 //! Reading the catalog: one generation, opened once. Everything here returns model types.
 
 use std::cmp::Reverse;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -15,6 +15,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::pool::Pool;
 use crate::record::{DetectionRecord, ReportRecord, TacticRecord, TechniqueRecord, restore_test_inputs, wire};
 use crate::{Result, SCHEMA_VERSION, StoreError};
+
+/// How long reading a generation's in-memory tables may take when it opens (the whole catalog
+/// is read once; requests are held to [`StoreOptions::query_budget`]).
+const LOADING_BUDGET: Duration = Duration::from_secs(120);
 
 /// How a generation is opened.
 #[derive(Debug, Clone, Copy)]
@@ -56,6 +60,8 @@ pub struct CatalogInfo {
     pub built_at: Option<String>,
     pub attack_version: Option<String>,
     pub ruledex_version: Option<String>,
+    /// The configuration the catalog was built from.
+    pub config: Option<String>,
     pub detections: usize,
 }
 
@@ -68,18 +74,38 @@ pub struct SourceStatus {
     pub error: Option<String>,
 }
 
+/// Which part of a list to read: pages of a long list are read on their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub offset: usize,
+    pub limit: usize,
+}
+
+impl Window {
+    /// The whole list.
+    pub const ALL: Window = Window { offset: 0, limit: usize::MAX };
+
+    fn of<T>(self, items: &[T]) -> &[T] {
+        let start = self.offset.min(items.len());
+        &items[start..start.saturating_add(self.limit).min(items.len())]
+    }
+}
+
 /// Detections listed for a technique: the shown ones, and counts over all of them.
 #[derive(Debug, Clone)]
 pub struct Listing {
     /// Detections for the technique before filtering.
     pub total: usize,
+    /// Detections passing the filter (`detections` holds those of the window read).
+    pub shown: usize,
     pub facets: FacetCounts,
     /// How many more the filter would show with deprecated detections included.
     pub hidden_deprecated: usize,
     /// How many more it would show with community content included (0 unless the filter is
     /// restricted to vendor-native content).
     pub hidden_community: usize,
-    /// After filtering, in display order; without their long texts (see [`Store::detection`]).
+    /// After filtering, in display order, the window asked for; without their long texts (see
+    /// [`Store::detection`]).
     pub detections: Vec<Detection>,
 }
 
@@ -125,20 +151,27 @@ impl Store {
         if !path.is_file() {
             return Err(StoreError::Missing(path.to_path_buf()));
         }
-        let pool = Pool::open(path, options.connections, options.query_budget)?;
-        pool.with_conn(|conn| {
+        let damaged = |error: StoreError| match error {
+            StoreError::Sqlite(e) => StoreError::Damaged { path: path.to_path_buf(), reason: e.to_string() },
+            other => other,
+        };
+        let pool = Pool::open(path, options.connections, options.query_budget).map_err(damaged)?;
+        pool.with_budget(LOADING_BUDGET, |conn| {
             let found: i32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
             match found {
                 SCHEMA_VERSION => Ok(()),
                 _ => Err(StoreError::Version { path: path.to_path_buf(), found }),
             }
-        })?;
-        let (facets, order) = pool.with_conn(load_facets)?;
-        let (attack, info, sources) = pool.with_conn(|conn| {
-            let info = read_info(conn, path, facets.len())?;
-            let attack = read_attack(conn, info.attack_version.clone())?;
-            Ok((attack, info, read_sources(conn)?))
-        })?;
+        })
+        .map_err(damaged)?;
+        let (facets, order) = pool.with_budget(LOADING_BUDGET, load_facets).map_err(damaged)?;
+        let (attack, info, sources) = pool
+            .with_budget(LOADING_BUDGET, |conn| {
+                let info = read_info(conn, path, facets.len())?;
+                let attack = read_attack(conn, info.attack_version.clone())?;
+                Ok((attack, info, read_sources(conn)?))
+            })
+            .map_err(damaged)?;
         Ok(Store { path: path.to_path_buf(), pool, facets, order, attack, info, sources })
     }
 
@@ -188,19 +221,16 @@ impl Store {
         pks.sort_by_key(|pk| self.order.get(pk).copied().unwrap_or(usize::MAX));
     }
 
-    /// Detections listed under a technique: under its sub-techniques too unless `exact`.
-    pub fn technique_detections(&self, id: TechniqueId, exact: bool, filter: &Filter) -> Result<Listing> {
-        let pks = self.with_conn(|conn| {
-            let sql = if exact || id.is_subtechnique() {
-                "SELECT detection FROM detection_techniques WHERE technique = ?1"
-            } else {
-                "SELECT detection FROM detection_techniques WHERE parent = ?1"
-            };
-            let mut statement = conn.prepare_cached(sql)?;
-            let pks = statement.query_map([id.to_string()], |r| r.get::<_, i64>(0))?;
-            Ok(pks.collect::<Result<HashSet<i64>, _>>()?)
-        })?;
-        let mut pks: Vec<i64> = pks.into_iter().collect();
+    /// Detections listed under a technique: under its sub-techniques too unless `exact`; of
+    /// those `filter` keeps, the ones in `window`.
+    pub fn technique_detections(
+        &self,
+        id: TechniqueId,
+        exact: bool,
+        filter: &Filter,
+        window: Window,
+    ) -> Result<Listing> {
+        let mut pks = self.listed_under(id, exact)?;
         let facets = FacetCounts::count(pks.iter().filter_map(|pk| self.facets.get(pk)));
         let total = pks.len();
         let count = |f: &Filter| pks.iter().filter(|pk| self.facets.get(pk).is_some_and(|x| f.matches(x))).count();
@@ -212,8 +242,38 @@ impl Store {
         };
         pks.retain(|pk| self.facets.get(pk).is_some_and(|f| filter.matches(f)));
         self.sort_for_display(&mut pks);
-        let detections = self.detections_by_pk(&pks)?;
-        Ok(Listing { total, facets, hidden_deprecated, hidden_community, detections })
+        let detections = self.detections_by_pk(window.of(&pks))?;
+        Ok(Listing { total, shown, facets, hidden_deprecated, hidden_community, detections })
+    }
+
+    /// The vendors whose detections come from community sources (Sigma, community KQL).
+    pub fn community_vendors(&self) -> BTreeSet<String> {
+        self.facets.values().filter(|f| f.kind == SourceKind::Community).map(|f| f.vendor.clone()).collect()
+    }
+
+    /// The filterable attributes of every detection listed under a technique and its
+    /// sub-techniques, each with whether it is tagged with the technique itself: what filter
+    /// controls count, without reading a detection.
+    pub fn family_facets(&self, id: TechniqueId) -> Result<Vec<(Facets, bool)>> {
+        let direct = self.listed_under(id, true)?;
+        let mut family = self.listed_under(id, false)?;
+        self.sort_for_display(&mut family);
+        Ok(family.iter().filter_map(|pk| Some((self.facets.get(pk)?.clone(), direct.contains(pk)))).collect())
+    }
+
+    /// The detections listed under a technique, and under its sub-techniques unless `exact`.
+    fn listed_under(&self, id: TechniqueId, exact: bool) -> Result<Vec<i64>> {
+        let pks = self.with_conn(|conn| {
+            let sql = if exact || id.is_subtechnique() {
+                "SELECT detection FROM detection_techniques WHERE technique = ?1"
+            } else {
+                "SELECT detection FROM detection_techniques WHERE parent = ?1"
+            };
+            let mut statement = conn.prepare_cached(sql)?;
+            let pks = statement.query_map([id.to_string()], |r| r.get::<_, i64>(0))?;
+            Ok(pks.collect::<Result<HashSet<i64>, _>>()?)
+        })?;
+        Ok(pks.into_iter().collect())
     }
 
     /// How many detections passing `filter` each technique lists, exactly and with its
@@ -262,18 +322,45 @@ impl Store {
         })
     }
 
+    /// Every detection `filter` keeps, in display order, without their long texts.
+    pub fn select(&self, filter: &Filter) -> Result<Vec<Detection>> {
+        let mut pks: Vec<i64> = self.facets.iter().filter(|(_, f)| filter.matches(f)).map(|(pk, _)| *pk).collect();
+        self.sort_for_display(&mut pks);
+        self.detections_by_pk(&pks)
+    }
+
+    /// The same detections with their long texts (native rule, notes, test inputs), for exports.
+    pub fn with_long_texts(&self, detections: &[Detection]) -> Result<Vec<Detection>> {
+        self.with_conn(|conn| {
+            detections
+                .iter()
+                .map(|d| {
+                    let mut full = full_detections(conn, "source = ?1 AND id = ?2", (&d.source, &d.id))?;
+                    full.pop().map(|(_, d)| d).ok_or_else(|| StoreError::Busy(format!("{} left the catalog", d.address())))
+                })
+                .collect()
+        })
+    }
+
     /// Resolves `SOURCE/ID`: the address itself, then the vendor's native ID, then the rule
-    /// file's name (`splunk/windows_proxy_via_netsh`), then any of these ignoring case.
+    /// file's name (`splunk/windows_proxy_via_netsh`), then any of these ignoring case, then the
+    /// vendor's ID of an older address (`elastic/<uuid>~<suffix>`).
     pub fn detection(&self, source: &str, id: &str) -> Result<Lookup> {
         let queries = [
             "SELECT pk FROM detections WHERE source = ?1 AND id = ?2",
             "SELECT pk FROM detections WHERE source = ?1 AND native_id = ?2",
             "SELECT pk FROM detections WHERE source = ?1 AND (path = ?2 OR path LIKE '%/' || ?2 || '.%' ESCAPE '\\')",
             "SELECT pk FROM detections WHERE source = ?1 AND (lower(id) = lower(?2) OR lower(native_id) = lower(?2))",
+            "SELECT pk FROM detections WHERE source = ?1 AND native_id = ?2",
         ];
         let pattern_safe = id.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let before_suffix = id.split_once('~').map_or(id, |(native, _)| native);
         for (i, sql) in queries.iter().enumerate() {
-            let value = if i == 2 { pattern_safe.as_str() } else { id };
+            let value = match i {
+                2 => pattern_safe.as_str(),
+                4 => before_suffix,
+                _ => id,
+            };
             let pks = self.with_conn(|conn| {
                 let mut statement = conn.prepare_cached(sql)?;
                 let pks = statement.query_map(params![source, value], |r| r.get::<_, i64>(0))?;
@@ -282,7 +369,7 @@ impl Store {
             match pks.as_slice() {
                 [] => continue,
                 [pk] => {
-                    let mut found = self.with_conn(|conn| full_detections(conn, "pk = ?1", pk))?;
+                    let mut found = self.with_conn(|conn| full_detections(conn, "pk = ?1", [pk]))?;
                     return Ok(found.pop().map_or(Lookup::NotFound, |(_, d)| Lookup::Found(Box::new(d))));
                 }
                 _ => return self.candidates(&pks).map(Lookup::Ambiguous),
@@ -294,6 +381,34 @@ impl Store {
     /// The files of `source` that exports need besides its rules.
     pub fn assets(&self, source: &str) -> Result<Vec<Asset>> {
         self.with_conn(|conn| source_assets(conn, source))
+    }
+
+    /// IDs of `source`'s detections for what was typed: IDs starting with it first, then IDs
+    /// with a word starting with it, then IDs of detections with such a word in their title
+    /// (ignoring ASCII case), each group in ID order. At most `limit`, and whether there are more.
+    pub fn ids_like(&self, source: &str, typed: &str, limit: usize) -> Result<(Vec<String>, bool)> {
+        let escaped = typed.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let patterns =
+            [format!("{escaped}%"), format!("%\\_{escaped}%"), format!("%-{escaped}%"), format!("% {escaped}%")];
+        self.with_conn(|conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT id FROM detections WHERE source = ?1 \
+                 AND (id LIKE ?2 ESCAPE '\\' OR id LIKE ?3 ESCAPE '\\' OR id LIKE ?4 ESCAPE '\\' \
+                      OR title LIKE ?2 ESCAPE '\\' OR title LIKE ?5 ESCAPE '\\') \
+                 ORDER BY id LIKE ?2 ESCAPE '\\' DESC, \
+                          (id LIKE ?3 ESCAPE '\\' OR id LIKE ?4 ESCAPE '\\') DESC, id LIMIT ?6",
+            )?;
+            let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+            let [prefix, after_underscore, after_dash, after_space] = &patterns;
+            let ids = statement
+                .query_map(params![source, prefix, after_underscore, after_dash, after_space, fetch], |r| {
+                    r.get::<_, String>(0)
+                })?;
+            let mut ids = ids.collect::<Result<Vec<String>, _>>()?;
+            let more = ids.len() > limit;
+            ids.truncate(limit);
+            Ok((ids, more))
+        })
     }
 
     fn candidates(&self, pks: &[i64]) -> Result<Vec<Candidate>> {
@@ -320,6 +435,7 @@ fn read_info(conn: &Connection, path: &Path, detections: usize) -> Result<Catalo
         built_at: meta("built_at")?,
         attack_version: meta("attack_version")?,
         ruledex_version: meta("ruledex_version")?,
+        config: meta("config")?,
         detections,
     })
 }
@@ -354,18 +470,18 @@ pub(crate) fn source_assets(conn: &Connection, source: &str) -> Result<Vec<Asset
     Ok(rows.collect::<Result<Vec<Asset>, _>>()?)
 }
 
-/// Whole detections with their pks, long texts included, selected by a WHERE clause with one
-/// parameter.
+/// Whole detections with their pks, long texts included, selected by a WHERE clause and its
+/// parameters.
 pub(crate) fn full_detections(
     conn: &Connection,
     condition: &str,
-    param: impl rusqlite::ToSql,
+    params: impl rusqlite::Params,
 ) -> Result<Vec<(i64, Detection)>> {
     let sql = format!(
         "SELECT pk, body, native_rule, investigation, implementation, test_inputs FROM detections WHERE {condition}"
     );
     let mut statement = conn.prepare_cached(&sql)?;
-    let rows = statement.query_map([param], |r| {
+    let rows = statement.query_map(params, |r| {
         Ok((
             r.get::<_, i64>(0)?,
             (r.get::<_, String>(1)?, r.get::<_, String>(2)?),

@@ -17,7 +17,7 @@ use std::time::Duration;
 use ruledex_core::attack::{Domain, Tactic, Technique};
 use ruledex_core::ingest::{AttackCoverage, Failure, SourceReport};
 use ruledex_core::model::{
-    Dependency, DependencyKind, Detection, Provenance, Rule, RuleTest, TacticRef, TechniqueMapping,
+    AtlasRef, Dependency, DependencyKind, Detection, Provenance, Rule, RuleTest, TacticRef, TechniqueMapping,
 };
 use serde::{Deserialize, Serialize};
 
@@ -32,8 +32,9 @@ pub(crate) struct DetectionRecord {
     rule: RuleRecord,
     deprecated: bool,
     techniques: Vec<MappingRecord>,
-    tactics: Vec<(String, String)>,
+    tactics: Vec<TacticRefRecord>,
     unresolved_tags: Vec<String>,
+    atlas: Vec<AtlasRecord>,
     provenance: ProvenanceRecord,
     effective_license: Option<String>,
 }
@@ -109,6 +110,22 @@ struct MappingRecord {
     tagged_id: Option<String>,
     status: String,
     mapped_by: String,
+    via: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TacticRefRecord {
+    id: String,
+    name: String,
+    tagged_id: Option<String>,
+    status: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct AtlasRecord {
+    id: String,
+    url: String,
+    via: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -166,8 +183,22 @@ impl DetectionRecord {
             },
             deprecated: d.deprecated,
             techniques: d.techniques.iter().map(MappingRecord::from).collect(),
-            tactics: d.tactics.iter().map(|t| (t.id.to_string(), t.name.clone())).collect(),
+            tactics: d
+                .tactics
+                .iter()
+                .map(|t| TacticRefRecord {
+                    id: t.id.to_string(),
+                    name: t.name.clone(),
+                    tagged_id: t.tagged_id.map(|x| x.to_string()),
+                    status: t.status.as_str().into(),
+                })
+                .collect(),
             unresolved_tags: d.unresolved_tags.clone(),
+            atlas: d
+                .atlas
+                .iter()
+                .map(|a| AtlasRecord { id: a.id.to_string(), url: a.url.clone(), via: a.via.as_str().into() })
+                .collect(),
             provenance: ProvenanceRecord {
                 path: d.provenance.path.clone(),
                 repository: d.provenance.repository.clone(),
@@ -244,9 +275,21 @@ impl DetectionRecord {
             tactics: self
                 .tactics
                 .into_iter()
-                .map(|(id, name)| Ok(TacticRef { id: wire(&id)?, name }))
+                .map(|t| {
+                    Ok(TacticRef {
+                        id: wire(&t.id)?,
+                        name: t.name,
+                        tagged_id: optional(t.tagged_id)?,
+                        status: wire(&t.status)?,
+                    })
+                })
                 .collect::<Result<_>>()?,
             unresolved_tags: self.unresolved_tags,
+            atlas: self
+                .atlas
+                .into_iter()
+                .map(|a| Ok(AtlasRef { id: wire(&a.id)?, url: a.url, via: wire(&a.via)? }))
+                .collect::<Result<_>>()?,
             provenance: Provenance {
                 path: self.provenance.path,
                 repository: self.provenance.repository,
@@ -267,6 +310,7 @@ impl From<&TechniqueMapping> for MappingRecord {
             tagged_id: m.tagged_id.map(|t| t.to_string()),
             status: m.status.as_str().into(),
             mapped_by: m.mapped_by.as_str().into(),
+            via: m.via.as_str().into(),
         }
     }
 }
@@ -280,6 +324,7 @@ impl MappingRecord {
             tagged_id: optional(self.tagged_id)?,
             status: wire(&self.status)?,
             mapped_by: wire(&self.mapped_by)?,
+            via: wire(&self.via)?,
         })
     }
 }
@@ -298,6 +343,7 @@ pub(crate) struct TechniqueRecord {
     revoked: bool,
     revoked_by: Option<String>,
     deprecated: bool,
+    successors: Vec<String>,
 }
 
 impl From<&Technique> for TechniqueRecord {
@@ -314,6 +360,7 @@ impl From<&Technique> for TechniqueRecord {
             revoked: t.revoked,
             revoked_by: t.revoked_by.map(|r| r.to_string()),
             deprecated: t.deprecated,
+            successors: t.successors.iter().map(ToString::to_string).collect(),
         }
     }
 }
@@ -333,6 +380,7 @@ impl TechniqueRecord {
             revoked: r.revoked,
             revoked_by: optional(r.revoked_by)?,
             deprecated: r.deprecated,
+            successors: r.successors.iter().map(|t| wire(t)).collect::<Result<_>>()?,
         })
     }
 }
@@ -346,6 +394,10 @@ pub(crate) struct TacticRecord {
     description: String,
     domain: String,
     url: String,
+    revoked: bool,
+    deprecated: bool,
+    revoked_by: Vec<String>,
+    successors: Vec<String>,
 }
 
 impl From<&Tactic> for TacticRecord {
@@ -357,6 +409,10 @@ impl From<&Tactic> for TacticRecord {
             description: t.description.clone(),
             domain: domain_name(t.domain).into(),
             url: t.url.clone(),
+            revoked: t.revoked,
+            deprecated: t.deprecated,
+            revoked_by: t.revoked_by.iter().map(ToString::to_string).collect(),
+            successors: t.successors.iter().map(ToString::to_string).collect(),
         }
     }
 }
@@ -371,6 +427,10 @@ impl TacticRecord {
             description: r.description,
             domain: domain(&r.domain)?,
             url: r.url,
+            revoked: r.revoked,
+            deprecated: r.deprecated,
+            revoked_by: r.revoked_by.iter().map(|t| wire(t)).collect::<Result<_>>()?,
+            successors: r.successors.iter().map(|t| wire(t)).collect::<Result<_>>()?,
         })
     }
 }
@@ -393,6 +453,8 @@ pub(crate) struct ReportRecord {
     revoked_tags: usize,
     deprecated_tags: usize,
     unknown_tags: usize,
+    unknown: BTreeMap<String, usize>,
+    atlas_refs: usize,
     parse_millis: u64,
 }
 
@@ -414,6 +476,8 @@ impl From<&SourceReport> for ReportRecord {
             revoked_tags: r.attack.revoked_tags,
             deprecated_tags: r.attack.deprecated_tags,
             unknown_tags: r.attack.unknown_tags,
+            unknown: r.attack.unknown.clone(),
+            atlas_refs: r.attack.atlas_refs,
             parse_millis: u64::try_from(r.parse_time.as_millis()).unwrap_or(u64::MAX),
         }
     }
@@ -439,6 +503,8 @@ impl ReportRecord {
                 revoked_tags: r.revoked_tags,
                 deprecated_tags: r.deprecated_tags,
                 unknown_tags: r.unknown_tags,
+                unknown: r.unknown,
+                atlas_refs: r.atlas_refs,
             },
             parse_time: Duration::from_millis(r.parse_millis),
         })

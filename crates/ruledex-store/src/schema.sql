@@ -42,7 +42,12 @@ CREATE TABLE syncs (
     -- are made from it, so one change keeps one ID.
     uid       TEXT NOT NULL UNIQUE,
     -- UTC, fixed width (YYYY-MM-DDTHH:MM:SSZ), so text order is time order.
-    synced_at TEXT NOT NULL
+    synced_at TEXT NOT NULL,
+    -- Set when the sync read new ATT&CK data: the releases before and after (either may be
+    -- unknown), and how many detections moved to other techniques though their tags did not.
+    attack_before TEXT,
+    attack_after  TEXT,
+    attack_moved  INTEGER
 );
 
 CREATE TABLE changes (

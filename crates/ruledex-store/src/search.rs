@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use ruledex_core::model::Detection;
-use ruledex_core::query::{FacetCounts, SearchQuery};
+use ruledex_core::query::{FacetCounts, Filter, SearchQuery};
 
 use crate::{Result, Store, StoreError};
 
@@ -18,7 +18,7 @@ const RANK: &str = "bm25(detections_fts, 10.0, 3.0, 1.0, 5.0)";
 /// The longest search accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 1_000;
 /// The most words and operators one search may hold.
-const MAX_TERMS: usize = 64;
+const MAX_TERMS: usize = 128;
 /// Shortest stem of a `prefix*` search: a one-letter prefix matches most of the index.
 const MIN_PREFIX_CHARS: usize = 2;
 /// Words around the first match that a snippet shows.
@@ -103,6 +103,18 @@ impl Store {
         let detections = self.detections_by_pk(&pks)?;
         let hits = page.iter().zip(detections).map(|((_, score), d)| parsed.terms.hit(d, *score)).collect();
         Ok(SearchResults { total: matching.len(), facets, offset: query.offset, limit: query.limit, hits })
+    }
+
+    /// Every detection matching `text` that `filter` keeps, best first, without their long
+    /// texts: a whole result list, for exports.
+    pub fn search_all(&self, text: &str, filter: &Filter) -> Result<Vec<Detection>> {
+        let ranked = self.rank(&parse(text)?.expression)?;
+        let pks: Vec<i64> = ranked
+            .into_iter()
+            .map(|(pk, _)| pk)
+            .filter(|pk| self.facets_of(*pk).is_some_and(|f| filter.matches(f)))
+            .collect();
+        self.detections_by_pk(&pks)
     }
 
     /// Every match, best first.
@@ -336,7 +348,7 @@ mod tests {
 
     #[test]
     fn empty_unbalanced_oversized_and_one_letter_prefix_searches_are_refused() {
-        for bad in ["   ".to_string(), "\"open".into(), "x ".repeat(65), "y".repeat(1001), "a* OR b*".into()] {
+        for bad in ["   ".to_string(), "\"open".into(), "x ".repeat(129), "y".repeat(1001), "a* OR b*".into()] {
             assert!(matches!(fts_expression(&bad), Err(StoreError::BadQuery(_))), "{bad:.40}");
         }
         assert!(fts_expression("ne* OR ps*").is_ok());

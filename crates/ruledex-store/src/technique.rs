@@ -5,7 +5,7 @@ use ruledex_core::attack::Technique;
 use ruledex_core::ids::TechniqueId;
 use ruledex_core::query::Filter;
 
-use crate::{Listing, Result, Store};
+use crate::{Listing, Result, Store, Window};
 
 #[derive(Debug, Clone)]
 pub struct TechniquePage {
@@ -21,7 +21,7 @@ pub struct TechniquePage {
     pub parent: Option<Technique>,
     pub subtechniques: Vec<SubtechniqueCount>,
     pub exact: bool,
-    /// Detections shown, after the filter.
+    /// Detections passing the filter (`listing.detections` holds the window asked for).
     pub shown: usize,
     pub listing: Listing,
 }
@@ -35,19 +35,21 @@ pub struct SubtechniqueCount {
 }
 
 impl Store {
-    /// The page for `requested`; `None` when it is neither in ATT&CK nor tagged by any detection.
+    /// The page for `requested`, its detections in `window`; `None` when it is neither in
+    /// ATT&CK nor tagged by any detection.
     pub fn technique_page(
         &self,
         requested: TechniqueId,
         exact: bool,
         filter: &Filter,
+        window: Window,
     ) -> Result<Option<TechniquePage>> {
         let (id, revoked) = match self.technique(requested) {
             Some(Technique { revoked: true, revoked_by: Some(replacement), .. }) => (*replacement, Some(requested)),
             _ => (requested, None),
         };
         let technique = self.technique(id).cloned();
-        let listing = self.technique_detections(id, exact, filter)?;
+        let listing = self.technique_detections(id, exact, filter, window)?;
         if technique.is_none() && listing.total == 0 {
             return Ok(None);
         }
@@ -61,7 +63,7 @@ impl Store {
             parent,
             subtechniques,
             exact,
-            shown: listing.detections.len(),
+            shown: listing.shown,
             listing,
         }))
     }

@@ -87,7 +87,8 @@ impl CatalogWriter {
         }
         let mut tactic =
             self.conn().prepare("INSERT OR IGNORE INTO tactics (id, position, body) VALUES (?1, ?2, ?3)")?;
-        for (position, t) in attack.tactics().iter().enumerate() {
+        // Current tactics in matrix order, then retired ones (kept to show where tags went).
+        for (position, t) in attack.tactics().iter().chain(attack.retired_tactics()).enumerate() {
             tactic.execute(params![
                 t.id.to_string(),
                 position as i64,

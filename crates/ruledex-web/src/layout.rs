@@ -23,6 +23,7 @@ impl Layout {
     }
 }
 
+use ruledex_core::fingerprint::{FNV_OFFSET, fnv1a};
 pub use crate::pages::FeedLink;
 
 pub const STYLE: &str = include_str!("../static/style.css");
@@ -30,13 +31,4 @@ pub const SCRIPT: &str = include_str!("../static/app.js");
 
 /// Fingerprint of the static files, appended to their URLs so browsers fetch them anew exactly
 /// when they change (and may otherwise cache them for a long time).
-pub const ASSET_VERSION: u64 = fnv1a(STYLE.as_bytes(), fnv1a(SCRIPT.as_bytes(), 0xcbf2_9ce4_8422_2325));
-
-const fn fnv1a(bytes: &[u8], mut hash: u64) -> u64 {
-    let mut i = 0;
-    while i < bytes.len() {
-        hash = (hash ^ bytes[i] as u64).wrapping_mul(0x0100_0000_01b3);
-        i += 1;
-    }
-    hash
-}
+pub const ASSET_VERSION: u64 = fnv1a(STYLE.as_bytes(), fnv1a(SCRIPT.as_bytes(), FNV_OFFSET));

@@ -10,6 +10,7 @@
 mod api;
 mod atom;
 mod cache;
+mod download;
 mod error;
 mod highlight;
 mod layout;
@@ -27,12 +28,13 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-pub use state::{AppState, Limits};
+pub use state::{AppState, Limits, Setup};
 
 /// Scripts and styles come only from ruledex itself; nothing is framed, nothing is embedded.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -47,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sources/{name}/feed.atom", get(pages::source_feed))
         .route("/api/v1/changes", get(api::changes))
         .route("/techniques/{id}", get(pages::technique))
+        .route("/techniques/{id}/{sub}", get(pages::technique_by_url_path))
         .route("/detections/{source}/{id}", get(pages::detection))
         .route("/detections/{source}/{id}/raw", get(pages::raw_rule))
         .route("/search", get(pages::search))
@@ -58,8 +61,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/search", get(api::search))
         .route("/api/v1/sources", get(api::sources))
         .route("/api/v1/stats", get(api::stats))
+        .route("/api/v1/export", get(download::export))
         .route_layer(from_fn_with_state(state.clone(), middleware::cached));
-    Router::new()
+    let mut router = Router::new();
+    if let Some(hosts) = state.mcp_hosts() {
+        let provider = std::sync::Arc::new(state::McpCatalog(state.clone()));
+        router = router.route_service("/mcp", ruledex_mcp::http::service(provider, hosts));
+    }
+    router
         .merge(cached)
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/sync", get(api::sync_status))
@@ -83,7 +92,18 @@ pub fn router(state: AppState) -> Router {
             HeaderName::from_static("x-frame-options"),
             HeaderValue::from_static("DENY"),
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().on_failure(log_failure))
+}
+
+/// Logs a failed response: a 500 is an error in ruledex; a 503 while the first catalog is built,
+/// or while the server is busy, is expected and only worth a debug line.
+fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _: &tracing::Span) {
+    match class {
+        ServerErrorsFailureClass::StatusCode(code) if code != axum::http::StatusCode::INTERNAL_SERVER_ERROR => {
+            tracing::debug!(status = %code, ?latency, "response not served")
+        }
+        _ => tracing::error!(%class, ?latency, "response failed"),
+    }
 }
 
 /// Serves until `shutdown` completes, then finishes the requests in flight.

@@ -24,13 +24,15 @@ const MIN_GZIP_BYTES: usize = 1024;
 const MAX_BUFFERED_BYTES: usize = 64 * 1024 * 1024;
 
 /// Refuses what a read-only catalog never answers, with a body saying why: methods other than
-/// GET and HEAD (405), request targets longer than `max_url_bytes` (414), headers larger than
+/// GET and HEAD outside `/mcp` (405), request targets longer than `max_url_bytes` (414), headers larger than
 /// `max_header_bytes` (431).
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let limits = state.limits();
     let target = request.uri().path_and_query().map_or(0, |p| p.as_str().len());
     let headers: usize = request.headers().iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum();
-    let error = if !matches!(*request.method(), Method::GET | Method::HEAD) {
+    // MCP is spoken with POST; the MCP service answers other methods itself.
+    let mcp = request.uri().path() == "/mcp" && state.mcp_hosts().is_some();
+    let error = if !mcp && !matches!(*request.method(), Method::GET | Method::HEAD) {
         Some(WebError::MethodNotAllowed)
     } else if target > limits.max_url_bytes {
         Some(WebError::UriTooLong { limit: limits.max_url_bytes })

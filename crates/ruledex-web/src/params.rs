@@ -8,6 +8,7 @@ use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
 
+use ruledex_app::export::{ExportFormat, Selection};
 use ruledex_core::ids::TechniqueId;
 use ruledex_core::model::{Language, RuleType, Severity, Status};
 use ruledex_core::query::{Filter, SearchQuery};
@@ -34,7 +35,11 @@ pub const KNOWN_PARAMETERS: &[&str] = &[
     "offset",
     "limit",
     "since",
+    "format",
     "technique",
+    "detection",
+    "archive",
+    "page",
 ];
 
 /// The query parameters the technique, search and home pages (and their API twins) share.
@@ -63,6 +68,14 @@ pub struct FilterParams {
     /// Search: paging.
     pub offset: Option<String>,
     pub limit: Option<String>,
+    /// Export: the format, and what to export (else the search `q`, else every detection the
+    /// filters keep), and for several files the archive (`zip` or `tar.gz`).
+    pub format: Option<String>,
+    pub technique: Option<String>,
+    pub detection: Option<String>,
+    pub archive: Option<String>,
+    /// Technique pages: which page of cards, from 1.
+    pub page: Option<String>,
 }
 
 impl FilterParams {
@@ -90,6 +103,14 @@ impl FilterParams {
         Ok(self.filter()?.vendor_native_unless_asked(flag(&self.community)))
     }
 
+    /// The page of a long list asked for, from 1.
+    pub fn page(&self) -> Result<usize, WebError> {
+        match number(self.page.as_deref(), "page")? {
+            Some(0) => Err(WebError::bad_request("`page` counts from 1")),
+            page => Ok(page.unwrap_or(1)),
+        }
+    }
+
     pub fn exact(&self) -> bool {
         flag(&self.exact)
     }
@@ -104,6 +125,32 @@ impl FilterParams {
             filter: self.filter()?,
             offset: number(self.offset.as_deref(), "offset")?.unwrap_or(0),
             limit: number(self.limit.as_deref(), "limit")?.unwrap_or(default_limit),
+        })
+    }
+}
+
+impl FilterParams {
+    /// The export format asked for.
+    pub fn export_format(&self) -> Result<ExportFormat, WebError> {
+        let format = self.format.as_deref().filter(|f| !f.is_empty()).ok_or_else(|| {
+            WebError::bad_request(
+                "give `format`: splunk-app, kibana-ndjson, yaral, sentinel-arm, sentinel-yaml, sigma, json or csv",
+            )
+        })?;
+        format.parse().map_err(|e: String| WebError::bad_request(format!("parameter `format`: {e}")))
+    }
+
+    /// What to export: one detection, a technique as its page filters it, a search, or every
+    /// detection the filters keep.
+    pub fn export_selection(&self) -> Result<Selection, WebError> {
+        let given = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+        Ok(match (given(&self.detection), given(&self.technique), given(&self.q)) {
+            (Some(address), _, _) => Selection::Detection(address),
+            (_, Some(technique), _) => {
+                Selection::Technique { technique, exact: self.exact(), filter: self.technique_filter()? }
+            }
+            (_, _, Some(text)) => Selection::Search { text, filter: self.filter()? },
+            _ => Selection::Catalog { filter: self.filter()? },
         })
     }
 }

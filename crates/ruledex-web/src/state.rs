@@ -2,8 +2,7 @@
 //! finishes), the state of a sync running in the background, the cache of rendered responses,
 //! and the limits that keep one client from starving the others.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use ruledex_app::Catalog;
@@ -29,6 +28,8 @@ pub struct Limits {
     pub max_url_bytes: usize,
     /// The most bytes of request headers accepted.
     pub max_header_bytes: usize,
+    /// The most detections one export request may hold (the CLI's `ruledex export` has no limit).
+    pub max_export_detections: usize,
 }
 
 impl Default for Limits {
@@ -40,6 +41,7 @@ impl Default for Limits {
             cache_bytes: 64 * 1024 * 1024,
             max_url_bytes: 8 * 1024,
             max_header_bytes: 16 * 1024,
+            max_export_detections: 2_000,
         }
     }
 }
@@ -54,10 +56,35 @@ struct Inner {
     limits: Limits,
     catalog_tasks: Semaphore,
     searches: Semaphore,
-    /// The configuration in use, for messages (which config, how to switch to local mirrors).
-    config_origin: String,
+    /// What the server tells people about how it was started.
+    setup: Setup,
+    /// Set when `/mcp` answers MCP: the `Host` names it accepts besides loopback ones.
+    mcp_hosts: OnceLock<Vec<String>>,
+}
+
+/// How the server was started, for its messages: which configuration, the command that serves
+/// local mirrors instead (offline), and anything people should know about the catalog.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub config_origin: String,
+    /// The command that serves the example local mirrors, as this server was started
+    /// (`cargo run --release -- ...` or `ruledex ...`).
+    pub mirrors_command: String,
+    /// A warning shown on the home page (the catalog was built from another configuration).
+    pub notice: Option<String>,
     /// Days a card says "new" or "updated" after its detection changed (`[history] badge_days`).
-    badge_days: AtomicU32,
+    pub badge_days: u32,
+}
+
+impl From<&str> for Setup {
+    fn from(config_origin: &str) -> Setup {
+        Setup {
+            config_origin: config_origin.to_string(),
+            mirrors_command: "ruledex --config examples/local-mirrors.toml serve".into(),
+            notice: None,
+            badge_days: HistoryConfig::default().badge_days,
+        }
+    }
 }
 
 /// How costly a request is expected to be.
@@ -69,7 +96,7 @@ pub enum Cost {
 }
 
 impl AppState {
-    pub fn new(catalog: Option<Catalog>, config_origin: impl Into<String>, limits: Limits) -> AppState {
+    pub fn new(catalog: Option<Catalog>, setup: impl Into<Setup>, limits: Limits) -> AppState {
         AppState(Arc::new(Inner {
             catalog: RwLock::new(catalog.map(Arc::new)),
             sync: Mutex::new(SyncPhase::Idle),
@@ -77,9 +104,20 @@ impl AppState {
             catalog_tasks: Semaphore::new(limits.catalog_tasks.max(1)),
             searches: Semaphore::new(limits.searches.max(1)),
             limits,
-            config_origin: config_origin.into(),
-            badge_days: AtomicU32::new(HistoryConfig::default().badge_days),
+            setup: setup.into(),
+            mcp_hosts: OnceLock::new(),
         }))
+    }
+
+    /// Makes the router answer MCP at `/mcp` (read-only tools), accepting requests for `hosts`
+    /// besides loopback names. Call before building the router.
+    pub fn enable_mcp(&self, hosts: Vec<String>) {
+        let _ = self.0.mcp_hosts.set(hosts);
+    }
+
+    /// The extra `Host` names `/mcp` accepts, when it answers at all.
+    pub fn mcp_hosts(&self) -> Option<&[String]> {
+        self.0.mcp_hosts.get().map(Vec::as_slice)
     }
 
     /// The current generation; a request keeps the one it started with to the end.
@@ -145,17 +183,12 @@ impl AppState {
         &self.0.limits
     }
 
-    pub fn config_origin(&self) -> &str {
-        &self.0.config_origin
+    pub fn setup(&self) -> &Setup {
+        &self.0.setup
     }
 
     pub fn badge_days(&self) -> u32 {
-        self.0.badge_days.load(Ordering::Relaxed)
-    }
-
-    pub fn set_badge_days(&self, days: u32) {
-        self.0.badge_days.store(days, Ordering::Relaxed);
-        self.0.cache.clear();
+        self.0.setup.badge_days
     }
 }
 
@@ -163,5 +196,26 @@ async fn acquire(semaphore: &Semaphore, wait: Duration) -> Result<tokio::sync::S
     match tokio::time::timeout(wait, semaphore.acquire()).await {
         Ok(Ok(permit)) => Ok(permit),
         _ => Err(WebError::Busy),
+    }
+}
+
+/// The web server's catalog, as the MCP server sees it: the current generation, or the sync
+/// that is building one.
+pub struct McpCatalog(pub AppState);
+
+impl ruledex_mcp::CatalogProvider for McpCatalog {
+    fn catalog(&self) -> Result<Arc<Catalog>, ruledex_mcp::Unavailable> {
+        if let Some(catalog) = self.0.catalog() {
+            return Ok(catalog);
+        }
+        Err(match self.0.sync_phase() {
+            SyncPhase::Running { step, files_read, files_total } => ruledex_mcp::Unavailable::Pending(format!(
+                "the server is building it ({step}: {files_read}/{files_total} files)"
+            )),
+            SyncPhase::Failed { error } => ruledex_mcp::Unavailable::Missing(format!("building it failed: {error}")),
+            SyncPhase::Idle | SyncPhase::Finished { .. } => {
+                ruledex_mcp::Unavailable::Missing("the server has no catalog; run `ruledex sync`".into())
+            }
+        })
     }
 }

@@ -1,19 +1,22 @@
 // ruledex progressive enhancement. Pages work without this script; with it, copy buttons
-// appear, technique filters apply instantly (no reload), and the search box suggests
-// techniques. Nothing here builds HTML from strings: text goes through textContent only.
+// appear, technique filters apply without leaving the page, more cards load in place, and the
+// search box suggests techniques. Nothing here builds HTML from strings: text goes through
+// textContent, and page parts come as nodes of the server's own pages.
 "use strict";
 
 function enableCopyButtons() {
-  for (const button of document.querySelectorAll("button.copy[data-copy]")) {
+  for (const button of document.querySelectorAll("button.copy[data-copy]:not([data-enhanced])")) {
+    button.dataset.enhanced = "1";
     button.hidden = false;
     button.addEventListener("click", async () => {
       const code = document.getElementById(button.dataset.copy);
       if (!code) return;
       const ok = await copyText(code.textContent);
+      const label = button.dataset.label || (button.dataset.label = button.textContent);
       button.textContent = ok ? "Copied" : "Copy failed";
       if (ok) button.dataset.copied = "true";
       clearTimeout(button.resetTimer);
-      button.resetTimer = setTimeout(() => { button.textContent = "Copy"; delete button.dataset.copied; }, 2000);
+      button.resetTimer = setTimeout(() => { button.textContent = label; delete button.dataset.copied; }, 2000);
     });
   }
 }
@@ -36,82 +39,105 @@ async function copyText(text) {
   }
 }
 
-// Technique page: the form's checkboxes filter the cards in place, and the URL follows so the
-// filtered view can be shared. Semantics match the server's: within a group any checked value
-// matches; community content shows when asked for or when a vendor is picked by name.
+// Technique page: the server filters and pages the cards (the largest families hold
+// thousands). With this script, ticking a filter fetches the URL the form would load and swaps
+// the results, the counts and the export links in place, and the URL follows so the view can be
+// shared; "next cards" appends the next page instead of leaving the page. The fetched document
+// is the server's own page, escaped as every page is: nodes are moved from it, never built from
+// strings.
 function enableInstantFilters() {
   const form = document.getElementById("filters");
   if (!form) return;
   const apply = form.querySelector(".apply button");
   if (apply) apply.hidden = true;
-  const cards = Array.from(document.querySelectorAll("article.card"));
-  const groups = Array.from(document.querySelectorAll("section.vendor-group"));
-  const shownCount = document.getElementById("shown-count");
-  const keys = { vendor: "vendor", language: "language", severity: "severity", type: "type", status: "status" };
+  let latest = 0;
 
-  function checked(name) {
-    return Array.from(form.querySelectorAll(`input[name="${name}"]:checked`)).map((i) => i.value);
+  async function fetchPage(url) {
+    const response = await fetch(url, { headers: { accept: "text/html" } });
+    if (!response.ok) return null;
+    return new DOMParser().parseFromString(await response.text(), "text/html");
   }
 
-  function visible(card, wanted) {
-    const d = card.dataset;
-    if (d.deprecated === "1" && !wanted.deprecated) return false;
-    if (d.kind === "community" && !wanted.community && wanted.vendor.length === 0) return false;
-    if (wanted.exact && d.direct !== "1") return false;
-    for (const [name, attr] of Object.entries(keys)) {
-      const values = wanted[name];
-      if (values.length && !values.some((v) => v.toLowerCase() === (d[attr] || "").toLowerCase())) return false;
-    }
-    if (wanted.data_source.length) {
-      const sources = (d.sources || "").split("|");
-      if (!wanted.data_source.some((w) => sources.includes(w.toLowerCase()))) return false;
-    }
-    return true;
+  function replace(doc, selector) {
+    const fresh = doc.querySelector(selector);
+    const current = document.querySelector(selector);
+    if (fresh && current) current.replaceWith(document.importNode(fresh, true));
+    else if (current) current.remove();
   }
 
-  // Each checkbox's count: the cards it would show if it alone were ticked in its group, the
-  // other groups as they are (the server counts the same way for the first paint).
-  function updateOptionCounts(wanted) {
-    for (const fieldset of form.querySelectorAll("fieldset.facet")) {
-      const name = fieldset.dataset.facet;
-      for (const label of fieldset.querySelectorAll("label")) {
-        const input = label.querySelector("input");
-        const trial = { ...wanted, [name]: [input.value] };
-        const count = cards.filter((card) => visible(card, trial)).length;
-        const badge = label.querySelector(".count");
-        if (badge) badge.textContent = String(count);
-        label.classList.toggle("none", count === 0);
-      }
+  // The checkboxes on offer change with the switches (community-only values appear with
+  // community content); when they do, the groups are replaced, otherwise each checkbox keeps
+  // its place and only its count changes.
+  function updateFacets(doc) {
+    const options = (root) => Array.from(root.querySelectorAll("fieldset.facet input"), (i) => `${i.name}=${i.value}`).join("&");
+    const fresh = doc.querySelector("#filters");
+    if (!fresh) return;
+    if (options(fresh) === options(form)) { updateCounts(doc); return; }
+    for (const group of form.querySelectorAll("fieldset.facet")) group.remove();
+    const apply = form.querySelector("p.apply");
+    for (const group of fresh.querySelectorAll("fieldset.facet")) form.insertBefore(document.importNode(group, true), apply);
+  }
+
+  function updateCounts(doc) {
+    for (const label of form.querySelectorAll("fieldset.facet label")) {
+      const input = label.querySelector("input");
+      const fresh = doc.querySelector(`#filters input[name="${CSS.escape(input.name)}"][value="${CSS.escape(input.value)}"]`);
+      const count = label.querySelector(".count");
+      const freshCount = fresh && fresh.closest("label").querySelector(".count");
+      if (count) count.textContent = freshCount ? freshCount.textContent : "0";
+      label.classList.toggle("none", !freshCount || freshCount.textContent === "0");
     }
   }
 
-  function update() {
-    const wanted = {
-      deprecated: checked("deprecated").length > 0,
-      community: checked("community").length > 0,
-      exact: checked("exact").length > 0,
-      data_source: checked("data_source"),
-    };
-    for (const name of Object.keys(keys)) wanted[name] = checked(name);
-    updateOptionCounts(wanted);
-    let shown = 0;
-    for (const card of cards) {
-      card.hidden = !visible(card, wanted);
-      if (!card.hidden) shown++;
-    }
-    for (const group of groups) {
-      const visibleCards = group.querySelectorAll("article.card:not([hidden])").length;
-      group.hidden = visibleCards === 0;
-      const count = group.querySelector(".group-count");
-      if (count) count.textContent = String(visibleCards);
-    }
-    if (shownCount) shownCount.textContent = String(shown);
+  async function update() {
     const query = new URLSearchParams(new FormData(form)).toString();
-    history.replaceState(null, "", query ? `?${query}` : location.pathname);
+    const url = query ? `?${query}` : location.pathname;
+    const request = ++latest;
+    const doc = await fetchPage(url);
+    if (!doc || request !== latest) return;
+    for (const selector of [".results", "#shown-line", "#exports", ".summary .headline"]) replace(doc, selector);
+    updateFacets(doc);
+    history.replaceState(null, "", url);
+    enableCopyButtons();
+    enableMoreCards();
   }
 
   form.addEventListener("change", update);
   form.addEventListener("submit", (event) => { event.preventDefault(); update(); });
+  enableMoreCards();
+}
+
+// "next cards": the next page's cards join the list (into their vendor's group when it goes on).
+function enableMoreCards() {
+  const more = document.querySelector("#pager a.more");
+  if (!more || more.dataset.enhanced) return;
+  more.dataset.enhanced = "1";
+  more.addEventListener("click", async (event) => {
+    event.preventDefault();
+    const response = await fetch(more.href, { headers: { accept: "text/html" } });
+    if (!response.ok) { location.href = more.href; return; }
+    const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+    const results = document.querySelector(".results");
+    const pager = document.getElementById("pager");
+    for (const group of doc.querySelectorAll(".results section.vendor-group")) {
+      const groups = results.querySelectorAll("section.vendor-group");
+      const last = groups[groups.length - 1];
+      if (last && last.dataset.vendor === group.dataset.vendor) {
+        for (const card of group.querySelectorAll("article.card")) last.appendChild(document.importNode(card, true));
+      } else {
+        results.insertBefore(document.importNode(group, true), pager);
+      }
+    }
+    const freshPager = doc.getElementById("pager");
+    const nextPager = freshPager ? document.importNode(freshPager, true) : null;
+    if (nextPager) nextPager.querySelector("a.previous")?.remove();
+    if (nextPager) pager.replaceWith(nextPager); else pager.remove();
+    const range = document.getElementById("shown-range");
+    const freshRange = doc.getElementById("shown-range");
+    if (range && freshRange) range.textContent = `${range.textContent.split("–")[0]}–${freshRange.textContent.split("–")[1]}`;
+    enableCopyButtons();
+    enableMoreCards();
+  });
 }
 
 // Search box: suggest techniques by ID or name as the user types.

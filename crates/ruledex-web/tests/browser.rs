@@ -310,8 +310,31 @@ fn technique_page_counts_the_cards_it_shows() {
         assert_eq!(browser.text("h1").await, "T1090 Proxy");
         let shown: usize = browser.text("#shown-count").await.parse().unwrap();
         let all = browser.client.find_all(Locator::Css("article.card")).await.unwrap().len();
-        assert!(0 < shown && shown < all, "community cards start hidden: {shown} shown of {all}");
+        assert!(shown > 0 && all == shown, "the page carries the {shown} cards its filters keep, not {all}");
         assert_eq!(browser.visible("article.card").await.len(), shown, "#shown-count counts the visible cards");
+        let total: usize = browser.text("#shown-line").await.split(" of ").nth(1).unwrap().parse().unwrap();
+        assert!(total > shown, "community content is counted, not sent: {shown} of {total}");
+    });
+}
+
+/// The largest families come a page at a time; "next cards" adds the next page in place.
+#[test]
+fn large_families_load_their_next_cards_in_place() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        browser.open(server, "/techniques/T1059?community=1").await;
+        let shown: usize = browser.text("#shown-count").await.parse().unwrap();
+        assert!(shown > 200, "T1059 with community content holds {shown} detections");
+        assert_eq!(browser.visible("article.card").await.len(), 100, "the first page");
+        browser.js("window.__noReload = 1").await;
+        browser.find("#pager a.more").await.click().await.unwrap();
+        browser.eventually("the next cards", || async { browser.visible("article.card").await.len() == 200 }).await;
+        let ids = browser.visible_card_ids().await;
+        let unique: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), 200, "each card once");
+        assert_eq!(browser.text("#shown-range").await, "1–200");
+        assert_eq!(browser.js("return window.__noReload").await, json!(1), "the page was reloaded");
+        assert!(browser.client.current_url().await.unwrap().query().unwrap_or_default().contains("community=1"));
     });
 }
 
@@ -346,6 +369,37 @@ fn vendor_filter_applies_in_place_and_updates_the_count_and_the_url() {
             cards.len().to_string()
         );
         assert_eq!(browser.current_path().await, "/techniques/T1090");
+        assert_eq!(browser.js("return window.__noReload").await, json!(1), "the page was reloaded");
+    });
+}
+
+/// Switching community content on in place offers the values only community content has (Sigma
+/// as a language), and a value ticked from them filters like any other.
+#[test]
+fn community_switch_brings_its_own_filter_values() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        browser.open(server, "/techniques/T1090").await;
+        let sigma = "#filters fieldset.facet input[name=language][value=sigma]";
+        assert!(browser.client.find_all(Locator::Css(sigma)).await.unwrap().is_empty());
+        browser.js("window.__noReload = 1").await;
+        browser.find("#filters input[name=community]").await.click().await.unwrap();
+        browser
+            .eventually("Sigma among the languages", || async {
+                !browser.client.find_all(Locator::Css(sigma)).await.unwrap().is_empty()
+            })
+            .await;
+        browser.find(sigma).await.click().await.unwrap();
+        browser
+            .eventually("only Sigma cards", || async {
+                // Read in one step: the cards are replaced while the filter applies.
+                let languages = browser
+                    .js("return Array.from(document.querySelectorAll('article.card:not([hidden])'), c => c.dataset.language)")
+                    .await;
+                let languages = languages.as_array().unwrap();
+                !languages.is_empty() && languages.iter().all(|l| l == "sigma")
+            })
+            .await;
         assert_eq!(browser.js("return window.__noReload").await, json!(1), "the page was reloaded");
     });
 }

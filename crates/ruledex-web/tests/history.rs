@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 
 use ruledex_app::config::Config;
-use ruledex_web::{AppState, Limits};
+use ruledex_web::{AppState, Limits, Setup};
 
 use crate::util::{Server, build_catalog, repo_root, select, shared_server, texts};
 
@@ -50,9 +50,8 @@ fn changed_catalog(dir: &Path) -> Server {
         .replace("condition:", "  $e.principal.hostname = \"<script>alert('diff')</script>\"\n  condition:");
     fs::write(&hostile, text).unwrap();
     let catalog = build_catalog(&config, &dir.join("data"));
-    let state = AppState::new(Some(catalog), "test catalog of a changed fixture", Limits::default());
-    state.set_badge_days(config.history.badge_days);
-    Server::start(state)
+    let setup = Setup { badge_days: config.history.badge_days, ..Setup::from("test catalog of a changed fixture") };
+    Server::start(AppState::new(Some(catalog), setup, Limits::default()))
 }
 
 #[test]

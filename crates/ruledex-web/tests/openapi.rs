@@ -62,6 +62,7 @@ fn every_documented_path_is_served() {
         };
         let concrete = match concrete.as_str() {
             "/api/v1/search" | "/api/v1/techniques" => format!("{concrete}?q=proxy"),
+            "/api/v1/export" => format!("{concrete}?format=json&technique=T1090"),
             _ => concrete,
         };
         assert_eq!(server.get(&concrete).status, 200, "{concrete}");

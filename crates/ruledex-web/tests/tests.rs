@@ -5,7 +5,9 @@
 mod util;
 
 mod browser;
+mod hardening;
 mod history;
 mod http;
+mod mcp;
 mod openapi;
 mod security;

@@ -30,6 +30,11 @@ pub fn build_catalog(config: &Config, dir: &Path) -> Catalog {
     Catalog::open(&summary.catalog, StoreOptions::default()).unwrap()
 }
 
+/// Another generation of the catalog an existing server serves, opened with other options.
+pub fn reopen(server: &Server, options: StoreOptions) -> Catalog {
+    Catalog::open(server.state.catalog().unwrap().store().path(), options).unwrap()
+}
+
 /// The configuration of every corpus in the test data: examples/local-mirrors.toml, the one
 /// users run air-gapped. Its paths name `../../shared` from the example's folder, so it is read
 /// from a copy beside a link to wherever the test data is.

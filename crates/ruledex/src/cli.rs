@@ -32,6 +32,8 @@ pub enum Command {
     Sync(SyncArgs),
     /// Serve the web catalog and the JSON API (builds the catalog first if there is none)
     Serve(ServeArgs),
+    /// Answer AI assistants over MCP on stdin/stdout (builds the catalog first if there is none)
+    Mcp,
     /// Detections for an ATT&CK technique, grouped by vendor
     Technique(TechniqueArgs),
     /// One detection, with its full rule
@@ -42,6 +44,8 @@ pub enum Command {
     Stats(JsonArg),
     /// What syncs changed: detections added, changed, deprecated and removed upstream
     Changes(ChangesArgs),
+    /// Detections in a platform's import format (a Splunk app, Kibana NDJSON, an ARM template...)
+    Export(ExportArgs),
     /// Print the built-in configuration or the one in effect
     Config(ConfigArgs),
 }
@@ -56,7 +60,7 @@ impl Command {
             Command::Search(args) => args.output.json,
             Command::Stats(args) => args.json,
             Command::Changes(args) => args.output.json,
-            Command::Serve(_) | Command::Config(_) => false,
+            Command::Serve(_) | Command::Mcp | Command::Config(_) | Command::Export(_) => false,
         }
     }
 }
@@ -88,6 +92,13 @@ pub struct ServeArgs {
     /// Sync in the background at start even when a catalog exists
     #[arg(long)]
     pub sync: bool,
+    /// Also answer MCP at /mcp, for AI assistants (read-only tools; also `[serve] mcp = true`)
+    #[arg(long)]
+    pub mcp: bool,
+    /// A Host name /mcp answers besides loopback ones, e.g. the name a team reaches the server
+    /// by (repeatable; also `[serve] mcp_hosts`)
+    #[arg(long = "mcp-host", value_name = "HOST")]
+    pub mcp_hosts: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -122,9 +133,12 @@ pub struct SearchArgs {
     pub query: Vec<String>,
     #[command(flatten)]
     pub filter: FilterArgs,
-    /// Results per page
+    /// Results per page (at most 200; --all for every match)
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
+    /// Every match, however many
+    #[arg(long, conflicts_with_all = ["limit", "offset"])]
+    pub all: bool,
     /// Results to skip
     #[arg(long, default_value_t = 0)]
     pub offset: usize,
@@ -148,6 +162,31 @@ pub struct ChangesArgs {
     pub limit: usize,
     #[command(flatten)]
     pub output: JsonArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// splunk-app, kibana-ndjson, yaral, sentinel-arm, sentinel-yaml, sigma, json or csv
+    #[arg(long)]
+    pub format: String,
+    /// One detection, by address (SOURCE/ID)
+    #[arg(long, conflicts_with_all = ["technique", "query"])]
+    pub detection: Option<String>,
+    /// A technique's detections (with its sub-techniques' unless --exact), as `technique` lists them
+    #[arg(long, conflicts_with = "query")]
+    pub technique: Option<String>,
+    /// Only detections tagged with the technique itself
+    #[arg(long, requires = "technique")]
+    pub exact: bool,
+    /// Every detection a search finds
+    #[arg(long)]
+    pub query: Option<String>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Where to write: a file; a directory, FILE.tar.gz or FILE.zip for formats of several
+    /// files [default: standard output, for an export of one file]
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -130,3 +130,21 @@ fn revoked_and_name_only_tags_resolve_against_attack() {
     let listed: Vec<&str> = by_name["techniques"].as_array().unwrap().iter().map(|m| field(m, "id")).collect();
     assert_eq!(listed, vec!["T1090.001"], "the URL and the name name one technique");
 }
+
+/// Issue 7, item 12: escape sequences in rule titles reached the terminal raw (screen clear,
+/// window title change). They are shown as escapes instead.
+#[test]
+fn terminal_escapes_in_rule_text_are_shown_not_sent() {
+    let workspace = Workspace::new();
+    workspace.write_config(&format!(
+        "[attack]\nenterprise = {:?}\n{}",
+        fixtures().join("attack/mini-enterprise.json"),
+        source("chronicle", "chronicle", "vendor", &fixtures().join("terminal"))
+    ));
+    workspace.run(&["sync"]).ok();
+    for args in [&["technique", "T1090"][..], &["search", "screen"], &["show", "chronicle/fixture_terminal_escapes"]] {
+        let out = workspace.run(args).ok().stdout;
+        assert!(!out.contains('\u{1b}') && !out.contains('\u{7}') && !out.contains('\u{202e}'), "{args:?}: {out:?}");
+        assert!(out.contains("\\u{1b}[2J"), "{args:?} shows what the title holds: {out}");
+    }
+}

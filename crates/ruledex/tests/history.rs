@@ -22,7 +22,7 @@ const NEW_TITLES: [&str; 4] = [
     "Windows TOR Client Execution",
 ];
 
-fn git(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
     let output = Command::new("git")
         .arg("-C")
         .arg(dir)
@@ -34,14 +34,14 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap().trim().to_string()
 }
 
-fn commit(repo: &Path, message: &str) -> String {
+pub(crate) fn commit(repo: &Path, message: &str) -> String {
     git(repo, &["add", "--all"]);
     git(repo, &["commit", "--quiet", "-m", message]);
     git(repo, &["rev-parse", "HEAD"])
 }
 
 /// A workspace whose one source, `name`, is the git repository `upstream` through `file://`.
-fn git_workspace(attack: &str, name: &str, format: &str, upstream: &Path) -> Workspace {
+pub(crate) fn git_workspace(attack: &str, name: &str, format: &str, upstream: &Path) -> Workspace {
     let workspace = Workspace::new();
     let url = format!("file://{}", upstream.display());
     workspace.write_config(&format!(
@@ -56,7 +56,7 @@ fn changes(workspace: &Workspace, args: &[&str]) -> Vec<Value> {
     workspace.run(&all).ok().json()["changes"].as_array().unwrap().clone()
 }
 
-fn sync(workspace: &Workspace) -> Value {
+pub(crate) fn sync(workspace: &Workspace) -> Value {
     workspace.run(&["sync", "--json"]).ok().json()
 }
 
@@ -284,4 +284,77 @@ fn an_upstream_that_turns_bad_never_corrupts_the_catalog_or_its_history() {
     assert!(offline.stdout.contains("using the earlier checkout"), "{}", offline.stdout);
     assert_eq!(count(&workspace), detections_before - 2);
     assert_eq!(changes(&workspace, &[]).len(), 2);
+}
+
+/// The mini ATT&CK bundle as release `version`; in `next`, Multi-hop Proxy (T1090.003) is
+/// revoked by a new technique, T1090.005, as a new release revokes techniques rules still name.
+fn mini_release(version: &str, next: bool) -> String {
+    let mut bundle: Value =
+        serde_json::from_str(&fs::read_to_string(fixtures().join("attack/mini-enterprise.json")).unwrap()).unwrap();
+    let objects = bundle["objects"].as_array_mut().unwrap();
+    objects.push(serde_json::json!({
+        "type": "x-mitre-collection", "id": "x-mitre-collection--mini", "name": "Mini ATT&CK",
+        "x_mitre_version": version
+    }));
+    if next {
+        let multihop = objects.iter_mut().find(|o| o["id"] == "attack-pattern--multihop").unwrap();
+        multihop["revoked"] = Value::Bool(true);
+        let mut relay = multihop.clone();
+        relay["id"] = "attack-pattern--relay".into();
+        relay["name"] = "Relay Chains".into();
+        relay["revoked"] = Value::Bool(false);
+        relay["external_references"] = serde_json::json!([{"source_name": "mitre-attack", "external_id": "T1090.005"}]);
+        objects.push(relay);
+        objects.push(serde_json::json!({
+            "type": "relationship", "id": "relationship--relay", "relationship_type": "revoked-by",
+            "source_ref": "attack-pattern--multihop", "target_ref": "attack-pattern--relay"
+        }));
+        objects.push(serde_json::json!({
+            "type": "relationship", "id": "relationship--relay-parent", "relationship_type": "subtechnique-of",
+            "source_ref": "attack-pattern--relay", "target_ref": "attack-pattern--proxy"
+        }));
+    }
+    bundle.to_string()
+}
+
+#[test]
+fn a_new_attack_release_records_how_many_detections_moved() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("enterprise-attack.json");
+    fs::write(&bundle, mini_release("1.0", false)).unwrap();
+    let workspace = Workspace::new();
+    workspace.write_config(&format!(
+        "[attack]\nenterprise = {bundle:?}\n[[sources]]\nname = \"chronicle\"\nformat = \"chronicle\"\n\
+         kind = \"vendor\"\npath = {:?}\n",
+        fixtures().join("chronicle")
+    ));
+    let first = sync(&workspace);
+    assert_eq!(first["attack_update"], Value::Null, "a first sync replaces no ATT&CK data");
+    let multihop: Vec<String> = detections(&workspace.run(&["technique", "T1090.003", "--json"]).ok().json())
+        .iter()
+        .map(|d| field(d, "id").to_string())
+        .collect();
+    assert!(!multihop.is_empty(), "the fixture tags Multi-hop Proxy");
+    assert_eq!(sync(&workspace)["unchanged"], true);
+
+    fs::write(&bundle, mini_release("2.0", true)).unwrap();
+    let second = sync(&workspace);
+    let expected = serde_json::json!({"before": "1.0", "after": "2.0", "moved": multihop.len()});
+    assert_eq!(second["attack_update"], expected);
+    assert_eq!(second["changes"], serde_json::json!({"added": 0, "changed": 0, "deprecated": 0, "removed": 0}));
+    let relay = workspace.run(&["technique", "T1090.005", "--json"]).ok().json();
+    let moved: Vec<String> = detections(&relay).iter().map(|d| field(d, "id").to_string()).collect();
+    assert_eq!(moved, multihop, "the detections follow the revocation to the replacement");
+
+    let history = workspace.run(&["changes", "--json"]).ok().json();
+    assert_eq!(history["changes"], serde_json::json!([]), "a move is not a change of the detection");
+    let [update] = history["attack_updates"].as_array().unwrap().clone().try_into().unwrap();
+    assert_eq!(
+        (&update["release_before"], &update["release_after"], &update["moved"], &update["sync"]),
+        (&"1.0".into(), &"2.0".into(), &multihop.len().into(), &second["sync"])
+    );
+    let text = workspace.run(&["changes"]).ok().stdout;
+    let sentence = format!("ATT&CK 1.0 → 2.0: {} detection", multihop.len());
+    assert!(text.contains(&sentence), "{text}");
+    assert!(workspace.run(&["sync"]).ok().stdout.contains("nothing changed upstream"));
 }

@@ -67,7 +67,11 @@ fn a_hostile_ruledex_toml_in_the_working_directory_runs_nothing() {
         fs::write(work.join("ruledex.toml"), hostile).unwrap();
         let run = sync_in(&work, &data);
         assert_eq!(run.code, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
-        assert!(run.stderr.contains("config ruledex.toml is not valid: source \"chronicle\": "), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("cloned-repository/ruledex.toml is not valid: source \"chronicle\": "),
+            "{}",
+            run.stderr
+        );
         assert!(run.stderr.contains(refused), "{}", run.stderr);
         assert!(!marker.exists(), "the hostile config ran a command:\n{hostile}");
         assert!(!data.join("sources").exists(), "git ran");
@@ -77,6 +81,6 @@ fn a_hostile_ruledex_toml_in_the_working_directory_runs_nothing() {
     fs::write(work.join("ruledex.toml"), config(&url, "main")).unwrap();
     let run = sync_in(&work, &data);
     assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("config: ruledex.toml"), "{}", run.stdout);
+    assert!(run.stdout.contains("cloned-repository/ruledex.toml"), "{}", run.stdout);
     assert!(data.join("sources/chronicle/rules/two_rules.yaral").is_file());
 }

@@ -90,16 +90,24 @@ fn an_offline_first_run_still_serves_and_says_what_failed() {
     let workspace = Workspace::new();
     // Port 9 (discard) is closed on loopback: the download fails at once, as offline.
     workspace.write_config(&format!(
-        "[attack]\nenterprise = \"https://127.0.0.1:9/enterprise-attack.json\"\n{}",
+        "[attack]\nenterprise = \"https://127.0.0.1:9/enterprise-attack.json\"\n{}\n\
+         [[sources]]\nname = \"upstream\"\nformat = \"sigma\"\nkind = \"community\"\ngit = \"https://127.0.0.1:9/sigma.git\"\n",
         source("chronicle", "chronicle", "vendor", &fixtures().join("chronicle"))
     ));
     let served = serve(&workspace);
     let sync = wait_for(&served, "/api/v1/sync", |v| v["state"] == "failed" || v["state"] == "finished");
     assert_eq!(sync["state"], "failed");
-    assert!(sync["error"].as_str().unwrap().contains("cannot download ATT&CK bundle https://127.0.0.1:9/"));
+    let error = sync["error"].as_str().unwrap();
+    assert!(error.contains("cannot download ATT&CK bundle https://127.0.0.1:9/"), "{error}");
+    assert!(error.contains("upstream: cannot fetch"), "names every source that could not be fetched: {error}");
+    assert!(!error.contains("chronicle:"), "a local source is not unreachable: {error}");
     let (status, home) = get(&served, "/");
     assert_eq!(status, 200);
-    assert!(home.contains("The catalog could not be built") && home.contains("examples/local-mirrors.toml"));
+    assert!(home.contains("The catalog could not be built"));
+    assert!(
+        home.contains("cargo run --release -- --config examples/local-mirrors.toml serve"),
+        "the one command that works, as ruledex was started (from a checkout): {home}"
+    );
     assert!(home.contains(&workspace.config().display().to_string()), "names the configuration it used");
     assert_eq!(get(&served, "/api/v1/techniques/T1090").0, 503);
 }
@@ -192,4 +200,49 @@ fn stable_body(served: &Served, path: &str) -> String {
     assert_eq!(status, 200, "{path}: {first:.300}");
     assert_eq!(get(served, path).1, first, "{path} is deterministic");
     first
+}
+
+/// Issue 7, item 5: a catalog overwritten in place (`cp` or `truncate` over it) killed the
+/// server with SIGBUS. The server now answers 503 while the file is damaged and opens it again
+/// once it is whole.
+#[test]
+fn a_catalog_overwritten_in_place_never_kills_the_server() {
+    let workspace = Workspace::new();
+    fixture_config(&workspace, &fixtures().join("chronicle"));
+    workspace.run(&["sync"]).ok();
+    let catalog = workspace.data_dir().join("catalog.sqlite");
+    let good = fs::read(&catalog).unwrap();
+    let served = serve(&workspace);
+    assert_eq!(get(&served, "/api/v1/techniques/T1090").0, 200);
+
+    fs::OpenOptions::new().write(true).open(&catalog).unwrap().set_len(0).unwrap();
+    let (status, body) = get(&served, "/api/v1/techniques/T1090?vendor=x");
+    assert!(status == 503 || status == 200, "{status}: {body}");
+    assert_eq!(get(&served, "/healthz").0, 200, "the server lives on");
+
+    // Written back in place, as `cp` does: same file, new content.
+    fs::write(&catalog, &good).unwrap();
+    wait_for(&served, "/api/v1/techniques/T1090?vendor=Google%20SecOps", |v| v["detections"].is_array());
+}
+
+#[test]
+fn serve_on_a_damaged_catalog_says_to_sync_and_rebuilds_it() {
+    let workspace = Workspace::new();
+    fixture_config(&workspace, &fixtures().join("chronicle"));
+    fs::create_dir_all(workspace.data_dir()).unwrap();
+    fs::write(workspace.data_dir().join("catalog.sqlite"), "this is not a catalog").unwrap();
+    let mut child = workspace
+        .command()
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let lines: Vec<String> = BufReader::new(stderr).lines().map_while(Result::ok).take(3).collect();
+    let _ = child.kill();
+    let _ = child.wait();
+    let said = lines.join("\n");
+    assert!(said.contains("cannot be read") && said.contains("run `ruledex sync`"), "{said}");
+    assert!(said.contains("building it now"), "{said}");
 }

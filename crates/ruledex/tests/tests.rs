@@ -7,8 +7,10 @@ mod util;
 
 mod bad_input;
 mod corpus;
+mod export;
 mod history;
 mod hostile_config;
+mod mcp;
 mod serve;
 mod sources;
 mod sync;

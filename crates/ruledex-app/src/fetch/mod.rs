@@ -33,7 +33,7 @@ pub fn source_tree(source: &SourceConfig, patterns: &[&str], data_dir: &Path) ->
         if !path.is_dir() {
             bail!("local path {} does not exist or is not a directory", path.display());
         }
-        let commit = source.commit.clone().or_else(|| git::run(path, None, &["rev-parse", "HEAD"]).ok());
+        let commit = source.commit.clone().or_else(|| own_checkout_commit(path));
         return Ok(Tree { root: path.clone(), commit, warning: None });
     }
     let url = source.git.as_deref().ok_or_else(|| anyhow!("source {} has neither `path` nor `git`", source.name))?;
@@ -49,6 +49,15 @@ pub fn source_tree(source: &SourceConfig, patterns: &[&str], data_dir: &Path) ->
             Err(_) => Err(error),
         },
     }
+}
+
+/// The commit of a local source that is itself a git checkout (its top level is the source's
+/// path). A source folder that merely lies inside some other repository (a mirror copied into a
+/// project) has no known commit: that repository's commit says nothing about the mirror's files.
+fn own_checkout_commit(path: &Path) -> Option<String> {
+    let top = git::run(path, None, &["rev-parse", "--show-toplevel"]).ok()?;
+    let same = fs::canonicalize(&top).ok()? == fs::canonicalize(path).ok()?;
+    same.then(|| git::run(path, None, &["rev-parse", "HEAD"]).ok()).flatten()
 }
 
 fn short(commit: &str) -> &str {
@@ -179,6 +188,20 @@ mod tests {
         }
         assert!(!marker.exists(), "the command ran");
         assert!(!data.path().join("sources").exists(), "git never ran");
+    }
+
+    /// Issue 10: the commit shown for a source came from whatever repository enclosed its path.
+    #[test]
+    fn a_local_source_has_a_commit_only_when_it_is_a_checkout_itself() {
+        let (upstream, head) = upstream();
+        let local = |path: PathBuf| SourceConfig { path: Some(path), git: None, rev: None, ..git_source("x", "x") };
+        let itself = source_tree(&local(upstream.path().to_path_buf()), &["*"], upstream.path()).unwrap();
+        assert_eq!(itself.commit.as_deref(), Some(head.as_str()), "a checkout's own commit");
+        let inside = source_tree(&local(upstream.path().join("rules")), &["*"], upstream.path()).unwrap();
+        assert_eq!(inside.commit, None, "a folder inside an unrelated repository has no known commit");
+        let configured = SourceConfig { commit: Some("abc123".into()), ..local(upstream.path().join("rules")) };
+        let pinned = source_tree(&configured, &["*"], upstream.path()).unwrap();
+        assert_eq!(pinned.commit.as_deref(), Some("abc123"), "the configured commit");
     }
 
     #[test]

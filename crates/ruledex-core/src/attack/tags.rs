@@ -3,19 +3,23 @@
 //! A tag may hold technique IDs in any spelling (`t1090.003`, `T1090/003`), an attack.mitre.org
 //! URL, a technique name ("Proxy: Multi-hop Proxy"), tactic IDs or names ("TA0011",
 //! "command_and_control"), or several of these separated by commas ("Execution, t1204, t1059").
+//! MITRE ATLAS IDs (`AML.T0051.000`) are recognised first, so their `T` numbers are never read
+//! as ATT&CK techniques.
 
 use std::sync::LazyLock;
 
 use regex::Regex;
 
 use super::{AttackCatalog, Domain, Technique};
-use crate::ids::{TacticId, TechniqueId};
+use crate::ids::{AtlasId, TacticId, TechniqueId};
 
 /// What a piece of an ATT&CK tag refers to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TagMeaning {
     Technique(TechniqueId),
     Tactic(TacticId),
+    /// A MITRE ATLAS technique or tactic: not ATT&CK.
+    Atlas(AtlasId),
     /// Text that names nothing in ATT&CK (or more than one thing), kept verbatim.
     Unresolved(String),
 }
@@ -24,6 +28,9 @@ static TECHNIQUE_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)(?:^|[^a-z0-9])(t\d{4}(?:[./]\d{3})?)(?:$|[^0-9])").expect("valid regex"));
 static TACTIC_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)(?:^|[^a-z0-9])(ta\d{4})(?:$|[^0-9])").expect("valid regex"));
+static ATLAS_ID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:^|[^a-z0-9])(aml\.(?:ta\d{4}|t\d{4}(?:\.\d{3})?))(?:$|[^0-9])").expect("valid regex")
+});
 
 pub(super) fn resolve(catalog: &AttackCatalog, tag: &str) -> Vec<TagMeaning> {
     let tag = tag.trim();
@@ -35,7 +42,9 @@ pub(super) fn resolve(catalog: &AttackCatalog, tag: &str) -> Vec<TagMeaning> {
     }
     let mut meanings = Vec::new();
     for piece in tag.split([',', ';', '|', '\n']).map(str::trim).filter(|p| !p.is_empty()) {
-        let ids = ids_in(piece);
+        let (atlas, rest) = atlas_ids_in(piece);
+        let mut ids = atlas;
+        ids.extend(ids_in(&rest));
         if ids.is_empty() {
             meanings.push(by_name(catalog, piece).unwrap_or_else(|| TagMeaning::Unresolved(piece.to_string())));
         } else {
@@ -48,18 +57,31 @@ pub(super) fn resolve(catalog: &AttackCatalog, tag: &str) -> Vec<TagMeaning> {
 /// Technique and tactic IDs written anywhere in the text, URLs included.
 fn ids_in(text: &str) -> Vec<TagMeaning> {
     // The patterns share a boundary character, so scan overlapping matches one start at a time.
-    let techniques = captures(&TECHNIQUE_ID, text).filter_map(|m| m.parse().ok()).map(TagMeaning::Technique);
-    let tactics = captures(&TACTIC_ID, text).filter_map(|m| m.parse().ok()).map(TagMeaning::Tactic);
+    let techniques = captures(&TECHNIQUE_ID, text).filter_map(|m| m.as_str().parse().ok()).map(TagMeaning::Technique);
+    let tactics = captures(&TACTIC_ID, text).filter_map(|m| m.as_str().parse().ok()).map(TagMeaning::Tactic);
     techniques.chain(tactics).collect()
 }
 
-fn captures<'t>(re: &'t Regex, text: &'t str) -> impl Iterator<Item = &'t str> + 't {
+/// ATLAS IDs written anywhere in the text, and the text with them blanked out.
+fn atlas_ids_in(text: &str) -> (Vec<TagMeaning>, String) {
+    let mut rest = text.to_string();
+    let mut ids = Vec::new();
+    for found in captures(&ATLAS_ID, text) {
+        if let Ok(id) = found.as_str().parse() {
+            ids.push(TagMeaning::Atlas(id));
+        }
+        rest.replace_range(found.range(), &" ".repeat(found.len()));
+    }
+    (ids, rest)
+}
+
+fn captures<'t>(re: &'t Regex, text: &'t str) -> impl Iterator<Item = regex::Match<'t>> + 't {
     let mut start = 0;
     std::iter::from_fn(move || {
         let caps = re.captures_at(text, start)?;
         let m = caps.get(1)?;
         start = m.end();
-        Some(m.as_str())
+        Some(m)
     })
 }
 
@@ -152,5 +174,24 @@ mod tests {
             vec![t("T1090"), TagMeaning::Unresolved("Made Up Thing".into())]
         );
         assert!(catalog.resolve_tag("  ").is_empty());
+    }
+
+    fn atlas(s: &str) -> TagMeaning {
+        TagMeaning::Atlas(s.parse().unwrap())
+    }
+
+    #[test]
+    fn atlas_ids_are_never_read_as_attack_techniques() {
+        let catalog = mini_catalog();
+        assert_eq!(catalog.resolve_tag("AML.T0051.000"), vec![atlas("AML.T0051.000")]);
+        assert_eq!(catalog.resolve_tag("aml.t0051"), vec![atlas("AML.T0051")]);
+        assert_eq!(catalog.resolve_tag("AML.TA0002"), vec![atlas("AML.TA0002")]);
+        assert_eq!(
+            catalog.resolve_tag("https://atlas.mitre.org/techniques/AML.T0024.000"),
+            vec![atlas("AML.T0024.000")]
+        );
+        assert_eq!(catalog.resolve_tag("AML.T0051, T1090"), vec![atlas("AML.T0051"), t("T1090")]);
+        assert_eq!(catalog.resolve_tag("AML.T0051 T1090.003"), vec![atlas("AML.T0051"), t("T1090.003")]);
+        assert_eq!(catalog.resolve_tag("XAML.T0051"), vec![t("T0051")], "not ATLAS without its own prefix");
     }
 }

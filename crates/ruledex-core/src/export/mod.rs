@@ -5,6 +5,11 @@
 //!
 //! Writers work in memory: they return the files of an export, and the application decides
 //! whether they go to standard output, a directory or an archive.
+//!
+//! [`navigator`] is not a platform format: it draws a selection's ATT&CK coverage as an ATT&CK
+//! Navigator layer.
+
+pub mod navigator;
 
 mod bundle;
 mod kibana_ndjson;
@@ -21,7 +26,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::ingest::Asset;
-use crate::model::Detection;
+use crate::model::{Detection, Format};
 
 /// The platform formats ruledex exports to. (`json` and `csv` of catalog rows are written by
 /// the application, from its wire types.)
@@ -60,6 +65,18 @@ impl PlatformFormat {
             PlatformFormat::SentinelArm => "sentinel-arm",
             PlatformFormat::SentinelYaml => "sentinel-yaml",
             PlatformFormat::Sigma => "sigma",
+        }
+    }
+
+    /// The platform formats detections read from `format` export to.
+    pub fn for_source(format: Format) -> Vec<PlatformFormat> {
+        match format {
+            Format::SplunkEscu => vec![PlatformFormat::SplunkApp],
+            Format::Elastic => vec![PlatformFormat::KibanaNdjson],
+            Format::Chronicle => vec![PlatformFormat::Yaral],
+            Format::Sentinel => vec![PlatformFormat::SentinelArm, PlatformFormat::SentinelYaml],
+            Format::Sigma => vec![PlatformFormat::Sigma],
+            Format::Sublime | Format::KqlMarkdown | Format::Panther => vec![],
         }
     }
 

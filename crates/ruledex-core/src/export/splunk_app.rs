@@ -451,6 +451,7 @@ tags:
             techniques: vec![],
             tactics: vec![],
             unresolved_tags: vec![],
+            atlas: vec![],
             provenance: Provenance::default(),
             effective_license: None,
         }

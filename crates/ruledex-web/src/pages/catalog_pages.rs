@@ -12,7 +12,7 @@ use ruledex_core::query::SearchQuery;
 use ruledex_store::{Marked, SourceStatus};
 
 use super::changes::{ChangeItem, badge, feed_link, source_feed_href, whats_new};
-use super::view::{Card, FacetGroup, facet_groups, short_commit};
+use super::view::{Card, ExportLink, FacetGroup, FacetScope, export_menu, facet_groups, short_commit, with_param};
 use super::{PageResult, params, render};
 use crate::error::WebError;
 use crate::highlight::escape_into;
@@ -25,6 +25,8 @@ struct HomeView {
     layout: Layout,
     sync: SyncView,
     config_origin: String,
+    mirrors_command: String,
+    notice: String,
     sources: Vec<SourceRow>,
     detections: usize,
     attack_version: String,
@@ -101,7 +103,9 @@ pub async fn home(State(state): State<AppState>, query: RawQuery) -> PageResult 
     render(&HomeView {
         layout,
         sync: sync_view(state.sync_phase()),
-        config_origin: state.config_origin().to_string(),
+        config_origin: state.setup().config_origin.clone(),
+        mirrors_command: state.setup().mirrors_command.clone(),
+        notice: state.setup().notice.clone().unwrap_or_default(),
         sources: summary.sources,
         detections: summary.detections,
         attack_version: summary.attack_version,
@@ -227,6 +231,7 @@ struct SearchView {
     show_deprecated: bool,
     previous: String,
     next: String,
+    exports: Vec<ExportLink>,
 }
 
 struct Hit {
@@ -278,6 +283,7 @@ fn empty_search(search: &SearchQuery) -> SearchView {
         show_deprecated: search.filter.include_deprecated,
         previous: String::new(),
         next: String::new(),
+        exports: vec![],
     }
 }
 
@@ -303,7 +309,7 @@ fn results(
             snippet_html: marked(&hit.snippet),
         })
         .collect();
-    let page = |offset: usize| format!("/search?{}", with_offset(raw_query, offset));
+    let page = |offset: usize| format!("/search?{}", with_param(raw_query, "offset", &offset.to_string()));
     let last = results.offset + results.hits.len();
     let mut layout = Layout::new(format!("{} · search", search.text));
     layout.search = search.text.clone();
@@ -317,10 +323,24 @@ fn results(
             .into_iter()
             .map(|t| TechniqueMatch { href: technique_url(t.id), label: format!("{} {}", t.id, t.name) })
             .collect(),
-        facets: facet_groups(&results.facets, &results.facets, &search.filter),
+        facets: facet_groups(
+            &results.facets,
+            &results.facets,
+            &search.filter,
+            &FacetScope { community_vendors: &catalog.store().community_vendors(), vendor_native: None },
+        ),
         show_deprecated: search.filter.include_deprecated,
         previous: if results.offset > 0 { page(results.offset.saturating_sub(results.limit)) } else { String::new() },
         next: if last < results.total { page(last) } else { String::new() },
+        exports: export_menu(
+            results
+                .facets
+                .sources
+                .keys()
+                .filter(|source| search.filter.sources.is_empty() || search.filter.sources.contains(source))
+                .filter_map(|source| catalog.source_format(source)),
+            &with_param(&with_param(raw_query, "offset", ""), "limit", ""),
+        ),
     })
 }
 
@@ -339,19 +359,23 @@ fn marked(text: &Marked) -> String {
     html
 }
 
-/// The query string with `offset` replaced.
-fn with_offset(raw_query: &str, offset: usize) -> String {
-    let mut pairs: Vec<&str> = raw_query.split('&').filter(|p| !p.is_empty() && !p.starts_with("offset=")).collect();
-    let offset = format!("offset={offset}");
-    pairs.push(&offset);
-    pairs.join("&")
-}
-
 #[derive(Template)]
 #[template(path = "sources.html")]
 struct SourcesView {
     layout: Layout,
     sources: Vec<SourceDetail>,
+    /// The ATT&CK release the catalog was built from.
+    release: String,
+}
+
+/// A source's unknown tags, most used first, each marked when it is newer than the loaded
+/// ATT&CK release (Sigma's `stealth` tactic, T1685 and up when ATT&CK 18.1 is loaded).
+fn unknown_tags(catalog: &Catalog, unknown: &std::collections::BTreeMap<String, usize>) -> Vec<(String, usize, bool)> {
+    let attack = catalog.store().attack();
+    let mut tags: Vec<(String, usize, bool)> =
+        unknown.iter().map(|(tag, n)| (tag.clone(), *n, attack.is_newer_than_release(tag))).collect();
+    tags.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    tags
 }
 
 struct SourceDetail {
@@ -364,6 +388,10 @@ struct SourceDetail {
     revoked: usize,
     deprecated: usize,
     unknown: usize,
+    /// Each tag that names nothing in the loaded ATT&CK: the tag, how often, and whether it is
+    /// newer than the loaded release.
+    unknown_tags: Vec<(String, usize, bool)>,
+    atlas_refs: usize,
     failures: Vec<(String, String)>,
 }
 
@@ -386,16 +414,19 @@ pub async fn sources(State(state): State<AppState>) -> PageResult {
                         revoked: r.attack.revoked_tags,
                         deprecated: r.attack.deprecated_tags,
                         unknown: r.attack.unknown_tags,
+                        unknown_tags: unknown_tags(catalog, &r.attack.unknown),
+                        atlas_refs: r.attack.atlas_refs,
                         failures: r.failures.iter().map(|f| (f.path.clone(), f.reason.clone())).collect(),
                     }
                 })
                 .collect();
+            let release = catalog.attack_version().unwrap_or_else(|| "loaded".into());
             let mut layout = Layout::new("Sources · ruledex");
             for s in statuses {
                 let name = &s.report.name;
                 layout.feeds.push(feed_link(format!("ruledex · what changed in {name}"), source_feed_href(name)));
             }
-            render(&SourcesView { layout, sources })
+            render(&SourcesView { layout, sources, release })
         })
         .await
 }
@@ -408,11 +439,5 @@ mod tests {
     fn marks_are_escaped_pieces() {
         let text = Marked(vec![("a ".into(), false), ("<b>".into(), true), ("\u{2} c".into(), false)]);
         assert_eq!(marked(&text), "a <mark>&lt;b&gt;</mark>\u{2} c");
-    }
-
-    #[test]
-    fn paging_links_replace_the_offset() {
-        assert_eq!(with_offset("q=tor&offset=20&limit=20", 40), "q=tor&limit=20&offset=40");
-        assert_eq!(with_offset("", 0), "offset=0");
     }
 }

@@ -36,6 +36,16 @@ struct DetectionView {
     commit_url: String,
     other_techniques_note: String,
     history: Vec<HistoryEntry>,
+    atlas: Vec<Reference>,
+    tests: Vec<TestView>,
+}
+
+/// A test the rule ships: its sample event and whether the rule must match it.
+struct TestView {
+    name: String,
+    expected: &'static str,
+    log_type: String,
+    input: String,
 }
 
 /// A reference link; only http(s) URLs become links, anything else is shown as text.
@@ -128,6 +138,17 @@ impl DetectionView {
             commit_url: commit_url(d),
             other_techniques_note: other_techniques_note(&card.chips),
             history: vec![],
+            atlas: d.atlas.iter().map(|a| Reference { href: a.url.clone(), text: a.id.to_string() }).collect(),
+            tests: r
+                .tests
+                .iter()
+                .map(|t| TestView {
+                    name: t.name.clone(),
+                    expected: if t.expected { "match" } else { "no match" },
+                    log_type: t.log_type.clone().unwrap_or_default(),
+                    input: t.input.clone(),
+                })
+                .collect(),
             card,
         }
     }

@@ -17,7 +17,7 @@ use axum::response::{Html, IntoResponse, Response};
 pub use catalog_pages::{home, search, sources};
 pub use changes::{FeedLink, feed, source_feed, technique_feed};
 pub use detection::{detection, raw_rule};
-pub use technique::technique;
+pub use technique::{technique, technique_by_url_path};
 
 use crate::error::{Suggestion, WebError};
 use crate::layout::{SCRIPT, STYLE};

@@ -1,26 +1,33 @@
-//! `/techniques/{id}`: a technique and every detection for it.
+//! `/techniques/{id}`: a technique and its detections.
 //!
-//! The page holds all the technique's detections (its sub-techniques', deprecated and community
-//! ones too) and marks those the URL's filters exclude as `hidden`, so the filters work without
-//! JavaScript (the form reloads the page) and, with it, without reloading.
+//! The server applies the URL's filters and sends the first page of the detections they keep
+//! (the largest families hold thousands), with counts for every filter choice taken over the
+//! whole family from the catalog's in-memory facets. Without JavaScript, filters reload the
+//! page and a link shows the next page; with it, `static/app.js` fetches the same URLs and
+//! swaps the results in place.
+
+use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{RawQuery, State};
+use axum::response::Redirect;
+use ruledex_app::links::technique as technique_url;
+use ruledex_app::{Catalog, ServiceError};
 use ruledex_core::attack::Technique;
 use ruledex_core::ids::TechniqueId;
 use ruledex_core::model::SourceKind;
 use ruledex_core::query::{FacetCounts, Facets, Filter};
-use ruledex_store::TechniquePage;
-
-use ruledex_app::links::technique as technique_url;
-use ruledex_app::{Catalog, ServiceError};
+use ruledex_store::{TechniquePage, Window};
 
 use super::changes::{ChangeItem, badge, feed_link, technique_feed_href, whats_new};
-use super::view::{Card, FacetGroup, attack_paragraphs, facet_groups};
+use super::view::{Card, ExportLink, FacetGroup, FacetScope, attack_paragraphs, export_menu, facet_groups, with_param};
 use super::{PageResult, params, render};
 use crate::layout::Layout;
-use crate::params::{PathParams, technique_id};
+use crate::params::{FilterParams, PathParams, technique_id};
 use crate::state::{AppState, Cost};
+
+/// Cards sent at once; the rest come page by page.
+pub const PAGE_SIZE: usize = 100;
 
 #[derive(Template)]
 #[template(path = "technique.html")]
@@ -46,11 +53,19 @@ struct TechniqueView {
     show_deprecated: bool,
     show_community: bool,
     groups: Vec<VendorGroup>,
+    /// Detections of the family (the sub-technique switch applied).
     total: usize,
+    /// Detections the filters keep, on every page.
     shown: usize,
+    /// The first card on this page, from 1.
+    first: usize,
+    last: usize,
+    next: String,
+    previous: String,
     vendor_native: usize,
     community: usize,
     deprecated_count: usize,
+    exports: Vec<ExportLink>,
     whats_new: Vec<ChangeItem>,
     feed_href: String,
 }
@@ -70,6 +85,7 @@ struct SubView {
 struct VendorGroup {
     vendor: String,
     cards: Vec<Card>,
+    /// The group's detections the filters keep, on every page.
     shown: usize,
 }
 
@@ -80,55 +96,77 @@ pub async fn technique(
 ) -> PageResult {
     let params = params(&query)?;
     let requested = technique_id(&raw)?;
-    let chosen = params.filter()?;
-    let filter = params.technique_filter()?;
-    let (community, exact) = (params.community(), params.exact());
+    let raw_query = query.0.unwrap_or_default();
     let badge_days = state.badge_days();
-    state
-        .run(Cost::Ordinary, move |catalog| {
-            let everything = Filter { include_deprecated: true, ..Filter::default() };
-            let page = catalog.technique_page(&requested.to_string(), false, &everything)?;
-            let counts = catalog.store().family_counts(page.id.parent(), &filter).map_err(ServiceError::from)?;
-            let facets = option_counts(&page, &chosen, community, exact);
-            let mut view = TechniqueView::new(catalog, &page, &filter, facets, exact, |id| counts.family(id));
-            let recent = catalog.recent_changes(badge_days)?;
-            for (card, d) in view.groups.iter_mut().flat_map(|g| g.cards.iter_mut()).zip(&page.listing.detections) {
-                card.change_badge = badge(&recent, d);
-            }
-            view.whats_new = whats_new(catalog, Some(page.id))?;
-            render(&view)
-        })
-        .await
+    state.run(Cost::Ordinary, move |catalog| technique_view(catalog, requested, &params, &raw_query, badge_days)).await
+}
+
+/// `/techniques/T1090/003`, as attack.mitre.org spells sub-techniques, leads to T1090.003.
+pub async fn technique_by_url_path(
+    PathParams((id, sub), _): PathParams<(String, String)>,
+    query: RawQuery,
+) -> Result<Redirect, crate::error::WebError> {
+    let id = technique_id(&format!("{id}/{sub}"))?;
+    let query = query.0.map(|q| format!("?{q}")).unwrap_or_default();
+    Ok(Redirect::permanent(&format!("{}{query}", technique_url(id))))
+}
+
+fn technique_view(
+    catalog: &Catalog,
+    requested: TechniqueId,
+    params: &FilterParams,
+    raw_query: &str,
+    badge_days: u32,
+) -> PageResult {
+    let (chosen, filter, exact) = (params.filter()?, params.technique_filter()?, params.exact());
+    let window = Window { offset: (params.page()? - 1) * PAGE_SIZE, limit: PAGE_SIZE };
+    let page = catalog.technique_page_window(&requested.to_string(), exact, &filter, window)?;
+    let whole_family = catalog.store().family_facets(page.id).map_err(ServiceError::from)?;
+    let family: Vec<(Facets, bool)> = whole_family.iter().filter(|(_, direct)| *direct || !exact).cloned().collect();
+    let counts = catalog.store().family_counts(page.id.parent(), &filter).map_err(ServiceError::from)?;
+    let mut view = TechniqueView::new(catalog, &page, &family, params, raw_query, |id| counts.family(id))?;
+    let recent = catalog.recent_changes(badge_days)?;
+    for (card, d) in view.groups.iter_mut().flat_map(|g| g.cards.iter_mut()).zip(&page.listing.detections) {
+        card.change_badge = badge(&recent, d);
+    }
+    view.whats_new = whats_new(catalog, Some(page.id))?;
+    let (choices, order) = option_counts(&whole_family, &family, &chosen, params.community());
+    let community_vendors = catalog.store().community_vendors();
+    let vendor_native = (!view.show_community)
+        .then(|| FacetCounts::count(whole_family.iter().map(|(f, _)| f).filter(|f| f.kind == SourceKind::Vendor)));
+    let scope = FacetScope { community_vendors: &community_vendors, vendor_native: vendor_native.as_ref() };
+    render(&view.with_facets(&choices, &order, &filter, &scope))
 }
 
 impl TechniqueView {
     fn new(
         catalog: &Catalog,
         page: &TechniquePage,
-        filter: &Filter,
-        facets: FacetCounts,
-        exact: bool,
+        family: &[(Facets, bool)],
+        params: &FilterParams,
+        raw_query: &str,
         count: impl Fn(TechniqueId) -> usize,
-    ) -> TechniqueView {
-        let id = page.id;
+    ) -> Result<TechniqueView, crate::error::WebError> {
+        let (id, filter, exact) = (page.id, params.technique_filter()?, params.exact());
+        let offset = (params.page()? - 1) * PAGE_SIZE;
         let cards: Vec<Card> = page
             .listing
             .detections
             .iter()
             .enumerate()
-            .map(|(i, d)| {
-                let mut card = Card::new(i, d, Some(id), filter);
-                card.hidden |= exact && !card.direct;
-                card
-            })
+            .map(|(i, d)| Card::new(offset + i, d, Some(id), &filter))
             .collect();
-        let live = |c: &&Card| !c.deprecated && (c.direct || !exact);
+        let kept: Vec<&Facets> = family.iter().map(|(f, _)| f).filter(|f| filter.matches(f)).collect();
+        let live = |f: &&Facets| !f.deprecated;
         let technique = page.technique.as_ref();
         let paragraphs = technique.map(|t| attack_paragraphs(&t.description)).unwrap_or_default();
         let name = catalog.technique_name(id).unwrap_or_else(|| "not in the loaded ATT&CK data".into());
+        let last = offset + cards.len();
+        let page_link = |n: usize| format!("?{}", with_param(raw_query, "page", &n.to_string()));
+        let number = params.page()?;
         let mut layout = Layout::new(format!("{id} {name} · detections"));
         layout.feeds.push(feed_link(format!("ruledex · what changed for {id}"), technique_feed_href(id)));
-        TechniqueView {
+        Ok(TechniqueView {
             layout,
             whats_new: vec![],
             feed_href: technique_feed_href(id),
@@ -158,36 +196,54 @@ impl TechniqueView {
                 })
                 .collect(),
             is_parent: !id.is_subtechnique(),
-            facets: facet_groups(&facets, &page.listing.facets, filter),
+            facets: vec![],
             exact,
             show_deprecated: filter.include_deprecated,
-            show_community: !filter.kinds.contains(&SourceKind::Vendor)
-                || filter.kinds.contains(&SourceKind::Community),
-            total: cards.len(),
-            shown: cards.iter().filter(|c| !c.hidden).count(),
-            vendor_native: cards.iter().filter(live).filter(|c| !c.community).count(),
-            community: cards.iter().filter(live).filter(|c| c.community).count(),
-            deprecated_count: cards.iter().filter(|c| c.deprecated).count(),
-            groups: group_by_vendor(cards),
+            // Asked for outright: naming a community vendor shows its cards, but does not switch
+            // community content on for the rest.
+            show_community: params.community() || filter.kinds.contains(&SourceKind::Community),
+            total: family.len(),
+            shown: page.shown,
+            first: if cards.is_empty() { 0 } else { offset + 1 },
+            last,
+            next: if last < page.shown { page_link(number + 1) } else { String::new() },
+            previous: if number > 1 { page_link(number - 1) } else { String::new() },
+            vendor_native: family.iter().map(|(f, _)| f).filter(live).filter(|f| f.kind == SourceKind::Vendor).count(),
+            community: family.iter().map(|(f, _)| f).filter(live).filter(|f| f.kind == SourceKind::Community).count(),
+            deprecated_count: family.iter().filter(|(f, _)| f.deprecated).count(),
+            exports: export_menu(
+                kept.iter().filter_map(|f| catalog.source_format(&f.source)),
+                &with_param(&with_param(raw_query, "page", ""), "technique", &id.to_string()),
+            ),
+            groups: group_by_vendor(cards, &kept),
             name,
-        }
+        })
+    }
+
+    fn with_facets(
+        mut self,
+        choices: &FacetCounts,
+        order: &FacetCounts,
+        filter: &Filter,
+        scope: &FacetScope,
+    ) -> TechniqueView {
+        self.facets = facet_groups(choices, order, filter, scope);
+        self
     }
 }
 
-/// What each filter checkbox would show, among the detections the sub-technique switch leaves;
-/// every value of the whole list keeps its checkbox.
-/// static/app.js counts the same way as boxes are ticked.
-fn option_counts(page: &TechniquePage, chosen: &Filter, community: bool, exact: bool) -> FacetCounts {
-    let id = page.id;
-    let items: Vec<Facets> = page
-        .listing
-        .detections
-        .iter()
-        .filter(|d| !exact || d.techniques.iter().any(|m| m.id == id))
-        .map(Facets::from)
-        .collect();
-    let items: Vec<&Facets> = items.iter().collect();
-    page.listing.facets.if_chosen(&items, chosen, |f| f.vendor_native_unless_asked(community))
+/// What each filter checkbox would show, among the detections the sub-technique switch leaves
+/// (`listed`), and the whole family's plain counts, which name and order the checkboxes: every
+/// value of the family keeps its checkbox and its place whatever is ticked.
+fn option_counts(
+    whole_family: &[(Facets, bool)],
+    listed: &[(Facets, bool)],
+    chosen: &Filter,
+    community: bool,
+) -> (FacetCounts, FacetCounts) {
+    let counts = FacetCounts::count(whole_family.iter().map(|(f, _)| f));
+    let items: Vec<&Facets> = listed.iter().map(|(f, _)| f).collect();
+    (counts.if_chosen(&items, chosen, |f| f.vendor_native_unless_asked(community)), counts)
 }
 
 fn tactic_links(catalog: &Catalog, technique: Option<&Technique>) -> Vec<Link> {
@@ -198,17 +254,22 @@ fn tactic_links(catalog: &Catalog, technique: Option<&Technique>) -> Vec<Link> {
         .collect()
 }
 
-/// Consecutive cards of one vendor (the store lists detections by source, then severity).
-fn group_by_vendor(cards: Vec<Card>) -> Vec<VendorGroup> {
+/// Consecutive cards of one vendor (the store lists detections by source, then severity), each
+/// group counting its vendor's detections on every page.
+fn group_by_vendor(cards: Vec<Card>, kept: &[&Facets]) -> Vec<VendorGroup> {
+    let mut per_vendor: HashMap<&str, usize> = HashMap::new();
+    for facets in kept {
+        *per_vendor.entry(facets.vendor.as_str()).or_default() += 1;
+    }
     let mut groups: Vec<VendorGroup> = Vec::new();
     for card in cards {
         match groups.last_mut() {
             Some(group) if group.vendor == card.vendor => group.cards.push(card),
-            _ => groups.push(VendorGroup { vendor: card.vendor.clone(), cards: vec![card], shown: 0 }),
+            _ => {
+                let shown = per_vendor.get(card.vendor.as_str()).copied().unwrap_or(0);
+                groups.push(VendorGroup { vendor: card.vendor.clone(), cards: vec![card], shown });
+            }
         }
-    }
-    for group in &mut groups {
-        group.shown = group.cards.iter().filter(|c| !c.hidden).count();
     }
     groups
 }

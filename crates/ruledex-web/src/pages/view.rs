@@ -2,9 +2,15 @@
 //! they print; the only pre-rendered HTML is highlighted code, escaped by `highlight`.
 
 use ruledex_app::links::{detection as detection_url, technique as technique_url};
+use ruledex_core::export::PlatformFormat;
 use ruledex_core::ids::TechniqueId;
-use ruledex_core::model::{Detection, Language, MappedBy, MappingStatus, RuleType, SourceKind};
+use std::collections::{BTreeMap, BTreeSet};
+
+use ruledex_core::model::{
+    Detection, Format, Language, MappedBy, MappingStatus, MappingVia, RuleType, Severity, SourceKind,
+};
 use ruledex_core::query::{FacetCounts, Filter};
+use ruledex_core::url::encode_component;
 
 use crate::highlight::highlight;
 
@@ -16,7 +22,10 @@ pub struct Card {
     pub download_name: String,
     pub address: String,
     pub title: String,
+    /// The description's opening, whole sentences of its first paragraph, reflowed.
     pub description: String,
+    /// The rest of the description, paragraph by paragraph, behind a "more" control.
+    pub description_more: Vec<String>,
     pub vendor: String,
     pub language: String,
     pub language_key: String,
@@ -34,7 +43,14 @@ pub struct Card {
     pub data_sources: Vec<String>,
     /// `|`-joined, lower-case data sources, for client-side filtering.
     pub data_sources_key: String,
+    /// The query to copy: paste-ready (macros expanded) where that differs from the shipped one.
     pub query_html: String,
+    /// The query as shipped, when the paste-ready one differs from it.
+    pub shipped_html: String,
+    /// Downloads in the detection's platform import formats.
+    pub exports: Vec<ExportLink>,
+    /// How many tests the rule ships.
+    pub tests: usize,
     pub path: String,
     pub commit_short: String,
     pub upstream_url: String,
@@ -43,6 +59,71 @@ pub struct Card {
     pub hidden: bool,
     /// "new" or "updated" when it changed upstream recently; empty otherwise.
     pub change_badge: &'static str,
+}
+
+/// A download of one detection in a platform's import format.
+pub struct ExportLink {
+    pub href: String,
+    pub label: &'static str,
+}
+
+/// Downloads of a whole list: one per platform format its detections' source `formats` export
+/// to, then JSON and CSV rows. `selection` is the query string naming the list
+/// (`technique=T1090&vendor=Splunk`).
+pub fn export_menu(formats: impl Iterator<Item = Format>, selection: &str) -> Vec<ExportLink> {
+    let mut formats: Vec<PlatformFormat> = formats.flat_map(PlatformFormat::for_source).collect();
+    formats.sort_by_key(|f| PlatformFormat::ALL.iter().position(|x| x == f));
+    formats.dedup();
+    let link = |format: &str, label| ExportLink { href: format!("/api/v1/export?format={format}&{selection}"), label };
+    let platform = formats.into_iter().map(|f| link(f.as_str(), platform_label(f)));
+    platform.chain([link("json", "JSON"), link("csv", "CSV")]).collect()
+}
+
+fn platform_label(format: PlatformFormat) -> &'static str {
+    match format {
+        PlatformFormat::SplunkApp => "Splunk app",
+        PlatformFormat::KibanaNdjson => "Kibana (NDJSON)",
+        PlatformFormat::Yaral => "Google SecOps (.yaral)",
+        PlatformFormat::SentinelArm => "Sentinel (ARM template)",
+        PlatformFormat::SentinelYaml => "Sentinel (YAML)",
+        PlatformFormat::Sigma => "Sigma (YAML)",
+    }
+}
+
+/// The platform formats a detection exports to, but those that are its native file as it is
+/// (the card's own download).
+fn export_links(d: &Detection) -> Vec<ExportLink> {
+    PlatformFormat::for_source(d.format)
+        .into_iter()
+        .filter_map(|format| {
+            let label = match format {
+                PlatformFormat::SplunkApp => "Splunk app (.tar.gz)",
+                PlatformFormat::KibanaNdjson => "Kibana import (.ndjson)",
+                PlatformFormat::SentinelArm => "ARM template",
+                PlatformFormat::Yaral | PlatformFormat::SentinelYaml | PlatformFormat::Sigma => return None,
+            };
+            let href = format!(
+                "/api/v1/export?format={format}&detection={}",
+                encode_component(&format!("{}/{}", d.source, d.id))
+            );
+            Some(ExportLink { href, label })
+        })
+        .collect()
+}
+
+/// A query string with parameter `name` set to `value` (removed when `value` is empty), the
+/// others kept as they were: links to another page of the same list.
+pub fn with_param(raw_query: &str, name: &str, value: &str) -> String {
+    let prefix = format!("{name}=");
+    let mut pairs: Vec<String> = raw_query
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with(&prefix) && *p != name)
+        .map(String::from)
+        .collect();
+    if !value.is_empty() {
+        pairs.push(format!("{name}={}", encode_component(value)));
+    }
+    pairs.join("&")
 }
 
 /// A technique a detection maps to, as a link.
@@ -57,6 +138,7 @@ pub struct Chip {
 impl Card {
     pub fn new(index: usize, d: &Detection, page_technique: Option<TechniqueId>, filter: &Filter) -> Card {
         let r = &d.rule;
+        let (lead, more) = split_description(&r.description);
         let language = r.language;
         Card {
             anchor: format!("d{index}"),
@@ -65,7 +147,8 @@ impl Card {
             download_name: download_name(d),
             address: d.address(),
             title: r.title.clone(),
-            description: r.description.clone(),
+            description: lead.clone(),
+            description_more: more,
             vendor: r.vendor.clone(),
             language: language.map(|l| l.label()).unwrap_or("query").to_string(),
             language_key: language.map(|l| l.as_str()).unwrap_or_default().to_string(),
@@ -81,7 +164,13 @@ impl Card {
             chips: chips(d),
             data_sources: r.data_sources.clone(),
             data_sources_key: r.data_sources.iter().map(|s| s.to_lowercase()).collect::<Vec<_>>().join("|"),
-            query_html: highlight(&r.query, language),
+            query_html: highlight(r.paste_ready_query.as_deref().unwrap_or(&r.query), language),
+            shipped_html: match &r.paste_ready_query {
+                Some(paste_ready) if *paste_ready != r.query => highlight(&r.query, language),
+                _ => String::new(),
+            },
+            exports: export_links(d),
+            tests: r.tests.len(),
             path: d.provenance.path.clone(),
             commit_short: d.provenance.commit.as_deref().map(short_commit).unwrap_or_default().to_string(),
             upstream_url: d.provenance.upstream_url.clone().unwrap_or_default(),
@@ -99,11 +188,12 @@ fn chips(d: &Detection) -> Vec<Chip> {
             id: m.id.to_string(),
             href: technique_url(m.id),
             name: m.name.clone().unwrap_or_default(),
-            note: match (m.status, m.tagged_id, m.mapped_by) {
-                (MappingStatus::Revoked, Some(old), _) => format!("tagged {old}, revoked"),
-                (MappingStatus::Deprecated, _, _) => "deprecated in ATT&CK".into(),
-                (MappingStatus::Unknown, _, _) => "not in ATT&CK".into(),
-                (_, _, MappedBy::Ruledex) => "mapped by ruledex".into(),
+            note: match (m.status, m.tagged_id, m.mapped_by, m.via) {
+                (MappingStatus::Revoked, Some(old), _, _) => format!("tagged {old}, revoked"),
+                (MappingStatus::Deprecated, _, _, _) => "deprecated in ATT&CK".into(),
+                (MappingStatus::Unknown, _, _, _) => "not in ATT&CK".into(),
+                (_, _, MappedBy::Ruledex, _) => "mapped by ruledex".into(),
+                (_, _, _, MappingVia::Reference) => MappingVia::Reference.label().into(),
                 _ => String::new(),
             },
         })
@@ -129,6 +219,19 @@ pub struct FacetGroup {
     pub options: Vec<FacetOption>,
 }
 
+impl FacetGroup {
+    /// Options shown at once; the rest of a long group (data sources) is one click away.
+    pub const SHOWN_AT_ONCE: usize = 12;
+
+    pub fn first_options(&self) -> &[FacetOption] {
+        &self.options[..self.options.len().min(FacetGroup::SHOWN_AT_ONCE)]
+    }
+
+    pub fn more_options(&self) -> &[FacetOption] {
+        &self.options[self.options.len().min(FacetGroup::SHOWN_AT_ONCE)..]
+    }
+}
+
 pub struct FacetOption {
     pub value: String,
     pub label: String,
@@ -143,17 +246,31 @@ impl FacetOption {
     }
 }
 
-/// The filter controls for a list. Each option shows its count from `shown`; options are ordered
-/// by `order` (counts over the whole list), so they keep their places as filters change.
-pub fn facet_groups(shown: &FacetCounts, order: &FacetCounts, filter: &Filter) -> Vec<FacetGroup> {
-    type Values = std::collections::BTreeMap<String, usize>;
-    let group = |name,
-                 label,
-                 pick: fn(&FacetCounts) -> &Values,
-                 checked: &dyn Fn(&str) -> bool,
-                 relabel: fn(&str) -> String| {
+/// What the filter controls of a list offer besides counts: which vendors are community
+/// content (they get a heading of their own), and, while community content is hidden, the
+/// values vendor-native detections have (so a value only community rules have is not offered
+/// as an empty choice beside a community vendor that has it).
+pub struct FacetScope<'a> {
+    pub community_vendors: &'a BTreeSet<String>,
+    /// `Some` while community content is hidden: the vendor-native detections' values.
+    pub vendor_native: Option<&'a FacetCounts>,
+}
+
+/// The filter controls for a list. Each option shows its count from `shown` (what choosing it
+/// would show); options keep the order of `order` (counts over the whole list), so they keep
+/// their places as filters change; severities go by level.
+pub fn facet_groups(shown: &FacetCounts, order: &FacetCounts, filter: &Filter, scope: &FacetScope) -> Vec<FacetGroup> {
+    type Values = BTreeMap<String, usize>;
+    let offered = |pick: fn(&FacetCounts) -> &Values, value: &str| {
+        scope.vendor_native.is_none_or(|native| pick(native).contains_key(value))
+    };
+    let options = |pick: fn(&FacetCounts) -> &Values,
+                   keep: &dyn Fn(&str) -> bool,
+                   checked: &dyn Fn(&str) -> bool,
+                   relabel: fn(&str) -> String| {
         let mut options: Vec<(usize, FacetOption)> = pick(shown)
             .iter()
+            .filter(|(value, _)| keep(value))
             .map(|(value, count)| {
                 let rank = pick(order).get(value).copied().unwrap_or(0);
                 (
@@ -163,46 +280,132 @@ pub fn facet_groups(shown: &FacetCounts, order: &FacetCounts, filter: &Filter) -
             })
             .collect();
         options.sort_by(|(a_rank, a), (b_rank, b)| b_rank.cmp(a_rank).then(a.label.cmp(&b.label)));
-        FacetGroup { name, label, options: options.into_iter().map(|(_, o)| o).collect() }
+        options.into_iter().map(|(_, o)| o).collect::<Vec<FacetOption>>()
     };
-    fn named(wanted: &[String]) -> impl Fn(&str) -> bool + '_ {
-        move |v| wanted.iter().any(|x| x.eq_ignore_ascii_case(v))
-    }
-    fn wire(wanted: Vec<&'static str>) -> impl Fn(&str) -> bool {
-        move |v| wanted.contains(&v)
-    }
+    let community = |v: &str| scope.community_vendors.contains(v);
+    let named = |wanted: &[String], v: &str| wanted.iter().any(|x| x.eq_ignore_ascii_case(v));
+    let vendors = |v: &str| named(&filter.vendors, v);
+    let mut severities = options(
+        |c| &c.severities,
+        &|v| offered(|c| &c.severities, v),
+        &|v| filter.severities.iter().any(|s| s.as_str() == v),
+        str::to_string,
+    );
+    severities.sort_by_key(|o| std::cmp::Reverse(o.value.parse::<Severity>().ok()));
     vec![
-        group("vendor", "Vendor", |c| &c.vendors, &named(&filter.vendors), str::to_string),
-        group(
-            "language",
-            "Language",
-            |c| &c.languages,
-            &wire(filter.languages.iter().map(|l| l.as_str()).collect()),
-            |v| v.parse::<Language>().map_or_else(|_| v.to_string(), |l| l.label().to_string()),
-        ),
-        group(
-            "severity",
-            "Severity",
-            |c| &c.severities,
-            &wire(filter.severities.iter().map(|x| x.as_str()).collect()),
-            str::to_string,
-        ),
-        group(
-            "type",
-            "Type",
-            |c| &c.rule_types,
-            &wire(filter.rule_types.iter().map(|x| x.as_str()).collect()),
-            |v| v.parse::<RuleType>().map_or_else(|_| v.to_string(), |t| t.label().to_string()),
-        ),
-        group(
-            "status",
-            "Status",
-            |c| &c.statuses,
-            &wire(filter.statuses.iter().map(|x| x.as_str()).collect()),
-            str::to_string,
-        ),
-        group("data_source", "Data source", |c| &c.data_sources, &named(&filter.data_sources), str::to_string),
+        FacetGroup {
+            name: "vendor",
+            label: "Vendor",
+            options: options(|c| &c.vendors, &|v| !community(v), &vendors, str::to_string),
+        },
+        FacetGroup {
+            name: "vendor",
+            label: "Community",
+            options: options(|c| &c.vendors, &community, &vendors, str::to_string),
+        },
+        FacetGroup {
+            name: "language",
+            label: "Language",
+            options: options(
+                |c| &c.languages,
+                &|v| offered(|c| &c.languages, v),
+                &|v| filter.languages.iter().any(|l| l.as_str() == v),
+                |v| v.parse::<Language>().map_or_else(|_| v.to_string(), |l| l.label().to_string()),
+            ),
+        },
+        FacetGroup { name: "severity", label: "Severity", options: severities },
+        FacetGroup {
+            name: "type",
+            label: "Type",
+            options: options(
+                |c| &c.rule_types,
+                &|v| offered(|c| &c.rule_types, v),
+                &|v| filter.rule_types.iter().any(|t| t.as_str() == v),
+                |v| v.parse::<RuleType>().map_or_else(|_| v.to_string(), |t| t.label().to_string()),
+            ),
+        },
+        FacetGroup {
+            name: "status",
+            label: "Status",
+            // Deprecated detections have a switch of their own.
+            options: options(
+                |c| &c.statuses,
+                &|v| v != "deprecated" && offered(|c| &c.statuses, v),
+                &|v| filter.statuses.iter().any(|s| s.as_str() == v),
+                str::to_string,
+            ),
+        },
+        FacetGroup {
+            name: "data_source",
+            label: "Data source",
+            options: options(
+                |c| &c.data_sources,
+                &|v| offered(|c| &c.data_sources, v),
+                &|v| named(&filter.data_sources, v),
+                readable,
+            ),
+        },
     ]
+}
+
+/// A data source as people read it: `process_creation` as "process creation"; names vendors
+/// wrote for people stay as they are.
+fn readable(value: &str) -> String {
+    if value.contains(' ') || !value.contains('_') { value.to_string() } else { value.replace('_', " ") }
+}
+
+/// Characters of a description a card shows before "more".
+const LEAD_CHARS: usize = 280;
+
+/// Paragraphs of a rule's text, hard wraps undone: vendors wrap lines at 80 or 100 columns
+/// (Elastic's TOML), and a card reflows them. List items and blank lines stay breaks.
+pub fn reflow(text: &str) -> Vec<String> {
+    let mut paragraphs: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for line in text.lines().map(str::trim) {
+        let starts_item =
+            line.starts_with(['-', '*', '•']) || line.split_once(". ").is_some_and(|(n, _)| n.parse::<u32>().is_ok());
+        if line.is_empty() || starts_item {
+            if !current.is_empty() {
+                paragraphs.push(std::mem::take(&mut current));
+            }
+            if line.is_empty() {
+                continue;
+            }
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(line);
+    }
+    if !current.is_empty() {
+        paragraphs.push(current);
+    }
+    paragraphs
+}
+
+/// A card's description: its opening (whole sentences, up to [`LEAD_CHARS`]) and the rest, so
+/// a card never shows half a line behind its chips.
+pub fn split_description(text: &str) -> (String, Vec<String>) {
+    let mut paragraphs = reflow(text);
+    if paragraphs.is_empty() {
+        return (String::new(), vec![]);
+    }
+    let first = paragraphs.remove(0);
+    if first.chars().count() <= LEAD_CHARS {
+        return (first, paragraphs);
+    }
+    let limit = first.char_indices().nth(LEAD_CHARS).map_or(first.len(), |(i, _)| i);
+    let cut = first[..limit]
+        .rfind(". ")
+        .map(|i| i + 1)
+        .filter(|i| *i > LEAD_CHARS / 3)
+        .unwrap_or_else(|| first[..limit].rfind(' ').unwrap_or(limit));
+    let (lead, tail) = first.split_at(cut);
+    let lead =
+        if cut == limit || !first[..cut].ends_with('.') { format!("{}…", lead.trim_end()) } else { lead.to_string() };
+    paragraphs.insert(0, tail.trim().to_string());
+    (lead, paragraphs)
 }
 
 /// ATT&CK descriptions are Markdown with citations; pages show them as plain paragraphs.
@@ -243,6 +446,33 @@ fn strip_markdown_links(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn descriptions_are_reflowed_and_cut_at_sentences() {
+        let elastic = "Identifies the use of a proxy tool to\nforward traffic through the\nTor network.\n\nSee also:\n- one\n- two";
+        assert_eq!(
+            reflow(elastic),
+            vec![
+                "Identifies the use of a proxy tool to forward traffic through the Tor network.",
+                "See also:",
+                "- one",
+                "- two"
+            ]
+        );
+        let long = format!("{} Second sentence here. {}", "First sentence is long enough.".repeat(8), "x ".repeat(100));
+        let (lead, more) = split_description(&long);
+        assert!(lead.ends_with('.') && lead.chars().count() <= LEAD_CHARS, "{lead}");
+        assert!(lead.ends_with("Second sentence here."), "{lead}");
+        assert!(more[0].starts_with("x x"), "the rest moves under \"more\": {more:?}");
+        assert_eq!(split_description("Short."), ("Short.".to_string(), vec![]));
+    }
+
+    #[test]
+    fn query_strings_change_one_parameter() {
+        assert_eq!(with_param("q=tor&offset=20&limit=20", "offset", "40"), "q=tor&limit=20&offset=40");
+        assert_eq!(with_param("", "offset", "0"), "offset=0");
+        assert_eq!(with_param("vendor=Splunk&page=2", "page", ""), "vendor=Splunk");
+    }
 
     #[test]
     fn attack_descriptions_lose_citations_and_link_markup() {

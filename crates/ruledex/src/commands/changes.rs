@@ -24,6 +24,9 @@ pub fn run(env: &Env, args: &ChangesArgs) -> Result<u8> {
         output::json(&changes)?;
         return Ok(exit::OK);
     }
+    for update in &changes.attack_updates {
+        outln!("sync {} · {} · {}", update.sync, update.synced_at, update.summary)?;
+    }
     if changes.changes.is_empty() {
         outln!("no changes recorded{}", if request.since.is_some() { " since then" } else { "" })?;
         return Ok(exit::OK);

@@ -2,6 +2,8 @@
 
 mod changes;
 mod config;
+mod export;
+mod mcp;
 mod search;
 mod serve;
 mod show;
@@ -47,11 +49,13 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Sync(args) => sync::run(&env, &args),
         Command::Serve(args) => serve::run(env, &args),
+        Command::Mcp => mcp::run(env),
         Command::Technique(args) => technique::run(&env, &args),
         Command::Show(args) => show::run(&env, &args),
         Command::Search(args) => search::run(&env, &args),
         Command::Stats(args) => stats::run(&env, &args),
         Command::Changes(args) => changes::run(&env, &args),
+        Command::Export(args) => export::run(&env, &args),
         Command::Config(args) => config::run(&env, &args),
     }
 }

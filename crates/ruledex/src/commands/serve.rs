@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use ruledex_app::sync::SyncPhase;
 use ruledex_app::{Catalog, ServiceError};
 use ruledex_store::StoreOptions;
-use ruledex_web::{AppState, Limits};
+use ruledex_web::{AppState, Limits, Setup};
 
 use super::Env;
 use super::sync::{Bar, print_summary};
@@ -30,13 +30,29 @@ pub fn run(env: Env, args: &ServeArgs) -> Result<u8> {
         Err(error) => return Err(error.into()),
     };
     let needs_sync = catalog.is_none() || args.sync;
-    let state = AppState::new(catalog, env.config.origin.clone(), Limits::default());
-    state.set_badge_days(env.config.history.badge_days);
+    let notice = catalog.as_ref().and_then(|c| other_config(c, &env.config.origin));
+    if let Some(notice) = &notice {
+        eprintln!("ruledex: warning: {notice}");
+    }
+    let setup = Setup {
+        config_origin: env.config.origin.clone(),
+        mirrors_command: mirrors_command(),
+        notice,
+        badge_days: env.config.history.badge_days,
+    };
+    let state = AppState::new(catalog, setup, Limits::default());
+    let mcp = args.mcp || env.config.serve.mcp;
+    if mcp {
+        state.enable_mcp(args.mcp_hosts.iter().chain(&env.config.serve.mcp_hosts).cloned().collect());
+    }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind(args.addr))
         .with_context(|| format!("cannot listen on {}", args.addr))?;
     eprintln!("ruledex: serving http://{} (config: {})", listener.local_addr()?, env.config.origin);
+    if mcp {
+        eprintln!("ruledex: MCP (read-only tools) at http://{}/mcp", listener.local_addr()?);
+    }
     match state.catalog() {
         Some(catalog) => eprintln!(
             "ruledex: catalog {} with {} detections",
@@ -109,14 +125,39 @@ fn spawn_sync(config: Config, data_dir: PathBuf, state: AppState) {
             Err(error) => {
                 eprintln!("ruledex: sync failed: {error:#}");
                 eprintln!(
-                    "ruledex: still serving; the home page says what failed. Offline, point ruledex at local \
-                     mirrors with --config (see examples/local-mirrors.toml and the README)"
+                    "ruledex: still serving; the home page says what failed. Offline, serve the local mirrors \
+                     instead:\n    {}",
+                    state.setup().mirrors_command
                 );
                 SyncPhase::Failed { error: format!("{error:#}") }
             }
         };
         state.set_sync_phase(phase);
     });
+}
+
+/// A warning when the catalog was built from another configuration than the one serving it.
+fn other_config(catalog: &Catalog, origin: &str) -> Option<String> {
+    let built_from = catalog.store().info().config.as_deref()?;
+    (built_from != origin).then(|| {
+        format!(
+            "this catalog was built from {built_from}, not from {origin}, which is serving it; \
+             run `ruledex sync` with this configuration, or pass --data-dir to keep their catalogs apart"
+        )
+    })
+}
+
+/// The command that serves the example local mirrors, spelled the way this server was started:
+/// through cargo from a checkout, or as an installed `ruledex`.
+fn mirrors_command() -> String {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let from_checkout = exe.components().any(|c| c.as_os_str() == "target");
+    if from_checkout {
+        "cargo run --release -- --config examples/local-mirrors.toml serve".into()
+    } else {
+        let name = exe.file_name().map_or("ruledex".into(), |n| n.to_string_lossy().into_owned());
+        format!("{name} --config examples/local-mirrors.toml serve   (from a checkout of ruledex)")
+    }
 }
 
 /// Opens the freshly built catalog in the server (the one it serves, when nothing changed);
@@ -127,8 +168,10 @@ fn install(state: &AppState, data_dir: &Path, summary: &sync::SyncSummary) -> Re
         state.install(open(&summary.catalog)?);
     }
     eprintln!("ruledex: catalog ready in {}", data_dir.display());
-    let problems = summary.sources.iter().filter_map(|s| s.problem.as_ref().map(|p| format!("{}: {p}", s.name)));
-    Ok((problems.collect(), summary.unchanged))
+    if summary.sources.iter().any(|s| s.failures > 0) {
+        eprintln!("ruledex: the unreadable files, each with its reason, are listed on the Sources page (/sources)");
+    }
+    Ok((summary.problems(), summary.unchanged))
 }
 
 /// Reports progress to the server (the home page) and, on a terminal, to a progress bar.

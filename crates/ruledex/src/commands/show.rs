@@ -1,5 +1,7 @@
 //! `ruledex show SOURCE/ID`
 
+use std::io::{IsTerminal, Write};
+
 use anyhow::Result;
 use ruledex_app::ServiceError;
 use ruledex_app::wire::{CandidateJson, CandidatesJson, DetectionJson};
@@ -15,7 +17,8 @@ pub fn run(env: &Env, args: &ShowArgs) -> Result<u8> {
     let catalog = env.open_catalog()?;
     match catalog.detection_at(&args.address) {
         Ok(detection) if args.output.json => output::json(&DetectionJson::from(&detection))?,
-        Ok(detection) => print_detection(&detection, args.native)?,
+        Ok(detection) if args.native => print_native(&detection)?,
+        Ok(detection) => print_detection(&detection)?,
         Err(ServiceError::Ambiguous { candidates, .. }) => {
             if args.output.json {
                 output::json(&CandidatesJson { candidates: candidates.iter().map(CandidateJson::from).collect() })?;
@@ -33,7 +36,18 @@ pub fn run(env: &Env, args: &ShowArgs) -> Result<u8> {
 }
 
 /// The detection as text: title and address, one line per field, then the long texts.
-fn print_detection(d: &Detection, native: bool) -> std::io::Result<()> {
+/// Only the native rule file, byte for byte when redirected (`> rule.yml`), made safe on a
+/// terminal.
+fn print_native(d: &Detection) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if out.is_terminal() {
+        out.write_all(output::safe(&d.rule.native_rule).as_bytes())
+    } else {
+        out.write_all(d.rule.native_rule.as_bytes())
+    }
+}
+
+fn print_detection(d: &Detection) -> std::io::Result<()> {
     let r = &d.rule;
     let mut fields: Vec<(&str, String)> = vec![
         ("vendor", format!("{} · {}", r.vendor, r.product)),
@@ -48,11 +62,13 @@ fn print_detection(d: &Detection, native: bool) -> std::io::Result<()> {
     fields.extend([
         ("tactics", d.tactics.iter().map(|t| format!("{} ({})", t.name, t.id)).collect::<Vec<_>>().join(", ")),
         ("unresolved tags", d.unresolved_tags.join(", ")),
+        ("atlas", d.atlas.iter().map(|a| a.id.to_string()).collect::<Vec<_>>().join(", ")),
+        ("unresolved macros", r.unresolved_macros.join(", ")),
         ("data sources", r.data_sources.join(", ")),
         ("platforms", r.platforms.join(", ")),
         (
             "requires",
-            r.requires.iter().map(|x| format!("{:?} {}", x.kind, x.name).to_lowercase()).collect::<Vec<_>>().join(", "),
+            r.requires.iter().map(|x| format!("{} {}", x.kind.label(), x.name)).collect::<Vec<_>>().join(", "),
         ),
         ("author", r.author.clone().unwrap_or_default()),
         ("created", r.created.clone().unwrap_or_default()),
@@ -70,17 +86,34 @@ fn print_detection(d: &Detection, native: bool) -> std::io::Result<()> {
     for (name, value) in fields.iter().filter(|(_, v)| !v.is_empty()) {
         outln!("{name:<16}{value}")?;
     }
-    let query = if native { ("Native rule", r.native_rule.as_str()) } else { ("Query", r.query.as_str()) };
+    let paste_ready = r.paste_ready_query.as_deref().filter(|p| *p != r.query).unwrap_or_default();
+    let query_title = if paste_ready.is_empty() { "Query" } else { "Query (as shipped)" };
+    let tests = tests_summary(d);
     let sections = [
         ("Description", r.description.as_str()),
         ("How to implement", r.implementation.as_deref().unwrap_or_default()),
         ("Investigation", r.investigation.as_deref().unwrap_or_default()),
-        query,
+        ("Tests the rule ships", tests.as_str()),
+        (query_title, r.query.as_str()),
+        ("Paste-ready query (macros expanded: runs without the vendor's app)", paste_ready),
     ];
     for (title, text) in sections.iter().filter(|(_, t)| !t.trim().is_empty()) {
         outln!("\n{title}:\n{}", text.trim_end())?;
     }
     Ok(())
+}
+
+/// "3 tests: Tor exit node matches (expected: match), Internal traffic (expected: no match)..."
+fn tests_summary(d: &Detection) -> String {
+    let tests = &d.rule.tests;
+    let each: Vec<String> = tests
+        .iter()
+        .map(|t| format!("  {} (expected: {})", t.name, if t.expected { "match" } else { "no match" }))
+        .collect();
+    match tests.len() {
+        0 => String::new(),
+        n => format!("{}; `show --json` has their sample events\n{}", output::plural(n, "test"), each.join("\n")),
+    }
 }
 
 fn joined<const N: usize>(parts: [Option<String>; N], separator: &str) -> String {

@@ -1,6 +1,9 @@
 //! `ruledex stats`
 
+use std::collections::BTreeMap;
+
 use anyhow::Result;
+use ruledex_core::attack::AttackCatalog;
 
 use super::Env;
 use crate::cli::JsonArg;
@@ -16,6 +19,7 @@ pub fn run(env: &Env, args: &JsonArg) -> Result<u8> {
     }
     let store = catalog.store();
     let (info, sources) = (store.info(), store.sources());
+    let release = info.attack_version.clone().unwrap_or_else(|| "as loaded".into());
     outln!(
         "catalog {} · built {} · ATT&CK {} · {} detections",
         info.path.display(),
@@ -68,6 +72,26 @@ pub fn run(env: &Env, args: &JsonArg) -> Result<u8> {
         for failure in &r.failures {
             outln!("  {}: {}", failure.path, failure.reason)?;
         }
+        if !r.attack.unknown.is_empty() {
+            outln!(
+                "  tags naming nothing in ATT&CK {release}: {}",
+                unknown_tags(catalog.store().attack(), &r.attack.unknown, &release)
+            )?;
+        }
     }
     Ok(exit::OK)
+}
+
+/// "stealth (1099, newer than ATT&CK 18.1), T1685 (12, newer than ATT&CK 18.1), TA003 (1)", most
+/// used first.
+fn unknown_tags(attack: &AttackCatalog, unknown: &BTreeMap<String, usize>, release: &str) -> String {
+    let mut tags: Vec<(&String, &usize)> = unknown.iter().collect();
+    tags.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    tags.iter()
+        .map(|(tag, n)| match attack.is_newer_than_release(tag) {
+            true => format!("{tag} ({n}, newer than ATT&CK {release})"),
+            false => format!("{tag} ({n})"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -102,6 +102,9 @@ pub fn print_summary(summary: &SyncSummary) -> std::io::Result<()> {
         )?;
     }
     outln!()?;
+    for warning in &attack.warnings {
+        outln!("warning: ATT&CK: {warning}")?;
+    }
     for s in summary.sources.iter().filter(|s| s.problem.is_some()) {
         let problem = s.problem.as_deref().unwrap_or_default();
         let consequence = match (s.root.is_some(), s.kept_previous) {
@@ -137,6 +140,9 @@ pub fn print_summary(summary: &SyncSummary) -> std::io::Result<()> {
             sync - 1
         )?,
         None => outln!("no detection changed")?,
+    }
+    if let Some(update) = &summary.attack_update {
+        outln!("{} (their own tags unchanged)", update.sentence())?;
     }
     outln!("catalog: {} ({detections} detections) built in {}", summary.catalog.display(), seconds(summary.total_time))
 }

@@ -59,12 +59,13 @@ fn print_listing(page: &TechniquePage) -> std::io::Result<()> {
         (false, false) => format!("for {id} and its sub-techniques (--exact for {id} only)"),
         _ => format!("tagged {id}"),
     };
-    outln!("{} of {} detections shown, {scope}", page.shown, listing.total)?;
+    outln!("{} of {} shown, {scope}", page.shown, output::plural(listing.total, "detection"))?;
     if listing.hidden_community > 0 {
-        outln!("+ {} community detections (Sigma, community KQL): --community to show them", listing.hidden_community)?;
+        let hidden = output::plural(listing.hidden_community, "community detection");
+        outln!("+ {hidden} (Sigma, community KQL): --community to show them")?;
     }
     if listing.hidden_deprecated > 0 {
-        outln!("+ {} deprecated detections: --deprecated to show them", listing.hidden_deprecated)?;
+        outln!("+ {}: --deprecated to show them", output::plural(listing.hidden_deprecated, "deprecated detection"))?;
     }
     let mut vendor = None;
     for d in &listing.detections {

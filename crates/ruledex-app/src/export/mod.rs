@@ -1,0 +1,199 @@
+//! Exports: a selection of detections written in its platform's import format (by the writers
+//! of `ruledex_core::export`) or as catalog rows (JSON and CSV of the wire types), ready to go
+//! to standard output, a directory or an archive ([`archive`]).
+
+pub mod archive;
+mod rows;
+
+use std::fmt;
+use std::str::FromStr;
+
+use ruledex_core::export::{ExportContext, ExportError, ExportFile, PlatformFormat, Skipped};
+use ruledex_core::model::Detection;
+use ruledex_core::query::Filter;
+
+use crate::service::{Answer, Catalog, ServiceError};
+
+/// What ruledex exports to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExportFormat {
+    /// A platform's own import format.
+    Platform(PlatformFormat),
+    /// `{"detections": [...]}`, each detection as `show --json` prints it.
+    Json,
+    /// One row per detection: the catalog's summary fields.
+    Csv,
+}
+
+impl ExportFormat {
+    pub fn all() -> Vec<ExportFormat> {
+        let platforms = PlatformFormat::ALL.iter().map(|f| ExportFormat::Platform(*f));
+        platforms.chain([ExportFormat::Json, ExportFormat::Csv]).collect()
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Platform(format) => format.as_str(),
+            ExportFormat::Json => "json",
+            ExportFormat::Csv => "csv",
+        }
+    }
+
+    /// Whether the format holds several files (a directory or an archive) or exactly one.
+    pub fn multi_file(self) -> bool {
+        match self {
+            ExportFormat::Platform(format) => format.writer().multi_file(),
+            ExportFormat::Json | ExportFormat::Csv => false,
+        }
+    }
+}
+
+impl fmt::Display for ExportFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ExportFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ExportFormat::all().into_iter().find(|f| f.as_str() == s).ok_or_else(|| {
+            let known: Vec<&str> = ExportFormat::all().iter().map(|f| f.as_str()).collect();
+            format!("unknown export format {s:?} (expected one of: {})", known.join(", "))
+        })
+    }
+}
+
+/// Which detections an export holds.
+#[derive(Debug, Clone)]
+pub enum Selection {
+    /// One detection, by address.
+    Detection(String),
+    /// A technique's detections (with its sub-techniques' unless `exact`), as its page lists them.
+    Technique { technique: String, exact: bool, filter: Filter },
+    /// Every match of a search.
+    Search { text: String, filter: Filter },
+    /// Every detection the filter keeps (a source, a vendor, the whole catalog).
+    Catalog { filter: Filter },
+}
+
+/// The files of an export and what went into it.
+#[derive(Debug, Clone)]
+pub struct Exported {
+    pub format: ExportFormat,
+    /// A short name for the export, safe in file names ("ruledex-T1090-splunk-app").
+    pub name: String,
+    pub files: Vec<ExportFile>,
+    /// Addresses of the detections written.
+    pub included: Vec<String>,
+    /// Detections of the selection the format cannot hold, and why.
+    pub skipped: Vec<Skipped>,
+}
+
+impl Catalog {
+    /// The detections of `selection` in `format`; at most `max` of them when given (a web
+    /// request's export is bounded; the CLI's is not).
+    pub fn export(&self, format: ExportFormat, selection: &Selection, max: Option<usize>) -> Answer<Exported> {
+        let (label, detections) = self.selected(selection)?;
+        if detections.is_empty() {
+            return Err(ServiceError::BadRequest(format!("{label} holds no detection to export")));
+        }
+        if let Some(max) = max.filter(|max| detections.len() > *max) {
+            return Err(ServiceError::BadRequest(format!(
+                "{label} holds {} detections, more than the {max} one export here may hold; narrow the selection \
+                 (filters) or use `ruledex export`",
+                detections.len()
+            )));
+        }
+        let detections = self.store().with_long_texts(&detections)?;
+        let name = format!("ruledex-{}-{format}", file_safe(&label));
+        let (files, included, skipped) = match format {
+            ExportFormat::Platform(platform) => self.platform_files(platform, &detections, &name, &label)?,
+            ExportFormat::Json => (vec![rows::json(&detections)?], addresses(&detections), vec![]),
+            ExportFormat::Csv => (vec![rows::csv(&detections)?], addresses(&detections), vec![]),
+        };
+        Ok(Exported { format, name, files, included, skipped })
+    }
+
+    /// A short label of the selection and its detections, without their long texts.
+    fn selected(&self, selection: &Selection) -> Answer<(String, Vec<Detection>)> {
+        Ok(match selection {
+            Selection::Detection(address) => (address.replace('/', "-"), vec![self.detection_at(address)?]),
+            Selection::Technique { technique, exact, filter } => {
+                let page = self.technique_page(technique, *exact, filter)?;
+                (page.id.to_string(), page.listing.detections)
+            }
+            Selection::Search { text, filter } => {
+                (format!("search-{text}"), self.store().search_all(text, filter).map_err(ServiceError::from)?)
+            }
+            Selection::Catalog { filter } => {
+                let label = match filter.sources.as_slice() {
+                    [one] => one.clone(),
+                    _ => "catalog".into(),
+                };
+                (label, self.store().select(filter)?)
+            }
+        })
+    }
+
+    fn platform_files(
+        &self,
+        format: PlatformFormat,
+        detections: &[Detection],
+        name: &str,
+        label: &str,
+    ) -> Answer<(Vec<ExportFile>, Vec<String>, Vec<Skipped>)> {
+        let mut context = ExportContext {
+            name: name.to_string(),
+            description: format!("{label}: detections exported by ruledex"),
+            attack_version: self.attack_version(),
+            ..ExportContext::default()
+        };
+        let mut sources: Vec<&str> = detections.iter().map(|d| d.source.as_str()).collect();
+        sources.dedup();
+        for source in sources {
+            if !context.assets.contains_key(source) {
+                context.assets.insert(source.to_string(), self.store().assets(source)?);
+            }
+        }
+        let refs: Vec<&Detection> = detections.iter().collect();
+        match format.writer().write(&refs, &context) {
+            Ok(export) => Ok((export.files, export.included, export.skipped)),
+            Err(error @ ExportError::Nothing { .. }) => Err(ServiceError::BadRequest(error.to_string())),
+            Err(error @ ExportError::Rule { .. }) => Err(ServiceError::Internal(error.to_string())),
+        }
+    }
+}
+
+fn addresses(detections: &[Detection]) -> Vec<String> {
+    detections.iter().map(Detection::address).collect()
+}
+
+/// Letters, digits, `-`, `_` and `.`, the rest replaced: a selection's label in a file name.
+fn file_safe(label: &str) -> String {
+    let safe: String = label
+        .chars()
+        .take(60)
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
+        .collect();
+    safe.trim_matches(['_', '.', '-']).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_read_back_from_their_names() {
+        for format in ExportFormat::all() {
+            assert_eq!(format.as_str().parse::<ExportFormat>(), Ok(format));
+        }
+        assert!("pdf".parse::<ExportFormat>().unwrap_err().contains("splunk-app"));
+    }
+
+    #[test]
+    fn labels_become_safe_file_names() {
+        assert_eq!(file_safe("search-tor exit/../node"), "search-tor_exit_.._node");
+        assert_eq!(file_safe("-rf"), "rf");
+    }
+}

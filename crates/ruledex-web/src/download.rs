@@ -1,0 +1,59 @@
+//! `/api/v1/export`: detections in a platform's import format, or as JSON/CSV rows, as a file to
+//! download. An export of several files comes as a `.zip` (or `.tar.gz` with `archive=tar.gz`);
+//! a Splunk app comes as the `.tar.gz` Splunk installs.
+
+use axum::extract::{RawQuery, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use ruledex_app::export::{ExportFormat, Exported, archive};
+use ruledex_core::export::PlatformFormat;
+
+use crate::error::{ApiError, WebError};
+use crate::params::FilterParams;
+use crate::state::{AppState, Cost};
+
+pub async fn export(State(state): State<AppState>, query: RawQuery) -> Result<Response, ApiError> {
+    let params = FilterParams::parse(query.0.as_deref())?;
+    let format = params.export_format()?;
+    let selection = params.export_selection()?;
+    let archive = params.archive.clone().unwrap_or_default();
+    let max = state.limits().max_export_detections;
+    let exported = state.run(Cost::Search, move |catalog| Ok(catalog.export(format, &selection, Some(max))?)).await?;
+    Ok(download(exported, &archive)?)
+}
+
+/// The export as one file to save: itself when it is one file, else an archive.
+fn download(exported: Exported, archive: &str) -> Result<Response, WebError> {
+    let tar = archive == "tar.gz"
+        || (archive.is_empty() && exported.format == ExportFormat::Platform(PlatformFormat::SplunkApp));
+    let (name, content_type, bytes) = match exported.files.as_slice() {
+        [file] if exported.format != ExportFormat::Platform(PlatformFormat::SplunkApp) => (
+            file.path.rsplit('/').next().unwrap_or("export").to_string(),
+            content_type(exported.format),
+            file.bytes.clone(),
+        ),
+        _ if tar => (format!("{}.tar.gz", exported.name), "application/gzip", packed(archive::tar_gz(&exported))?),
+        _ => (format!("{}.zip", exported.name), "application/zip", packed(archive::zip(&exported))?),
+    };
+    let disposition = format!("attachment; filename=\"{}\"", header_safe(&name));
+    Ok(([(header::CONTENT_TYPE, content_type.to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes)
+        .into_response())
+}
+
+fn packed(bytes: std::io::Result<Vec<u8>>) -> Result<Vec<u8>, WebError> {
+    bytes.map_err(|e| WebError::internal(format!("cannot pack the export: {e}")))
+}
+
+fn content_type(format: ExportFormat) -> &'static str {
+    match format {
+        ExportFormat::Json | ExportFormat::Platform(PlatformFormat::SentinelArm) => "application/json",
+        ExportFormat::Csv => "text/csv; charset=utf-8",
+        ExportFormat::Platform(PlatformFormat::KibanaNdjson) => "application/x-ndjson",
+        ExportFormat::Platform(_) => "text/plain; charset=utf-8",
+    }
+}
+
+/// File names come from rule names: only characters safe inside a quoted header value.
+fn header_safe(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect()
+}
