@@ -241,6 +241,7 @@ mod tests {
             techniques: vec![],
             tactics: vec![],
             unresolved_tags: vec![],
+            atlas: vec![],
             provenance: Provenance { commit: Some("c1".into()), ..Provenance::default() },
             effective_license: None,
         }

@@ -193,7 +193,7 @@ mod tests {
             unchanged("new", "New Proxy Rule", "T1090.001", Severity::Medium),
         ];
         let store = resync(dir.path(), second.clone(), "2026-02-01T00:00:00Z", &keep);
-        let listing = store.technique_detections("T1090".parse().unwrap(), false, &Filter::default()).unwrap();
+        let listing = store.technique_detections("T1090".parse().unwrap(), false, &Filter::default(), Window::ALL).unwrap();
         let ids: Vec<&str> = listing.detections.iter().map(|d| d.id.as_str()).collect();
         assert_eq!(ids, vec!["tor", "new", "low-proxy"]);
         assert!(matches!(store.detection("test", "ps").unwrap(), Lookup::NotFound), "removed");
@@ -288,7 +288,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // A non-empty directory where the catalog goes: the rename must fail.
         std::fs::create_dir_all(catalog_path(dir.path()).join("occupied")).unwrap();
-        let mut writer = CatalogWriter::create(dir.path()).unwrap();
+        let mut writer = CatalogWriter::start(SyncLock::acquire(dir.path()).unwrap(), None).unwrap();
         writer.write_attack(&attack()).unwrap();
         let error = writer.finish().unwrap_err();
         assert!(matches!(error, StoreError::Io { .. }), "{error}");
