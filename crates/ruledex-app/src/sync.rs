@@ -358,8 +358,8 @@ impl Plan {
         let attack_fingerprint = fingerprint::attack(&config.attack, &paths)?;
         let Some(previous) = previous else {
             let sources = fetched.iter().map(|_| Planned { previous: None, unchanged: false }).collect();
-            let attack_unchanged = false;
-            return Ok(Plan { attack_fingerprint, attack_unchanged, replaced_attack: None, same_sources: false, sources });
+            let (attack_unchanged, replaced_attack, same_sources) = (false, None, false);
+            return Ok(Plan { attack_fingerprint, attack_unchanged, replaced_attack, same_sources, sources });
         };
         let incremental = mode == Mode::Incremental;
         let same_attack = previous.meta("attack_fingerprint")?.as_deref() == Some(attack_fingerprint.as_str());
@@ -430,10 +430,8 @@ fn load_attack(config: &Config, bundles: &[(Domain, PathBuf, Option<String>)]) -
 /// Without ATT&CK no catalog is written; the error also names every source that could not be
 /// fetched (offline, all of them), not only ATT&CK.
 fn with_unreachable_sources(error: anyhow::Error, fetched: &[Fetched]) -> anyhow::Error {
-    let unreachable: Vec<String> = fetched
-        .iter()
-        .filter_map(|f| f.tree.as_ref().err().map(|e| format!("{}: {e:#}", f.source.name)))
-        .collect();
+    let unreachable: Vec<String> =
+        fetched.iter().filter_map(|f| f.tree.as_ref().err().map(|e| format!("{}: {e:#}", f.source.name))).collect();
     match unreachable.as_slice() {
         [] => error,
         _ => anyhow::anyhow!("{error:#}\nthe sources could not be fetched either:\n{}", unreachable.join("\n")),

@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use ruledex_core::attack::{Domain, Tactic, Technique};
 use ruledex_core::ids::{TacticId, TechniqueId};
 use ruledex_core::model::{
-    ChangeKind, ChangedField, DependencyKind, Detection, Format, Language, MappedBy, MappingStatus, MappingVia, RuleType,
-    Severity, SourceKind, Status,
+    ChangeKind, ChangedField, DependencyKind, Detection, Format, Language, MappedBy, MappingStatus, MappingVia,
+    RuleType, Severity, SourceKind, Status,
 };
 use ruledex_core::query::FacetCounts;
 use ruledex_core::url::encode_component;

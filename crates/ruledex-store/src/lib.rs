@@ -193,7 +193,8 @@ mod tests {
             unchanged("new", "New Proxy Rule", "T1090.001", Severity::Medium),
         ];
         let store = resync(dir.path(), second.clone(), "2026-02-01T00:00:00Z", &keep);
-        let listing = store.technique_detections("T1090".parse().unwrap(), false, &Filter::default(), Window::ALL).unwrap();
+        let listing =
+            store.technique_detections("T1090".parse().unwrap(), false, &Filter::default(), Window::ALL).unwrap();
         let ids: Vec<&str> = listing.detections.iter().map(|d| d.id.as_str()).collect();
         assert_eq!(ids, vec!["tor", "new", "low-proxy"]);
         assert!(matches!(store.detection("test", "ps").unwrap(), Lookup::NotFound), "removed");

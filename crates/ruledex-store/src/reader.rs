@@ -336,7 +336,9 @@ impl Store {
                 .iter()
                 .map(|d| {
                     let mut full = full_detections(conn, "source = ?1 AND id = ?2", (&d.source, &d.id))?;
-                    full.pop().map(|(_, d)| d).ok_or_else(|| StoreError::Busy(format!("{} left the catalog", d.address())))
+                    full.pop()
+                        .map(|(_, d)| d)
+                        .ok_or_else(|| StoreError::Busy(format!("{} left the catalog", d.address())))
                 })
                 .collect()
         })

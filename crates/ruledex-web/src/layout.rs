@@ -23,8 +23,8 @@ impl Layout {
     }
 }
 
-use ruledex_core::fingerprint::{FNV_OFFSET, fnv1a};
 pub use crate::pages::FeedLink;
+use ruledex_core::fingerprint::{FNV_OFFSET, fnv1a};
 
 pub const STYLE: &str = include_str!("../static/style.css");
 pub const SCRIPT: &str = include_str!("../static/app.js");
