@@ -42,6 +42,9 @@ pub struct Config {
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
     pub attack: AttackConfig,
+    /// How much change history the catalog keeps, and how long cards say "new".
+    #[serde(default)]
+    pub history: HistoryConfig,
     pub sources: Vec<SourceConfig>,
     /// How `ruledex serve` serves.
     #[serde(default)]
@@ -69,6 +72,25 @@ pub struct AttackConfig {
     /// Larger downloads are refused.
     #[serde(default)]
     pub max_bundle_bytes: Option<u64>,
+}
+
+/// `[history]`: what the catalog remembers of past syncs. Both limits apply: a sync is dropped
+/// from the history when it is more than `keep_syncs` syncs old or more than `keep_days` days old.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HistoryConfig {
+    /// Syncs (that changed something) whose changes are kept.
+    pub keep_syncs: u32,
+    /// Days changes are kept.
+    pub keep_days: u32,
+    /// Days a detection is badged "new" or "updated" on the web catalog after it changed.
+    pub badge_days: u32,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> HistoryConfig {
+        HistoryConfig { keep_syncs: 100, keep_days: 365, badge_days: 14 }
+    }
 }
 
 /// `[serve]`: what `ruledex serve` answers besides the web catalog and its JSON API.
@@ -284,6 +306,9 @@ impl Config {
                 _ => {}
             }
             source.validate_git()?;
+        }
+        if self.history.keep_syncs == 0 || self.history.keep_days == 0 {
+            bail!("[history] `keep_syncs` and `keep_days` must be at least 1");
         }
         self.attack.validate()
     }

@@ -5,9 +5,11 @@
 //! query service they all call. Front ends parse requests and format answers; what a query
 //! means is decided here, once.
 
+pub mod changes;
 pub mod config;
 pub mod export;
 pub mod fetch;
+pub mod fingerprint;
 pub mod links;
 pub mod openapi;
 pub mod service;

@@ -7,8 +7,8 @@ use schemars::{JsonSchema, Schema};
 use serde_json::{Map, Value, json};
 
 use crate::wire::{
-    CoverageJson, DetectionJson, ErrorJson, SearchJson, SourceJson, StatsJson, SyncPhase, TechniquePageJson,
-    TechniqueSuggestionJson,
+    ChangesJson, CoverageJson, DetectionJson, ErrorJson, SearchJson, SourceJson, StatsJson, SyncPhase,
+    TechniquePageJson, TechniqueSuggestionJson,
 };
 
 /// A query or path parameter.
@@ -58,6 +58,14 @@ const Q_SEARCH: Param = query("q", "Words, \"phrases\", AND/OR/NOT, prefix*, tit
 const Q_TECHNIQUE: Param = query("q", "Part of a technique ID or name.", text);
 const OFFSET: Param = query("offset", "Results to skip.", number);
 const LIMIT: Param = query("limit", "Results per page (1-200).", number);
+
+/// The parameters of `/api/v1/changes`.
+const CHANGE_PARAMS: &[Param] = &[
+    query("since", "A date (2026-11-01), a time (2026-11-01T08:00:00Z) or a sync number (changes after it).", text),
+    query("technique", "Changes of detections under this technique or its sub-techniques (ID or name).", text),
+    query("source", "Changes of this source only.", text),
+    query("limit", "Changes at most (1-5000, default 200).", number),
+];
 
 fn path(name: &'static str, description: &'static str) -> Param {
     Param { name, location: "path", description, schema: text }
@@ -116,6 +124,10 @@ pub fn document() -> Value {
         ),
     );
     add("/api/v1/sync", operation::<SyncPhase>(g, "getSync", "Where a background sync stands", &[]));
+    add(
+        "/api/v1/changes",
+        operation::<ChangesJson>(g, "listChanges", "What syncs changed, newest first", CHANGE_PARAMS),
+    );
     add("/api/v1/export", export_operation(g));
     json!({
         "openapi": "3.1.0",
@@ -212,7 +224,9 @@ mod tests {
     fn every_reference_resolves_and_every_path_has_an_operation() {
         let doc = document();
         let schemas = doc["components"]["schemas"].as_object().unwrap();
-        for name in ["TechniquePage", "Detection", "SearchResults", "Stats", "Coverage", "SyncPhase", "Error"] {
+        for name in
+            ["TechniquePage", "Detection", "SearchResults", "Stats", "Coverage", "SyncPhase", "Changes", "Error"]
+        {
             assert!(schemas.contains_key(name), "missing schema {name}");
         }
         let text = doc.to_string();

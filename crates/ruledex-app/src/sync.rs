@@ -1,21 +1,31 @@
-//! A sync: fetch every source, ingest it, and write a new catalog in one go.
+//! A sync: fetch every source, read what changed, and write the next catalog with its history.
+//!
+//! Each source's upstream fingerprint ([`crate::fingerprint`]) is compared with the one the
+//! catalog stored: when neither ATT&CK nor any source changed, nothing is read or written and
+//! the summary says so. Otherwise the next catalog starts as a copy of the current one; each
+//! changed source is read again, parsing only the files whose content changed, and only its
+//! rows that differ are replaced. What happened to each detection is recorded in the change
+//! history the catalog carries.
 //!
 //! A source that cannot be fetched or read does not stop the sync: its detections from the
-//! previous catalog are kept and the failure is recorded. Only a failure that would leave the
-//! whole catalog wrong (no ATT&CK data, an unwritable data directory) aborts, and then the
-//! previous catalog stays untouched.
+//! previous catalog are kept and the failure is recorded (so is a source that suddenly holds no
+//! rule files at all: a broken checkout must not empty the catalog). Only a failure that would
+//! leave the whole catalog wrong (no ATT&CK data, an unwritable data directory) aborts, and then
+//! the previous catalog stays untouched.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use ruledex_core::attack::{AttackCatalog, Domain};
-use ruledex_core::ingest::{AttackCoverage, SourceReport, SourceSpec, ingest};
-use ruledex_store::CatalogWriter;
+use ruledex_core::history::{AttackUpdate, DetectionChange, compare, moved};
+use ruledex_core::ingest::{AttackCoverage, EarlierRead, SourceReport, SourceSpec, ingest_reusing};
+use ruledex_core::model::ChangeKind;
+use ruledex_store::{CatalogWriter, Previous, PreviousDetections, PreviousSource, Retention, SyncLock};
 use serde::Serialize;
 
-use crate::config::{Config, SourceConfig};
-use crate::fetch;
+use crate::config::{Config, HistoryConfig, SourceConfig};
+use crate::{fetch, fingerprint};
 
 /// Reports what a sync is doing, for a progress bar.
 pub trait Progress: Sync {
@@ -48,6 +58,8 @@ pub enum SyncPhase {
     /// Finished; `problems` names sources that could not be read.
     Finished {
         problems: Vec<String>,
+        /// Nothing changed upstream, so the catalog was left as it was.
+        unchanged: bool,
     },
     /// No catalog could be written (offline without ATT&CK data, say).
     Failed {
@@ -55,14 +67,60 @@ pub enum SyncPhase {
     },
 }
 
+/// What `sync --full` changes: every source is read and every file parsed again, whatever the
+/// fingerprints say (after changing ruledex's adapters without changing its version, say).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mode {
+    #[default]
+    Incremental,
+    Full,
+}
+
 #[derive(Debug, Serialize)]
 pub struct SyncSummary {
     pub catalog: PathBuf,
     pub config: String,
+    /// Nothing changed upstream (no source, no ATT&CK bundle): the catalog was not written.
+    pub unchanged: bool,
+    /// What this sync recorded in the change history, over all sources.
+    pub changes: ChangeCounts,
+    /// The sync's number in the change history (`changes --since`), when it changed detections.
+    pub sync: Option<i64>,
+    /// Why the current catalog could not be carried over (it is damaged, say): a new one was
+    /// built from scratch, and the change history starts afresh.
+    pub catalog_warning: Option<String>,
     pub attack: AttackSummary,
+    /// Set when the sync read other ATT&CK data than the catalog had (a new release): the
+    /// releases, and how many detections moved to other techniques.
+    pub attack_update: Option<AttackUpdate>,
     pub sources: Vec<SourceOutcome>,
     #[serde(serialize_with = "millis")]
     pub total_time: Duration,
+}
+
+/// How many detections a sync added, changed, deprecated and removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ChangeCounts {
+    pub added: usize,
+    pub changed: usize,
+    pub deprecated: usize,
+    pub removed: usize,
+}
+
+impl ChangeCounts {
+    fn of(changes: &[DetectionChange]) -> ChangeCounts {
+        let count = |kind| changes.iter().filter(|c| c.kind == kind).count();
+        ChangeCounts {
+            added: count(ChangeKind::Added),
+            changed: count(ChangeKind::Changed),
+            deprecated: count(ChangeKind::Deprecated),
+            removed: count(ChangeKind::Removed),
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.added + self.changed + self.deprecated + self.removed
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -73,6 +131,8 @@ pub struct AttackSummary {
     /// Bundles that could not be refreshed (offline, or a bad download), whose previous copy
     /// was used: each says which and why, for the front ends to show.
     pub warnings: Vec<String>,
+    /// The bundles were unchanged, so the catalog's ATT&CK was kept without loading them.
+    pub unchanged: bool,
     #[serde(serialize_with = "millis")]
     pub load_time: Duration,
 }
@@ -90,6 +150,16 @@ pub struct SourceOutcome {
     pub problem: Option<String>,
     /// Whether the detections are from the previous catalog (the source could not be read).
     pub kept_previous: bool,
+    /// Unchanged upstream since the last sync, so not read again.
+    pub unchanged: bool,
+    /// Rule files whose content was unchanged, so their rules were not parsed again.
+    pub files_reused: usize,
+    /// What this read changed in the catalog (zero for a source read for the first time, whose
+    /// detections are its starting point rather than changes).
+    pub changes: ChangeCounts,
+    /// Detections listed under other techniques than before though their tags are unchanged:
+    /// moved by new ATT&CK data.
+    pub moved: usize,
     #[serde(serialize_with = "millis")]
     pub fetch_time: Duration,
     #[serde(serialize_with = "millis")]
@@ -113,79 +183,255 @@ impl SyncSummary {
     }
 }
 
+/// Syncs incrementally: see the module documentation.
 pub fn run(config: &Config, data_dir: &Path, progress: &dyn Progress) -> Result<SyncSummary> {
+    run_with(config, data_dir, progress, Mode::Incremental)
+}
+
+pub fn run_with(config: &Config, data_dir: &Path, progress: &dyn Progress, mode: Mode) -> Result<SyncSummary> {
     let started = Instant::now();
-    let mut writer = CatalogWriter::create(data_dir)?;
-    progress.step("loading ATT&CK");
-    let (attack, attack_summary) =
-        load_attack(config, data_dir).map_err(|error| with_unreachable_sources(error, config, data_dir, progress))?;
-    writer.write_attack(&attack)?;
-    let mut sources = Vec::new();
-    for source in config.enabled_sources() {
-        sources.push(sync_source(source, &attack, &mut writer, data_dir, progress)?);
+    let lock = SyncLock::acquire(data_dir)?;
+    let fetched: Vec<Fetched> = config.enabled_sources().map(|s| fetch_source(s, data_dir, progress)).collect();
+    progress.step("checking ATT&CK");
+    let bundles = fetch_attack(config, data_dir).map_err(|error| with_unreachable_sources(error, &fetched))?;
+    // A current catalog that cannot be read must not stop every later sync: it is replaced.
+    let planned = Previous::open(&lock)
+        .map_err(anyhow::Error::from)
+        .and_then(|previous| Ok((Plan::new(config, previous.as_ref(), &bundles, &fetched, mode)?, previous)));
+    let (plan, previous, catalog_warning) = match planned {
+        Ok((plan, previous)) => (plan, previous, None),
+        Err(error) => {
+            let warning = format!(
+                "the current catalog cannot be read ({error:#}); a new one is built and its change history starts afresh"
+            );
+            (Plan::new(config, None, &bundles, &fetched, mode)?, None, Some(warning))
+        }
+    };
+    if plan.nothing_to_write() {
+        let catalog = previous.as_ref().map(|p| p.path().to_path_buf()).unwrap_or_default();
+        let sources = fetched.iter().zip(&plan.sources).map(|(f, p)| unchanged_outcome(f, p)).collect();
+        let techniques = previous.as_ref().map(Previous::technique_count).transpose()?.unwrap_or(0);
+        let version = previous.as_ref().map(|p| p.meta("attack_version")).transpose()?.flatten();
+        let attack = attack_summary(&bundles, version, techniques, true, started);
+        return Ok(SyncSummary {
+            catalog,
+            config: config.origin.clone(),
+            unchanged: true,
+            changes: ChangeCounts::default(),
+            sync: None,
+            catalog_warning,
+            attack,
+            attack_update: None,
+            sources,
+            total_time: started.elapsed(),
+        });
     }
-    let now = jiff::Timestamp::now().to_string();
-    writer.write_meta("built_at", &now)?;
+    let attack_started = Instant::now();
+    progress.step("loading ATT&CK");
+    let (attack, attack_changed) = match (&previous, plan.attack_unchanged) {
+        (Some(previous), true) => (previous.attack()?, false),
+        _ => (load_attack(config, &bundles).map_err(|error| with_unreachable_sources(error, &fetched))?, true),
+    };
+    let version = attack.release(Domain::Enterprise).map(String::from);
+    let techniques = attack.techniques().count();
+    let attack_summary = attack_summary(&bundles, version, techniques, !attack_changed, attack_started);
+    let mut writer = CatalogWriter::start(lock, previous.as_ref())?;
+    if attack_changed {
+        writer.write_attack(&attack)?;
+    }
+    let now = Now::new(&config.history);
+    let mut sources = Vec::new();
+    let mut changes = Vec::new();
+    for (fetched, planned) in fetched.into_iter().zip(plan.sources) {
+        let outcome = match planned.unchanged {
+            true => {
+                writer.source_unchanged(&fetched.source.name)?;
+                unchanged_outcome(&fetched, &planned)
+            }
+            false => {
+                let context = ReadContext { previous: previous.as_ref(), attack: &attack, now: &now, progress, mode };
+                sync_source(fetched, planned, &context, &mut writer, &mut changes)?
+            }
+        };
+        sources.push(outcome);
+    }
+    let names: Vec<&str> = config.enabled_sources().map(|s| s.name.as_str()).collect();
+    writer.retain_sources(&names)?;
+    writer.write_meta("built_at", &now.stamp)?;
     writer.write_meta("ruledex_version", env!("CARGO_PKG_VERSION"))?;
+    writer.write_meta("attack_fingerprint", &plan.attack_fingerprint)?;
     writer.write_meta("config", &config.origin)?;
     if let Some(version) = &attack_summary.version {
         writer.write_meta("attack_version", version)?;
     }
+    let attack_update = plan.replaced_attack.map(|replaced| AttackUpdate {
+        before: replaced.release,
+        after: attack_summary.version.clone(),
+        moved: sources.iter().map(|s| s.moved).sum(),
+    });
+    let sync = writer.record_changes(&now.stamp, &changes, attack_update.as_ref(), &now.retention)?;
     progress.step("saving the catalog");
     let catalog = writer.finish()?;
     Ok(SyncSummary {
         catalog,
         config: config.origin.clone(),
+        unchanged: false,
+        changes: ChangeCounts::of(&changes),
+        sync,
+        catalog_warning,
         attack: attack_summary,
+        attack_update,
         sources,
         total_time: started.elapsed(),
     })
 }
 
-/// Loads every configured bundle. A bundle without techniques of its domain stops the sync, so
-/// the previous catalog stays rather than lose its techniques.
-fn load_attack(config: &Config, data_dir: &Path) -> Result<(AttackCatalog, AttackSummary)> {
-    let started = Instant::now();
-    let attack = &config.attack;
-    let mut bundles = Vec::new();
-    let mut warnings = Vec::new();
-    for (domain, _, location) in attack.bundles() {
-        let bundle = fetch::attack_bundle(location, domain, attack, data_dir)?;
-        warnings.extend(bundle.warning);
-        bundles.push((domain, bundle.path));
-    }
-    let refs: Vec<(Domain, &Path)> = bundles.iter().map(|(d, p)| (*d, p.as_path())).collect();
-    let mut catalog = AttackCatalog::load(&refs).context("cannot load ATT&CK; the previous catalog is kept")?;
-    catalog.version = attack.version.clone();
-    // The release the enterprise bundle declares wins over the configured label.
-    let version = catalog.release(Domain::Enterprise).map(String::from);
-    let summary = AttackSummary {
-        bundles: bundles.into_iter().map(|(_, p)| p).collect(),
-        version,
-        techniques: catalog.techniques().count(),
-        warnings,
-        load_time: started.elapsed(),
-    };
-    Ok((catalog, summary))
+/// The time of a sync, as the catalog records it, and what history it keeps.
+struct Now {
+    /// UTC, fixed width (`YYYY-MM-DDTHH:MM:SSZ`): the history orders and prunes by text.
+    stamp: String,
+    retention: Retention,
 }
 
-/// Without ATT&CK no catalog is written; the sources are still fetched, so the error names every
-/// one that could not be (offline, all of them), not only ATT&CK.
-fn with_unreachable_sources(
-    error: anyhow::Error,
-    config: &Config,
-    data_dir: &Path,
-    progress: &dyn Progress,
-) -> anyhow::Error {
-    let unreachable: Vec<String> = config
-        .enabled_sources()
-        .filter_map(|source| {
-            progress.step(&format!("fetching {}", source.name));
-            fetch::source_tree(source, &checkout_patterns(source), data_dir)
-                .err()
-                .map(|e| format!("{}: {e:#}", source.name))
+impl Now {
+    fn new(history: &HistoryConfig) -> Now {
+        let now = jiff::Timestamp::now();
+        let oldest = now - jiff::SignedDuration::from_hours(24 * i64::from(history.keep_days));
+        Now { stamp: stamp(now), retention: Retention { syncs: history.keep_syncs, oldest: stamp(oldest) } }
+    }
+}
+
+/// A time as the catalog's history records it.
+pub fn stamp(time: jiff::Timestamp) -> String {
+    time.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// One source as fetched: its tree (or why not) and its upstream fingerprint.
+struct Fetched<'a> {
+    source: &'a SourceConfig,
+    tree: Result<fetch::Tree>,
+    fingerprint: Option<String>,
+    fetch_time: Duration,
+}
+
+fn fetch_source<'a>(source: &'a SourceConfig, data_dir: &Path, progress: &dyn Progress) -> Fetched<'a> {
+    progress.step(&format!("fetching {}", source.name));
+    let started = Instant::now();
+    let tree = fetch::source_tree(source, &checkout_patterns(source), data_dir);
+    // A tree that cannot even be listed is read anyway, and fails there with its reason.
+    let fingerprint = tree.as_ref().ok().and_then(|tree| fingerprint::source(source, tree).ok());
+    Fetched { source, tree, fingerprint, fetch_time: started.elapsed() }
+}
+
+/// What a sync will do, decided before anything is written.
+struct Plan {
+    attack_fingerprint: String,
+    attack_unchanged: bool,
+    /// The ATT&CK data differs from the catalog's (whatever the mode): the release the catalog
+    /// had, for the history.
+    replaced_attack: Option<Replaced>,
+    /// The same sources as the catalog holds, in the same order.
+    same_sources: bool,
+    sources: Vec<Planned>,
+}
+
+/// The catalog's ATT&CK release, when a sync reads other ATT&CK data.
+struct Replaced {
+    release: Option<String>,
+}
+
+/// One source's part of the plan: what the catalog holds of it, and whether it changed.
+struct Planned {
+    previous: Option<PreviousSource>,
+    unchanged: bool,
+}
+
+impl Plan {
+    fn new(
+        config: &Config,
+        previous: Option<&Previous>,
+        bundles: &[(Domain, PathBuf, Option<String>)],
+        fetched: &[Fetched],
+        mode: Mode,
+    ) -> Result<Plan> {
+        let paths: Vec<(Domain, &Path)> = bundles.iter().map(|(d, p, _)| (*d, p.as_path())).collect();
+        let attack_fingerprint = fingerprint::attack(&config.attack, &paths)?;
+        let Some(previous) = previous else {
+            let sources = fetched.iter().map(|_| Planned { previous: None, unchanged: false }).collect();
+            let (attack_unchanged, replaced_attack, same_sources) = (false, None, false);
+            return Ok(Plan { attack_fingerprint, attack_unchanged, replaced_attack, same_sources, sources });
+        };
+        let incremental = mode == Mode::Incremental;
+        let same_attack = previous.meta("attack_fingerprint")?.as_deref() == Some(attack_fingerprint.as_str());
+        let attack_unchanged = incremental && same_attack;
+        let replaced_attack = match same_attack {
+            true => None,
+            false => Some(Replaced { release: previous.meta("attack_version")? }),
+        };
+        let names: Vec<&str> = fetched.iter().map(|f| f.source.name.as_str()).collect();
+        let same_sources = previous.source_names()? == names;
+        let sources = fetched
+            .iter()
+            .map(|f| {
+                let earlier = previous.source(&f.source.name)?;
+                let same = |p: &PreviousSource| f.fingerprint.is_some() && p.fingerprint == f.fingerprint;
+                let unchanged = incremental && attack_unchanged && earlier.as_ref().is_some_and(same);
+                Ok(Planned { previous: earlier, unchanged })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Plan { attack_fingerprint, attack_unchanged, replaced_attack, same_sources, sources })
+    }
+
+    /// Every source and ATT&CK unchanged, and no error of an earlier sync to clear.
+    fn nothing_to_write(&self) -> bool {
+        self.attack_unchanged
+            && self.same_sources
+            && self.sources.iter().all(|p| p.unchanged && p.previous.as_ref().is_some_and(|s| s.error.is_none()))
+    }
+}
+
+/// The report of a source that was not read again.
+fn unchanged_outcome(fetched: &Fetched, planned: &Planned) -> SourceOutcome {
+    let previous = planned.previous.as_ref().map(|p| &p.report);
+    let report = previous.cloned().unwrap_or_else(|| empty_report(fetched.source));
+    let tree = fetched.tree.as_ref().ok();
+    SourceOutcome {
+        root: tree.map(|t| t.root.clone()),
+        problem: tree.and_then(|t| t.warning.clone()),
+        unchanged: true,
+        fetch_time: fetched.fetch_time,
+        parse_time: Duration::ZERO,
+        ..outcome(&report)
+    }
+}
+
+/// The bundles' local copies (downloading those that changed), with a warning for each that
+/// could not be refreshed.
+fn fetch_attack(config: &Config, data_dir: &Path) -> Result<Vec<(Domain, PathBuf, Option<String>)>> {
+    config
+        .attack
+        .bundles()
+        .map(|(domain, _, location)| {
+            let bundle = fetch::attack_bundle(location, domain, &config.attack, data_dir)?;
+            Ok((domain, bundle.path, bundle.warning))
         })
-        .collect();
+        .collect()
+}
+
+/// Loads every bundle. A bundle without techniques stops the sync, so the previous catalog
+/// stays rather than lose its techniques.
+fn load_attack(config: &Config, bundles: &[(Domain, PathBuf, Option<String>)]) -> Result<AttackCatalog> {
+    let refs: Vec<(Domain, &Path)> = bundles.iter().map(|(d, p, _)| (*d, p.as_path())).collect();
+    let mut catalog = AttackCatalog::load(&refs).context("cannot load ATT&CK; the previous catalog is kept")?;
+    catalog.version = config.attack.version.clone();
+    Ok(catalog)
+}
+
+/// Without ATT&CK no catalog is written; the error also names every source that could not be
+/// fetched (offline, all of them), not only ATT&CK.
+fn with_unreachable_sources(error: anyhow::Error, fetched: &[Fetched]) -> anyhow::Error {
+    let unreachable: Vec<String> =
+        fetched.iter().filter_map(|f| f.tree.as_ref().err().map(|e| format!("{}: {e:#}", f.source.name))).collect();
     match unreachable.as_slice() {
         [] => error,
         _ => anyhow::anyhow!("{error:#}\nthe sources could not be fetched either:\n{}", unreachable.join("\n")),
@@ -199,51 +445,100 @@ fn checkout_patterns(source: &SourceConfig) -> Vec<&'static str> {
     adapter.patterns().iter().chain(adapter.support_patterns()).copied().collect()
 }
 
-/// Fetches and ingests one source; on failure keeps its previous detections.
+/// `version` is the release the enterprise bundle declares, else the configured label.
+fn attack_summary(
+    bundles: &[(Domain, PathBuf, Option<String>)],
+    version: Option<String>,
+    techniques: usize,
+    unchanged: bool,
+    started: Instant,
+) -> AttackSummary {
+    AttackSummary {
+        bundles: bundles.iter().map(|(_, p, _)| p.clone()).collect(),
+        version,
+        techniques,
+        warnings: bundles.iter().filter_map(|(_, _, w)| w.clone()).collect(),
+        unchanged,
+        load_time: started.elapsed(),
+    }
+}
+
+/// What reading a source needs besides the source.
+struct ReadContext<'a> {
+    /// The current catalog, when there is one this ruledex reads.
+    previous: Option<&'a Previous>,
+    attack: &'a AttackCatalog,
+    now: &'a Now,
+    progress: &'a dyn Progress,
+    /// A full sync parses every file, reusing nothing.
+    mode: Mode,
+}
+
+/// Reads one changed source, reusing what its last read parsed, and writes what differs; on
+/// failure keeps its previous detections. Its changes are added to `changes`.
 fn sync_source(
-    source: &SourceConfig,
-    attack: &AttackCatalog,
+    fetched: Fetched,
+    planned: Planned,
+    context: &ReadContext,
     writer: &mut CatalogWriter,
-    data_dir: &Path,
-    progress: &dyn Progress,
+    changes: &mut Vec<DetectionChange>,
 ) -> Result<SourceOutcome> {
-    progress.step(&format!("fetching {}", source.name));
-    let fetch_started = Instant::now();
-    let tree = fetch::source_tree(source, &checkout_patterns(source), data_dir);
-    let fetch_time = fetch_started.elapsed();
+    let (source, now, progress) = (fetched.source, context.now, context.progress);
     progress.step(&format!("reading {}", source.name));
     let parse_started = Instant::now();
-    let ingested = tree.and_then(|tree| {
-        let spec = spec(source, &tree);
-        let ingested = ingest(&spec, attack, &|total| progress.file_read(total))?;
+    let previous = match (context.previous, &planned.previous) {
+        (Some(catalog), Some(source)) => Some(catalog.detections(source)?),
+        _ => None,
+    };
+    let earlier = match context.mode {
+        Mode::Incremental => previous.as_ref().map(PreviousDetections::earlier).unwrap_or_default(),
+        Mode::Full => EarlierRead::default(),
+    };
+    let rows = previous.as_ref().map_or(&[][..], |p| p.rows.as_slice());
+    let fetch_warning = fetched.tree.as_ref().ok().and_then(|tree| tree.warning.clone());
+    let ingested = fetched.tree.and_then(|tree| {
+        let on_file = |total| progress.file_read(total);
+        let ingested = ingest_reusing(&spec(source, &tree), context.attack, &on_file, &earlier)?;
+        if ingested.report.files == 0 && !rows.is_empty() {
+            bail!("no rule files found where the last sync read {}; the checkout may be broken", rows.len());
+        }
         Ok((ingested, tree))
     });
     let parse_time = parse_started.elapsed();
     let store_started = Instant::now();
-    let now = jiff::Timestamp::now().to_string();
     let outcome = match ingested {
         Ok((ingested, tree)) => {
-            writer.write_source(&ingested, &now)?;
-            let report = &ingested.report;
-            SourceOutcome {
+            // A source read for the first time starts its history; its detections are not news.
+            let found = match planned.previous.as_ref().is_some_and(|p| p.fingerprint.is_some()) {
+                true => compare(rows.iter().map(|(_, d)| d), &ingested.detections, tree.commit.as_deref()),
+                false => vec![],
+            };
+            writer.write_source(&ingested, &now.stamp, fetched.fingerprint.as_deref(), rows)?;
+            let outcome = SourceOutcome {
                 root: Some(tree.root),
                 commit: tree.commit,
                 problem: tree.warning,
-                kept_previous: false,
-                ..outcome(report)
-            }
+                files_reused: ingested.files_reused,
+                changes: ChangeCounts::of(&found),
+                moved: moved(rows.iter().map(|(_, d)| d), &ingested.detections),
+                ..outcome(&ingested.report)
+            };
+            changes.extend(found);
+            outcome
         }
         Err(error) => {
-            let problem = format!("{error:#}");
+            let problem = match fetch_warning {
+                Some(warning) => format!("{warning}; {error:#}"),
+                None => format!("{error:#}"),
+            };
             let empty = empty_report(source);
-            let previous = writer.keep_previous_source(&empty, &problem, &now)?;
+            let previous = writer.keep_previous_source(&empty, &problem, &now.stamp)?;
             let kept_previous = previous.is_some();
             SourceOutcome { problem: Some(problem), kept_previous, ..outcome(previous.as_ref().unwrap_or(&empty)) }
         }
     };
-    Ok(SourceOutcome { fetch_time, parse_time, store_time: store_started.elapsed(), ..outcome })
+    Ok(SourceOutcome { fetch_time: fetched.fetch_time, parse_time, store_time: store_started.elapsed(), ..outcome })
 }
-
 fn spec(source: &SourceConfig, tree: &fetch::Tree) -> SourceSpec {
     SourceSpec {
         name: source.name.clone(),
@@ -268,6 +563,10 @@ fn outcome(report: &SourceReport) -> SourceOutcome {
         attack: report.attack.clone(),
         problem: None,
         kept_previous: false,
+        unchanged: false,
+        files_reused: 0,
+        changes: ChangeCounts::default(),
+        moved: 0,
         fetch_time: Duration::ZERO,
         parse_time: report.parse_time,
         store_time: Duration::ZERO,
@@ -301,7 +600,8 @@ mod tests {
     use std::fs;
     use std::process::Command;
 
-    use ruledex_store::{Lookup, Store};
+    use ruledex_core::model::Detection;
+    use ruledex_store::{Lookup, Previous, Store, SyncLock};
 
     use super::*;
     use crate::testing::{MINI_BUNDLE, Server, ok, one_at_a_time};
@@ -318,15 +618,84 @@ mod tests {
     /// A git repository holding a copy of a fixture source, committed on `main`.
     fn upstream(fixture: &Path) -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("temp dir");
-        for entry in files_under(fixture) {
-            let to = dir.path().join(entry.strip_prefix(fixture).expect("inside"));
-            fs::create_dir_all(to.parent().expect("a parent")).expect("mkdir");
-            fs::copy(&entry, to).expect("copy");
-        }
+        copy_fixture(fixture, dir.path());
         git(dir.path(), &["init", "--quiet", "--initial-branch=main"]);
         git(dir.path(), &["add", "."]);
         git(dir.path(), &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "fixture"]);
         dir
+    }
+
+    fn copy_fixture(fixture: &Path, to: &Path) {
+        for entry in files_under(fixture) {
+            let target = to.join(entry.strip_prefix(fixture).expect("inside"));
+            fs::create_dir_all(target.parent().expect("a parent")).expect("mkdir");
+            fs::copy(&entry, target).expect("copy");
+        }
+    }
+
+    /// Every detection of the catalog in `data`, by source and ID.
+    fn all_detections(data: &Path) -> Vec<Detection> {
+        let lock = SyncLock::acquire(data).unwrap();
+        let previous = Previous::open(&lock).unwrap().unwrap();
+        let mut all = Vec::new();
+        for name in previous.source_names().unwrap() {
+            let source = previous.source(&name).unwrap().unwrap();
+            all.extend(previous.detections(&source).unwrap().rows.into_iter().map(|(_, d)| d));
+        }
+        all.sort_by_key(Detection::address);
+        all
+    }
+
+    /// A damaged catalog (overwritten in place, say) is replaced, with a warning, rather than
+    /// stopping every later sync.
+    #[test]
+    fn a_catalog_that_cannot_be_read_is_rebuilt_with_a_warning() {
+        let _serial = one_at_a_time();
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let config = load_config(dir.path(), &mini_attack(), "");
+        let summary = run(&config, &data, &Quiet).unwrap();
+        fs::write(&summary.catalog, b"not a catalog at all, but long enough to look like a file header").unwrap();
+        let rebuilt = run(&config, &data, &Quiet).unwrap();
+        let warning = rebuilt.catalog_warning.unwrap();
+        assert!(warning.starts_with("the current catalog cannot be read ("), "{warning}");
+        assert!(warning.ends_with("; a new one is built and its change history starts afresh"), "{warning}");
+        assert!(Store::open(&rebuilt.catalog).is_ok());
+        assert_eq!(run(&config, &data, &Quiet).unwrap().catalog_warning, None);
+    }
+
+    /// Reused rules and replaced rows make the same catalog as reading everything afresh, when a
+    /// rule file changed and when a support file (a Panther rule's Python) did.
+    #[test]
+    fn an_incremental_sync_builds_what_a_fresh_read_builds() {
+        let _serial = one_at_a_time();
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["splunk-escu", "panther"] {
+            copy_fixture(&fixtures().join(name), &dir.path().join(name));
+        }
+        let sources = format!(
+            "[[sources]]\nname = \"splunk\"\nformat = \"splunk-escu\"\nkind = \"vendor\"\npath = {:?}\n\
+             [[sources]]\nname = \"panther\"\nformat = \"panther\"\nkind = \"vendor\"\npath = {:?}\n",
+            dir.path().join("splunk-escu"),
+            dir.path().join("panther")
+        );
+        let config = load_config(dir.path(), &mini_attack(), &sources);
+        let (incremental, fresh) = (dir.path().join("incremental"), dir.path().join("fresh"));
+        run(&config, &incremental, &Quiet).unwrap();
+        let netsh = dir.path().join("splunk-escu/detections/endpoint/fixture_proxy_via_netsh.yml");
+        fs::write(&netsh, fs::read_to_string(&netsh).unwrap().replacen("name: ", "name: Renamed ", 1)).unwrap();
+        let python = dir.path().join("panther/rules/fixture_rules/tor_exit_node.py");
+        fs::write(&python, fs::read_to_string(&python).unwrap() + "\n# changed upstream\n").unwrap();
+        let summary = run(&config, &incremental, &Quiet).unwrap();
+        let splunk = &summary.sources[1];
+        assert!(splunk.files_reused > 0 && splunk.files_reused < splunk.files, "{splunk:?}");
+        assert_eq!(summary.sources[2].files_reused, 0, "a changed support file invalidates every rule");
+        assert_eq!((summary.changes.changed, summary.changes.total()), (2, 2), "{:?}", summary.changes);
+        run(&config, &fresh, &Quiet).unwrap();
+        assert_eq!(all_detections(&incremental), all_detections(&fresh));
+        let full = run_with(&config, &incremental, &Quiet, Mode::Full).unwrap();
+        assert!(full.sources.iter().all(|s| s.files_reused == 0 && !s.unchanged), "a full sync reads everything");
+        assert_eq!(full.changes.total(), 0, "and finds what the incremental one found");
     }
 
     fn files_under(dir: &Path) -> Vec<PathBuf> {

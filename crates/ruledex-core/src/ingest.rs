@@ -119,6 +119,77 @@ pub struct IngestedSource {
     pub detections: Vec<Detection>,
     /// Support files the catalog keeps for exports (see [`crate::sources::Adapter::asset_patterns`]).
     pub assets: Vec<Asset>,
+    /// Every rule file read, with its content hash and the addresses of its detections: what a
+    /// later read needs to reuse this one (see [`EarlierRead`]).
+    pub files: Vec<FileDigest>,
+    /// Hash of what every rule was parsed with besides its own file (see [`EarlierRead`]).
+    pub support_digest: String,
+    /// Rule files whose rules were taken from the earlier read instead of being parsed.
+    pub files_reused: usize,
+}
+
+/// A rule file as one read found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileDigest {
+    pub path: String,
+    /// [`digest`] of its content; `None` when it could not be read or parsed cleanly, so a later
+    /// read parses it again.
+    pub hash: Option<String>,
+    /// Addresses of its detections, in the order the file holds them.
+    pub ids: Vec<String>,
+}
+
+/// What an earlier read of a source left for the next one: the rules of each file that was read
+/// cleanly, by content hash. A file whose content is unchanged is not parsed again, as long as
+/// everything else its rules depend on is unchanged too: the support files (Splunk macros,
+/// Panther helpers), the read limits and ruledex's own version ([`EarlierRead::support_digest`]).
+///
+/// A file that now cannot be read at all (garbage, a half-written file) keeps its earlier rules,
+/// and its failure says so: one broken upstream commit does not make detections vanish and
+/// reappear in the change history.
+///
+/// The rules are borrowed from the earlier read's detections, which the sync compares with the
+/// new ones anyway: a large source is held in memory once, not twice.
+#[derive(Debug, Clone, Default)]
+pub struct EarlierRead<'a> {
+    pub support_digest: String,
+    /// By path.
+    pub files: HashMap<String, EarlierFile<'a>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EarlierFile<'a> {
+    /// `None` when the file was not read cleanly: its rules are kept only as a fallback.
+    pub hash: Option<String>,
+    pub rules: Vec<&'a Rule>,
+}
+
+impl EarlierRead<'_> {
+    /// The earlier rules of `path` when its content (`hash`) and everything else its rules
+    /// depend on (`support_digest`) are unchanged.
+    fn reusable(&self, path: &str, hash: &str, support_digest: &str) -> Option<Vec<Rule>> {
+        let earlier = self.files.get(path)?;
+        (self.support_digest == support_digest && earlier.hash.as_deref() == Some(hash))
+            .then(|| earlier.rules.iter().map(|r| (*r).clone()).collect())
+    }
+
+    fn fallback(&self, path: &str) -> Option<Vec<Rule>> {
+        let earlier = self.files.get(path).filter(|f| !f.rules.is_empty())?;
+        Some(earlier.rules.iter().map(|r| (*r).clone()).collect())
+    }
+}
+
+/// A stable hash of some bytes (128-bit xxh3, hex): how ruledex tells content apart across
+/// syncs. Not cryptographic: a source's content comes from whoever controls its repository
+/// anyway, and a collision could only hide that author's own change to their own file.
+pub fn digest(parts: &[&[u8]]) -> String {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    for part in parts {
+        // Lengths first, so the same bytes split differently hash differently.
+        hasher.update(&(part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    format!("{:032x}", hasher.digest128())
 }
 
 /// A file of a source that is not a rule but that exports need (a Splunk lookup table, say).
@@ -136,6 +207,18 @@ pub fn ingest(
     attack: &AttackCatalog,
     on_file: &(dyn Fn(usize) + Sync),
 ) -> Result<IngestedSource, WalkError> {
+    ingest_reusing(spec, attack, on_file, &EarlierRead::default())
+}
+
+/// [`ingest`], taking the rules of files unchanged since `earlier` from there instead of parsing
+/// them again. The result is the same as a full read's, except for files that can no longer be
+/// read at all, which keep their earlier rules (see [`EarlierRead`]).
+pub fn ingest_reusing(
+    spec: &SourceSpec,
+    attack: &AttackCatalog,
+    on_file: &(dyn Fn(usize) + Sync),
+    earlier: &EarlierRead<'_>,
+) -> Result<IngestedSource, WalkError> {
     let started = Instant::now();
     let adapter = spec.format.adapter();
     // One walker for support and rule files: the source's byte limit and its record of files
@@ -145,20 +228,29 @@ pub fn ingest(
     let prepared = adapter.prepare(&support);
     support_failures
         .extend(prepared.failures.iter().map(|(path, e)| Failure { path: path.clone(), reason: e.to_string() }));
+    let support_digest = support_digest(spec, &support, &support_failures);
     let candidates: Vec<Candidate> =
         walker.candidates(adapter.patterns())?.into_iter().map(|c| read_as_support(c, &support)).collect();
     let files = candidates.len();
-    let outcomes: Vec<(Vec<Rule>, Vec<Failure>)> = candidates
+    let outcomes: Vec<FileOutcome> = candidates
         .into_par_iter()
         .map(|candidate| {
             on_file(files);
-            read_rules(&prepared, candidate, spec.limits.max_query_bytes)
+            read_file(&prepared, candidate, spec.limits.max_query_bytes, earlier, &support_digest)
         })
         .collect();
-    let files_parsed = outcomes.iter().filter(|(_, failures)| failures.is_empty()).count();
-    let (rules, failures): (Vec<Vec<Rule>>, Vec<Vec<Failure>>) = outcomes.into_iter().unzip();
-    let rules: Vec<Rule> = rules.into_iter().flatten().collect();
+    let files_parsed = outcomes.iter().filter(|o| o.failures.is_empty()).count();
+    let files_reused = outcomes.iter().filter(|o| o.reused).count();
+    let mut digests = Vec::with_capacity(outcomes.len());
+    let mut rules = Vec::new();
+    let mut failures = Vec::new();
+    for outcome in outcomes {
+        digests.push((outcome.path, outcome.hash, outcome.rules.len()));
+        rules.extend(outcome.rules);
+        failures.push(outcome.failures);
+    }
     let ids = unique_ids(&rules);
+    let files = file_digests(digests, &ids);
     let detections: Vec<Detection> =
         rules.into_par_iter().zip(ids).map(|(rule, id)| place(spec, attack, id, rule)).collect();
     let report = SourceReport {
@@ -168,7 +260,7 @@ pub fn ingest(
         repository: shown_repository(spec),
         commit: spec.commit.clone(),
         license: spec.license.clone(),
-        files,
+        files: files.len(),
         files_parsed,
         detections: detections.len(),
         failures: support_failures.into_iter().chain(failures.into_iter().flatten()).collect(),
@@ -176,7 +268,74 @@ pub fn ingest(
         parse_time: started.elapsed(),
     };
     let assets = assets(adapter.asset_patterns(), &support)?;
-    Ok(IngestedSource { report, detections, assets })
+    Ok(IngestedSource { report, detections, assets, files, support_digest, files_reused })
+}
+
+/// One rule file's rules, its failures, and whether the rules came from the earlier read.
+struct FileOutcome {
+    path: String,
+    /// Set when the file was read cleanly.
+    hash: Option<String>,
+    rules: Vec<Rule>,
+    failures: Vec<Failure>,
+    reused: bool,
+}
+
+/// Reads one rule file, or takes its rules from the earlier read when it is unchanged. A file
+/// that yields nothing but failures keeps its earlier rules, if it had any.
+fn read_file(
+    prepared: &Prepared<'_>,
+    candidate: Candidate,
+    max_query_bytes: u64,
+    earlier: &EarlierRead<'_>,
+    support_digest: &str,
+) -> FileOutcome {
+    let path = candidate.path.clone();
+    let hash = candidate.content.as_ref().ok().map(|text| digest(&[text.as_bytes()]));
+    if let Some(rules) = hash.as_deref().and_then(|h| earlier.reusable(&path, h, support_digest)) {
+        return FileOutcome { path, hash, rules, failures: vec![], reused: true };
+    }
+    let (rules, mut failures) = read_rules(prepared, candidate, max_query_bytes);
+    match earlier.fallback(&path) {
+        Some(kept) if rules.is_empty() && !failures.is_empty() => {
+            for failure in &mut failures {
+                failure.reason.push_str("; the detections read from it before are kept");
+            }
+            FileOutcome { path, hash: None, rules: kept, failures, reused: false }
+        }
+        _ => {
+            let hash = hash.filter(|_| failures.is_empty());
+            FileOutcome { path, hash, rules, failures, reused: false }
+        }
+    }
+}
+
+/// Each file's hash with the addresses of its rules, which follow each other in `ids`.
+fn file_digests(files: Vec<(String, Option<String>, usize)>, ids: &[String]) -> Vec<FileDigest> {
+    let mut next = 0;
+    files
+        .into_iter()
+        .map(|(path, hash, count)| {
+            let file_ids = ids[next..next + count].to_vec();
+            next += count;
+            FileDigest { path, hash, ids: file_ids }
+        })
+        .collect()
+}
+
+/// What every rule of the source is parsed with besides its own file: ruledex's version (its
+/// adapters), the format, the read limits, and the support files (or why they are unreadable).
+fn support_digest(spec: &SourceSpec, support: &Support, failures: &[Failure]) -> String {
+    let limits = format!("{:?}", spec.limits);
+    let mut parts: Vec<&[u8]> =
+        vec![env!("CARGO_PKG_VERSION").as_bytes(), spec.format.as_str().as_bytes(), limits.as_bytes()];
+    for (path, text) in support.files() {
+        parts.extend([path.as_bytes(), text.as_bytes()]);
+    }
+    for failure in failures {
+        parts.extend([failure.path.as_bytes(), failure.reason.as_bytes()]);
+    }
+    digest(&parts)
 }
 
 /// The rules of one file, and why the file or some of its rules could not be read. A rule whose

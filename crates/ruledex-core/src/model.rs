@@ -259,6 +259,36 @@ pub struct RuleTest {
     pub mocks: BTreeMap<String, serde_json::Value>,
 }
 
+/// What happened to a detection between two syncs (see `crate::history`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum ChangeKind {
+    Added,
+    Changed,
+    /// It became deprecated upstream (it may have changed otherwise too).
+    Deprecated,
+    Removed,
+}
+
+/// Which part of a detection changed upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum ChangedField {
+    /// The query as the vendor ships it.
+    Query,
+    /// Only the paste-ready query, through the definitions it expands (Splunk macros).
+    PasteReadyQuery,
+    /// The vendor's ATT&CK tags.
+    Attack,
+    Severity,
+    /// Status or deprecation.
+    Status,
+    /// Anything else the vendor wrote: title, description, references, data sources...
+    Metadata,
+}
+
 /// How a detection's ATT&CK tag relates to the current ATT&CK catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -506,6 +536,22 @@ wire_names!(DependencyKind {
     Helper => "helper", "helper";
     Query => "query", "saved query";
     Rule => "rule", "rule";
+});
+
+wire_names!(ChangeKind {
+    Added => "added", "new";
+    Changed => "changed", "updated";
+    Deprecated => "deprecated", "deprecated";
+    Removed => "removed", "removed";
+});
+
+wire_names!(ChangedField {
+    Query => "query", "query";
+    PasteReadyQuery => "paste_ready_query", "paste-ready query";
+    Attack => "attack", "ATT&CK tags";
+    Severity => "severity", "severity";
+    Status => "status", "status";
+    Metadata => "metadata", "metadata";
 });
 
 wire_names!(MappingVia {

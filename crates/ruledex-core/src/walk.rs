@@ -31,6 +31,15 @@ pub enum WalkError {
     Pattern { pattern: String, source: globset::Error },
 }
 
+/// A file a source would read, described without reading it (see [`Walker::listing`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub path: String,
+    pub size: u64,
+    /// Nanoseconds since the epoch.
+    pub modified: i64,
+}
+
 /// Why a file was not read.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Unread {
@@ -98,8 +107,39 @@ impl Walker {
     /// The files under the root matching `patterns`, in path order, each read or rejected.
     /// Anything named `.git` is not walked: it is git's, not the source's.
     pub fn candidates(&mut self, patterns: &[&str]) -> Result<Vec<Candidate>, WalkError> {
-        let globs = glob_set(patterns)?;
         let mut found = Vec::new();
+        self.walk(patterns, |walker, entry, path| {
+            let content = match entry {
+                Ok(entry) => walker.read(entry.path(), &path, entry.path_is_symlink()),
+                Err(e) => Err(Unread::Io(e.to_string())),
+            };
+            found.push(Candidate { path, content });
+        })?;
+        Ok(found)
+    }
+
+    /// The files [`Walker::candidates`] would read, in the same order, each with its size and
+    /// modification time, none of them opened: a cheap fingerprint of a tree, which changes
+    /// whenever a file the source reads is added, removed or rewritten. Links are described by
+    /// their targets.
+    pub fn listing(&mut self, patterns: &[&str]) -> Result<Vec<Listed>, WalkError> {
+        let mut listed = Vec::new();
+        self.walk(patterns, |_, entry, path| {
+            let metadata = entry.ok().and_then(|e| fs::metadata(e.path()).or_else(|_| e.metadata()).ok());
+            let (size, modified) = metadata.map_or((0, 0), |m| (m.len(), m.mtime() * 1_000_000_000 + m.mtime_nsec()));
+            listed.push(Listed { path, size, modified });
+        })?;
+        Ok(listed)
+    }
+
+    /// Calls `visit` with every file (or walk error) under the root matching `patterns`, in path
+    /// order, and its path relative to the root.
+    fn walk(
+        &mut self,
+        patterns: &[&str],
+        mut visit: impl FnMut(&mut Walker, Result<&walkdir::DirEntry, &walkdir::Error>, String),
+    ) -> Result<(), WalkError> {
+        let globs = glob_set(patterns)?;
         for start in walk_starts(patterns) {
             // A start directory that is a symlink out of the root, or into .git, is not walked.
             let Ok(dir) = fs::canonicalize(self.root.join(&start)) else { continue };
@@ -108,23 +148,22 @@ impl Walker {
             }
             let entries = WalkDir::new(&dir).follow_links(false).sort_by_file_name();
             for entry in entries.into_iter().filter_entry(|e| e.file_name() != ".git") {
-                let entry = match entry {
-                    Ok(entry) => entry,
+                match &entry {
+                    Ok(e) if e.file_type().is_dir() => {}
+                    Ok(e) => {
+                        let path = relative(&self.root, e.path());
+                        if globs.is_match(&path) {
+                            visit(self, Ok(e), path);
+                        }
+                    }
                     Err(e) => {
                         let path = e.path().map(|p| relative(&self.root, p)).unwrap_or_default();
-                        found.push(Candidate { path, content: Err(Unread::Io(e.to_string())) });
-                        continue;
+                        visit(self, Err(e), path);
                     }
-                };
-                let path = relative(&self.root, entry.path());
-                if entry.file_type().is_dir() || !globs.is_match(&path) {
-                    continue;
                 }
-                let content = self.read(entry.path(), &path, entry.path_is_symlink());
-                found.push(Candidate { path, content });
             }
         }
-        Ok(found)
+        Ok(())
     }
 
     /// Reads one file as UTF-8 text, refusing what the module documentation lists.

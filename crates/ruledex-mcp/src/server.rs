@@ -40,10 +40,10 @@ const INSTRUCTIONS: &str = "ruledex is a catalog of vendor-native security detec
 Splunk, Elastic, Microsoft Sentinel, Sublime, Panther) and community Sigma rules, cross-linked to MITRE ATT&CK. \
 Use `technique` for the detections of an ATT&CK technique (sub-techniques rolled up), `search` to find \
 detections by what they look for, `show` for one detection's whole rule and paste-ready query, `coverage` \
-for the ATT&CK matrix's counts, `export` for detections in a platform's import format, and `stats` for the \
-sources and how fresh they are. Detections are addressed SOURCE/ID (chronicle/gcti_tor_exit_nodes); \
-their native rule files are resources at ruledex://detections/{source}/{id}, technique pages at \
-ruledex://techniques/{id}.";
+for the ATT&CK matrix's counts, `export` for detections in a platform's import format, `changes` for what \
+syncs found new, changed or removed upstream, and `stats` for the sources and how fresh they are. Detections \
+are addressed SOURCE/ID (chronicle/gcti_tor_exit_nodes); their native rule files are resources at \
+ruledex://detections/{source}/{id}, technique pages at ruledex://techniques/{id}.";
 
 /// Who the server answers, and so which tools it offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

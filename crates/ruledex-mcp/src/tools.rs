@@ -10,8 +10,11 @@ use std::fmt::Write as _;
 use std::sync::{Arc, OnceLock};
 
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
+use ruledex_app::changes::ChangeRequest;
 use ruledex_app::export::{ExportFormat, Selection};
-use ruledex_app::wire::{CoverageJson, ExportJson, SearchHitJson, SearchJson, StatsJson, TechniquePageJson};
+use ruledex_app::wire::{
+    ChangesJson, CoverageJson, ExportJson, SearchHitJson, SearchJson, StatsJson, TechniquePageJson,
+};
 use ruledex_app::{Catalog, ServiceError};
 use ruledex_core::model::{Language, RuleType, Severity, Status};
 use ruledex_core::query::{Filter, SearchQuery};
@@ -69,6 +72,7 @@ pub enum Call {
     Stats(StatsArgs),
     Coverage(CoverageArgs),
     Export(ExportArgs),
+    Changes(ChangesArgs),
 }
 
 /// A tool's definition and how its calls are parsed.
@@ -132,6 +136,12 @@ pub const TOOLS: &[Definition] = &[
         tool: export_tool,
         parse: |s, a| parse::<ExportArgs>("export", s, a).map(Call::Export),
     },
+    Definition {
+        name: "changes",
+        read_only: true,
+        tool: changes_tool,
+        parse: |s, a| parse::<ChangesArgs>("changes", s, a).map(Call::Changes),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Definition> {
@@ -148,6 +158,7 @@ impl Call {
             Call::Stats(StatsArgs {}) => stats(catalog),
             Call::Coverage(args) => coverage(catalog, &args),
             Call::Export(args) => export(catalog, args),
+            Call::Changes(args) => changes(catalog, &args),
         }
     }
 }
@@ -734,6 +745,79 @@ fn export(catalog: &Catalog, args: ExportArgs) -> Result<Answer, ToolError> {
         }
     }
     summary.push_str("The files' text is in the structured result (`files`).");
+    Ok(Answer { structured: to_value(&json)?, summary })
+}
+
+// ---------------------------------------------------------------------------------------------
+// changes
+
+/// Arguments of `changes`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ChangesArgs {
+    /// Only changes after this: a date (2026-11-01), a time (2026-11-01T08:00:00Z) or a sync
+    /// number (each change carries its sync's number in `sync`).
+    #[serde(default)]
+    pub since: Option<String>,
+    /// Only detections listed under this technique or its sub-techniques (ID or name).
+    #[serde(default)]
+    pub technique: Option<String>,
+    /// Only this source (a name `stats` lists).
+    #[serde(default)]
+    pub source: Option<String>,
+    /// At most this many changes, newest first.
+    #[serde(default = "changes_limit")]
+    pub limit: u64,
+}
+
+fn changes_limit() -> u64 {
+    CHANGES_LIMIT
+}
+
+const CHANGES_LIMIT: u64 = 50;
+
+fn changes_tool() -> Tool {
+    tool::<ChangesArgs, ChangesJson>(
+        "changes",
+        "What changed upstream",
+        "What the catalog's syncs found changed upstream, newest first: detections added, changed (with \
+         the fields: query, paste-ready query, ATT&CK tags, severity, status, metadata, and the query before \
+         and after), deprecated and removed, each with its source, upstream commit and sync time; and each \
+         new ATT&CK release a sync brought, with how many detections it moved to other techniques. Use it \
+         for \"what is new for T1090\", \"what changed in Splunk this week\". A source's first sync is its \
+         starting point, not news. Example: {\"technique\": \"T1090\", \"since\": \"2026-11-01\"}.",
+    )
+}
+
+fn changes(catalog: &Catalog, args: &ChangesArgs) -> Result<Answer, ToolError> {
+    let limit = limit(args.limit)?;
+    let request = ChangeRequest {
+        since: args.since.as_deref(),
+        technique: args.technique.as_deref(),
+        source: args.source.as_deref(),
+        id: None,
+        limit: Some(limit),
+    };
+    let json = catalog.changes(&request)?;
+    let mut summary = String::new();
+    for update in &json.attack_updates {
+        let _ = writeln!(summary, "Sync {} at {}: {}.", update.sync, update.synced_at, update.summary);
+    }
+    let _ = writeln!(summary, "{} detection changes, newest first.", json.changes.len());
+    for c in &json.changes {
+        let fields: Vec<&str> = c.fields.iter().map(|f| f.label()).collect();
+        let what = if fields.is_empty() { String::new() } else { format!(" ({})", fields.join(", ")) };
+        let commit = c.commit.as_deref().map_or("unknown", |c| c.get(..12).unwrap_or(c));
+        let _ = writeln!(
+            summary,
+            "- {} {}/{} {}{what} · commit {commit} · sync {} at {}",
+            c.change.as_str(),
+            c.source,
+            c.id,
+            c.title,
+            c.sync,
+            c.synced_at
+        );
+    }
     Ok(Answer { structured: to_value(&json)?, summary })
 }
 

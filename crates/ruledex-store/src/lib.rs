@@ -1,10 +1,13 @@
 //! ruledex-store: the catalog, one SQLite file with FTS5 full-text search.
 //!
-//! A sync writes a complete new catalog beside the current one ([`CatalogWriter`]) and renames
-//! it into place, so a sync that fails or is killed leaves the previous catalog intact. Readers
-//! ([`Store`]) open the file read-only; front ends never write.
+//! A sync writes a new catalog beside the current one ([`CatalogWriter`], starting from a copy
+//! of it) and renames it into place, so a sync that fails or is killed leaves the previous
+//! catalog, and the change history it carries, intact. Readers ([`Store`]) open the file
+//! read-only; front ends never write.
 
+mod history;
 mod pool;
+mod previous;
 mod reader;
 mod record;
 mod search;
@@ -13,6 +16,8 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 
+pub use history::{RecordedAttackUpdate, RecordedChange, Retention};
+pub use previous::{Previous, PreviousDetections, PreviousSource, SyncLock};
 pub use reader::{Candidate, CatalogInfo, Listing, Lookup, SourceStatus, Store, StoreOptions, TechniqueCounts, Window};
 pub use search::{Field, Hit, MAX_QUERY_CHARS, Marked, SearchResults};
 pub use technique::{SubtechniqueCount, TechniquePage};
@@ -20,10 +25,13 @@ pub use writer::CatalogWriter;
 
 /// Bumped whenever `schema.sql` or a record in `record.rs` changes; a catalog of another
 /// version is refused with a request to run a sync, which rebuilds it.
-pub const SCHEMA_VERSION: i32 = 6;
+pub const SCHEMA_VERSION: i32 = 7;
 
 /// The catalog's file name inside the data directory.
 pub const CATALOG_FILE: &str = "catalog.sqlite";
+
+/// How the next catalog's file is named while a sync writes it (the process ID follows).
+const TEMP_PREFIX: &str = "catalog.sqlite.tmp-";
 
 pub fn catalog_path(data_dir: &Path) -> PathBuf {
     data_dir.join(CATALOG_FILE)
@@ -72,7 +80,9 @@ mod tests {
     use std::time::Duration;
 
     use ruledex_core::attack::{AttackCatalog, Domain};
+    use ruledex_core::history::{ChangeQuery, Since};
     use ruledex_core::ingest::{AttackCoverage, IngestedSource, SourceReport};
+    use ruledex_core::model::ChangeKind;
     use ruledex_core::model::{Detection, Language, MappedBy, Provenance, Rule, Severity, SourceKind};
     use ruledex_core::query::{Filter, SearchQuery};
     use ruledex_core::sources::Format;
@@ -129,7 +139,14 @@ mod tests {
             attack: AttackCoverage::default(),
             parse_time: Duration::ZERO,
         };
-        IngestedSource { report, detections, assets: vec![] }
+        IngestedSource {
+            report,
+            detections,
+            assets: vec![],
+            files: vec![],
+            support_digest: String::new(),
+            files_reused: 0,
+        }
     }
 
     fn build(dir: &std::path::Path) -> Store {
@@ -139,7 +156,7 @@ mod tests {
     /// The catalog of three detections, plus `more`.
     fn build_with(dir: &std::path::Path, more: impl Fn(&AttackCatalog) -> Vec<Detection>) -> Store {
         let attack = attack();
-        let mut writer = CatalogWriter::create(dir).unwrap();
+        let mut writer = CatalogWriter::start(SyncLock::acquire(dir).unwrap(), None).unwrap();
         writer.write_attack(&attack).unwrap();
         let mut detections = vec![
             detection(&attack, "low-proxy", "Low Proxy Rule", "T1090", Severity::Low),
@@ -147,9 +164,82 @@ mod tests {
             detection(&attack, "ps", "PowerShell Download", "T1059.001", Severity::Medium),
         ];
         detections.extend(more(&attack));
-        writer.write_source(&source(detections), "2026-01-01T00:00:00Z").unwrap();
+        writer.write_source(&source(detections), "2026-01-01T00:00:00Z", None, &[]).unwrap();
         writer.finish().unwrap();
         Store::open(&catalog_path(dir)).unwrap()
+    }
+
+    /// The next catalog, written from a copy of the current one with `detections` as the test
+    /// source's new read, and the changes between the two recorded.
+    fn resync(dir: &std::path::Path, detections: Vec<Detection>, synced_at: &str, retention: &Retention) -> Store {
+        let lock = SyncLock::acquire(dir).unwrap();
+        let previous = Previous::open(&lock).unwrap().unwrap();
+        let before = previous.source("test").unwrap().unwrap();
+        let rows = previous.detections(&before).unwrap().rows;
+        let old: Vec<Detection> = rows.iter().map(|(_, d)| d.clone()).collect();
+        let changes = ruledex_core::history::compare(&old, &detections, None);
+        let mut writer = CatalogWriter::start(lock, Some(&previous)).unwrap();
+        writer.write_source(&source(detections), synced_at, Some("fp"), &rows).unwrap();
+        writer.record_changes(synced_at, &changes, None, retention).unwrap();
+        writer.finish().unwrap();
+        Store::open(&catalog_path(dir)).unwrap()
+    }
+
+    #[test]
+    fn a_resync_replaces_only_changed_rows_and_carries_the_history_forward() {
+        let dir = tempfile::tempdir().unwrap();
+        let attack = attack();
+        build(dir.path());
+        let keep = Retention { syncs: 10, oldest: "2000-01-01T00:00:00Z".into() };
+        let mut tor = detection(&attack, "tor", "Tor Exit Traffic", "T1090.003", Severity::High);
+        tor.rule.query = "index=proxy tor".into();
+        let unchanged = |id, title, technique, severity| detection(&attack, id, title, technique, severity);
+        let second = vec![
+            unchanged("low-proxy", "Low Proxy Rule", "T1090", Severity::Low),
+            tor.clone(),
+            unchanged("new", "New Proxy Rule", "T1090.001", Severity::Medium),
+        ];
+        let store = resync(dir.path(), second.clone(), "2026-02-01T00:00:00Z", &keep);
+        let listing =
+            store.technique_detections("T1090".parse().unwrap(), false, &Filter::default(), Window::ALL).unwrap();
+        let ids: Vec<&str> = listing.detections.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, vec!["tor", "new", "low-proxy"]);
+        assert!(matches!(store.detection("test", "ps").unwrap(), Lookup::NotFound), "removed");
+        assert_eq!(store.search(&SearchQuery::new("PowerShell")).unwrap().total, 0, "its search entry too");
+        assert_eq!(store.search(&SearchQuery::new("query:tor")).unwrap().total, 1, "the new query is indexed");
+
+        let third = vec![second[0].clone(), second[2].clone()];
+        let store = resync(dir.path(), third, "2026-03-01T00:00:00Z", &keep);
+        let all = store.changes(&ChangeQuery::default()).unwrap();
+        let seen: Vec<(i64, &str, ChangeKind)> =
+            all.iter().map(|c| (c.sync, c.change.id.as_str(), c.change.kind)).collect();
+        assert_eq!(
+            seen,
+            vec![
+                (2, "tor", ChangeKind::Removed),
+                (1, "tor", ChangeKind::Changed),
+                (1, "new", ChangeKind::Added),
+                (1, "ps", ChangeKind::Removed),
+            ],
+            "newest first"
+        );
+        let t1090_003 = ChangeQuery { technique: Some("T1090.003".parse().unwrap()), ..ChangeQuery::default() };
+        assert_eq!(store.changes(&t1090_003).unwrap().len(), 2);
+        let family = ChangeQuery { technique: Some("T1090".parse().unwrap()), ..ChangeQuery::default() };
+        assert_eq!(store.changes(&family).unwrap().len(), 3, "a technique's history includes its sub-techniques'");
+        let since = ChangeQuery { since: Some(Since::Sync(1)), ..ChangeQuery::default() };
+        assert_eq!(store.changes(&since).unwrap().len(), 1);
+        let recent = store.recent_changes("2026-02-15T00:00:00Z").unwrap();
+        assert_eq!(recent.get(&("test".to_string(), "tor".to_string())), Some(&ChangeKind::Removed));
+        assert_eq!(recent.len(), 1);
+
+        let one = Retention { syncs: 1, oldest: "2000-01-01T00:00:00Z".into() };
+        let store = resync(dir.path(), vec![second[0].clone()], "2026-04-01T00:00:00Z", &one);
+        let kept: Vec<i64> = store.changes(&ChangeQuery::default()).unwrap().iter().map(|c| c.sync).collect();
+        assert_eq!(kept, vec![3], "pruned to the newest sync");
+        let none = Retention { syncs: 10, oldest: "2026-05-01T00:00:00Z".into() };
+        let store = resync(dir.path(), vec![second[0].clone()], "2026-04-02T00:00:00Z", &none);
+        assert!(store.changes(&ChangeQuery::default()).unwrap().is_empty(), "pruned by age");
     }
 
     #[test]
@@ -266,8 +356,8 @@ mod tests {
     #[test]
     fn one_writer_at_a_time_and_an_unfinished_catalog_is_discarded() {
         let dir = tempfile::tempdir().unwrap();
-        let first = CatalogWriter::create(dir.path()).unwrap();
-        assert!(matches!(CatalogWriter::create(dir.path()), Err(StoreError::Locked(_))));
+        let first = CatalogWriter::start(SyncLock::acquire(dir.path()).unwrap(), None).unwrap();
+        assert!(matches!(SyncLock::acquire(dir.path()), Err(StoreError::Locked(_))));
         drop(first);
         let names = |d: &std::path::Path| -> Vec<String> {
             std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
@@ -282,7 +372,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // A non-empty directory where the catalog goes: the rename must fail.
         std::fs::create_dir_all(catalog_path(dir.path()).join("occupied")).unwrap();
-        let mut writer = CatalogWriter::create(dir.path()).unwrap();
+        let mut writer = CatalogWriter::start(SyncLock::acquire(dir.path()).unwrap(), None).unwrap();
         writer.write_attack(&attack()).unwrap();
         let error = writer.finish().unwrap_err();
         assert!(matches!(error, StoreError::Io { .. }), "{error}");

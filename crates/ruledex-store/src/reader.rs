@@ -175,9 +175,7 @@ impl Store {
         let (attack, info, sources) = pool
             .with_budget(LOADING_BUDGET, |conn| {
                 let info = read_info(conn, path, facets.len())?;
-                let techniques = bodies(conn, "SELECT body FROM techniques ORDER BY id", TechniqueRecord::parse)?;
-                let tactics = bodies(conn, "SELECT body FROM tactics ORDER BY position", TacticRecord::parse)?;
-                let attack = AttackCatalog::from_parts(techniques, tactics, info.attack_version.clone());
+                let attack = read_attack(conn, info.attack_version.clone())?;
                 Ok((attack, info, read_sources(conn)?))
             })
             .map_err(damaged)?;
@@ -350,7 +348,9 @@ impl Store {
                 .iter()
                 .map(|d| {
                     let mut full = full_detections(conn, "source = ?1 AND id = ?2", (&d.source, &d.id))?;
-                    full.pop().ok_or_else(|| StoreError::Busy(format!("{} left the catalog", d.address())))
+                    full.pop()
+                        .map(|(_, d)| d)
+                        .ok_or_else(|| StoreError::Busy(format!("{} left the catalog", d.address())))
                 })
                 .collect()
         })
@@ -384,7 +384,7 @@ impl Store {
                 [] => continue,
                 [pk] => {
                     let mut found = self.with_conn(|conn| full_detections(conn, "pk = ?1", [pk]))?;
-                    return Ok(found.pop().map_or(Lookup::NotFound, |d| Lookup::Found(Box::new(d))));
+                    return Ok(found.pop().map_or(Lookup::NotFound, |(_, d)| Lookup::Found(Box::new(d))));
                 }
                 _ => return self.candidates(&pks).map(Lookup::Ambiguous),
             }
@@ -464,6 +464,13 @@ fn read_sources(conn: &Connection) -> Result<Vec<SourceStatus>> {
     .collect()
 }
 
+/// The ATT&CK techniques and tactics a catalog was built with.
+pub(crate) fn read_attack(conn: &Connection, version: Option<String>) -> Result<AttackCatalog> {
+    let techniques = bodies(conn, "SELECT body FROM techniques ORDER BY id", TechniqueRecord::parse)?;
+    let tactics = bodies(conn, "SELECT body FROM tactics ORDER BY position", TacticRecord::parse)?;
+    Ok(AttackCatalog::from_parts(techniques, tactics, version))
+}
+
 fn bodies<T>(conn: &Connection, sql: &str, parse: fn(&str) -> Result<T>) -> Result<Vec<T>> {
     let mut statement = conn.prepare(sql)?;
     let rows = statement.query_map([], |r| r.get::<_, String>(0))?;
@@ -477,33 +484,32 @@ pub(crate) fn source_assets(conn: &Connection, source: &str) -> Result<Vec<Asset
     Ok(rows.collect::<Result<Vec<Asset>, _>>()?)
 }
 
-/// Whole detections, long texts included, selected by a WHERE clause with one parameter.
+/// Whole detections with their pks, long texts included, selected by a WHERE clause and its
+/// parameters.
 pub(crate) fn full_detections(
     conn: &Connection,
     condition: &str,
     params: impl rusqlite::Params,
-) -> Result<Vec<Detection>> {
+) -> Result<Vec<(i64, Detection)>> {
     let sql = format!(
-        "SELECT body, native_rule, investigation, implementation, test_inputs FROM detections WHERE {condition}"
+        "SELECT pk, body, native_rule, investigation, implementation, test_inputs FROM detections WHERE {condition}"
     );
     let mut statement = conn.prepare_cached(&sql)?;
     let rows = statement.query_map(params, |r| {
         Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, Option<String>>(2)?,
-            r.get(3)?,
-            r.get::<_, String>(4)?,
+            r.get::<_, i64>(0)?,
+            (r.get::<_, String>(1)?, r.get::<_, String>(2)?),
+            (r.get::<_, Option<String>>(3)?, r.get(4)?, r.get::<_, String>(5)?),
         ))
     })?;
     rows.map(|row| {
-        let (body, native_rule, investigation, implementation, tests) = row?;
+        let (pk, (body, native_rule), (investigation, implementation, tests)) = row?;
         let mut detection = DetectionRecord::parse(&body)?;
         detection.rule.native_rule = native_rule;
         detection.rule.investigation = investigation;
         detection.rule.implementation = implementation;
         restore_test_inputs(&mut detection.rule, serde_json::from_str(&tests)?);
-        Ok(detection)
+        Ok((pk, detection))
     })
     .collect()
 }

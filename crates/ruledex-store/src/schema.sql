@@ -1,5 +1,6 @@
--- The catalog: one SQLite file, written whole by a sync and never modified afterwards.
--- Bump SCHEMA_VERSION in lib.rs when this changes; an older file is rebuilt by the next sync.
+-- The catalog: one SQLite file, written by a sync (from a copy of the previous one) and never
+-- modified afterwards. Bump SCHEMA_VERSION in lib.rs when this changes; an older file is rebuilt
+-- by the next sync, and its change history starts afresh.
 
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
@@ -13,8 +14,62 @@ CREATE TABLE sources (
     report    TEXT NOT NULL,
     synced_at TEXT NOT NULL,
     -- Why the last sync could not read this source; its detections are then the previous ones.
-    error     TEXT
+    error     TEXT,
+    -- What the source looked like when last read (its commit, or its files' sizes and times,
+    -- with its settings): a sync finding the same does not read it again.
+    fingerprint    TEXT,
+    -- What its rules were parsed with besides their own files (see ingest::EarlierRead).
+    support_digest TEXT
 );
+
+-- Each rule file of a source as the last read found it: its content hash (NULL when it was not
+-- read cleanly) and the addresses of its detections in file order (JSON array). A later read
+-- takes the rules of an unchanged file from its detections instead of parsing it.
+CREATE TABLE files (
+    source TEXT NOT NULL REFERENCES sources(name),
+    path   TEXT NOT NULL,
+    hash   TEXT,
+    ids    TEXT NOT NULL,
+    PRIMARY KEY (source, path)
+) WITHOUT ROWID;
+
+-- Change history: each sync that changed detections, and what happened to each. It lives in
+-- the catalog so that the rename installing a catalog installs its history with it; each sync
+-- carries it forward and prunes it.
+CREATE TABLE syncs (
+    id        INTEGER PRIMARY KEY,
+    -- Unique across catalogs and histories (the writing catalog's generation): feed entry IDs
+    -- are made from it, so one change keeps one ID.
+    uid       TEXT NOT NULL UNIQUE,
+    -- UTC, fixed width (YYYY-MM-DDTHH:MM:SSZ), so text order is time order.
+    synced_at TEXT NOT NULL,
+    -- Set when the sync read new ATT&CK data: the releases before and after (either may be
+    -- unknown), and how many detections moved to other techniques though their tags did not.
+    attack_before TEXT,
+    attack_after  TEXT,
+    attack_moved  INTEGER
+);
+
+CREATE TABLE changes (
+    pk            INTEGER PRIMARY KEY,
+    sync          INTEGER NOT NULL REFERENCES syncs(id),
+    source        TEXT NOT NULL,
+    id            TEXT NOT NULL,
+    title         TEXT NOT NULL,
+    -- added | changed | deprecated | removed
+    change        TEXT NOT NULL,
+    -- JSON array of changed fields (query, paste_ready_query, attack, severity, status, metadata).
+    fields        TEXT NOT NULL,
+    commit_before TEXT,
+    commit_after  TEXT,
+    -- JSON array of the technique IDs the detection is listed under.
+    techniques    TEXT NOT NULL,
+    -- The query before and after, when it changed.
+    query_before  TEXT,
+    query_after   TEXT
+);
+CREATE INDEX changes_by_sync ON changes (sync);
+CREATE INDEX changes_by_detection ON changes (source, id);
 
 CREATE TABLE detections (
     pk          INTEGER PRIMARY KEY,
@@ -91,6 +146,8 @@ CREATE TABLE tactics (
 CREATE VIRTUAL TABLE detections_fts USING fts5 (
     title, description, query, tags, cves, title_stems, description_stems, tags_stems,
     content = '',
+    -- An incremental sync deletes a changed source's rows by rowid.
+    contentless_delete = 1,
     tokenize = 'unicode61 remove_diacritics 2'
 );
 

@@ -1,26 +1,26 @@
 //! Building a new catalog file and swapping it in.
 
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 use ruledex_core::attack::AttackCatalog;
-use ruledex_core::ingest::{Asset, IngestedSource, SourceReport};
+use ruledex_core::ingest::{Asset, FileDigest, IngestedSource, SourceReport};
 use ruledex_core::model::Detection;
 use ruledex_core::words::stemmed;
-use rusqlite::{Connection, OpenFlags, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::previous::{Previous, SyncLock};
 use crate::record::{DetectionRecord, ReportRecord, TacticRecord, TechniqueRecord, test_inputs};
 use crate::search::FILL_SPELLING;
-use crate::{CATALOG_FILE, Result, SCHEMA_VERSION, StoreError, catalog_path, io_error};
+use crate::{Result, SCHEMA_VERSION, StoreError, TEMP_PREFIX, catalog_path, io_error};
 
-const TEMP_PREFIX: &str = "catalog.sqlite.tmp-";
-
-/// What the current catalog holds of one source: report, sync time, detections, assets.
-type PreviousSource = (SourceReport, String, Vec<Detection>, Vec<Asset>);
-
-/// Writes a complete catalog into a temporary file in the data directory; [`finish`] renames it
-/// over the current catalog. Dropping a writer without finishing deletes the temporary file, and
-/// a killed process leaves only a temporary file that the next sync removes.
+/// Writes the next catalog into a temporary file in the data directory; [`finish`] renames it
+/// over the current catalog. The temporary file starts as a copy of the current catalog, so
+/// sources that did not change, and the change history, are carried over without being written
+/// again; a source read anew has only its rows that differ replaced. Dropping a writer without
+/// finishing deletes the temporary file, and a killed process leaves only a temporary file that
+/// the next sync removes: the current catalog and its history are never touched.
 ///
 /// [`finish`]: CatalogWriter::finish
 pub struct CatalogWriter {
@@ -28,29 +28,45 @@ pub struct CatalogWriter {
     conn: Option<Connection>,
     temp: PathBuf,
     target: PathBuf,
-    sources_written: i64,
+    /// Unique to this catalog (see [`CatalogWriter::generation`]).
+    generation: String,
+    /// Started empty rather than from a copy: its search index is compacted at the end.
+    fresh: bool,
     /// Held for the writer's life: one sync at a time per data directory.
-    _lock: File,
+    _lock: SyncLock,
 }
 
 impl CatalogWriter {
-    pub fn create(data_dir: &Path) -> Result<CatalogWriter> {
-        fs::create_dir_all(data_dir).map_err(io_error(data_dir))?;
-        let lock_path = data_dir.join("sync.lock");
-        let lock = File::create(&lock_path).map_err(io_error(&lock_path))?;
-        if lock.try_lock().is_err() {
-            return Err(StoreError::Locked(data_dir.to_path_buf()));
-        }
-        remove_stale_temp_files(data_dir)?;
+    /// The next catalog: a copy of `previous`, or empty without one.
+    pub fn start(lock: SyncLock, previous: Option<&Previous>) -> Result<CatalogWriter> {
+        let data_dir = lock.data_dir().to_path_buf();
         let temp = data_dir.join(format!("{TEMP_PREFIX}{}", std::process::id()));
+        if let Some(previous) = previous {
+            fs::copy(previous.path(), &temp).map_err(io_error(&temp))?;
+        }
         let conn = Connection::open(&temp)?;
         // The temporary file is discarded on any failure, so durability per statement buys
         // nothing; the finished file is fsynced before it is renamed into place.
         conn.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA foreign_keys = ON;")?;
-        conn.execute_batch(include_str!("schema.sql"))?;
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        if previous.is_none() {
+            conn.execute_batch(include_str!("schema.sql"))?;
+            conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        }
         conn.execute_batch("BEGIN")?;
-        Ok(CatalogWriter { conn: Some(conn), temp, target: catalog_path(data_dir), sources_written: 0, _lock: lock })
+        Ok(CatalogWriter {
+            conn: Some(conn),
+            temp,
+            target: catalog_path(&data_dir),
+            generation: new_generation_id(),
+            fresh: previous.is_none(),
+            _lock: lock,
+        })
+    }
+
+    /// Unique to this catalog: the time it was started and the writing process, which no two
+    /// syncs share.
+    pub fn generation(&self) -> &str {
+        &self.generation
     }
 
     pub fn write_meta(&mut self, key: &str, value: &str) -> Result<()> {
@@ -58,7 +74,9 @@ impl CatalogWriter {
         Ok(())
     }
 
+    /// Replaces the catalog's ATT&CK techniques and tactics.
     pub fn write_attack(&mut self, attack: &AttackCatalog) -> Result<()> {
+        self.conn().execute_batch("DELETE FROM techniques; DELETE FROM tactics;")?;
         let mut technique =
             self.conn().prepare("INSERT INTO techniques (id, parent, name, body) VALUES (?1, ?2, ?3, ?4)")?;
         for t in attack.techniques() {
@@ -82,55 +100,136 @@ impl CatalogWriter {
         Ok(())
     }
 
-    /// Writes a freshly ingested source.
-    pub fn write_source(&mut self, source: &IngestedSource, synced_at: &str) -> Result<()> {
-        self.insert_source(&source.report, synced_at, None)?;
-        self.insert_assets(&source.report.name, &source.assets)?;
-        self.insert_detections(&source.detections)
+    /// Writes a freshly read source over what the catalog held of it (`previous`: its rows in
+    /// the catalog this one started from). Only rows that differ are replaced, so re-reading a
+    /// large source after a small change rewrites little.
+    pub fn write_source(
+        &mut self,
+        source: &IngestedSource,
+        synced_at: &str,
+        fingerprint: Option<&str>,
+        previous: &[(i64, Detection)],
+    ) -> Result<()> {
+        let name = &source.report.name;
+        self.upsert_source(&source.report, synced_at, fingerprint, &source.support_digest)?;
+        let fresh: HashMap<&str, &Detection> = source.detections.iter().map(|d| (d.id.as_str(), d)).collect();
+        let kept: HashMap<&str, &Detection> = previous.iter().map(|(_, d)| (d.id.as_str(), d)).collect();
+        for (pk, old) in previous {
+            if fresh.get(old.id.as_str()) != Some(&old) {
+                self.delete_detection(*pk)?;
+            }
+        }
+        let changed: Vec<&Detection> =
+            source.detections.iter().filter(|d| kept.get(d.id.as_str()) != Some(d)).collect();
+        self.insert_detections(&changed)?;
+        self.conn().execute("DELETE FROM assets WHERE source = ?1", [name])?;
+        self.insert_assets(name, &source.assets)?;
+        self.conn().execute("DELETE FROM files WHERE source = ?1", [name])?;
+        self.insert_files(name, &source.files)
     }
 
-    /// Keeps a source's detections from the current catalog when this sync could not read the
-    /// source (offline, say), recording why, and returns the kept report. When there is nothing
-    /// to keep, `empty` is recorded with the error and no detections.
+    /// Records that this sync could not read a source (offline, say): its detections stay as
+    /// the previous catalog had them, with `error` saying why, and the kept report is returned.
+    /// With nothing to keep, `empty` is recorded with the error and no detections.
     pub fn keep_previous_source(
         &mut self,
         empty: &SourceReport,
         error: &str,
         now: &str,
     ) -> Result<Option<SourceReport>> {
-        match self.previous_source(&empty.name)? {
-            Some((previous, synced_at, detections, assets)) => {
-                self.insert_source(&previous, &synced_at, Some(error))?;
-                self.insert_assets(&previous.name, &assets)?;
-                self.insert_detections(&detections)?;
-                Ok(Some(previous))
+        let kept: Option<String> = self
+            .conn()
+            .query_row("SELECT report FROM sources WHERE name = ?1", [&empty.name], |r| r.get(0))
+            .optional()?;
+        match kept {
+            Some(report) => {
+                self.conn().execute("UPDATE sources SET error = ?2 WHERE name = ?1", params![empty.name, error])?;
+                Ok(Some(ReportRecord::parse(&report)?))
             }
             None => {
-                self.insert_source(empty, now, Some(error))?;
+                self.conn().execute(
+                    "INSERT INTO sources (name, position, report, synced_at, error) \
+                     VALUES (?1, (SELECT count(*) FROM sources), ?2, ?3, ?4)",
+                    params![empty.name, serde_json::to_string(&ReportRecord::from(empty))?, now, error],
+                )?;
                 Ok(None)
             }
         }
     }
 
-    /// The source's report, sync time, detections and assets in the current catalog, if it has
-    /// them.
-    fn previous_source(&self, name: &str) -> Result<Option<PreviousSource>> {
-        if !self.target.exists() {
-            return Ok(None);
+    /// Records that a source was found unchanged upstream: its rows stay, and an error an
+    /// earlier sync recorded is cleared.
+    pub fn source_unchanged(&mut self, name: &str) -> Result<()> {
+        self.conn().execute("UPDATE sources SET error = NULL WHERE name = ?1", [name])?;
+        Ok(())
+    }
+
+    /// Keeps exactly the sources named, in that order: the rows of sources no longer configured
+    /// are removed (their change history stays, until pruned).
+    pub fn retain_sources(&mut self, names: &[&str]) -> Result<()> {
+        let listed: Vec<String> = {
+            let mut statement = self.conn().prepare("SELECT name FROM sources")?;
+            let names = statement.query_map([], |r| r.get(0))?;
+            names.collect::<Result<_, _>>()?
+        };
+        for gone in listed.iter().filter(|n| !names.contains(&n.as_str())) {
+            self.conn().execute(
+                "DELETE FROM detection_techniques WHERE detection IN (SELECT pk FROM detections WHERE source = ?1)",
+                [gone],
+            )?;
+            self.conn().execute(
+                "DELETE FROM detections_fts WHERE rowid IN (SELECT pk FROM detections WHERE source = ?1)",
+                [gone],
+            )?;
+            for table in ["detections", "assets", "files"] {
+                self.conn().execute(&format!("DELETE FROM {table} WHERE source = ?1"), [gone])?;
+            }
+            self.conn().execute("DELETE FROM sources WHERE name = ?1", [gone])?;
         }
-        let previous = Connection::open_with_flags(&self.target, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        let version: i32 = previous.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if version != SCHEMA_VERSION {
-            return Ok(None);
+        for (position, name) in names.iter().enumerate() {
+            self.conn().execute("UPDATE sources SET position = ?2 WHERE name = ?1", params![name, position as i64])?;
         }
-        let row: Option<(String, String)> = previous
-            .query_row("SELECT report, synced_at FROM sources WHERE name = ?1", [name], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map(Some)
-            .or_else(|e| if e == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(e) })?;
-        let Some((report, synced_at)) = row else { return Ok(None) };
-        let detections = crate::reader::full_detections(&previous, "source = ?1 ORDER BY pk", [name])?;
-        let assets = crate::reader::source_assets(&previous, name)?;
-        Ok(Some((ReportRecord::parse(&report)?, synced_at, detections, assets)))
+        Ok(())
+    }
+
+    fn upsert_source(
+        &mut self,
+        report: &SourceReport,
+        synced_at: &str,
+        fingerprint: Option<&str>,
+        support_digest: &str,
+    ) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO sources (name, position, report, synced_at, error, fingerprint, support_digest)
+             VALUES (?1, (SELECT count(*) FROM sources), ?2, ?3, NULL, ?4, ?5)
+             ON CONFLICT (name) DO UPDATE SET report = excluded.report, synced_at = excluded.synced_at,
+                 error = NULL, fingerprint = excluded.fingerprint, support_digest = excluded.support_digest",
+            params![
+                report.name,
+                serde_json::to_string(&ReportRecord::from(report))?,
+                synced_at,
+                fingerprint,
+                support_digest
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_detection(&mut self, pk: i64) -> Result<()> {
+        let conn = self.conn();
+        conn.prepare_cached("DELETE FROM detection_techniques WHERE detection = ?1")?.execute([pk])?;
+        conn.prepare_cached("DELETE FROM detections_fts WHERE rowid = ?1")?.execute([pk])?;
+        conn.prepare_cached("DELETE FROM detections WHERE pk = ?1")?.execute([pk])?;
+        Ok(())
+    }
+
+    fn insert_files(&mut self, source: &str, files: &[FileDigest]) -> Result<()> {
+        let mut insert =
+            self.conn().prepare_cached("INSERT INTO files (source, path, hash, ids) VALUES (?1, ?2, ?3, ?4)")?;
+        for file in files {
+            insert.execute(params![source, file.path, file.hash, serde_json::to_string(&file.ids)?])?;
+        }
+        Ok(())
     }
 
     fn insert_assets(&mut self, source: &str, assets: &[Asset]) -> Result<()> {
@@ -141,22 +240,7 @@ impl CatalogWriter {
         Ok(())
     }
 
-    fn insert_source(&mut self, report: &SourceReport, synced_at: &str, error: Option<&str>) -> Result<()> {
-        self.conn().execute(
-            "INSERT INTO sources (name, position, report, synced_at, error) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                report.name,
-                self.sources_written,
-                serde_json::to_string(&ReportRecord::from(report))?,
-                synced_at,
-                error
-            ],
-        )?;
-        self.sources_written += 1;
-        Ok(())
-    }
-
-    fn insert_detections(&mut self, detections: &[Detection]) -> Result<()> {
+    fn insert_detections(&mut self, detections: &[&Detection]) -> Result<()> {
         let mut detection = self.conn().prepare_cached(
             "INSERT INTO detections (source, id, native_id, source_kind, title, vendor, language, rule_type,
                  severity, status, deprecated, path, data_sources, body, native_rule, investigation, implementation,
@@ -218,10 +302,10 @@ impl CatalogWriter {
     /// Commits, makes the file durable, and renames it over the current catalog. On any
     /// failure the temporary file is removed and the current catalog stays.
     pub fn finish(mut self) -> Result<PathBuf> {
-        let generation = new_generation_id();
+        let generation = self.generation.clone();
         self.write_meta("generation", &generation)?;
         let conn = self.conn.take().expect("connection is open until finish");
-        let finished = finish_file(conn, &self.temp, &self.target);
+        let finished = finish_file(conn, &self.temp, &self.target, self.fresh);
         if finished.is_err() {
             let _ = fs::remove_file(&self.temp);
         }
@@ -233,7 +317,7 @@ impl CatalogWriter {
         Ok(self.target.clone())
     }
 
-    fn conn(&self) -> &Connection {
+    pub(crate) fn conn(&self) -> &Connection {
         self.conn.as_ref().expect("connection is open until finish")
     }
 }
@@ -248,9 +332,16 @@ impl Drop for CatalogWriter {
     }
 }
 
-fn finish_file(conn: Connection, temp: &Path, target: &Path) -> Result<()> {
+/// Commits and makes the file durable. A fresh catalog's search index is merged into one
+/// segment; a copied one keeps FTS5's own incremental merging, since merging the whole index
+/// would cost as much as a full sync.
+fn finish_file(conn: Connection, temp: &Path, target: &Path, fresh: bool) -> Result<()> {
     conn.execute_batch(FILL_SPELLING)?;
-    conn.execute_batch("COMMIT; INSERT INTO detections_fts (detections_fts) VALUES ('optimize'); PRAGMA optimize;")?;
+    conn.execute_batch("COMMIT")?;
+    if fresh {
+        conn.execute_batch("INSERT INTO detections_fts (detections_fts) VALUES ('optimize')")?;
+    }
+    conn.execute_batch("PRAGMA optimize;")?;
     conn.close().map_err(|(_, e)| StoreError::Sqlite(e))?;
     File::open(temp).and_then(|f| f.sync_all()).map_err(io_error(temp))?;
     fs::rename(temp, target).map_err(io_error(target))
@@ -261,19 +352,6 @@ fn finish_file(conn: Connection, temp: &Path, target: &Path) -> Result<()> {
 fn new_generation_id() -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     format!("{nanos:x}-{:x}", std::process::id())
-}
-
-/// Temporary files left by a sync that was killed. Only called with the sync lock held, so no
-/// other writer is using them.
-fn remove_stale_temp_files(data_dir: &Path) -> Result<()> {
-    for entry in fs::read_dir(data_dir).map_err(io_error(data_dir))? {
-        let entry = entry.map_err(io_error(data_dir))?;
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with(TEMP_PREFIX) && name != CATALOG_FILE {
-            fs::remove_file(entry.path()).map_err(io_error(&entry.path()))?;
-        }
-    }
-    Ok(())
 }
 
 /// What full-text search should find a detection by besides its title, description and query.

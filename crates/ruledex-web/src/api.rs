@@ -5,15 +5,17 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use ruledex_app::changes::ChangeRequest;
 use ruledex_app::service::MAX_SUGGESTIONS;
 use ruledex_app::sync::SyncPhase;
 use ruledex_app::wire::{
-    CoverageJson, DetectionJson, SearchJson, SourceJson, StatsJson, TechniquePageJson, TechniqueSuggestionJson,
+    ChangesJson, CoverageJson, DetectionJson, SearchJson, SourceJson, StatsJson, TechniquePageJson,
+    TechniqueSuggestionJson,
 };
 use ruledex_core::query::SearchQuery;
 
 use crate::error::ApiError;
-use crate::params::{FilterParams, PathParams, technique_id};
+use crate::params::{FilterParams, PathParams, number, parse_query, technique_id};
 use crate::state::{AppState, Cost};
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
@@ -87,6 +89,33 @@ pub async fn stats(State(state): State<AppState>) -> ApiResult<StatsJson> {
 pub async fn coverage(State(state): State<AppState>, query: RawQuery) -> ApiResult<CoverageJson> {
     let filter = filter_params(&query)?.technique_filter()?;
     answer(&state, Cost::Ordinary, move |catalog| Ok(catalog.coverage(&filter)?)).await
+}
+
+/// `?since=&technique=&source=&limit=` of `/api/v1/changes`.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct ChangeParams {
+    since: Option<String>,
+    technique: Option<String>,
+    source: Option<String>,
+    limit: Option<String>,
+}
+
+/// What syncs changed, newest first.
+pub async fn changes(State(state): State<AppState>, query: RawQuery) -> ApiResult<ChangesJson> {
+    let params: ChangeParams = parse_query(query.0.as_deref())?;
+    let limit = number(params.limit.as_deref(), "limit")?;
+    answer(&state, Cost::Ordinary, move |catalog| {
+        let request = ChangeRequest {
+            since: params.since.as_deref(),
+            technique: params.technique.as_deref(),
+            source: params.source.as_deref(),
+            id: None,
+            limit,
+        };
+        Ok(catalog.changes(&request)?)
+    })
+    .await
 }
 
 /// Whether a sync is running, finished or failed (not cached: it changes while it runs).

@@ -10,6 +10,8 @@ pub struct Layout {
     pub asset_version: String,
     /// The ATT&CK release the catalog was built from, named in the footer ("" when unknown).
     pub attack_version: String,
+    /// Atom feeds of the page's changes, announced in its head.
+    pub feeds: Vec<FeedLink>,
 }
 
 impl Layout {
@@ -19,6 +21,7 @@ impl Layout {
             search: String::new(),
             asset_version: format!("{ASSET_VERSION:x}"),
             attack_version: String::new(),
+            feeds: vec![],
         }
     }
 
@@ -29,6 +32,7 @@ impl Layout {
     }
 }
 
+pub use crate::pages::FeedLink;
 use ruledex_core::fingerprint::{FNV_OFFSET, fnv1a};
 
 pub const STYLE: &str = include_str!("../static/style.css");

@@ -8,6 +8,7 @@
 //! async workers.
 
 mod api;
+mod atom;
 mod cache;
 mod download;
 mod error;
@@ -43,6 +44,10 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 pub fn router(state: AppState) -> Router {
     let cached = Router::new()
         .route("/", get(pages::home))
+        .route("/feed.atom", get(pages::feed))
+        .route("/techniques/{id}/feed.atom", get(pages::technique_feed))
+        .route("/sources/{name}/feed.atom", get(pages::source_feed))
+        .route("/api/v1/changes", get(api::changes))
         .route("/techniques/{id}", get(pages::technique))
         .route("/techniques/{id}/{sub}", get(pages::technique_by_url_path))
         .route("/detections/{source}/{id}", get(pages::detection))

@@ -127,7 +127,9 @@ fn cache_key(generation: &str, request: &Request, gzip: bool) -> String {
     let query: Vec<String> =
         pairs.iter().map(|(n, v)| format!("{}={}", encode_component(n), encode_component(v))).collect();
     let encoding = if gzip { "gzip" } else { "identity" };
-    format!("{generation} {encoding} {}?{}", request.uri().path(), query.join("&"))
+    // "New" and "updated" badges depend on the day: a cached page lasts until midnight UTC.
+    let day = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() / 86_400);
+    format!("{generation} {day} {encoding} {}?{}", request.uri().path(), query.join("&"))
 }
 
 fn gzipped(body: &Bytes) -> std::io::Result<Bytes> {

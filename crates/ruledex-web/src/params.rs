@@ -34,6 +34,7 @@ pub const KNOWN_PARAMETERS: &[&str] = &[
     "q",
     "offset",
     "limit",
+    "since",
     "format",
     "technique",
     "detection",
@@ -159,7 +160,7 @@ fn flag(value: &Option<String>) -> bool {
     matches!(value.as_deref(), Some("" | "1" | "on" | "true" | "yes"))
 }
 
-fn number(value: Option<&str>, name: &str) -> Result<Option<usize>, WebError> {
+pub fn number(value: Option<&str>, name: &str) -> Result<Option<usize>, WebError> {
     value
         .filter(|v| !v.is_empty())
         .map(|v| v.parse().map_err(|_| WebError::bad_request(format!("`{name}` must be a whole number, not {v:?}"))))

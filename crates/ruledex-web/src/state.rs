@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use ruledex_app::Catalog;
+use ruledex_app::config::HistoryConfig;
 use ruledex_app::sync::SyncPhase;
 use tokio::sync::Semaphore;
 
@@ -71,6 +72,8 @@ pub struct Setup {
     pub mirrors_command: String,
     /// A warning shown on the home page (the catalog was built from another configuration).
     pub notice: Option<String>,
+    /// Days a card says "new" or "updated" after its detection changed (`[history] badge_days`).
+    pub badge_days: u32,
 }
 
 impl From<&str> for Setup {
@@ -79,6 +82,7 @@ impl From<&str> for Setup {
             config_origin: config_origin.to_string(),
             mirrors_command: "ruledex --config examples/local-mirrors.toml serve".into(),
             notice: None,
+            badge_days: HistoryConfig::default().badge_days,
         }
     }
 }
@@ -181,6 +185,10 @@ impl AppState {
 
     pub fn setup(&self) -> &Setup {
         &self.0.setup
+    }
+
+    pub fn badge_days(&self) -> u32 {
+        self.0.setup.badge_days
     }
 }
 

@@ -32,6 +32,7 @@ fn responses_match_their_documented_schemas() {
         ("/api/v1/stats", "Stats"),
         ("/api/v1/coverage?community=1", "Coverage"),
         ("/api/v1/sync", "SyncPhase"),
+        ("/api/v1/changes?since=2000-01-01&technique=T1090", "Changes"),
         ("/api/v1/techniques/T1999", "Error"),
         ("/api/v1/search?q=%22", "Error"),
     ];

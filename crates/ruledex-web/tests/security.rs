@@ -54,9 +54,13 @@ fn every_page_is_served_with_a_strict_policy_and_no_inline_code() {
             .filter_map(scraper::ElementRef::wrap)
             .any(|e| e.value().attrs().any(|(name, _)| name.starts_with("on")));
         assert!(!handlers, "{path}: inline event handler");
-        for link in html.select(&select("link[href], script[src]")) {
+        for link in html.select(&select("link[href]:not([rel=alternate]), script[src]")) {
             let target = link.value().attr("href").or(link.value().attr("src")).unwrap_or_default();
             assert!(target.starts_with("/static/"), "{path}: asset from elsewhere: {target}");
+        }
+        for feed in html.select(&select("link[rel=alternate]")) {
+            let target = feed.value().attr("href").unwrap_or_default();
+            assert!(target.starts_with('/') && target.ends_with("/feed.atom"), "{path}: feed elsewhere: {target}");
         }
     }
 }

@@ -6,6 +6,7 @@ mod util;
 
 mod browser;
 mod hardening;
+mod history;
 mod http;
 mod mcp;
 mod openapi;

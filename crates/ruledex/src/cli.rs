@@ -42,6 +42,8 @@ pub enum Command {
     Search(SearchArgs),
     /// Per source: files seen, detections, failures, ATT&CK coverage
     Stats(JsonArg),
+    /// What syncs changed: detections added, changed, deprecated and removed upstream
+    Changes(ChangesArgs),
     /// Detections in a platform's import format (a Splunk app, Kibana NDJSON, an ARM template...)
     Export(ExportArgs),
     /// Print the built-in configuration or the one in effect
@@ -57,6 +59,7 @@ impl Command {
             Command::Show(args) => args.output.json,
             Command::Search(args) => args.output.json,
             Command::Stats(args) => args.json,
+            Command::Changes(args) => args.output.json,
             Command::Serve(_) | Command::Mcp | Command::Config(_) | Command::Export(_) => false,
         }
     }
@@ -76,6 +79,9 @@ pub struct SyncArgs {
     /// Exit with status 3 when any rule file could not be read (for CI)
     #[arg(long)]
     pub strict: bool,
+    /// Read every source and parse every file again, even those unchanged upstream
+    #[arg(long)]
+    pub full: bool,
 }
 
 #[derive(Debug, Args)]
@@ -136,6 +142,24 @@ pub struct SearchArgs {
     /// Results to skip
     #[arg(long, default_value_t = 0)]
     pub offset: usize,
+    #[command(flatten)]
+    pub output: JsonArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ChangesArgs {
+    /// Only changes since a date (2026-11-01, 2026-11-01T08:00:00Z) or after a sync number
+    #[arg(long, value_name = "DATE|SYNC")]
+    pub since: Option<String>,
+    /// Only detections listed under this technique or its sub-techniques (ID or name)
+    #[arg(long)]
+    pub technique: Option<String>,
+    /// Only this source (by configured name)
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Changes at most, newest first
+    #[arg(long, default_value_t = 200)]
+    pub limit: usize,
     #[command(flatten)]
     pub output: JsonArg,
 }

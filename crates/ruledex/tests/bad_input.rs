@@ -3,25 +3,10 @@
 //! git sensibly (invalid UTF-8, oversized, symlinks out of the root) are made here.
 
 use std::fs;
-use std::path::Path;
 
 use serde_json::Value;
 
-use crate::util::{Workspace, detections, field, fixtures, source};
-
-/// Copies a fixture tree so tests can add generated files to it.
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
+use crate::util::{Workspace, copy_tree, detections, field, fixtures, source};
 
 /// The three fixture sources plus generated hostile files, with a 16 KiB file size limit.
 fn hostile_workspace() -> Workspace {

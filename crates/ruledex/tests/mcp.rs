@@ -19,7 +19,8 @@ use rmcp::transport::TokioChildProcess;
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::{Value, json};
 
-use crate::util::{Workspace, detections, field, fixtures, shared_catalog, source};
+use crate::history::{commit, git, git_workspace, sync};
+use crate::util::{Workspace, copy_tree, detections, field, fixtures, shared_catalog, source};
 
 /// A client that keeps the log messages the server sends.
 #[derive(Clone, Default)]
@@ -94,7 +95,7 @@ fn an_assistant_uses_every_tool_resource_completion_and_prompt() {
 
         let tools = session.list_all_tools().await.unwrap();
         let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
-        assert_eq!(names, ["technique", "search", "show", "stats", "coverage", "export"]);
+        assert_eq!(names, ["technique", "search", "show", "stats", "coverage", "export", "changes"]);
         let schema = |name: &str| -> Value {
             let tool = tools.iter().find(|t| t.name == name).unwrap();
             assert!(tool.description.as_deref().unwrap_or_default().contains("Example: {"), "{name} shows an example");
@@ -238,6 +239,49 @@ fn an_assistant_uses_every_tool_resource_completion_and_prompt() {
             .unwrap();
         assert!(format!("{:?}", prompt.messages).contains("T1090"));
 
+        session.cancel().await.unwrap();
+    });
+}
+
+#[test]
+fn changes_tells_what_syncs_recorded_as_the_cli_does() {
+    let upstream_dir = tempfile::tempdir().unwrap();
+    let upstream = upstream_dir.path();
+    copy_tree(&fixtures().join("chronicle"), upstream);
+    git(upstream, &["init", "--quiet", "--initial-branch=main"]);
+    commit(upstream, "rules");
+    let attack = format!("[attack]\nenterprise = {:?}\n", fixtures().join("attack/mini-enterprise.json"));
+    let workspace = git_workspace(&attack, "chronicle", "chronicle", upstream);
+    sync(&workspace);
+    git(upstream, &["rm", "--quiet", "rules/community/two_rules.yaral"]);
+    let retired = commit(upstream, "two rules retired");
+    let number = sync(&workspace)["sync"].as_i64().unwrap();
+    let cli = workspace.run(&["changes", "--json", "--limit", "50"]).ok().json();
+    runtime().block_on(async {
+        let session = connect(&workspace, Client::default()).await;
+        let tools = session.list_all_tools().await.unwrap();
+        let tool = tools.iter().find(|t| t.name == "changes").expect("a changes tool");
+        let schema = Value::Object(tool.output_schema.as_deref().cloned().expect("an output schema"));
+
+        let result = call(&session, "changes", json!({})).await;
+        let summary = text(&result);
+        let answer = structured(result, &schema);
+        assert_eq!(answer, cli, "the CLI's JSON");
+        let changes = answer["changes"].as_array().unwrap();
+        assert_eq!(changes.len(), 2, "{answer}");
+        assert!(changes.iter().all(|c| c["change"] == "removed" && c["commit"] == retired.as_str()), "{answer}");
+        assert!(summary.contains("removed chronicle/"), "{summary}");
+
+        let filtered = json!({"source": "chronicle", "technique": "T1090", "since": number.to_string()});
+        let later = structured(call(&session, "changes", filtered).await, &schema);
+        assert_eq!(later["changes"], json!([]), "nothing after the latest sync");
+
+        let message = failed(call(&session, "changes", json!({"since": "last week"})).await);
+        assert!(message.contains("neither a date"), "{message}");
+        let message = failed(call(&session, "changes", json!({"source": "splunk"})).await);
+        assert!(message.contains("no source named \"splunk\""), "{message}");
+        let message = failed(call(&session, "changes", json!({"limit": 0})).await);
+        assert!(message.contains("`limit` 0 is outside"), "{message}");
         session.cancel().await.unwrap();
     });
 }

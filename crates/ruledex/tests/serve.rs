@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::util::{Workspace, fixtures, shared, shared_attack, source};
 
 /// A running `ruledex serve`, killed when dropped.
-struct Served {
+pub(crate) struct Served {
     child: Child,
     base: String,
 }
@@ -24,7 +24,7 @@ impl Drop for Served {
     }
 }
 
-fn serve(workspace: &Workspace) -> Served {
+pub(crate) fn serve(workspace: &Workspace) -> Served {
     let mut child = workspace
         .command()
         .args(["serve", "--addr", "127.0.0.1:0"])
@@ -44,7 +44,7 @@ fn serve(workspace: &Workspace) -> Served {
     Served { child, base }
 }
 
-fn get(served: &Served, path: &str) -> (u16, String) {
+pub(crate) fn get(served: &Served, path: &str) -> (u16, String) {
     let agent = ureq::Agent::config_builder().http_status_as_error(false).build().new_agent();
     let mut response = agent.get(&format!("{}{path}", served.base)).call().unwrap();
     (response.status().as_u16(), response.body_mut().read_to_string().unwrap())

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::thread::sleep;
 use std::time::Instant;
 
-use crate::util::{Workspace, fixtures, shared, shared_attack, source};
+use crate::util::{Workspace, copy_tree, fixtures, shared, shared_attack, source};
 
 fn mini_attack() -> String {
     format!("[attack]\nenterprise = {:?}\n", fixtures().join("attack/mini-enterprise.json"))
@@ -68,31 +68,46 @@ fn a_source_that_cannot_be_read_keeps_its_previous_detections() {
     assert!(stats.contains("last sync could not read it: local path"), "{stats}");
 }
 
-/// Kills syncs of the full corpora at different moments: whenever it dies, the catalog is the
-/// previous complete one, and the next sync cleans up and succeeds.
+/// Kills syncs of the full corpora at different moments, each carrying one upstream edit:
+/// whenever it dies, the catalog is a complete one and its history agrees with it (the edit
+/// recorded exactly when it is shown); the next sync cleans up, shows it and records it once.
 #[test]
-fn a_killed_sync_leaves_the_previous_catalog_usable() {
+fn a_killed_sync_leaves_the_previous_catalog_and_its_history_usable() {
     let workspace = Workspace::new();
     let corpus = shared().join("corpus");
+    let splunk = workspace.path().join("splunk");
+    copy_tree(&corpus.join("splunk-security-content"), &splunk);
     let mut config = shared_attack();
-    config += &source("splunk", "splunk-escu", "vendor", &corpus.join("splunk-security-content"));
+    config += &source("splunk", "splunk-escu", "vendor", &splunk);
     config += &source("elastic", "elastic", "vendor", &corpus.join("elastic-detection-rules"));
     workspace.write_config(&config);
     workspace.run(&["sync"]).ok();
     let before = detection_count(&workspace);
     let full_sync = {
         let started = Instant::now();
-        workspace.run(&["sync"]).ok();
+        workspace.run(&["sync", "--full"]).ok();
         started.elapsed()
     };
+    let netsh = splunk.join("detections/endpoint/windows_proxy_via_netsh.yml");
+    fs::write(&netsh, fs::read_to_string(&netsh).unwrap().replace("* portproxy *", "* portproxy add *")).unwrap();
+    let query =
+        |w: &Workspace| w.run(&["show", "splunk/windows_proxy_via_netsh", "--json"]).ok().json()["query"].clone();
+    let history = |w: &Workspace| w.run(&["changes", "--json"]).ok().json()["changes"].as_array().unwrap().len();
     for fraction in [0.2, 0.5, 0.8] {
-        let mut child = workspace.command().arg("sync").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let mut child =
+            workspace.command().args(["sync", "--full"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
         sleep(full_sync.mul_f64(fraction));
         child.kill().unwrap();
         child.wait().unwrap();
         assert_eq!(detection_count(&workspace), before, "killed at {fraction} of a sync");
+        // On a busy machine a sync may finish before it is killed: either way, the edit is in
+        // the history exactly when the catalog shows it.
+        let shown = query(&workspace).as_str().unwrap().contains("portproxy add");
+        assert_eq!(history(&workspace), usize::from(shown), "killed at {fraction}: the history disagrees");
     }
     workspace.run(&["sync"]).ok();
+    assert!(query(&workspace).as_str().unwrap().contains("portproxy add"));
+    assert_eq!(history(&workspace), 1);
     assert_eq!(catalog_files(&workspace.data_dir()), vec!["catalog.sqlite", "sync.lock"]);
 }
 

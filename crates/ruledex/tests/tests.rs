@@ -8,6 +8,7 @@ mod util;
 mod bad_input;
 mod corpus;
 mod export;
+mod history;
 mod hostile_config;
 mod mcp;
 mod serve;

@@ -136,6 +136,21 @@ pub fn shared_catalog() -> &'static Workspace {
     })
 }
 
+/// Copies the tree under `from` into `to` as writable files (the test data is read-only), for an
+/// upstream a test then changes.
+pub fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("create the copy");
+    for entry in fs::read_dir(from).expect("readable tree") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            fs::write(&target, fs::read(entry.path()).expect("readable file")).expect("write the copy");
+        }
+    }
+}
+
 /// Rule files under `root/sub` with the given extension, counted independently of ruledex.
 pub fn files_on_disk(root: &Path, sub: &str, extension: &str) -> usize {
     fn walk(dir: &Path, extension: &str) -> usize {

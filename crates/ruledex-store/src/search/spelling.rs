@@ -18,6 +18,7 @@ use crate::Result;
 /// description and tag columns as written, with a letter, used at least twice (a word used once
 /// is as likely a typo upstream as the right spelling).
 pub(crate) const FILL_SPELLING: &str = "
+    DELETE FROM spelling;
     CREATE VIRTUAL TABLE temp.indexed_terms USING fts5vocab(main, detections_fts, col);
     INSERT INTO spelling (term, uses)
         SELECT term, sum(doc) FROM temp.indexed_terms

@@ -11,6 +11,7 @@ use ruledex_core::ids::TechniqueId;
 use ruledex_core::query::SearchQuery;
 use ruledex_store::{Marked, SourceStatus};
 
+use super::changes::{ChangeItem, badge, feed_link, source_feed_href, whats_new};
 use super::view::{Card, ExportLink, FacetGroup, FacetScope, export_menu, facet_groups, short_commit, with_param};
 use super::{PageResult, params, render};
 use crate::error::WebError;
@@ -32,6 +33,8 @@ struct HomeView {
     built_at: String,
     matrix: Vec<TacticColumn>,
     community: bool,
+    whats_new: Vec<ChangeItem>,
+    feed_href: &'static str,
 }
 
 #[derive(Default)]
@@ -42,6 +45,8 @@ struct SyncView {
     files_total: usize,
     failed: String,
     problems: Vec<String>,
+    /// The last sync found nothing changed upstream.
+    unchanged: bool,
 }
 
 struct SourceRow {
@@ -80,6 +85,7 @@ struct CatalogSummary {
     detections: usize,
     attack_version: String,
     built_at: String,
+    whats_new: Vec<ChangeItem>,
 }
 
 pub async fn home(State(state): State<AppState>, query: RawQuery) -> PageResult {
@@ -92,9 +98,11 @@ pub async fn home(State(state): State<AppState>, query: RawQuery) -> PageResult 
         }
         None => CatalogSummary::default(),
     };
+    let mut layout = Layout::new("ruledex · vendor-native detections cross-linked to ATT&CK")
+        .with_attack(Some(summary.attack_version.clone()).filter(|v| !v.is_empty()));
+    layout.feeds.push(feed_link("ruledex · what changed", "/feed.atom"));
     render(&HomeView {
-        layout: Layout::new("ruledex · vendor-native detections cross-linked to ATT&CK")
-            .with_attack(Some(summary.attack_version.clone()).filter(|v| !v.is_empty())),
+        layout,
         sync: sync_view(state.sync_phase()),
         config_origin: state.setup().config_origin.clone(),
         mirrors_command: state.setup().mirrors_command.clone(),
@@ -105,6 +113,8 @@ pub async fn home(State(state): State<AppState>, query: RawQuery) -> PageResult 
         built_at: summary.built_at,
         matrix: summary.matrix,
         community,
+        whats_new: summary.whats_new,
+        feed_href: "/feed.atom",
     })
 }
 
@@ -118,6 +128,7 @@ fn catalog_summary(catalog: &Catalog, filter: &ruledex_core::query::Filter) -> R
         detections: info.detections,
         attack_version: info.attack_version.clone().unwrap_or_default(),
         built_at: short_time(info.built_at.as_deref().unwrap_or_default()),
+        whats_new: whats_new(catalog, None)?,
     })
 }
 
@@ -127,7 +138,7 @@ fn sync_view(phase: SyncPhase) -> SyncView {
         SyncPhase::Running { step, files_read, files_total } => {
             SyncView { running: true, step, files_read, files_total, ..SyncView::default() }
         }
-        SyncPhase::Finished { problems } => SyncView { problems, ..SyncView::default() },
+        SyncPhase::Finished { problems, unchanged } => SyncView { problems, unchanged, ..SyncView::default() },
         SyncPhase::Failed { error } => SyncView { failed: error, ..SyncView::default() },
     }
 }
@@ -247,6 +258,7 @@ pub async fn search(State(state): State<AppState>, query: RawQuery) -> Result<Re
     let search = params.search(PAGE_SIZE)?;
     let technique_filter = params.technique_filter()?;
     let raw_query = query.0.unwrap_or_default();
+    let badge_days = state.badge_days();
     if search.text.trim().is_empty() {
         return Ok(render(&empty_search(&search))?.into_response());
     }
@@ -256,7 +268,7 @@ pub async fn search(State(state): State<AppState>, query: RawQuery) -> Result<Re
                 return Ok(Redirect::to(&technique_url(id)).into_response());
             }
             let techniques = catalog.suggest_techniques(&search.text, &technique_filter, TECHNIQUE_MATCHES)?;
-            let view = results(catalog, &search, &raw_query, techniques)?;
+            let view = results(catalog, badge_days, &search, &raw_query, techniques)?;
             Ok(render(&view)?.into_response())
         })
         .await
@@ -281,17 +293,22 @@ fn empty_search(search: &SearchQuery) -> SearchView {
 
 fn results(
     catalog: &Catalog,
+    badge_days: u32,
     search: &SearchQuery,
     raw_query: &str,
     techniques: Vec<ruledex_app::wire::TechniqueSuggestionJson>,
 ) -> Result<SearchView, WebError> {
     let results = catalog.search(search)?;
+    let recent = catalog.recent_changes(badge_days)?;
     let hits = results
         .hits
         .iter()
         .enumerate()
         .map(|(i, hit)| Hit {
-            card: Card::new(i, &hit.detection, None, &Default::default()),
+            card: Card {
+                change_badge: badge(&recent, &hit.detection),
+                ..Card::new(i, &hit.detection, None, &Default::default())
+            },
             title_html: marked(&hit.title),
             snippet_html: marked(&hit.snippet),
         })
@@ -368,6 +385,7 @@ fn unknown_tags(catalog: &Catalog, unknown: &std::collections::BTreeMap<String, 
 
 struct SourceDetail {
     row: SourceRow,
+    feed_href: String,
     format: String,
     files_parsed: usize,
     mapped: usize,
@@ -392,6 +410,7 @@ pub async fn sources(State(state): State<AppState>) -> PageResult {
                 .map(|(s, row)| {
                     let r = &s.report;
                     SourceDetail {
+                        feed_href: source_feed_href(&r.name),
                         row,
                         format: r.format.to_string(),
                         files_parsed: r.files_parsed,
@@ -407,7 +426,11 @@ pub async fn sources(State(state): State<AppState>) -> PageResult {
                 })
                 .collect();
             let release = catalog.attack_version().unwrap_or_else(|| "loaded".into());
-            let layout = Layout::new("Sources · ruledex").with_attack(catalog.attack_version());
+            let mut layout = Layout::new("Sources · ruledex").with_attack(catalog.attack_version());
+            for s in statuses {
+                let name = &s.report.name;
+                layout.feeds.push(feed_link(format!("ruledex · what changed in {name}"), source_feed_href(name)));
+            }
             render(&SourcesView { layout, sources, release })
         })
         .await

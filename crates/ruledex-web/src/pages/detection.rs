@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use ruledex_app::links;
 use ruledex_core::model::Detection;
 
+use super::changes::{HistoryEntry, badge, detection_history};
 use super::view::{Card, Chip, download_name};
 use super::{PageResult, render};
 use crate::error::WebError;
@@ -37,6 +38,7 @@ struct DetectionView {
     commit: String,
     commit_url: String,
     other_techniques_note: String,
+    history: Vec<HistoryEntry>,
     atlas: Vec<Reference>,
     tests: Vec<TestView>,
 }
@@ -59,10 +61,14 @@ pub async fn detection(
     State(state): State<AppState>,
     PathParams((source, id), _): PathParams<(String, String)>,
 ) -> PageResult {
+    let badge_days = state.badge_days();
     state
         .run(Cost::Ordinary, move |catalog| {
-            let mut view = DetectionView::new(&catalog.detection(&source, &id)?);
+            let detection = catalog.detection(&source, &id)?;
+            let mut view = DetectionView::new(&detection);
             view.layout.attack_version = catalog.attack_version().unwrap_or_default();
+            view.history = detection_history(catalog, &detection)?;
+            view.card.change_badge = badge(&catalog.recent_changes(badge_days)?, &detection);
             render(&view)
         })
         .await
@@ -136,6 +142,7 @@ impl DetectionView {
             commit: d.provenance.commit.clone().unwrap_or_default(),
             commit_url: commit_url(d),
             other_techniques_note: other_techniques_note(&card.chips),
+            history: vec![],
             atlas: d.atlas.iter().map(|a| Reference { href: a.url.clone(), text: a.id.to_string() }).collect(),
             tests: r
                 .tests

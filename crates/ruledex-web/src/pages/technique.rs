@@ -19,6 +19,7 @@ use ruledex_core::model::SourceKind;
 use ruledex_core::query::{FacetCounts, Facets, Filter};
 use ruledex_store::{TechniquePage, Window};
 
+use super::changes::{ChangeItem, badge, feed_link, technique_feed_href, whats_new};
 use super::view::{Card, ExportLink, FacetGroup, FacetScope, attack_paragraphs, export_menu, facet_groups, with_param};
 use super::{PageResult, params, render};
 use crate::layout::Layout;
@@ -65,6 +66,8 @@ struct TechniqueView {
     community: usize,
     deprecated_count: usize,
     exports: Vec<ExportLink>,
+    whats_new: Vec<ChangeItem>,
+    feed_href: String,
 }
 
 struct Link {
@@ -94,7 +97,8 @@ pub async fn technique(
     let params = params(&query)?;
     let requested = technique_id(&raw)?;
     let raw_query = query.0.unwrap_or_default();
-    state.run(Cost::Ordinary, move |catalog| technique_view(catalog, requested, &params, &raw_query)).await
+    let badge_days = state.badge_days();
+    state.run(Cost::Ordinary, move |catalog| technique_view(catalog, requested, &params, &raw_query, badge_days)).await
 }
 
 /// `/techniques/T1090/003`, as attack.mitre.org spells sub-techniques, leads to T1090.003.
@@ -107,14 +111,25 @@ pub async fn technique_by_url_path(
     Ok(Redirect::permanent(&format!("{}{query}", technique_url(id))))
 }
 
-fn technique_view(catalog: &Catalog, requested: TechniqueId, params: &FilterParams, raw_query: &str) -> PageResult {
+fn technique_view(
+    catalog: &Catalog,
+    requested: TechniqueId,
+    params: &FilterParams,
+    raw_query: &str,
+    badge_days: u32,
+) -> PageResult {
     let (chosen, filter, exact) = (params.filter()?, params.technique_filter()?, params.exact());
     let window = Window { offset: (params.page()? - 1) * PAGE_SIZE, limit: PAGE_SIZE };
     let page = catalog.technique_page_window(&requested.to_string(), exact, &filter, window)?;
     let whole_family = catalog.store().family_facets(page.id).map_err(ServiceError::from)?;
     let family: Vec<(Facets, bool)> = whole_family.iter().filter(|(_, direct)| *direct || !exact).cloned().collect();
     let counts = catalog.store().family_counts(page.id.parent(), &filter).map_err(ServiceError::from)?;
-    let view = TechniqueView::new(catalog, &page, &family, params, raw_query, |id| counts.family(id))?;
+    let mut view = TechniqueView::new(catalog, &page, &family, params, raw_query, |id| counts.family(id))?;
+    let recent = catalog.recent_changes(badge_days)?;
+    for (card, d) in view.groups.iter_mut().flat_map(|g| g.cards.iter_mut()).zip(&page.listing.detections) {
+        card.change_badge = badge(&recent, d);
+    }
+    view.whats_new = whats_new(catalog, Some(page.id))?;
     let (choices, order) = option_counts(&whole_family, &family, &chosen, params.community());
     let community_vendors = catalog.store().community_vendors();
     let vendor_native = (!view.show_community)
@@ -149,8 +164,12 @@ impl TechniqueView {
         let last = offset + cards.len();
         let page_link = |n: usize| format!("?{}", with_param(raw_query, "page", &n.to_string()));
         let number = params.page()?;
+        let mut layout = Layout::new(format!("{id} {name} · detections")).with_attack(catalog.attack_version());
+        layout.feeds.push(feed_link(format!("ruledex · what changed for {id}"), technique_feed_href(id)));
         Ok(TechniqueView {
-            layout: Layout::new(format!("{id} {name} · detections")).with_attack(catalog.attack_version()),
+            layout,
+            whats_new: vec![],
+            feed_href: technique_feed_href(id),
             id: id.to_string(),
             attack_version: catalog.attack_version().unwrap_or_default(),
             revoked_from: page.revoked.map(|r| r.to_string()).unwrap_or_default(),

@@ -57,6 +57,8 @@ pub struct Card {
     pub license: String,
     /// Hidden by the filters in the URL (scripts may reveal it without a reload).
     pub hidden: bool,
+    /// "new" or "updated" when it changed upstream recently; empty otherwise.
+    pub change_badge: &'static str,
 }
 
 /// A download of one detection in a platform's import format.
@@ -177,6 +179,7 @@ impl Card {
             upstream_url: d.provenance.upstream_url.clone().unwrap_or_default(),
             license: d.effective_license.clone().unwrap_or_default(),
             hidden: !filter.matches(&d.into()),
+            change_badge: "",
         }
     }
 }

@@ -1,5 +1,6 @@
 //! One module per command. Each turns its arguments into store calls and prints the result.
 
+mod changes;
 mod config;
 mod export;
 mod mcp;
@@ -53,6 +54,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Show(args) => show::run(&env, &args),
         Command::Search(args) => search::run(&env, &args),
         Command::Stats(args) => stats::run(&env, &args),
+        Command::Changes(args) => changes::run(&env, &args),
         Command::Export(args) => export::run(&env, &args),
         Command::Config(args) => config::run(&env, &args),
     }

@@ -37,7 +37,12 @@ pub fn run(env: Env, args: &ServeArgs) -> Result<u8> {
     if let Some(notice) = &notice {
         eprintln!("ruledex: warning: {notice}");
     }
-    let setup = Setup { config_origin: env.config.origin.clone(), mirrors_command: mirrors_command(), notice };
+    let setup = Setup {
+        config_origin: env.config.origin.clone(),
+        mirrors_command: mirrors_command(),
+        notice,
+        badge_days: env.config.history.badge_days,
+    };
     let state = AppState::new(catalog, setup, Limits::default());
     let mcp = args.mcp || env.config.serve.mcp;
     if mcp {
@@ -122,7 +127,7 @@ fn spawn_sync(config: Config, data_dir: PathBuf, state: AppState) {
             bar.0.finish_and_clear();
         }
         let phase = match result.and_then(|summary| install(&state, &data_dir, &summary)) {
-            Ok(problems) => SyncPhase::Finished { problems },
+            Ok((problems, unchanged)) => SyncPhase::Finished { problems, unchanged },
             Err(error) => {
                 eprintln!("ruledex: sync failed: {error:#}");
                 eprintln!(
@@ -161,15 +166,18 @@ fn mirrors_command() -> String {
     }
 }
 
-/// Opens the freshly built catalog in the server; returns the sources that could not be read.
-fn install(state: &AppState, data_dir: &Path, summary: &sync::SyncSummary) -> Result<Vec<String>> {
+/// Opens the freshly built catalog in the server (the one it serves, when nothing changed);
+/// returns the sources that could not be read, and whether nothing changed.
+fn install(state: &AppState, data_dir: &Path, summary: &sync::SyncSummary) -> Result<(Vec<String>, bool)> {
     print_summary(summary)?;
-    state.install(open(&summary.catalog)?);
+    if !summary.unchanged || state.catalog().is_none() {
+        state.install(open(&summary.catalog)?);
+    }
     eprintln!("ruledex: catalog ready in {}", data_dir.display());
     if summary.sources.iter().any(|s| s.failures > 0) {
         eprintln!("ruledex: the unreadable files, each with its reason, are listed on the Sources page (/sources)");
     }
-    Ok(summary.problems())
+    Ok((summary.problems(), summary.unchanged))
 }
 
 /// Reports progress to the server (the home page) and, on a terminal, to a progress bar.

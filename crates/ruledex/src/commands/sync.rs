@@ -11,16 +11,17 @@ use crate::cli::SyncArgs;
 use crate::exit;
 use crate::output;
 use crate::output::outln;
-use ruledex_app::sync::{self, Progress, Quiet, SyncSummary};
+use ruledex_app::sync::{self, Mode, Progress, Quiet, SyncSummary};
 
 pub fn run(env: &Env, args: &SyncArgs) -> Result<u8> {
+    let mode = if args.full { Mode::Full } else { Mode::Incremental };
     let summary = if std::io::stderr().is_terminal() && !args.output.json {
         let bar = Bar::new();
-        let summary = sync::run(&env.config, env.data_dir(), &bar);
+        let summary = sync::run_with(&env.config, env.data_dir(), &bar, mode);
         bar.0.finish_and_clear();
         summary?
     } else {
-        sync::run(&env.config, env.data_dir(), &Quiet)?
+        sync::run_with(&env.config, env.data_dir(), &Quiet, mode)?
     };
     if args.output.json {
         output::json(&summary)?;
@@ -82,8 +83,14 @@ pub fn print_summary(summary: &SyncSummary) -> std::io::Result<()> {
         "store"
     )?;
     for s in &summary.sources {
+        let commit = s.commit.as_deref().map_or("-", |c| c.get(..12).unwrap_or(c));
+        let read = match (s.unchanged, s.files_reused) {
+            (true, _) => "unchanged upstream, not read".to_string(),
+            (false, 0) => String::new(),
+            (false, reused) => format!("{reused} unchanged files not parsed"),
+        };
         outln!(
-            "{:<16} {:>7} {:>10} {:>8} {:>10} {:>7} {:>7} {:>7}  {}",
+            "{:<16} {:>7} {:>10} {:>8} {:>10} {:>7} {:>7} {:>7}  {commit:<12}  {read}",
             s.name,
             s.files,
             s.detections,
@@ -92,7 +99,6 @@ pub fn print_summary(summary: &SyncSummary) -> std::io::Result<()> {
             seconds(s.fetch_time),
             seconds(s.parse_time),
             seconds(s.store_time),
-            s.commit.as_deref().map_or("-", |c| c.get(..12).unwrap_or(c)),
         )?;
     }
     outln!()?;
@@ -108,11 +114,36 @@ pub fn print_summary(summary: &SyncSummary) -> std::io::Result<()> {
         };
         outln!("warning: {}: {problem}{consequence}", s.name)?;
     }
+    if let Some(warning) = &summary.catalog_warning {
+        outln!("warning: {warning}")?;
+    }
     let failed: usize = summary.sources.iter().map(|s| s.failures).sum();
     if failed > 0 {
         outln!("{failed} rule files or rules could not be read; `ruledex stats` lists each with its reason")?;
     }
     let detections: usize = summary.sources.iter().map(|s| s.detections).sum();
+    if summary.unchanged {
+        return outln!(
+            "nothing changed upstream; catalog unchanged: {} ({detections} detections), checked in {}",
+            summary.catalog.display(),
+            seconds(summary.total_time)
+        );
+    }
+    let c = &summary.changes;
+    match summary.sync {
+        Some(sync) => outln!(
+            "changes (sync {sync}): {} added, {} changed, {} deprecated, {} removed; `ruledex changes --since {}` lists them",
+            c.added,
+            c.changed,
+            c.deprecated,
+            c.removed,
+            sync - 1
+        )?,
+        None => outln!("no detection changed")?,
+    }
+    if let Some(update) = &summary.attack_update {
+        outln!("{} (their own tags unchanged)", update.sentence())?;
+    }
     outln!("catalog: {} ({detections} detections) built in {}", summary.catalog.display(), seconds(summary.total_time))
 }
 

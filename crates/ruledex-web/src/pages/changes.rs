@@ -1,0 +1,285 @@
+//! The change history on the web: Atom feeds (everything, one technique, one source), the "what's
+//! new" lists of the home and technique pages, the "new" and "updated" badges on cards, and a
+//! detection's own history with a diff of its query.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use ruledex_app::Catalog;
+use ruledex_app::changes::ChangeRequest;
+use ruledex_app::wire::ChangeJson;
+use ruledex_core::ids::TechniqueId;
+use ruledex_core::model::{ChangeKind, Detection};
+use similar::{ChangeTag, TextDiff};
+
+use super::view::short_commit;
+use crate::atom::{Entry, Feed};
+use crate::error::WebError;
+use crate::params::{PathParams, technique_id};
+use crate::state::{AppState, Cost};
+
+/// Entries a feed carries.
+const FEED_ENTRIES: usize = 100;
+/// Changes a "what's new" list shows.
+const WHATS_NEW: usize = 10;
+/// Lines of unchanged query shown around each changed part of a diff.
+const DIFF_CONTEXT: usize = 3;
+
+/// `/feed.atom`: every change.
+pub async fn feed(State(state): State<AppState>) -> Result<Response, WebError> {
+    atom(&state, FeedScope::All).await
+}
+
+/// `/techniques/{id}/feed.atom`: changes of a technique's detections (its sub-techniques' too).
+pub async fn technique_feed(
+    State(state): State<AppState>,
+    PathParams(raw, _): PathParams<String>,
+) -> Result<Response, WebError> {
+    atom(&state, FeedScope::Technique(technique_id(&raw)?)).await
+}
+
+/// `/sources/{name}/feed.atom`: changes of one source.
+pub async fn source_feed(
+    State(state): State<AppState>,
+    PathParams(name, _): PathParams<String>,
+) -> Result<Response, WebError> {
+    atom(&state, FeedScope::Source(name)).await
+}
+
+enum FeedScope {
+    All,
+    Technique(TechniqueId),
+    Source(String),
+}
+
+/// The feed link a page announces in its head (`<link rel="alternate">`).
+pub struct FeedLink {
+    pub title: String,
+    pub href: String,
+}
+
+pub fn feed_link(title: impl Into<String>, href: impl Into<String>) -> FeedLink {
+    FeedLink { title: title.into(), href: href.into() }
+}
+
+pub fn technique_feed_href(id: TechniqueId) -> String {
+    format!("/techniques/{id}/feed.atom")
+}
+
+pub fn source_feed_href(source: &str) -> String {
+    format!("/sources/{}/feed.atom", ruledex_core::url::encode_component(source))
+}
+
+async fn atom(state: &AppState, scope: FeedScope) -> Result<Response, WebError> {
+    let xml = state
+        .run(Cost::Ordinary, move |catalog| {
+            let (self_href, page_href, title) = match &scope {
+                FeedScope::All => ("/feed.atom".to_string(), "/".to_string(), "ruledex · what changed".to_string()),
+                FeedScope::Technique(id) => {
+                    let name = catalog.technique_name(*id).unwrap_or_default();
+                    let title = format!("ruledex · what changed for {id} {name}");
+                    (technique_feed_href(*id), ruledex_app::links::technique(*id), title.trim_end().to_string())
+                }
+                FeedScope::Source(name) => {
+                    (source_feed_href(name), format!("/sources#{name}"), format!("ruledex · what changed in {name}"))
+                }
+            };
+            let technique = match &scope {
+                FeedScope::Technique(id) => Some(id.to_string()),
+                _ => None,
+            };
+            let source = match &scope {
+                FeedScope::Source(name) => Some(name.as_str()),
+                _ => None,
+            };
+            let request = ChangeRequest {
+                technique: technique.as_deref(),
+                source,
+                limit: Some(FEED_ENTRIES),
+                ..ChangeRequest::default()
+            };
+            let changes = catalog.changes(&request)?.changes;
+            let updated = changes
+                .first()
+                .map(|c| c.synced_at.clone())
+                .or_else(|| catalog.store().info().built_at.clone())
+                .unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
+            let feed = Feed {
+                id: format!("urn:ruledex:feed:{self_href}"),
+                title,
+                self_href,
+                page_href,
+                updated,
+                entries: changes.iter().map(entry).collect(),
+            };
+            Ok(feed.render())
+        })
+        .await?;
+    Ok(([(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")], xml).into_response())
+}
+
+fn entry(change: &ChangeJson) -> Entry {
+    Entry {
+        id: change.change_id.clone(),
+        title: format!("{}: {} ({})", heading(change.change), change.title, change.source),
+        updated: change.synced_at.clone(),
+        href: change.href.clone(),
+        categories: change.techniques.iter().map(ToString::to_string).collect(),
+        summary: summary(change),
+    }
+}
+
+fn heading(kind: ChangeKind) -> &'static str {
+    match kind {
+        ChangeKind::Added => "New",
+        ChangeKind::Changed => "Updated",
+        ChangeKind::Deprecated => "Deprecated",
+        ChangeKind::Removed => "Removed",
+    }
+}
+
+/// `splunk/x · changed: query · commit 1837fae → 2a3b4c5 · T1090.003`
+fn summary(change: &ChangeJson) -> String {
+    let mut parts = vec![format!("{}/{}", change.source, change.id)];
+    if !change.fields.is_empty() {
+        parts.push(format!("changed: {}", fields(change)));
+    }
+    parts.push(commits(change));
+    let techniques: Vec<String> = change.techniques.iter().map(ToString::to_string).collect();
+    if !techniques.is_empty() {
+        parts.push(techniques.join(", "));
+    }
+    parts.retain(|p| !p.is_empty());
+    parts.join(" · ")
+}
+
+fn fields(change: &ChangeJson) -> String {
+    change.fields.iter().map(|f| f.label()).collect::<Vec<_>>().join(", ")
+}
+
+fn commits(change: &ChangeJson) -> String {
+    let short = |c: &Option<String>| c.as_deref().map(short_commit).map(str::to_string);
+    match (short(&change.commit_before), short(&change.commit)) {
+        (Some(before), Some(after)) if before != after => format!("commit {before} → {after}"),
+        (_, Some(after)) => format!("commit {after}"),
+        (Some(before), None) => format!("commit {before}"),
+        (None, None) => String::new(),
+    }
+}
+
+/// A change in a "what's new" list or a detection's history.
+pub struct ChangeItem {
+    /// `added`, `changed`, `deprecated` or `removed`, for styling.
+    pub kind_key: &'static str,
+    /// "New", "Updated"...
+    pub kind: &'static str,
+    pub title: String,
+    /// The detection's page; empty for a removed detection.
+    pub href: String,
+    pub address: String,
+    pub fields: String,
+    pub commits: String,
+    /// "2026-11-29 10:00 UTC"
+    pub when: String,
+}
+
+impl From<&ChangeJson> for ChangeItem {
+    fn from(c: &ChangeJson) -> ChangeItem {
+        ChangeItem {
+            kind_key: c.change.as_str(),
+            kind: heading(c.change),
+            title: c.title.clone(),
+            href: if c.change == ChangeKind::Removed { String::new() } else { c.href.clone() },
+            address: format!("{}/{}", c.source, c.id),
+            fields: fields(c),
+            commits: commits(c),
+            when: c.synced_at.get(..16).map_or_else(|| c.synced_at.clone(), |m| format!("{} UTC", m.replace('T', " "))),
+        }
+    }
+}
+
+/// The latest changes, of one technique's detections (its sub-techniques' too) or of all.
+pub fn whats_new(catalog: &Catalog, technique: Option<TechniqueId>) -> Result<Vec<ChangeItem>, WebError> {
+    let technique = technique.map(|t| t.to_string());
+    let request = ChangeRequest { technique: technique.as_deref(), limit: Some(WHATS_NEW), ..ChangeRequest::default() };
+    Ok(catalog.changes(&request)?.changes.iter().map(ChangeItem::from).collect())
+}
+
+/// One change in a detection's history, with a diff when its query changed.
+pub struct HistoryEntry {
+    pub item: ChangeItem,
+    pub diff: Vec<DiffLine>,
+}
+
+/// A line of a query diff: `add`, `del`, `same`, or `gap` (unchanged lines left out).
+pub struct DiffLine {
+    pub kind: &'static str,
+    pub text: String,
+}
+
+/// Everything the history holds of one detection, newest first.
+pub fn detection_history(catalog: &Catalog, d: &Detection) -> Result<Vec<HistoryEntry>, WebError> {
+    let request = ChangeRequest { source: Some(&d.source), id: Some(&d.id), ..ChangeRequest::default() };
+    let changes = catalog.changes(&request)?.changes;
+    Ok(changes
+        .iter()
+        .map(|c| HistoryEntry {
+            item: ChangeItem::from(c),
+            diff: match (&c.query_before, &c.query_after) {
+                (Some(before), Some(after)) => diff(before, after),
+                _ => vec![],
+            },
+        })
+        .collect())
+}
+
+/// A line diff of two queries, unchanged stretches cut to a few lines of context.
+fn diff(before: &str, after: &str) -> Vec<DiffLine> {
+    let diff = TextDiff::from_lines(before, after);
+    let mut lines = Vec::new();
+    for (i, group) in diff.grouped_ops(DIFF_CONTEXT).iter().enumerate() {
+        if i > 0 {
+            lines.push(DiffLine { kind: "gap", text: "…".into() });
+        }
+        for op in group {
+            for change in diff.iter_changes(op) {
+                let kind = match change.tag() {
+                    ChangeTag::Insert => "add",
+                    ChangeTag::Delete => "del",
+                    ChangeTag::Equal => "same",
+                };
+                lines.push(DiffLine { kind, text: change.value().trim_end_matches(['\n', '\r']).to_string() });
+            }
+        }
+    }
+    lines
+}
+
+/// "new" or "updated" for a detection that changed recently (see `AppState::badge_days`).
+pub fn badge(recent: &HashMap<(String, String), ChangeKind>, d: &Detection) -> &'static str {
+    match recent.get(&(d.source.clone(), d.id.clone())) {
+        Some(ChangeKind::Added) => "new",
+        Some(ChangeKind::Changed | ChangeKind::Deprecated) => "updated",
+        _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_diff_marks_lines_and_cuts_long_unchanged_stretches() {
+        let before = (1..=20).map(|i| format!("line {i}\n")).collect::<String>();
+        let after = before.replace("line 2\n", "line two\n").replace("line 19\n", "");
+        let lines = diff(&before, &after);
+        let kinds: Vec<&str> = lines.iter().map(|l| l.kind).collect();
+        assert_eq!(kinds.iter().filter(|k| **k == "gap").count(), 1, "{kinds:?}");
+        assert!(lines.iter().any(|l| l.kind == "del" && l.text == "line 2"));
+        assert!(lines.iter().any(|l| l.kind == "add" && l.text == "line two"));
+        assert!(lines.iter().any(|l| l.kind == "del" && l.text == "line 19"));
+        assert!(!lines.iter().any(|l| l.text == "line 10"), "far from any change");
+    }
+}
