@@ -6,6 +6,7 @@
 //! means is decided here, once.
 
 pub mod config;
+pub mod coverage;
 pub mod export;
 pub mod fetch;
 pub mod links;

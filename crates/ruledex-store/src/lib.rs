@@ -8,6 +8,7 @@ mod pool;
 mod reader;
 mod record;
 mod search;
+mod tally;
 mod technique;
 mod writer;
 
@@ -15,12 +16,13 @@ use std::path::{Path, PathBuf};
 
 pub use reader::{Candidate, CatalogInfo, Listing, Lookup, SourceStatus, Store, StoreOptions, TechniqueCounts, Window};
 pub use search::{Field, Hit, MAX_QUERY_CHARS, Marked, SearchResults};
+pub use tally::{SourceTallies, Tally};
 pub use technique::{SubtechniqueCount, TechniquePage};
 pub use writer::CatalogWriter;
 
 /// Bumped whenever `schema.sql` or a record in `record.rs` changes; a catalog of another
 /// version is refused with a request to run a sync, which rebuilds it.
-pub const SCHEMA_VERSION: i32 = 5;
+pub const SCHEMA_VERSION: i32 = 6;
 
 /// The catalog's file name inside the data directory.
 pub const CATALOG_FILE: &str = "catalog.sqlite";

@@ -13,7 +13,9 @@ use ruledex_core::query::{FacetCounts, Facets, Filter};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::pool::Pool;
-use crate::record::{DetectionRecord, ReportRecord, TacticRecord, TechniqueRecord, restore_test_inputs, wire};
+use crate::record::{
+    DetectionRecord, ObjectRecord, ReportRecord, TacticRecord, TechniqueRecord, restore_test_inputs, wire,
+};
 use crate::{Result, SCHEMA_VERSION, StoreError};
 
 /// How long reading a generation's in-memory tables may take when it opens (the whole catalog
@@ -170,7 +172,12 @@ impl Store {
                 let info = read_info(conn, path, facets.len())?;
                 let techniques = bodies(conn, "SELECT body FROM techniques ORDER BY id", TechniqueRecord::parse)?;
                 let tactics = bodies(conn, "SELECT body FROM tactics ORDER BY position", TacticRecord::parse)?;
-                let attack = AttackCatalog::from_parts(techniques, tactics, info.attack_version.clone());
+                let mut attack = AttackCatalog::from_parts(techniques, tactics, info.attack_version.clone());
+                attack.insert_objects(bodies(
+                    conn,
+                    "SELECT body FROM attack_objects ORDER BY id",
+                    ObjectRecord::parse,
+                )?);
                 Ok((attack, info, read_sources(conn)?))
             })
             .map_err(damaged)?;

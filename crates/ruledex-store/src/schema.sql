@@ -77,6 +77,12 @@ CREATE TABLE tactics (
     body     TEXT NOT NULL
 );
 
+-- ATT&CK groups, campaigns and software, with the techniques each uses.
+CREATE TABLE attack_objects (
+    id   TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+);
+
 -- Full-text index; rowid = detections.pk. `tags` holds ATT&CK IDs and names, tactics,
 -- vendor, language, data sources and the vendor's own labels.
 CREATE VIRTUAL TABLE detections_fts USING fts5 (

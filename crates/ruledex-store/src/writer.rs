@@ -8,7 +8,7 @@ use ruledex_core::ingest::{Asset, IngestedSource, SourceReport};
 use ruledex_core::model::Detection;
 use rusqlite::{Connection, OpenFlags, params};
 
-use crate::record::{DetectionRecord, ReportRecord, TacticRecord, TechniqueRecord, test_inputs};
+use crate::record::{DetectionRecord, ObjectRecord, ReportRecord, TacticRecord, TechniqueRecord, test_inputs};
 use crate::{CATALOG_FILE, Result, SCHEMA_VERSION, StoreError, catalog_path, io_error};
 
 const TEMP_PREFIX: &str = "catalog.sqlite.tmp-";
@@ -76,6 +76,10 @@ impl CatalogWriter {
                 position as i64,
                 serde_json::to_string(&TacticRecord::from(t))?
             ])?;
+        }
+        let mut object = self.conn().prepare("INSERT INTO attack_objects (id, body) VALUES (?1, ?2)")?;
+        for o in attack.objects() {
+            object.execute(params![o.id.to_string(), serde_json::to_string(&ObjectRecord::from(o))?])?;
         }
         Ok(())
     }

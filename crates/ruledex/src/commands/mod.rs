@@ -1,6 +1,8 @@
 //! One module per command. Each turns its arguments into store calls and prints the result.
 
+mod attack_object;
 mod config;
+mod coverage;
 mod export;
 mod mcp;
 mod search;
@@ -14,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use ruledex_app::Catalog;
+use ruledex_core::ids::ObjectKind;
 use ruledex_store::StoreOptions;
 
 use crate::cli::{Cli, Command};
@@ -54,6 +57,10 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Search(args) => search::run(&env, &args),
         Command::Stats(args) => stats::run(&env, &args),
         Command::Export(args) => export::run(&env, &args),
+        Command::Coverage(args) => coverage::run(&env, &args),
+        Command::Group(args) => attack_object::run(&env, ObjectKind::Group, &args),
+        Command::Campaign(args) => attack_object::run(&env, ObjectKind::Campaign, &args),
+        Command::Software(args) => attack_object::run(&env, ObjectKind::Software, &args),
         Command::Config(args) => config::run(&env, &args),
     }
 }
