@@ -2,6 +2,7 @@
 //! service's answers.
 
 mod catalog_pages;
+mod coverage;
 mod detection;
 mod technique;
 pub mod view;
@@ -14,6 +15,7 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 
 pub use catalog_pages::{home, search, sources};
+pub use coverage::{attack_object, attack_objects, coverage};
 pub use detection::{detection, raw_rule};
 pub use technique::{technique, technique_by_url_path};
 
