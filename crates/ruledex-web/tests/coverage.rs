@@ -55,6 +55,9 @@ fn group_pages_are_found_by_alias_and_unknown_names_are_404s_with_suggestions() 
     let listed = index.select(&select("tbody tr")).count();
     assert_eq!(listed, server.get("/api/v1/groups").ok().json().as_array().unwrap().len());
     assert!(listed > 150, "{listed} groups");
+    let technique = server.get("/techniques/T1059.001").ok().html();
+    let users = texts(&technique, ".used-by a");
+    assert!(users.contains(&"APT29".to_string()), "PowerShell names APT29 among its users: {users:?}");
     for path in ["/campaigns", "/campaigns/C0024", "/software", "/software/cobalt%20strike"] {
         server.get(path).ok();
     }
