@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 
 use ruledex_app::Catalog;
 use ruledex_app::config::Config;
+use ruledex_app::coverage::{CoverageRequest, Stack};
+use ruledex_core::attack::Domain;
+use ruledex_core::ids::ObjectKind;
 use ruledex_core::query::{Filter, SearchQuery};
 use ruledex_store::StoreOptions;
 
@@ -72,5 +75,12 @@ fn main() {
     measure("search \"netsh portproxy\"", || catalog.search(&SearchQuery::new("netsh portproxy")).unwrap().hits.len());
     measure("show elastic/<rule_id>", || {
         usize::from(catalog.detection("elastic", "6926b708-7964-425f-bed8-6e006379df08").is_ok())
+    });
+    // Coverage (goal: under 20 ms each).
+    let stack = Stack { have: vec!["splunk".into(), "elastic".into()], ..Stack::default() };
+    let request = CoverageRequest { stack: stack.clone(), domain: Domain::Enterprise, tactics: vec![] };
+    measure("coverage for splunk+elastic, Enterprise", || catalog.stack_coverage(&request).unwrap().techniques.len());
+    measure("group APT29 with a stack", || {
+        catalog.attack_object_page(ObjectKind::Group, "APT29", Some(&stack)).unwrap().techniques.len()
     });
 }

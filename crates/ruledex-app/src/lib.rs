@@ -7,6 +7,7 @@
 
 pub mod changes;
 pub mod config;
+pub mod coverage;
 pub mod export;
 pub mod fetch;
 pub mod fingerprint;

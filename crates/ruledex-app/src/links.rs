@@ -1,7 +1,7 @@
 //! Paths of the web catalog's pages. They are part of ruledex's interface: JSON answers and
 //! error suggestions carry them, and the web serves them.
 
-use ruledex_core::ids::TechniqueId;
+use ruledex_core::ids::{ObjectId, ObjectKind, TechniqueId};
 use ruledex_core::url::encode_component;
 
 pub fn technique(id: TechniqueId) -> String {
@@ -18,6 +18,21 @@ pub fn search(text: &str) -> String {
     format!("/search?q={}", encode_component(text))
 }
 
+/// `/groups/G0016`, `/campaigns/C0024`, `/software/S0154`.
+pub fn attack_object(id: ObjectId) -> String {
+    format!("{}/{id}", attack_objects(id.kind()))
+}
+
+/// The index of a kind: `/groups`, `/campaigns`, `/software`.
+pub fn attack_objects(kind: ObjectKind) -> &'static str {
+    match kind {
+        ObjectKind::Group => "/groups",
+        ObjectKind::Campaign => "/campaigns",
+        ObjectKind::Software => "/software",
+    }
+}
+
+pub const COVERAGE: &str = "/coverage";
 pub const HOME: &str = "/";
 pub const SOURCES: &str = "/sources";
 

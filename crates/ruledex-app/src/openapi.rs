@@ -6,9 +6,11 @@ use schemars::generate::{SchemaGenerator, SchemaSettings};
 use schemars::{JsonSchema, Schema};
 use serde_json::{Map, Value, json};
 
+use ruledex_core::ids::ObjectKind;
+
 use crate::wire::{
-    ChangesJson, CoverageJson, DetectionJson, ErrorJson, SearchJson, SourceJson, StatsJson, SyncPhase,
-    TechniquePageJson, TechniqueSuggestionJson,
+    AttackObjectJson, AttackObjectPageJson, ChangesJson, CoverageJson, DetectionJson, ErrorJson, SearchJson,
+    SourceJson, StackCoverageJson, StatsJson, SyncPhase, TechniquePageJson, TechniqueSuggestionJson,
 };
 
 /// A query or path parameter.
@@ -56,6 +58,13 @@ const COMMUNITY: Param = query("community", "Include community content (Sigma, c
 const EXACT: Param = query("exact", "Only detections tagged with the technique itself.", flag);
 const Q_SEARCH: Param = query("q", "Words, \"phrases\", AND/OR/NOT, prefix*, title:/description:/query:/tags:.", text);
 const Q_TECHNIQUE: Param = query("q", "Part of a technique ID or name.", text);
+const STACK: [Param; 3] = [
+    query("have", "The sources the stack has (configured names); may repeat or hold commas.", list),
+    query("community", "Count community content (Sigma, community KQL) as the stack's own.", flag),
+    query("inferred", "Count detections listed only through ruledex's mapping of vendor labels.", flag),
+];
+const TACTIC: Param = query("tactic", "Only these tactics (ID, name or shortname).", list);
+const DOMAIN: Param = query("domain", "enterprise (default), mobile or ics.", text);
 const OFFSET: Param = query("offset", "Results to skip.", number);
 const LIMIT: Param = query("limit", "Results per page (1-200).", number);
 
@@ -123,6 +132,37 @@ pub fn document() -> Value {
             &[&[COMMUNITY][..], FILTERS].concat(),
         ),
     );
+    add(
+        "/api/v1/coverage/stack",
+        operation::<StackCoverageJson>(
+            g,
+            "getStackCoverage",
+            "Every technique's status for the sources a stack has (covered, elsewhere, community-only, none)",
+            &[&STACK[..], &[TACTIC, DOMAIN]].concat(),
+        ),
+    );
+    for kind in ObjectKind::ALL {
+        let index = crate::links::attack_objects(*kind);
+        let label = kind.label();
+        let (list_id, get_id) = match kind {
+            ObjectKind::Group => ("listGroups", "getGroup"),
+            ObjectKind::Campaign => ("listCampaigns", "getCampaign"),
+            ObjectKind::Software => ("listSoftware", "getSoftware"),
+        };
+        add(
+            &format!("/api/v1{index}"),
+            operation::<Vec<AttackObjectJson>>(g, list_id, &format!("Every current ATT&CK {label}"), &[]),
+        );
+        add(
+            &format!("/api/v1{index}/{{id}}"),
+            operation::<AttackObjectPageJson>(
+                g,
+                get_id,
+                &format!("An ATT&CK {label} with the detections for each technique it uses"),
+                &[&[path("id", "ATT&CK ID (G0016, C0024, S0154), name or alias")][..], &STACK[..]].concat(),
+            ),
+        );
+    }
     add("/api/v1/sync", operation::<SyncPhase>(g, "getSync", "Where a background sync stands", &[]));
     add(
         "/api/v1/changes",

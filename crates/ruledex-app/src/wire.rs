@@ -21,6 +21,12 @@ use ruledex_store::{Candidate, CatalogInfo, Hit, RecordedAttackUpdate, RecordedC
 use schemars::JsonSchema;
 use serde::Serialize;
 
+mod coverage;
+pub use coverage::{
+    AttackObjectJson, AttackObjectPageJson, CoverageStatus, StackCoverageJson, StackTechniqueJson, StatusSummaryJson,
+    TacticCoverageJson, UsedTechniqueJson,
+};
+
 /// One detection. Listings leave out the native rule file (`native_rule` absent) and carry
 /// `implementation` and `investigation` as null; `show` has them all.
 #[derive(Debug, Clone, Serialize, JsonSchema)]

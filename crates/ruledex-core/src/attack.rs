@@ -394,6 +394,15 @@ impl AttackCatalog {
         self.objects.get(id)
     }
 
+    /// Adds groups, campaigns and software read back from storage, their technique uses
+    /// already resolved.
+    pub fn insert_objects(&mut self, objects: Vec<AttackObject>) {
+        for object in objects {
+            self.objects.insert(object);
+        }
+        self.objects.reindex();
+    }
+
     /// Every group, campaign and software, in ID order (groups first).
     pub fn objects(&self) -> impl Iterator<Item = &AttackObject> {
         self.objects.all()

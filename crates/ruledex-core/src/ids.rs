@@ -24,6 +24,7 @@ pub struct TacticId(u16);
 /// The kinds of ATT&CK objects that use techniques, each with its ID letter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum ObjectKind {
     /// An intrusion set, such as APT29 (`G0016`).
     Group,
@@ -298,6 +299,8 @@ macro_rules! string_schema {
 string_schema!(TechniqueId, "TechniqueId", "^T[0-9]{4}([.][0-9]{3})?$");
 #[cfg(feature = "schema")]
 string_schema!(TacticId, "TacticId", "^TA[0-9]{4}$");
+#[cfg(feature = "schema")]
+string_schema!(ObjectId, "AttackObjectId", "^[GCS][0-9]{4}$");
 
 #[cfg(test)]
 mod tests {

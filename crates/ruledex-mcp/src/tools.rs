@@ -11,11 +11,15 @@ use std::sync::{Arc, OnceLock};
 
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use ruledex_app::changes::ChangeRequest;
+use ruledex_app::coverage::{CoverageRequest, Stack};
 use ruledex_app::export::{ExportFormat, Selection};
 use ruledex_app::wire::{
-    ChangesJson, CoverageJson, ExportJson, SearchHitJson, SearchJson, StatsJson, TechniquePageJson,
+    AttackObjectPageJson, ChangesJson, CoverageJson, CoverageStatus, ExportJson, SearchHitJson, SearchJson,
+    StackCoverageJson, StatsJson, TechniquePageJson,
 };
 use ruledex_app::{Catalog, ServiceError};
+use ruledex_core::attack::Domain;
+use ruledex_core::ids::ObjectKind;
 use ruledex_core::model::{Language, RuleType, Severity, Status};
 use ruledex_core::query::{Filter, SearchQuery};
 use schemars::JsonSchema;
@@ -71,6 +75,8 @@ pub enum Call {
     Show(ShowArgs),
     Stats(StatsArgs),
     Coverage(CoverageArgs),
+    StackCoverage(StackCoverageArgs),
+    Group(GroupArgs),
     Export(ExportArgs),
     Changes(ChangesArgs),
 }
@@ -131,6 +137,18 @@ pub const TOOLS: &[Definition] = &[
         parse: |s, a| parse::<CoverageArgs>("coverage", s, a).map(Call::Coverage),
     },
     Definition {
+        name: "stack_coverage",
+        read_only: true,
+        tool: stack_coverage_tool,
+        parse: |s, a| parse::<StackCoverageArgs>("stack_coverage", s, a).map(Call::StackCoverage),
+    },
+    Definition {
+        name: "group",
+        read_only: true,
+        tool: group_tool,
+        parse: |s, a| parse::<GroupArgs>("group", s, a).map(Call::Group),
+    },
+    Definition {
         name: "export",
         read_only: true,
         tool: export_tool,
@@ -157,6 +175,8 @@ impl Call {
             Call::Show(args) => show(catalog, &args),
             Call::Stats(StatsArgs {}) => stats(catalog),
             Call::Coverage(args) => coverage(catalog, &args),
+            Call::StackCoverage(args) => stack_coverage(catalog, &args),
+            Call::Group(args) => group(catalog, &args),
             Call::Export(args) => export(catalog, args),
             Call::Changes(args) => changes(catalog, &args),
         }
@@ -648,6 +668,131 @@ fn coverage(catalog: &Catalog, args: &CoverageArgs) -> Result<Answer, ToolError>
             covered.len(),
             names.join(", ")
         );
+    }
+    Ok(Answer { structured: to_value(&json)?, summary })
+}
+
+// ---------------------------------------------------------------------------------------------
+// stack_coverage and group: coverage for the sources a user runs, threat groups
+
+/// The sources a user runs, and what counts.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct StackArgs {
+    /// The sources the user runs, by configured name (`stats` lists them), e.g. ["splunk", "sentinel"].
+    #[serde(default)]
+    pub have: Vec<String>,
+    /// Count community content (Sigma, community KQL) as the user's own.
+    #[serde(default)]
+    pub community: bool,
+    /// Count detections listed only through ruledex's mapping of vendor labels (Sublime's).
+    #[serde(default)]
+    pub inferred: bool,
+}
+
+impl StackArgs {
+    fn stack(&self) -> Stack {
+        Stack { have: self.have.clone(), community: self.community, inferred: self.inferred }
+    }
+}
+
+/// Arguments of `stack_coverage`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct StackCoverageArgs {
+    #[serde(flatten)]
+    pub stack: StackArgs,
+    /// Only these tactics (ID, name or shortname), e.g. ["command-and-control"].
+    #[serde(default)]
+    pub tactics: Vec<String>,
+    /// The matrix: enterprise (default), mobile or ics.
+    #[serde(default)]
+    pub domain: Option<Domain>,
+}
+
+fn stack_coverage_tool() -> Tool {
+    tool::<StackCoverageArgs, StackCoverageJson>(
+        "stack_coverage",
+        "Coverage for a stack",
+        "For every current technique and sub-technique of an ATT&CK matrix: whether the sources the user \
+         runs (`have`) cover it, only other vendors' native content does (`elsewhere`), only community \
+         content (`community-only`), or nothing (`none`), with detections per source. Use it for \"what do \
+         we cover with Splunk and Sentinel\", \"where are our gaps in Command and Control\". Revoked and \
+         deprecated techniques are never gaps. Example: {\"have\": [\"splunk\", \"sentinel\"], \"tactics\": \
+         [\"command-and-control\"]}.",
+    )
+}
+
+fn stack_coverage(catalog: &Catalog, args: &StackCoverageArgs) -> Result<Answer, ToolError> {
+    let request = CoverageRequest {
+        stack: args.stack.stack(),
+        domain: args.domain.unwrap_or(Domain::Enterprise),
+        tactics: args.tactics.clone(),
+    };
+    let mut json = catalog.stack_coverage(&request)?;
+    for tactic in &mut json.tactics {
+        text::cut(&mut tactic.tactic.description, 200, "see the tactic's ATT&CK page");
+    }
+    let s = &json.summary;
+    let mut summary = format!(
+        "{} covered, {} elsewhere, {} community-only, {} none (techniques and sub-techniques).\n",
+        s.covered, s.elsewhere, s.community_only, s.none
+    );
+    let gaps: Vec<String> = json
+        .techniques
+        .iter()
+        .filter(|t| t.status == CoverageStatus::Elsewhere)
+        .take(20)
+        .map(|t| format!("{} {} ({})", t.id, t.name, t.counts.keys().cloned().collect::<Vec<_>>().join(", ")))
+        .collect();
+    let _ = writeln!(summary, "Gaps other vendors cover (first 20): {}", gaps.join("; "));
+    Ok(Answer { structured: to_value(&json)?, summary })
+}
+
+/// Arguments of `group`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct GroupArgs {
+    /// An ATT&CK ID (G0016, C0024, S0154), name or alias ("Cozy Bear"), in any letter case.
+    pub name: String,
+    /// What to look for: group (default), campaign or software.
+    #[serde(default)]
+    pub kind: Option<ObjectKind>,
+    #[serde(flatten)]
+    pub stack: StackArgs,
+}
+
+fn group_tool() -> Tool {
+    tool::<GroupArgs, AttackObjectPageJson>(
+        "group",
+        "Threat group, campaign or software",
+        "An ATT&CK group (intrusion set), campaign or software, found by ID, name or alias, with every \
+         technique it is known to use and the detections for each per source; with `have`, whether the \
+         user's sources cover each. Use it for \"are we covered against APT29\". Unknown names get the \
+         closest names. Example: {\"name\": \"APT29\", \"have\": [\"splunk\"]}.",
+    )
+}
+
+fn group(catalog: &Catalog, args: &GroupArgs) -> Result<Answer, ToolError> {
+    let stack = args.stack.stack();
+    let asked = !stack.have.is_empty() || stack.community;
+    let mut json =
+        catalog.attack_object_page(args.kind.unwrap_or(ObjectKind::Group), &args.name, asked.then_some(&stack))?;
+    text::cut(&mut json.description, 600, "see its ATT&CK page");
+    for technique in &mut json.techniques {
+        text::cut(&mut technique.usage, 200, "see its ATT&CK page");
+    }
+    let object = json.group.as_ref().or(json.campaign.as_ref()).or(json.software.as_ref());
+    let mut summary = object.map(|o| format!("{} {}: ", o.id, o.name)).unwrap_or_default();
+    let _ = write!(summary, "{} techniques", json.techniques.len());
+    if let Some(s) = &json.summary {
+        let _ = write!(
+            summary,
+            "; {} covered, {} elsewhere, {} community-only, {} none",
+            s.covered, s.elsewhere, s.community_only, s.none
+        );
+    }
+    summary.push('\n');
+    for t in &json.techniques {
+        let status = t.status.map(|s| format!(" [{}]", s.as_str())).unwrap_or_default();
+        let _ = writeln!(summary, "- {} {}: {} detections{status}", t.id, t.name, t.detections);
     }
     Ok(Answer { structured: to_value(&json)?, summary })
 }

@@ -11,6 +11,7 @@ mod previous;
 mod reader;
 mod record;
 mod search;
+mod tally;
 mod technique;
 mod writer;
 
@@ -20,12 +21,13 @@ pub use history::{RecordedAttackUpdate, RecordedChange, Retention};
 pub use previous::{Previous, PreviousDetections, PreviousSource, SyncLock};
 pub use reader::{Candidate, CatalogInfo, Listing, Lookup, SourceStatus, Store, StoreOptions, TechniqueCounts, Window};
 pub use search::{Field, Hit, MAX_QUERY_CHARS, Marked, SearchResults};
+pub use tally::{SourceTallies, Tally};
 pub use technique::{SubtechniqueCount, TechniquePage};
 pub use writer::CatalogWriter;
 
 /// Bumped whenever `schema.sql` or a record in `record.rs` changes; a catalog of another
 /// version is refused with a request to run a sync, which rebuilds it.
-pub const SCHEMA_VERSION: i32 = 7;
+pub const SCHEMA_VERSION: i32 = 8;
 
 /// The catalog's file name inside the data directory.
 pub const CATALOG_FILE: &str = "catalog.sqlite";

@@ -14,7 +14,9 @@ use ruledex_core::query::{FacetCounts, Facets, Filter};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::pool::Pool;
-use crate::record::{DetectionRecord, ReportRecord, TacticRecord, TechniqueRecord, restore_test_inputs, wire};
+use crate::record::{
+    DetectionRecord, ObjectRecord, ReportRecord, TacticRecord, TechniqueRecord, restore_test_inputs, wire,
+};
 use crate::search::Vocabulary;
 use crate::{Result, SCHEMA_VERSION, StoreError};
 
@@ -468,7 +470,9 @@ fn read_sources(conn: &Connection) -> Result<Vec<SourceStatus>> {
 pub(crate) fn read_attack(conn: &Connection, version: Option<String>) -> Result<AttackCatalog> {
     let techniques = bodies(conn, "SELECT body FROM techniques ORDER BY id", TechniqueRecord::parse)?;
     let tactics = bodies(conn, "SELECT body FROM tactics ORDER BY position", TacticRecord::parse)?;
-    Ok(AttackCatalog::from_parts(techniques, tactics, version))
+    let mut attack = AttackCatalog::from_parts(techniques, tactics, version);
+    attack.insert_objects(bodies(conn, "SELECT body FROM attack_objects ORDER BY id", ObjectRecord::parse)?);
+    Ok(attack)
 }
 
 fn bodies<T>(conn: &Connection, sql: &str, parse: fn(&str) -> Result<T>) -> Result<Vec<T>> {

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Duration;
 
-use ruledex_core::attack::{Domain, Tactic, Technique};
+use ruledex_core::attack::{AttackObject, Domain, SoftwareKind, Tactic, Technique, TechniqueUse};
 use ruledex_core::ingest::{AttackCoverage, Failure, SourceReport};
 use ruledex_core::model::{
     AtlasRef, Dependency, DependencyKind, Detection, Provenance, Rule, RuleTest, TacticRef, TechniqueMapping,
@@ -436,6 +436,108 @@ impl TacticRecord {
             successors: r.successors.iter().map(|t| wire(t)).collect::<Result<_>>()?,
         })
     }
+}
+
+/// An ATT&CK group, campaign or software as the catalog keeps it, with the techniques it uses
+/// already carried to their replacements.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct ObjectRecord {
+    id: String,
+    name: String,
+    aliases: Vec<String>,
+    description: String,
+    url: String,
+    domains: Vec<String>,
+    software_kind: Option<String>,
+    platforms: Vec<String>,
+    revoked: bool,
+    revoked_by: Option<String>,
+    deprecated: bool,
+    /// Technique, the technique the relationship named (when different), status, description.
+    techniques: Vec<(String, Option<String>, String, String)>,
+    software: Vec<String>,
+    attributed_to: Vec<String>,
+}
+
+impl From<&AttackObject> for ObjectRecord {
+    fn from(o: &AttackObject) -> ObjectRecord {
+        let ids = |ids: &[ruledex_core::ids::ObjectId]| ids.iter().map(ToString::to_string).collect();
+        ObjectRecord {
+            id: o.id.to_string(),
+            name: o.name.clone(),
+            aliases: o.aliases.clone(),
+            description: o.description.clone(),
+            url: o.url.clone(),
+            domains: o.domains.iter().map(|d| domain_name(*d).to_string()).collect(),
+            software_kind: o.software_kind.map(|k| software_kind_name(k).to_string()),
+            platforms: o.platforms.clone(),
+            revoked: o.revoked,
+            revoked_by: o.revoked_by.map(|r| r.to_string()),
+            deprecated: o.deprecated,
+            techniques: o
+                .techniques
+                .iter()
+                .map(|u| {
+                    (
+                        u.id.to_string(),
+                        u.named_id.map(|n| n.to_string()),
+                        u.status.as_str().into(),
+                        u.description.clone(),
+                    )
+                })
+                .collect(),
+            software: ids(&o.software),
+            attributed_to: ids(&o.attributed_to),
+        }
+    }
+}
+
+impl ObjectRecord {
+    pub(crate) fn parse(json: &str) -> Result<AttackObject> {
+        let r: ObjectRecord = serde_json::from_str(json)?;
+        let ids = |ids: &[String]| ids.iter().map(|i| wire(i)).collect::<Result<Vec<_>>>();
+        Ok(AttackObject {
+            id: wire(&r.id)?,
+            name: r.name,
+            aliases: r.aliases,
+            description: r.description,
+            url: r.url,
+            domains: r.domains.iter().map(|d| domain(d)).collect::<Result<_>>()?,
+            software_kind: r.software_kind.as_deref().map(software_kind).transpose()?,
+            platforms: r.platforms,
+            revoked: r.revoked,
+            revoked_by: optional(r.revoked_by)?,
+            deprecated: r.deprecated,
+            techniques: r
+                .techniques
+                .into_iter()
+                .map(|(id, named_id, status, description)| {
+                    Ok(TechniqueUse {
+                        id: wire(&id)?,
+                        named_id: optional(named_id)?,
+                        status: wire(&status)?,
+                        description,
+                    })
+                })
+                .collect::<Result<_>>()?,
+            software: ids(&r.software)?,
+            attributed_to: ids(&r.attributed_to)?,
+        })
+    }
+}
+
+fn software_kind_name(kind: SoftwareKind) -> &'static str {
+    match kind {
+        SoftwareKind::Malware => "malware",
+        SoftwareKind::Tool => "tool",
+    }
+}
+
+fn software_kind(name: &str) -> Result<SoftwareKind> {
+    [SoftwareKind::Malware, SoftwareKind::Tool]
+        .into_iter()
+        .find(|k| software_kind_name(*k) == name)
+        .ok_or_else(|| corrupt(format!("unknown ATT&CK software kind {name:?}")))
 }
 
 /// What a sync read of a source, as the catalog keeps it.

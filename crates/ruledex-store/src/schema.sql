@@ -137,6 +137,12 @@ CREATE TABLE tactics (
     body     TEXT NOT NULL
 );
 
+-- ATT&CK groups, campaigns and software, with the techniques each uses.
+CREATE TABLE attack_objects (
+    id   TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+);
+
 -- Full-text index; rowid = detections.pk. Contentless: results are shown from the detection
 -- record and marked in Rust, so the index keeps no copy of the text. Columns, as written:
 -- title, description, query (its logic only: Sigma and YARA-L metadata is left out), tags

@@ -11,7 +11,7 @@ use ruledex_core::words::stemmed;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::previous::{Previous, SyncLock};
-use crate::record::{DetectionRecord, ReportRecord, TacticRecord, TechniqueRecord, test_inputs};
+use crate::record::{DetectionRecord, ObjectRecord, ReportRecord, TacticRecord, TechniqueRecord, test_inputs};
 use crate::search::FILL_SPELLING;
 use crate::{Result, SCHEMA_VERSION, StoreError, TEMP_PREFIX, catalog_path, io_error};
 
@@ -76,7 +76,7 @@ impl CatalogWriter {
 
     /// Replaces the catalog's ATT&CK techniques and tactics.
     pub fn write_attack(&mut self, attack: &AttackCatalog) -> Result<()> {
-        self.conn().execute_batch("DELETE FROM techniques; DELETE FROM tactics;")?;
+        self.conn().execute_batch("DELETE FROM techniques; DELETE FROM tactics; DELETE FROM attack_objects;")?;
         let mut technique =
             self.conn().prepare("INSERT INTO techniques (id, parent, name, body) VALUES (?1, ?2, ?3, ?4)")?;
         for t in attack.techniques() {
@@ -96,6 +96,10 @@ impl CatalogWriter {
                 position as i64,
                 serde_json::to_string(&TacticRecord::from(t))?
             ])?;
+        }
+        let mut object = self.conn().prepare("INSERT INTO attack_objects (id, body) VALUES (?1, ?2)")?;
+        for o in attack.objects() {
+            object.execute(params![o.id.to_string(), serde_json::to_string(&ObjectRecord::from(o))?])?;
         }
         Ok(())
     }

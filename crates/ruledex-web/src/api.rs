@@ -9,9 +9,10 @@ use ruledex_app::changes::ChangeRequest;
 use ruledex_app::service::MAX_SUGGESTIONS;
 use ruledex_app::sync::SyncPhase;
 use ruledex_app::wire::{
-    ChangesJson, CoverageJson, DetectionJson, SearchJson, SourceJson, StatsJson, TechniquePageJson,
-    TechniqueSuggestionJson,
+    AttackObjectJson, AttackObjectPageJson, ChangesJson, CoverageJson, DetectionJson, SearchJson, SourceJson,
+    StackCoverageJson, StatsJson, TechniquePageJson, TechniqueSuggestionJson,
 };
+use ruledex_core::ids::ObjectKind;
 use ruledex_core::query::SearchQuery;
 
 use crate::error::ApiError;
@@ -128,4 +129,26 @@ pub async fn openapi() -> Response {
     static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let document = DOCUMENT.get_or_init(|| ruledex_app::openapi::document().to_string());
     ([(header::CONTENT_TYPE, "application/json")], document.as_str()).into_response()
+}
+
+/// A stack's coverage of a matrix (`have`, `community`, `inferred`, `tactic`, `domain`).
+pub async fn stack_coverage(State(state): State<AppState>, query: RawQuery) -> ApiResult<StackCoverageJson> {
+    let request = filter_params(&query)?.coverage_request()?;
+    answer(&state, Cost::Ordinary, move |catalog| Ok(catalog.stack_coverage(&request)?)).await
+}
+
+/// Every current group, campaign or software.
+pub async fn attack_objects(State(state): State<AppState>, kind: ObjectKind) -> ApiResult<Vec<AttackObjectJson>> {
+    answer(&state, Cost::Ordinary, move |catalog| Ok(catalog.attack_objects(kind))).await
+}
+
+/// A group, campaign or software by ID, name or alias, with its techniques' detections.
+pub async fn attack_object(
+    State(state): State<AppState>,
+    kind: ObjectKind,
+    PathParams(name, _): PathParams<String, ApiError>,
+    query: RawQuery,
+) -> ApiResult<AttackObjectPageJson> {
+    let stack = filter_params(&query)?.optional_stack();
+    answer(&state, Cost::Ordinary, move |catalog| Ok(catalog.attack_object_page(kind, &name, stack.as_ref())?)).await
 }

@@ -46,7 +46,9 @@ fn packed(bytes: std::io::Result<Vec<u8>>) -> Result<Vec<u8>, WebError> {
 
 fn content_type(format: ExportFormat) -> &'static str {
     match format {
-        ExportFormat::Json | ExportFormat::Platform(PlatformFormat::SentinelArm) => "application/json",
+        ExportFormat::Json | ExportFormat::Navigator | ExportFormat::Platform(PlatformFormat::SentinelArm) => {
+            "application/json"
+        }
         ExportFormat::Csv => "text/csv; charset=utf-8",
         ExportFormat::Platform(PlatformFormat::KibanaNdjson) => "application/x-ndjson",
         ExportFormat::Platform(_) => "text/plain; charset=utf-8",

@@ -23,6 +23,11 @@ use std::future::Future;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::{RawQuery, State};
+use ruledex_core::ids::ObjectKind;
+
+use crate::error::ApiError;
+use crate::params::PathParams;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
@@ -39,6 +44,28 @@ pub use state::{AppState, Limits, Setup};
 /// Scripts and styles come only from ruledex itself; nothing is framed, nothing is embedded.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// The index and pages of groups, campaigns and software, and their API twins.
+fn attack_object_routes() -> Router<AppState> {
+    ObjectKind::ALL.iter().fold(Router::new(), |router, &kind| {
+        let index = ruledex_app::links::attack_objects(kind);
+        router
+            .route(index, get(move |state: State<AppState>| pages::attack_objects(state, kind)))
+            .route(
+                &format!("{index}/{{id}}"),
+                get(move |state: State<AppState>, path: PathParams<String>, query: RawQuery| {
+                    pages::attack_object(state, kind, path, query)
+                }),
+            )
+            .route(&format!("/api/v1{index}"), get(move |state: State<AppState>| api::attack_objects(state, kind)))
+            .route(
+                &format!("/api/v1{index}/{{id}}"),
+                get(move |state: State<AppState>, path: PathParams<String, ApiError>, query: RawQuery| {
+                    api::attack_object(state, kind, path, query)
+                }),
+            )
+    })
+}
 
 /// Every route, one line each.
 pub fn router(state: AppState) -> Router {
@@ -62,6 +89,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/sources", get(api::sources))
         .route("/api/v1/stats", get(api::stats))
         .route("/api/v1/export", get(download::export))
+        .route("/coverage", get(pages::coverage))
+        .route("/api/v1/coverage/stack", get(api::stack_coverage))
+        .merge(attack_object_routes())
         .route_layer(from_fn_with_state(state.clone(), middleware::cached));
     let mut router = Router::new();
     if let Some(hosts) = state.mcp_hosts() {

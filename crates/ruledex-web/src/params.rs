@@ -8,7 +8,9 @@ use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
 
+use ruledex_app::coverage::{CoverageRequest, Stack};
 use ruledex_app::export::{ExportFormat, Selection};
+use ruledex_core::attack::Domain;
 use ruledex_core::ids::TechniqueId;
 use ruledex_core::model::{Language, RuleType, Severity, Status};
 use ruledex_core::query::{Filter, SearchQuery};
@@ -40,6 +42,10 @@ pub const KNOWN_PARAMETERS: &[&str] = &[
     "detection",
     "archive",
     "page",
+    "have",
+    "tactic",
+    "domain",
+    "inferred",
 ];
 
 /// The query parameters the technique, search and home pages (and their API twins) share.
@@ -76,6 +82,12 @@ pub struct FilterParams {
     pub archive: Option<String>,
     /// Technique pages: which page of cards, from 1.
     pub page: Option<String>,
+    /// Coverage: the sources the stack has, the tactics shown, the matrix, and whether
+    /// detections listed only through ruledex's own mapping count.
+    pub have: Vec<String>,
+    pub tactic: Vec<String>,
+    pub domain: Option<String>,
+    pub inferred: Option<String>,
 }
 
 impl FilterParams {
@@ -130,6 +142,42 @@ impl FilterParams {
 }
 
 impl FilterParams {
+    /// The stack a coverage page or endpoint is for (`have` may repeat or hold commas).
+    pub fn stack(&self) -> Stack {
+        Stack {
+            have: self
+                .have
+                .iter()
+                .flat_map(|h| h.split(','))
+                .map(str::trim)
+                .filter(|h| !h.is_empty())
+                .map(String::from)
+                .collect(),
+            community: flag(&self.community),
+            inferred: flag(&self.inferred),
+        }
+    }
+
+    /// The stack of an object page: none unless sources are ticked or community content asked.
+    pub fn optional_stack(&self) -> Option<Stack> {
+        let stack = self.stack();
+        (!stack.have.is_empty() || stack.community).then_some(stack)
+    }
+
+    pub fn coverage_request(&self) -> Result<CoverageRequest, WebError> {
+        let domain = match self.domain.as_deref().unwrap_or("enterprise") {
+            "enterprise" | "enterprise-attack" => Domain::Enterprise,
+            "mobile" | "mobile-attack" => Domain::Mobile,
+            "ics" | "ics-attack" => Domain::Ics,
+            other => {
+                return Err(WebError::bad_request(format!(
+                    "parameter `domain`: {other:?} is not an ATT&CK matrix (expected enterprise, mobile or ics)"
+                )));
+            }
+        };
+        Ok(CoverageRequest { stack: self.stack(), domain, tactics: self.tactic.clone() })
+    }
+
     /// The export format asked for.
     pub fn export_format(&self) -> Result<ExportFormat, WebError> {
         let format = self.format.as_deref().filter(|f| !f.is_empty()).ok_or_else(|| {

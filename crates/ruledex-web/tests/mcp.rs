@@ -70,7 +70,10 @@ fn mcp_answers_read_only_tools_to_allowed_hosts_and_survives_a_client_hanging_up
     let tools = rpc(&server, 2, "tools/list", json!({}));
     let names: Vec<&str> =
         tools["result"]["tools"].as_array().unwrap().iter().filter_map(|t| t["name"].as_str()).collect();
-    assert_eq!(names, ["technique", "search", "show", "stats", "coverage", "export", "changes"]);
+    assert_eq!(
+        names,
+        ["technique", "search", "show", "stats", "coverage", "stack_coverage", "group", "export", "changes"]
+    );
     assert!(tools["result"]["tools"].as_array().unwrap().iter().all(|t| t["annotations"]["readOnlyHint"] == true));
 
     // A client that sends a call and hangs up before the answer.

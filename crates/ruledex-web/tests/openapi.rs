@@ -33,6 +33,12 @@ fn responses_match_their_documented_schemas() {
         ("/api/v1/coverage?community=1", "Coverage"),
         ("/api/v1/sync", "SyncPhase"),
         ("/api/v1/changes?since=2000-01-01&technique=T1090", "Changes"),
+        ("/api/v1/coverage/stack?have=splunk,sentinel&inferred=1", "StackCoverage"),
+        ("/api/v1/groups/cozy%20bear?have=splunk", "AttackObjectPage"),
+        ("/api/v1/campaigns/C0024", "AttackObjectPage"),
+        ("/api/v1/software/S0154", "AttackObjectPage"),
+        ("/api/v1/groups/Cozy%20Bare", "Error"),
+        ("/api/v1/coverage/stack?have=qradar", "Error"),
         ("/api/v1/techniques/T1999", "Error"),
         ("/api/v1/search?q=%22", "Error"),
     ];
@@ -54,7 +60,13 @@ fn every_documented_path_is_served() {
     let server = shared_server();
     let doc = document();
     for path in doc["paths"].as_object().unwrap().keys() {
-        let concrete = path.replace("{id}", "T1090").replace("{source}", "chronicle");
+        let id = match path.split('/').nth(3) {
+            Some("groups") => "G0016",
+            Some("campaigns") => "C0024",
+            Some("software") => "S0154",
+            _ => "T1090",
+        };
+        let concrete = path.replace("{id}", id).replace("{source}", "chronicle");
         let concrete = if concrete.contains("/detections/") {
             "/api/v1/detections/chronicle/gcti_tor_exit_nodes".to_string()
         } else {

@@ -5,6 +5,7 @@
 mod util;
 
 mod browser;
+mod coverage;
 mod hardening;
 mod history;
 mod http;

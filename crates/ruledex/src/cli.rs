@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use ruledex_app::coverage::Stack;
+use ruledex_core::attack::Domain;
 use ruledex_core::model::{Language, RuleType, Severity, SourceKind, Status};
 use ruledex_core::query::Filter;
 
@@ -46,6 +48,14 @@ pub enum Command {
     Changes(ChangesArgs),
     /// Detections in a platform's import format (a Splunk app, Kibana NDJSON, an ARM template...)
     Export(ExportArgs),
+    /// What the sources you run cover of ATT&CK, and where the gaps' content exists
+    Coverage(CoverageArgs),
+    /// An ATT&CK group (APT29, "Cozy Bear", G0016): the techniques it uses and their detections
+    Group(AttackObjectArgs),
+    /// An ATT&CK campaign (C0024): the techniques it used and their detections
+    Campaign(AttackObjectArgs),
+    /// ATT&CK software, malware or tool (S0154): the techniques it uses and their detections
+    Software(AttackObjectArgs),
     /// Print the built-in configuration or the one in effect
     Config(ConfigArgs),
 }
@@ -60,6 +70,8 @@ impl Command {
             Command::Search(args) => args.output.json,
             Command::Stats(args) => args.json,
             Command::Changes(args) => args.output.json,
+            Command::Coverage(args) => args.output.json,
+            Command::Group(args) | Command::Campaign(args) | Command::Software(args) => args.output.json,
             Command::Serve(_) | Command::Mcp | Command::Config(_) | Command::Export(_) => false,
         }
     }
@@ -166,7 +178,8 @@ pub struct ChangesArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// splunk-app, kibana-ndjson, yaral, sentinel-arm, sentinel-yaml, sigma, panther, json or csv
+    /// splunk-app, kibana-ndjson, yaral, sentinel-arm, sentinel-yaml, sigma, panther, navigator (an
+    /// ATT&CK Navigator layer), json or csv
     #[arg(long)]
     pub format: String,
     /// One detection, by address (SOURCE/ID)
@@ -183,10 +196,65 @@ pub struct ExportArgs {
     pub query: Option<String>,
     #[command(flatten)]
     pub filter: FilterArgs,
+    /// Where ruledex is served, for the links of a navigator layer
+    #[arg(long, env = "RULEDEX_BASE_URL", value_name = "URL", default_value = "http://127.0.0.1:8080")]
+    pub base_url: String,
     /// Where to write: a file; a directory, FILE.tar.gz or FILE.zip for formats of several
     /// files [default: standard output, for an export of one file]
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
+}
+
+/// The sources a user runs, for coverage answers.
+#[derive(Debug, Args, Default)]
+pub struct StackArgs {
+    /// The sources you run, by configured name (splunk,sentinel)
+    #[arg(long, value_delimiter = ',', value_name = "SOURCE")]
+    pub have: Vec<String>,
+    /// Count community content (Sigma, community KQL) as yours
+    #[arg(long)]
+    pub community: bool,
+    /// Also count detections listed only through ruledex's mapping of vendor labels (Sublime's),
+    /// which are otherwise counted apart
+    #[arg(long)]
+    pub inferred: bool,
+}
+
+impl StackArgs {
+    pub fn to_stack(&self) -> Stack {
+        Stack { have: self.have.clone(), community: self.community, inferred: self.inferred }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CoverageArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// Only these tactics (TA0011, "Command and Control", command-and-control)
+    #[arg(long, value_delimiter = ',')]
+    pub tactic: Vec<String>,
+    /// The ATT&CK matrix: enterprise, mobile or ics
+    #[arg(long, default_value = "enterprise", value_parser = parse_domain)]
+    pub domain: Domain,
+    #[command(flatten)]
+    pub output: JsonArg,
+}
+
+fn parse_domain(text: &str) -> Result<Domain, String> {
+    [Domain::Enterprise, Domain::Mobile, Domain::Ics]
+        .into_iter()
+        .find(|d| d.label().eq_ignore_ascii_case(text) || d.attack_name() == text)
+        .ok_or_else(|| format!("{text:?} is not an ATT&CK matrix (expected enterprise, mobile or ics)"))
+}
+
+#[derive(Debug, Args)]
+pub struct AttackObjectArgs {
+    /// ATT&CK ID (G0016), name or alias ("Cozy Bear"), in any letter case
+    pub name: String,
+    #[command(flatten)]
+    pub stack: StackArgs,
+    #[command(flatten)]
+    pub output: JsonArg,
 }
 
 #[derive(Debug, Args)]

@@ -95,7 +95,10 @@ fn an_assistant_uses_every_tool_resource_completion_and_prompt() {
 
         let tools = session.list_all_tools().await.unwrap();
         let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
-        assert_eq!(names, ["technique", "search", "show", "stats", "coverage", "export", "changes"]);
+        assert_eq!(
+            names,
+            ["technique", "search", "show", "stats", "coverage", "stack_coverage", "group", "export", "changes"]
+        );
         let schema = |name: &str| -> Value {
             let tool = tools.iter().find(|t| t.name == name).unwrap();
             assert!(tool.description.as_deref().unwrap_or_default().contains("Example: {"), "{name} shows an example");
@@ -169,6 +172,24 @@ fn an_assistant_uses_every_tool_resource_completion_and_prompt() {
         let coverage = structured(call(&session, "coverage", json!({})).await, &schema("coverage"));
         let t1090 = coverage["techniques"].as_array().unwrap().iter().find(|t| t["id"] == "T1090").unwrap();
         assert_eq!(t1090["detections"], all["shown"], "coverage counts what `technique` lists");
+
+        // stack_coverage and group: the CLI's answers.
+        let stack = structured(
+            call(&session, "stack_coverage", json!({"have": ["splunk"], "tactics": ["TA0011"]})).await,
+            &schema("stack_coverage"),
+        );
+        let from_cli = cli(&["coverage", "--have", "splunk", "--tactic", "TA0011", "--json"]);
+        assert_eq!(stack["summary"], from_cli["summary"]);
+        assert_eq!(stack["techniques"], from_cli["techniques"]);
+        let group = structured(
+            call(&session, "group", json!({"name": "Cozy Bear", "have": ["splunk"]})).await,
+            &schema("group"),
+        );
+        let from_cli = cli(&["group", "G0016", "--have", "splunk", "--json"]);
+        assert_eq!(group["summary"], from_cli["summary"]);
+        assert_eq!(group["techniques"].as_array().unwrap().len(), from_cli["techniques"].as_array().unwrap().len());
+        let message = failed(call(&session, "group", json!({"name": "Cozy Bare"})).await);
+        assert!(message.contains("APT29"), "{message}");
 
         // export: files as text, and what went in.
         let exported = structured(

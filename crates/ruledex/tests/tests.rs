@@ -7,6 +7,7 @@ mod util;
 
 mod bad_input;
 mod corpus;
+mod coverage;
 mod export;
 mod history;
 mod hostile_config;

@@ -8,7 +8,12 @@ mod rows;
 use std::fmt;
 use std::str::FromStr;
 
+use std::cmp::Reverse;
+
+use ruledex_core::attack::Domain;
+use ruledex_core::export::navigator;
 use ruledex_core::export::{ExportContext, ExportError, ExportFile, PlatformFormat, Skipped};
+use ruledex_core::ids::TechniqueId;
 use ruledex_core::model::Detection;
 use ruledex_core::query::Filter;
 
@@ -24,12 +29,14 @@ pub enum ExportFormat {
     Json,
     /// One row per detection: the catalog's summary fields.
     Csv,
+    /// An ATT&CK Navigator layer: each technique scored by its detections in the selection.
+    Navigator,
 }
 
 impl ExportFormat {
     pub fn all() -> Vec<ExportFormat> {
         let platforms = PlatformFormat::ALL.iter().map(|f| ExportFormat::Platform(*f));
-        platforms.chain([ExportFormat::Json, ExportFormat::Csv]).collect()
+        platforms.chain([ExportFormat::Navigator, ExportFormat::Json, ExportFormat::Csv]).collect()
     }
 
     pub fn as_str(self) -> &'static str {
@@ -37,6 +44,7 @@ impl ExportFormat {
             ExportFormat::Platform(format) => format.as_str(),
             ExportFormat::Json => "json",
             ExportFormat::Csv => "csv",
+            ExportFormat::Navigator => "navigator",
         }
     }
 
@@ -44,7 +52,7 @@ impl ExportFormat {
     pub fn multi_file(self) -> bool {
         match self {
             ExportFormat::Platform(format) => format.writer().multi_file(),
-            ExportFormat::Json | ExportFormat::Csv => false,
+            ExportFormat::Json | ExportFormat::Csv | ExportFormat::Navigator => false,
         }
     }
 }
@@ -95,6 +103,18 @@ impl Catalog {
     /// The detections of `selection` in `format`; at most `max` of them when given (a web
     /// request's export is bounded; the CLI's is not).
     pub fn export(&self, format: ExportFormat, selection: &Selection, max: Option<usize>) -> Answer<Exported> {
+        self.export_linked(format, selection, max, None)
+    }
+
+    /// [`Catalog::export`] with links to the ruledex served at `base_url`, for formats that
+    /// link back (Navigator layers).
+    pub fn export_linked(
+        &self,
+        format: ExportFormat,
+        selection: &Selection,
+        max: Option<usize>,
+        base_url: Option<&str>,
+    ) -> Answer<Exported> {
         let (label, detections) = self.selected(selection)?;
         if detections.is_empty() {
             return Err(ServiceError::BadRequest(format!("{label} holds no detection to export")));
@@ -112,6 +132,9 @@ impl Catalog {
             ExportFormat::Platform(platform) => self.platform_files(platform, &detections, &name, &label)?,
             ExportFormat::Json => (vec![rows::json(&detections)?], addresses(&detections), vec![]),
             ExportFormat::Csv => (vec![rows::csv(&detections)?], addresses(&detections), vec![]),
+            ExportFormat::Navigator => {
+                (vec![self.layer_file(&detections, &name, &label, base_url)?], addresses(&detections), vec![])
+            }
         };
         Ok(Exported { format, name, files, included, skipped })
     }
@@ -163,6 +186,42 @@ impl Catalog {
             Err(error @ ExportError::Nothing { .. }) => Err(ServiceError::BadRequest(error.to_string())),
             Err(error @ ExportError::Rule { .. }) => Err(ServiceError::Internal(error.to_string())),
         }
+    }
+}
+
+impl Catalog {
+    /// The Navigator layer of a selection, in the matrix holding most of its techniques (a
+    /// layer has one domain; techniques of the others are left out, and the description says so).
+    fn layer_file(
+        &self,
+        detections: &[Detection],
+        name: &str,
+        label: &str,
+        base_url: Option<&str>,
+    ) -> Answer<ExportFile> {
+        let attack = self.store().attack();
+        let techniques = navigator::techniques_of(detections);
+        let domain_of = |id: TechniqueId| attack.technique(id).map_or(Domain::Enterprise, |t| t.domain);
+        let domain = [Domain::Enterprise, Domain::Mobile, Domain::Ics]
+            .into_iter()
+            .max_by_key(|d| (techniques.iter().filter(|t| domain_of(t.id) == *d).count(), Reverse(*d)))
+            .unwrap_or(Domain::Enterprise);
+        let (kept, left_out): (Vec<_>, Vec<_>) = techniques.into_iter().partition(|t| domain_of(t.id) == domain);
+        let mut description = format!("{label}: detections per technique, by ruledex");
+        if !left_out.is_empty() {
+            description.push_str(&format!(" ({} techniques of other ATT&CK matrices left out)", left_out.len()));
+        }
+        let release = attack.release(domain).map(str::to_string);
+        let options = navigator::LayerOptions {
+            name: label,
+            description: &description,
+            domain,
+            attack_release: release.as_deref(),
+            base_url,
+        };
+        let layer = navigator::navigator_layer(&kept, &options);
+        let bytes = serde_json::to_vec_pretty(&layer).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        Ok(ExportFile { path: format!("{name}.json"), bytes })
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod catalog_pages;
 mod changes;
+mod coverage;
 mod detection;
 mod technique;
 pub mod view;
@@ -16,6 +17,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 pub use catalog_pages::{home, search, sources};
 pub use changes::{FeedLink, feed, source_feed, technique_feed};
+pub use coverage::{attack_object, attack_objects, coverage};
 pub use detection::{detection, raw_rule};
 pub use technique::{technique, technique_by_url_path};
 

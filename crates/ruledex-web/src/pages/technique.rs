@@ -14,7 +14,7 @@ use axum::response::Redirect;
 use ruledex_app::links::technique as technique_url;
 use ruledex_app::{Catalog, ServiceError};
 use ruledex_core::attack::Technique;
-use ruledex_core::ids::TechniqueId;
+use ruledex_core::ids::{ObjectKind, TechniqueId};
 use ruledex_core::model::SourceKind;
 use ruledex_core::query::{FacetCounts, Facets, Filter};
 use ruledex_store::{TechniquePage, Window};
@@ -53,6 +53,8 @@ struct TechniqueView {
     show_deprecated: bool,
     show_community: bool,
     groups: Vec<VendorGroup>,
+    /// ATT&CK groups known to use the technique.
+    used_by: Vec<Link>,
     /// Detections of the family (the sub-technique switch applied).
     total: usize,
     /// Detections the filters keep, on every page.
@@ -216,6 +218,12 @@ impl TechniqueView {
                 &with_param(&with_param(raw_query, "page", ""), "technique", &id.to_string()),
             ),
             groups: group_by_vendor(cards, &kept),
+            used_by: catalog
+                .technique_users(id)
+                .into_iter()
+                .filter(|o| o.kind == ObjectKind::Group)
+                .map(|o| Link { href: o.href, label: o.name })
+                .collect(),
             name,
         })
     }

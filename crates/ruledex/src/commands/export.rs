@@ -15,7 +15,7 @@ pub fn run(env: &Env, args: &ExportArgs) -> Result<u8> {
     // not a usage error.
     let format: ExportFormat = args.format.parse().map_err(anyhow::Error::msg)?;
     let catalog = env.open_catalog()?;
-    let exported = catalog.export(format, &selection(args), None)?;
+    let exported = catalog.export_linked(format, &selection(args), None, Some(&args.base_url))?;
     match &args.out {
         Some(path) => {
             archive::write(&exported, path)?;

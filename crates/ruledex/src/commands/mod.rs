@@ -1,7 +1,9 @@
 //! One module per command. Each turns its arguments into store calls and prints the result.
 
+mod attack_object;
 mod changes;
 mod config;
+mod coverage;
 mod export;
 mod mcp;
 mod search;
@@ -15,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use ruledex_app::Catalog;
+use ruledex_core::ids::ObjectKind;
 use ruledex_store::StoreOptions;
 
 use crate::cli::{Cli, Command};
@@ -56,6 +59,10 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Stats(args) => stats::run(&env, &args),
         Command::Changes(args) => changes::run(&env, &args),
         Command::Export(args) => export::run(&env, &args),
+        Command::Coverage(args) => coverage::run(&env, &args),
+        Command::Group(args) => attack_object::run(&env, ObjectKind::Group, &args),
+        Command::Campaign(args) => attack_object::run(&env, ObjectKind::Campaign, &args),
+        Command::Software(args) => attack_object::run(&env, ObjectKind::Software, &args),
         Command::Config(args) => config::run(&env, &args),
     }
 }

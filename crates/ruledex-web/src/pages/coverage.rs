@@ -1,0 +1,196 @@
+//! Coverage pages: a stack's coverage of the matrix (`/coverage`), and the groups, campaigns
+//! and software of ATT&CK with the detections for the techniques they use.
+
+use askama::Template;
+use axum::extract::{RawQuery, State};
+use ruledex_app::links;
+use ruledex_app::wire::{
+    AttackObjectJson, AttackObjectPageJson, CoverageStatus, StackCoverageJson, StackTechniqueJson,
+};
+use ruledex_core::ids::ObjectKind;
+
+use super::{PageResult, params, render};
+use crate::layout::Layout;
+use crate::params::PathParams;
+use crate::state::{AppState, Cost};
+
+/// A source to tick, and whether it is ticked.
+struct SourceChoice {
+    name: String,
+    kind: String,
+    ticked: bool,
+}
+
+struct StatusColumn {
+    name: String,
+    id: String,
+    /// Covered, elsewhere, community-only, none.
+    counts: [usize; 4],
+    cells: Vec<StatusCell>,
+}
+
+struct StatusCell {
+    id: String,
+    name: String,
+    href: String,
+    status: &'static str,
+    detections: usize,
+    found: String,
+}
+
+struct Gap {
+    id: String,
+    name: String,
+    href: String,
+    status: &'static str,
+    found: String,
+}
+
+#[derive(Template)]
+#[template(path = "coverage.html")]
+struct CoverageView {
+    layout: Layout,
+    sources: Vec<SourceChoice>,
+    community: bool,
+    inferred: bool,
+    have: String,
+    summary: [usize; 4],
+    columns: Vec<StatusColumn>,
+    gaps: Vec<Gap>,
+    attack_version: String,
+}
+
+/// "splunk 3, elastic 1", or "nothing".
+fn found(counts: &std::collections::BTreeMap<String, usize>) -> String {
+    let parts: Vec<String> = counts.iter().map(|(source, n)| format!("{source} {n}")).collect();
+    if parts.is_empty() { "nothing".into() } else { parts.join(", ") }
+}
+
+fn counts_of(summary: &ruledex_app::wire::StatusSummaryJson) -> [usize; 4] {
+    CoverageStatus::ALL.map(|status| summary.get(status))
+}
+
+pub async fn coverage(State(state): State<AppState>, query: RawQuery) -> PageResult {
+    let params = params(&query)?;
+    let request = params.coverage_request()?;
+    let (coverage, sources) = state
+        .run(Cost::Ordinary, move |catalog| {
+            let sources: Vec<SourceChoice> = catalog
+                .sources()
+                .into_iter()
+                .map(|s| SourceChoice {
+                    ticked: request.stack.have.contains(&s.name),
+                    name: s.name,
+                    kind: s.kind.label().into(),
+                })
+                .collect();
+            Ok((catalog.stack_coverage(&request)?, sources))
+        })
+        .await?;
+    render(&coverage_view(coverage, sources))
+}
+
+fn coverage_view(coverage: StackCoverageJson, sources: Vec<SourceChoice>) -> CoverageView {
+    let cell = |t: &StackTechniqueJson| StatusCell {
+        id: t.id.to_string(),
+        name: t.name.clone(),
+        href: links::technique(t.id),
+        status: t.status.as_str(),
+        detections: t.detections(),
+        found: found(&t.counts),
+    };
+    let mut parents: Vec<&StackTechniqueJson> =
+        coverage.techniques.iter().filter(|t| !t.id.is_subtechnique()).collect();
+    parents.sort_by(|a, b| a.name.cmp(&b.name));
+    let columns = coverage
+        .tactics
+        .iter()
+        .map(|tactic| StatusColumn {
+            name: tactic.tactic.name.clone(),
+            id: tactic.tactic.id.to_string(),
+            counts: counts_of(&tactic.summary),
+            cells: parents.iter().filter(|t| t.tactics.contains(&tactic.tactic.id)).map(|t| cell(t)).collect(),
+        })
+        .collect();
+    let gaps = coverage
+        .techniques
+        .iter()
+        .filter(|t| t.status != CoverageStatus::Covered)
+        .map(|t| Gap {
+            id: t.id.to_string(),
+            name: t.name.clone(),
+            href: links::technique(t.id),
+            status: t.status.as_str(),
+            found: found(&t.counts),
+        })
+        .collect();
+    CoverageView {
+        layout: Layout::new("Coverage · ruledex"),
+        sources,
+        community: coverage.community,
+        inferred: coverage.inferred,
+        have: coverage.have.join(", "),
+        summary: counts_of(&coverage.summary),
+        columns,
+        gaps,
+        attack_version: coverage.attack_version.unwrap_or_default(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "attack_objects.html")]
+struct ObjectsView {
+    layout: Layout,
+    title: &'static str,
+    objects: Vec<AttackObjectJson>,
+}
+
+pub async fn attack_objects(State(state): State<AppState>, kind: ObjectKind) -> PageResult {
+    let objects = state.run(Cost::Ordinary, move |catalog| Ok(catalog.attack_objects(kind))).await?;
+    let title = match kind {
+        ObjectKind::Group => "Groups",
+        ObjectKind::Campaign => "Campaigns",
+        ObjectKind::Software => "Software",
+    };
+    render(&ObjectsView { layout: Layout::new(format!("{title} · ruledex")), title, objects })
+}
+
+#[derive(Template)]
+#[template(path = "attack_object.html")]
+struct ObjectView {
+    layout: Layout,
+    object: AttackObjectJson,
+    page: AttackObjectPageJson,
+    sources: Vec<SourceChoice>,
+    summary: Option<[usize; 4]>,
+}
+
+pub async fn attack_object(
+    State(state): State<AppState>,
+    kind: ObjectKind,
+    PathParams(name, _): PathParams<String>,
+    query: RawQuery,
+) -> PageResult {
+    let stack = params(&query)?.optional_stack();
+    let (page, sources) = state
+        .run(Cost::Ordinary, move |catalog| {
+            let have = stack.as_ref().map(|s| s.have.clone()).unwrap_or_default();
+            let sources: Vec<SourceChoice> = catalog
+                .sources()
+                .into_iter()
+                .map(|s| SourceChoice { ticked: have.contains(&s.name), name: s.name, kind: s.kind.label().into() })
+                .collect();
+            Ok((catalog.attack_object_page(kind, &name, stack.as_ref())?, sources))
+        })
+        .await?;
+    let Some(object) = page.group.clone().or(page.campaign.clone()).or(page.software.clone()) else {
+        return Err(crate::error::WebError::internal("an object page without its object"));
+    };
+    render(&ObjectView {
+        layout: Layout::new(format!("{} {} · ruledex", object.id, object.name)),
+        summary: page.summary.as_ref().map(counts_of),
+        object,
+        page,
+        sources,
+    })
+}
