@@ -335,7 +335,9 @@ fn bad_arguments_get_errors_a_model_can_act_on_and_the_server_goes_on() {
         assert!(message.contains("longer than 1000 characters"), "{message}");
         let unknown = session.call_tool(CallToolRequestParams::new("delete_everything")).await;
         assert!(
-            format!("{unknown:?}").contains("its tools are technique, search, show, stats, coverage, export"),
+            format!("{unknown:?}").contains(
+                "its tools are technique, search, show, stats, coverage, stack_coverage, group, export, changes"
+            ),
             "{unknown:?}"
         );
         let missing =
