@@ -124,12 +124,17 @@ impl Server {
             return Err("ruledex is busy answering other calls; try again in a moment".into());
         };
         let deadline = Instant::now() + PENDING_WAIT;
+        // Opening a catalog takes tens of milliseconds and building one seconds: the first
+        // checks come soon after each other (a client's first call often arrives while the
+        // catalog is still opening), later ones at most every 200 ms.
+        let mut pause = Duration::from_millis(5);
         let catalog = loop {
             let provider = Arc::clone(&self.provider);
             match tokio::task::spawn_blocking(move || provider.catalog()).await {
                 Ok(Ok(catalog)) => break catalog,
                 Ok(Err(Unavailable::Pending(_))) if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(200));
                 }
                 Ok(Err(unavailable)) => return Err(unavailable.to_string()),
                 Err(error) => return Err(format!("internal error while opening the catalog: {error}")),
