@@ -1,7 +1,7 @@
 //! Ingest of the real upstream corpora in ../shared (beside the checkout, as in CI).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 
 use ruledex_core::attack::{AttackCatalog, Domain};
@@ -12,13 +12,8 @@ use ruledex_core::model::{
 };
 use ruledex_core::sources::Format;
 
-/// The upstream corpora and ATT&CK bundles: `RULEDEX_TEST_DATA` when set (scripts/test.sh sets it,
-/// to its cache on a machine without ../shared), else ../shared beside the checkout (as in CI).
-fn shared() -> PathBuf {
-    std::env::var_os("RULEDEX_TEST_DATA")
-        .filter(|dir| !dir.is_empty())
-        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"), PathBuf::from)
-}
+mod common;
+use common::shared;
 
 fn attack() -> &'static AttackCatalog {
     static CATALOG: OnceLock<AttackCatalog> = OnceLock::new();

@@ -14,9 +14,8 @@ use ruledex_core::model::{Detection, Provenance, Rule, RuleType, SourceKind};
 use ruledex_core::sources::{Format, SourceFile};
 use serde_json::{Map, Value, json};
 
-fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-}
+mod common;
+use common::shared;
 
 fn fixture(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);

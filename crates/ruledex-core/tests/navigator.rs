@@ -2,7 +2,7 @@
 //! `mitreattack-python` package (`pip install mitreattack-python`; scripts/test.sh installs it)
 //! reads them without a warning. Without Python or the package the test fails, saying so.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use ruledex_core::attack::{AttackCatalog, Domain};
@@ -13,9 +13,8 @@ use ruledex_core::model::{Detection, SourceKind};
 use ruledex_core::sources::Format;
 use serde_json::Value;
 
-fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-}
+mod common;
+use common::shared;
 
 fn attack() -> AttackCatalog {
     let path = shared().join("attack/enterprise-attack.json");

@@ -5,7 +5,6 @@
 //! where the relationships say, with its note, and no rule or tag may be lost.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 
 use ruledex_core::attack::{AttackCatalog, Domain};
 use ruledex_core::ids::{TacticId, TechniqueId};
@@ -14,9 +13,8 @@ use ruledex_core::model::{Detection, MappingStatus, SourceKind};
 use ruledex_core::sources::Format;
 use serde_json::{Value, json};
 
-fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-}
+mod common;
+use common::shared;
 
 fn tactic(id: &str) -> TacticId {
     id.parse().expect("tactic ID")

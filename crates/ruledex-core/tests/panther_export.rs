@@ -8,7 +8,7 @@
 //! saying so, when there is none.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -18,11 +18,8 @@ use ruledex_core::ingest::{IngestedSource, ReadLimits, SourceSpec, ingest};
 use ruledex_core::model::{Detection, SourceKind};
 use ruledex_core::sources::Format;
 
-fn shared() -> PathBuf {
-    std::env::var_os("RULEDEX_TEST_DATA")
-        .filter(|dir| !dir.is_empty())
-        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"), PathBuf::from)
-}
+mod common;
+use common::shared;
 
 fn attack() -> &'static AttackCatalog {
     static CATALOG: OnceLock<AttackCatalog> = OnceLock::new();

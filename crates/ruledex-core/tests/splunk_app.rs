@@ -19,9 +19,8 @@ use ruledex_core::sources::Format;
 use ruledex_core::sources::splunk::lookups_used;
 use ruledex_core::sources::splunk::spl::{Piece, pieces};
 
-fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-}
+mod common;
+use common::shared;
 
 fn splunk() -> &'static IngestedSource {
     static SOURCE: OnceLock<IngestedSource> = OnceLock::new();
