@@ -289,6 +289,7 @@ impl Catalog {
                 tactics: attack.technique(*id).map(|t| t.tactics.clone()).unwrap_or_default(),
                 exact: counts.exact.get(id).copied().unwrap_or(0),
                 detections: *family,
+                inferred: counts.inferred(*id),
             })
             .collect();
         techniques.sort_by_key(|t| t.id);

@@ -414,6 +414,10 @@ pub struct TechniquePageJson {
     pub exact: bool,
     /// Detections shown, after the filter.
     pub shown: usize,
+    /// Of `shown`, those listed only through ruledex's own mapping of vendor labels (Sublime's
+    /// attack types and tactics), not tagged with the technique by their vendor: counted apart
+    /// so that mapped content never passes for the vendor's own.
+    pub inferred: usize,
     /// Detections for the technique before filtering.
     pub total: usize,
     /// Counts before filtering.
@@ -462,6 +466,7 @@ impl TechniquePageJson {
                 .collect(),
             exact: page.exact,
             shown: page.shown,
+            inferred: listing.inferred,
             total: listing.total,
             facets: (&listing.facets).into(),
             hidden_deprecated: listing.hidden_deprecated,
@@ -673,6 +678,8 @@ pub struct CoveredTechniqueJson {
     pub exact: usize,
     /// With its sub-techniques, each detection once.
     pub detections: usize,
+    /// Of `detections`, those listed only through ruledex's own mapping of vendor labels.
+    pub inferred: usize,
 }
 
 /// Detections an address names when it names several (`show --json`).

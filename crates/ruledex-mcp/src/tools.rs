@@ -385,6 +385,13 @@ fn technique_summary(page: &TechniquePageJson) -> String {
     }
     let scope = if page.exact || id.is_subtechnique() { "tagged with it" } else { "with its sub-techniques" };
     let _ = writeln!(out, "{} of {} detections pass the filter ({scope}).", page.shown, page.total);
+    if page.inferred > 0 {
+        let _ = writeln!(
+            out,
+            "Of those, {} are listed only through ruledex's mapping of vendor labels, not tagged {id} by the vendor.",
+            page.inferred
+        );
+    }
     if page.hidden_community > 0 {
         let _ = writeln!(out, "+{} community detections: `community: true` includes them.", page.hidden_community);
     }

@@ -19,7 +19,9 @@ use std::path::{Path, PathBuf};
 
 pub use history::{RecordedAttackUpdate, RecordedChange, Retention};
 pub use previous::{Previous, PreviousDetections, PreviousSource, SyncLock};
-pub use reader::{Candidate, CatalogInfo, Listing, Lookup, SourceStatus, Store, StoreOptions, TechniqueCounts, Window};
+pub use reader::{
+    Candidate, CatalogInfo, FamilyMember, Listing, Lookup, SourceStatus, Store, StoreOptions, TechniqueCounts, Window,
+};
 pub use search::{Field, Hit, MAX_QUERY_CHARS, Marked, SearchResults};
 pub use tally::{SourceTallies, Tally};
 pub use technique::{SubtechniqueCount, TechniquePage};

@@ -1,7 +1,7 @@
 //! Reading the catalog: one generation, opened once. Everything here returns model types.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -9,7 +9,7 @@ use std::time::Duration;
 use ruledex_core::attack::{AttackCatalog, Tactic, Technique};
 use ruledex_core::ids::TechniqueId;
 use ruledex_core::ingest::{Asset, SourceReport};
-use ruledex_core::model::{Detection, Severity, SourceKind};
+use ruledex_core::model::{Detection, MappedBy, Severity, SourceKind};
 use ruledex_core::query::{FacetCounts, Facets, Filter};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -18,6 +18,7 @@ use crate::record::{
     DetectionRecord, ObjectRecord, ReportRecord, TacticRecord, TechniqueRecord, restore_test_inputs, wire,
 };
 use crate::search::Vocabulary;
+use crate::tally::ListedLinks;
 use crate::{Result, SCHEMA_VERSION, StoreError};
 
 /// How long reading a generation's in-memory tables may take when it opens (the whole catalog
@@ -106,6 +107,8 @@ pub struct Listing {
     pub total: usize,
     /// Detections passing the filter (`detections` holds those of the window read).
     pub shown: usize,
+    /// Of `shown`, those listed only through ruledex's own mapping of vendor labels.
+    pub inferred: usize,
     pub facets: FacetCounts,
     /// How many more the filter would show with deprecated detections included.
     pub hidden_deprecated: usize,
@@ -117,6 +120,16 @@ pub struct Listing {
     pub detections: Vec<Detection>,
 }
 
+/// A detection listed under a technique family, as filter controls count it.
+#[derive(Debug, Clone)]
+pub struct FamilyMember {
+    pub facets: Facets,
+    /// Tagged with the technique itself, not only with a sub-technique.
+    pub direct: bool,
+    /// A vendor's own tag lists it, not only ruledex's mapping of the vendor's labels.
+    pub tagged: bool,
+}
+
 /// Detection counts per technique.
 #[derive(Debug, Clone, Default)]
 pub struct TechniqueCounts {
@@ -124,11 +137,37 @@ pub struct TechniqueCounts {
     pub exact: HashMap<TechniqueId, usize>,
     /// Detections tagged with the technique or any of its sub-techniques, each counted once.
     pub family: HashMap<TechniqueId, usize>,
+    /// Of `family`, those listed only through ruledex's own mapping of vendor labels
+    /// (`mapped_by: ruledex`), not through any tag of the vendor.
+    pub inferred: HashMap<TechniqueId, usize>,
 }
 
 impl TechniqueCounts {
     pub fn family(&self, id: TechniqueId) -> usize {
         self.family.get(&id).copied().unwrap_or(0)
+    }
+
+    /// Of [`TechniqueCounts::family`], those listed only through ruledex's mapping.
+    pub fn inferred(&self, id: TechniqueId) -> usize {
+        self.inferred.get(&id).copied().unwrap_or(0)
+    }
+
+    /// The family's detections the vendors themselves tagged with the technique.
+    pub fn tagged(&self, id: TechniqueId) -> usize {
+        self.family(id) - self.inferred(id)
+    }
+}
+
+impl From<ListedLinks> for TechniqueCounts {
+    fn from(links: ListedLinks) -> Self {
+        let mut counts = TechniqueCounts { exact: links.exact, ..TechniqueCounts::default() };
+        for ((id, _), tagged) in links.listed {
+            *counts.family.entry(id).or_default() += 1;
+            if !tagged {
+                *counts.inferred.entry(id).or_default() += 1;
+            }
+        }
+        counts
     }
 }
 
@@ -244,7 +283,8 @@ impl Store {
         filter: &Filter,
         window: Window,
     ) -> Result<Listing> {
-        let mut pks = self.listed_under(id, exact)?;
+        let listed = self.listed_under(id, exact)?;
+        let mut pks: Vec<i64> = listed.keys().copied().collect();
         let facets = FacetCounts::count(pks.iter().filter_map(|pk| self.facets.get(pk)));
         let total = pks.len();
         let count = |f: &Filter| pks.iter().filter(|pk| self.facets.get(pk).is_some_and(|x| f.matches(x))).count();
@@ -255,9 +295,10 @@ impl Store {
             _ => 0,
         };
         pks.retain(|pk| self.facets.get(pk).is_some_and(|f| filter.matches(f)));
+        let inferred = pks.iter().filter(|pk| !listed[pk]).count();
         self.sort_for_display(&mut pks);
         let detections = self.detections_by_pk(window.of(&pks))?;
-        Ok(Listing { total, shown, facets, hidden_deprecated, hidden_community, detections })
+        Ok(Listing { total, shown, inferred, facets, hidden_deprecated, hidden_community, detections })
     }
 
     /// The vendors whose detections come from community sources (Sigma, community KQL).
@@ -266,65 +307,49 @@ impl Store {
     }
 
     /// The filterable attributes of every detection listed under a technique and its
-    /// sub-techniques, each with whether it is tagged with the technique itself: what filter
-    /// controls count, without reading a detection.
-    pub fn family_facets(&self, id: TechniqueId) -> Result<Vec<(Facets, bool)>> {
+    /// sub-techniques, with how each is listed: what filter controls and headline counts
+    /// count, without reading a detection. `exact` says which listing `tagged` is about.
+    pub fn family_facets(&self, id: TechniqueId, exact: bool) -> Result<Vec<FamilyMember>> {
         let direct = self.listed_under(id, true)?;
-        let mut family = self.listed_under(id, false)?;
-        self.sort_for_display(&mut family);
-        Ok(family.iter().filter_map(|pk| Some((self.facets.get(pk)?.clone(), direct.contains(pk)))).collect())
+        let family = self.listed_under(id, false)?;
+        let mut pks: Vec<i64> = family.keys().copied().collect();
+        self.sort_for_display(&mut pks);
+        let tagged = |pk: &i64| if exact { direct.get(pk) } else { family.get(pk) }.copied().unwrap_or(false);
+        Ok(pks
+            .iter()
+            .filter_map(|pk| {
+                let facets = self.facets.get(pk)?.clone();
+                Some(FamilyMember { facets, direct: direct.contains_key(pk), tagged: tagged(pk) })
+            })
+            .collect())
     }
 
-    /// The detections listed under a technique, and under its sub-techniques unless `exact`.
-    fn listed_under(&self, id: TechniqueId, exact: bool) -> Result<Vec<i64>> {
-        let pks = self.with_conn(|conn| {
+    /// The detections listed under a technique, and under its sub-techniques unless `exact`,
+    /// each with whether a vendor tagged it (rather than only ruledex's mapping of its labels).
+    fn listed_under(&self, id: TechniqueId, exact: bool) -> Result<HashMap<i64, bool>> {
+        self.with_conn(|conn| {
             let sql = if exact || id.is_subtechnique() {
-                "SELECT detection FROM detection_techniques WHERE technique = ?1"
+                "SELECT detection, MAX(mapped_by <> ?2) FROM detection_techniques WHERE technique = ?1 GROUP BY detection"
             } else {
-                "SELECT detection FROM detection_techniques WHERE parent = ?1"
+                "SELECT detection, MAX(mapped_by <> ?2) FROM detection_techniques WHERE parent = ?1 GROUP BY detection"
             };
             let mut statement = conn.prepare_cached(sql)?;
-            let pks = statement.query_map([id.to_string()], |r| r.get::<_, i64>(0))?;
-            Ok(pks.collect::<Result<HashSet<i64>, _>>()?)
-        })?;
-        Ok(pks.into_iter().collect())
+            let rows = statement.query_map(params![id.to_string(), MappedBy::Ruledex.as_str()], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?))
+            })?;
+            Ok(rows.collect::<Result<HashMap<i64, bool>, _>>()?)
+        })
     }
 
     /// How many detections passing `filter` each technique lists, exactly and with its
     /// sub-techniques (each detection counted once per family).
     pub fn technique_counts(&self, filter: &Filter) -> Result<TechniqueCounts> {
-        self.counts("SELECT technique, detection FROM detection_techniques", None, filter)
+        Ok(TechniqueCounts::from(self.listed_links(None, filter)?))
     }
 
     /// [`Store::technique_counts`] for one technique family only.
     pub fn family_counts(&self, parent: TechniqueId, filter: &Filter) -> Result<TechniqueCounts> {
-        self.counts("SELECT technique, detection FROM detection_techniques WHERE parent = ?1", Some(parent), filter)
-    }
-
-    fn counts(&self, sql: &str, parent: Option<TechniqueId>, filter: &Filter) -> Result<TechniqueCounts> {
-        self.with_conn(|conn| {
-            let mut statement = conn.prepare_cached(sql)?;
-            let params: Vec<String> = parent.iter().map(ToString::to_string).collect();
-            let rows = statement
-                .query_map(rusqlite::params_from_iter(params), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-            let mut counts = TechniqueCounts::default();
-            let mut family_members = HashSet::new();
-            for row in rows {
-                let (technique, pk) = row?;
-                let passes = self.facets.get(&pk).is_some_and(|f| filter.matches(f));
-                let (true, Ok(id)) = (passes, technique.parse::<TechniqueId>()) else { continue };
-                *counts.exact.entry(id).or_default() += 1;
-                if family_members.insert((id.parent(), pk)) {
-                    *counts.family.entry(id.parent()).or_default() += 1;
-                }
-            }
-            for (id, count) in &counts.exact {
-                if id.is_subtechnique() {
-                    counts.family.insert(*id, *count);
-                }
-            }
-            Ok(counts)
-        })
+        Ok(TechniqueCounts::from(self.listed_links(Some(parent), filter)?))
     }
 
     pub(crate) fn detections_by_pk(&self, pks: &[i64]) -> Result<Vec<Detection>> {

@@ -40,30 +40,20 @@ impl SourceTallies {
     }
 }
 
+/// A catalog's technique links: each (technique, detection) pair a listing counts, with
+/// whether any of its links is the vendor's own tag. A detection is listed under the technique
+/// it is tagged with and under that technique's parent.
+pub(crate) struct ListedLinks {
+    pub listed: HashMap<(TechniqueId, i64), bool>,
+    /// Detections tagged with each technique itself.
+    pub exact: HashMap<TechniqueId, usize>,
+}
+
 impl Store {
     /// [`SourceTallies`] of the detections `filter` keeps.
     pub fn source_tallies(&self, filter: &Filter) -> Result<SourceTallies> {
-        let links = self.with_conn(|conn| {
-            let mut statement =
-                conn.prepare_cached("SELECT technique, detection, mapped_by FROM detection_techniques")?;
-            let rows = statement.query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)? != MappedBy::Ruledex.as_str()))
-            })?;
-            // (technique or its parent, detection) -> whether any link of it is the vendor's tag.
-            let mut links: HashMap<(TechniqueId, i64), bool> = HashMap::new();
-            for row in rows {
-                let (technique, pk, tagged) = row?;
-                let (true, Ok(id)) = (self.facets_of(pk).is_some_and(|f| filter.matches(f)), technique.parse()) else {
-                    continue;
-                };
-                for listed in [id, TechniqueId::parent(id)] {
-                    *links.entry((listed, pk)).or_insert(false) |= tagged;
-                }
-            }
-            Ok(links)
-        })?;
         let mut tallies = SourceTallies::default();
-        for ((id, pk), tagged) in links {
+        for ((id, pk), tagged) in self.listed_links(None, filter)?.listed {
             let Some(facets) = self.facets_of(pk) else { continue };
             let tally = tallies.by_technique.entry(id).or_default().entry(facets.source.clone()).or_default();
             if tagged {
@@ -73,5 +63,32 @@ impl Store {
             }
         }
         Ok(tallies)
+    }
+
+    /// The links of the detections `filter` keeps, of one technique family or of all.
+    pub(crate) fn listed_links(&self, family: Option<TechniqueId>, filter: &Filter) -> Result<ListedLinks> {
+        self.with_conn(|conn| {
+            let sql = match family {
+                Some(_) => "SELECT technique, detection, mapped_by FROM detection_techniques WHERE parent = ?1",
+                None => "SELECT technique, detection, mapped_by FROM detection_techniques",
+            };
+            let mut statement = conn.prepare_cached(sql)?;
+            let params: Vec<String> = family.iter().map(ToString::to_string).collect();
+            let rows = statement.query_map(rusqlite::params_from_iter(params), |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)? != MappedBy::Ruledex.as_str()))
+            })?;
+            let mut links = ListedLinks { listed: HashMap::new(), exact: HashMap::new() };
+            for row in rows {
+                let (technique, pk, tagged) = row?;
+                let (true, Ok(id)) = (self.facets_of(pk).is_some_and(|f| filter.matches(f)), technique.parse()) else {
+                    continue;
+                };
+                *links.exact.entry(id).or_default() += 1;
+                for listed in [id, TechniqueId::parent(id)] {
+                    *links.listed.entry((listed, pk)).or_insert(false) |= tagged;
+                }
+            }
+            Ok(links)
+        })
     }
 }

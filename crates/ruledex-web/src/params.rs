@@ -131,6 +131,11 @@ impl FilterParams {
         flag(&self.community)
     }
 
+    /// Detections listed only through ruledex's own mapping of vendor labels count too.
+    pub fn inferred(&self) -> bool {
+        flag(&self.inferred)
+    }
+
     pub fn search(&self, default_limit: usize) -> Result<SearchQuery, WebError> {
         Ok(SearchQuery {
             text: self.q.clone().unwrap_or_default(),
@@ -154,7 +159,7 @@ impl FilterParams {
                 .map(String::from)
                 .collect(),
             community: flag(&self.community),
-            inferred: flag(&self.inferred),
+            inferred: self.inferred(),
         }
     }
 

@@ -580,3 +580,49 @@ fn hostile_rule_text_runs_no_script_in_the_browser() {
         assert!(heading.contains("<script>alert('title')</script>"), "the title is shown as written: {heading}");
     });
 }
+
+/// What is wrong with the matrix's layout at the current width: the page scrolling sideways, a
+/// cell or tactic name running out of its box, a word broken inside (between letters rather
+/// than after a space, slash or hyphen). Empty when nothing is.
+const MATRIX_LAYOUT_PROBLEMS: &str = r#"
+const problems = [];
+if (document.documentElement.scrollWidth > window.innerWidth) {
+  problems.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} > ${window.innerWidth}`);
+}
+for (const box of document.querySelectorAll('.matrix h3, .matrix .cell')) {
+  if (box.scrollWidth > box.clientWidth + 1) problems.push(`runs out of its box: ${box.textContent}`);
+  const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const text = walker.currentNode;
+    for (const word of text.data.matchAll(/[^\s\/-]+[\/-]?/g)) {
+      const range = document.createRange();
+      range.setStart(text, word.index);
+      range.setEnd(text, word.index + word[0].length);
+      const lines = [...range.getClientRects()].filter(r => r.width > 0).length;
+      if (lines > 1) problems.push(`"${word[0]}" is broken over ${lines} lines`);
+    }
+  }
+}
+const tops = [...document.querySelectorAll('.matrix .tactic')].map(t => t.offsetTop);
+return { problems, rows: new Set(tops).size };
+"#;
+
+/// The home matrix fits the page at common screen widths (all 14 tactics in one row where they
+/// fit, else in rows), with names wrapped between words; saves test-artifacts/home-1366.png.
+#[test]
+fn home_matrix_fits_common_widths_and_wraps_names_between_words() {
+    let server = shared_server();
+    let artifacts = repo_root().join("test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    in_browser(|browser| async move {
+        browser.open(server, "/").await;
+        for (width, rows) in [(1920, 1), (1600, 1), (1440, 2), (1366, 2), (1280, 2), (1024, 2), (768, 4), (390, 7)] {
+            browser.set_viewport(width, 900).await;
+            let layout = browser.js(MATRIX_LAYOUT_PROBLEMS).await;
+            assert_eq!(layout["problems"], json!([]), "at {width} pixels");
+            assert_eq!(layout["rows"], json!(rows), "tactic rows at {width} pixels");
+        }
+        let png = browser.full_page_png(1366).await;
+        std::fs::write(artifacts.join("home-1366.png"), png).unwrap();
+    });
+}

@@ -62,3 +62,66 @@ fn group_pages_are_found_by_alias_and_unknown_names_are_404s_with_suggestions() 
         server.get(path).ok();
     }
 }
+
+/// A matrix cell's count, whether it carries the "+" of detections only ruledex mapped, and its
+/// title, for the cell of `technique` under its first tactic.
+fn home_cell(page: &scraper::Html, technique: &str) -> (usize, bool, String) {
+    let cell = page
+        .select(&select(&format!(".matrix a.cell[href='/techniques/{technique}']")))
+        .next()
+        .unwrap_or_else(|| panic!("no cell for {technique}"));
+    let count = cell.select(&select(".n")).next().unwrap().text().next().unwrap().trim().parse().unwrap();
+    let marked = cell.select(&select(".n .inf")).next().is_some();
+    (count, marked, cell.value().attr("title").unwrap().to_string())
+}
+
+/// T1598 (Phishing for Information) is listed under hundreds of Sublime rules only because
+/// ruledex maps Sublime's attack types to it; the home matrix counts the vendors' own tags
+/// unless asked, marks the rest, and its counts are the API's.
+#[test]
+fn the_home_matrix_counts_ruledex_mappings_apart_unless_asked() {
+    let server = shared_server();
+    let api = server.get("/api/v1/coverage").ok().json();
+    let t1598 = api["techniques"].as_array().unwrap().iter().find(|t| t["id"] == "T1598").unwrap().clone();
+    let (all, inferred) =
+        (t1598["detections"].as_u64().unwrap() as usize, t1598["inferred"].as_u64().unwrap() as usize);
+    assert!(inferred > 500 && inferred < all, "most of T1598's {all} detections are ruledex's mapping: {inferred}");
+
+    let honest = server.get("/").ok().html();
+    let (count, marked, title) = home_cell(&honest, "T1598");
+    assert_eq!((count, marked), (all - inferred, true));
+    assert!(title.contains(&format!("{inferred} more only ruledex mapped")), "{title}");
+    let (_, proxy_marked, _) = home_cell(&honest, "T1090");
+    assert!(!proxy_marked, "T1090's detections are all tagged by their vendors");
+
+    let with_inferred = server.get("/?inferred=1").ok().html();
+    assert_eq!(
+        home_cell(&with_inferred, "T1598"),
+        (all, false, format!("T1598 Phishing for Information: {all} detections"))
+    );
+    let switch = with_inferred.select(&select("#inferred-switch")).next().unwrap();
+    assert_eq!(switch.value().attr("href"), Some("/"));
+
+    let technique = server.get("/techniques/T1598").ok().html();
+    let headline = texts(&technique, ".headline")[0].clone();
+    assert!(headline.starts_with(&format!("{} vendor-native", all - inferred)), "{headline}");
+    assert!(headline.contains(&format!("+ {inferred} mapped by ruledex")), "{headline}");
+}
+
+/// The matrix's shades are a log scale: 5, 50 and 500 detections look different, and the
+/// legend names each shade's range.
+#[test]
+fn the_home_matrix_legend_names_a_log_scale() {
+    let page = shared_server().get("/").ok().html();
+    let legend = texts(&page, "#matrix-legend .swatch");
+    assert_eq!(legend, ["0", "1–2", "3–9", "10–29", "30–99", "100–299", "300+"]);
+    let shade = |n: usize| {
+        let bands: Vec<usize> =
+            legend[1..].iter().map(|label| label.split(['–', '+']).next().unwrap().parse().unwrap()).collect();
+        bands.iter().filter(|floor| n >= **floor).count()
+    };
+    assert!(shade(5) < shade(50) && shade(50) < shade(500));
+    let classes: Vec<String> =
+        page.select(&select(".matrix a.cell")).filter_map(|c| c.value().attr("class").map(String::from)).collect();
+    assert!(classes.iter().any(|c| c.contains("heat-6")), "some technique has 300 or more detections");
+}

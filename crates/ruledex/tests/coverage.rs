@@ -201,3 +201,27 @@ fn layers_load_in_mitreattack_python() {
     let read: usize = String::from_utf8_lossy(&output.stdout).trim().parse().unwrap();
     assert_eq!(read, written["techniques"].as_array().unwrap().len());
 }
+
+/// `technique` counts apart the detections listed only through ruledex's mapping of vendor
+/// labels: `inferred` is exactly those of the listed detections whose every link to the
+/// technique's family says `mapped_by: ruledex`, and the text says so.
+#[test]
+fn technique_counts_ruledex_mappings_apart_from_vendor_tags() {
+    let page = shared_catalog().run(&["technique", "T1598", "--json"]).ok().json();
+    let only_mapped = detections(&page)
+        .iter()
+        .filter(|d| {
+            let links: Vec<&Value> = d["techniques"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|t| t["id"].as_str().unwrap().starts_with("T1598"))
+                .collect();
+            links.iter().all(|t| t["mapped_by"] == "ruledex")
+        })
+        .count();
+    assert!(only_mapped > 500, "Sublime's attack types bring hundreds: {only_mapped}");
+    assert_eq!(page["inferred"], only_mapped);
+    let text = shared_catalog().run(&["technique", "T1598"]).ok().stdout;
+    assert!(text.contains(&format!("of which {only_mapped} detections only through ruledex's mapping")), "{text}");
+}

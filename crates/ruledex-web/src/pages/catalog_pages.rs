@@ -12,7 +12,9 @@ use ruledex_core::query::SearchQuery;
 use ruledex_store::{Marked, SourceStatus};
 
 use super::changes::{ChangeItem, badge, feed_link, source_feed_href, whats_new};
-use super::view::{Card, ExportLink, FacetGroup, FacetScope, export_menu, facet_groups, short_commit, with_param};
+use super::view::{
+    Card, ExportLink, FacetGroup, FacetScope, breakable_parts, export_menu, facet_groups, short_commit, with_param,
+};
 use super::{PageResult, params, render};
 use crate::error::WebError;
 use crate::highlight::escape_into;
@@ -32,7 +34,12 @@ struct HomeView {
     attack_version: String,
     built_at: String,
     matrix: Vec<TacticColumn>,
+    legend: Vec<HeatBand>,
     community: bool,
+    inferred: bool,
+    /// Links that flip the community and inferred switches, keeping the other.
+    community_switch: String,
+    inferred_switch: String,
     whats_new: Vec<ChangeItem>,
     feed_href: &'static str,
 }
@@ -71,10 +78,20 @@ struct TacticColumn {
 
 struct Cell {
     id: String,
+    /// The name in parts split after each `/`, where a line may break.
+    name_parts: Vec<String>,
     name: String,
     href: String,
     count: usize,
-    heat: u8,
+    /// Detections listed only through ruledex's mapping, when not in `count`.
+    inferred: usize,
+    heat: usize,
+}
+
+/// One shade of the matrix's colour scale, for its legend.
+struct HeatBand {
+    heat: usize,
+    label: String,
 }
 
 /// What the home page shows of the catalog, when there is one.
@@ -90,11 +107,11 @@ struct CatalogSummary {
 
 pub async fn home(State(state): State<AppState>, query: RawQuery) -> PageResult {
     let params = params(&query)?;
-    let community = params.community();
+    let (community, inferred) = (params.community(), params.inferred());
     let summary = match state.catalog() {
         Some(_) => {
             let filter = params.technique_filter()?;
-            state.run(Cost::Ordinary, move |catalog| catalog_summary(catalog, &filter)).await?
+            state.run(Cost::Ordinary, move |catalog| catalog_summary(catalog, &filter, inferred)).await?
         }
         None => CatalogSummary::default(),
     };
@@ -112,19 +129,41 @@ pub async fn home(State(state): State<AppState>, query: RawQuery) -> PageResult 
         attack_version: summary.attack_version,
         built_at: summary.built_at,
         matrix: summary.matrix,
+        legend: heat_legend(),
         community,
+        inferred,
+        community_switch: switches(!community, inferred),
+        inferred_switch: switches(community, !inferred),
         whats_new: summary.whats_new,
         feed_href: "/feed.atom",
     })
 }
 
-fn catalog_summary(catalog: &Catalog, filter: &ruledex_core::query::Filter) -> Result<CatalogSummary, WebError> {
+/// The home page's address with the matrix's two switches set.
+fn switches(community: bool, inferred: bool) -> String {
+    match (community, inferred) {
+        (false, false) => "/".into(),
+        (true, false) => "/?community=1".into(),
+        (false, true) => "/?inferred=1".into(),
+        (true, true) => "/?community=1&inferred=1".into(),
+    }
+}
+
+fn catalog_summary(
+    catalog: &Catalog,
+    filter: &ruledex_core::query::Filter,
+    with_inferred: bool,
+) -> Result<CatalogSummary, WebError> {
     let store = catalog.store();
     let counts = store.technique_counts(filter).map_err(ruledex_app::ServiceError::from)?;
     let info = store.info();
+    let count = |id| {
+        let inferred = counts.inferred(id);
+        if with_inferred { (counts.family(id), 0) } else { (counts.family(id) - inferred, inferred) }
+    };
     Ok(CatalogSummary {
         sources: source_rows(store.sources()),
-        matrix: matrix(catalog, |id| counts.family(id)),
+        matrix: matrix(catalog, count),
         detections: info.detections,
         attack_version: info.attack_version.clone().unwrap_or_default(),
         built_at: short_time(info.built_at.as_deref().unwrap_or_default()),
@@ -174,8 +213,9 @@ fn short_time(timestamp: &str) -> String {
     }
 }
 
-/// Enterprise tactics as columns, their (parent) techniques as cells.
-fn matrix(catalog: &Catalog, count: impl Fn(TechniqueId) -> usize) -> Vec<TacticColumn> {
+/// Enterprise tactics as columns, their (parent) techniques as cells; `count` gives a
+/// technique's detections counted and those left out for being only ruledex's mapping.
+fn matrix(catalog: &Catalog, count: impl Fn(TechniqueId) -> (usize, usize)) -> Vec<TacticColumn> {
     let attack = catalog.store().attack();
     let mut techniques: Vec<&Technique> = attack
         .techniques()
@@ -193,12 +233,14 @@ fn matrix(catalog: &Catalog, count: impl Fn(TechniqueId) -> usize) -> Vec<Tactic
                 .iter()
                 .filter(|t| t.tactics.contains(&tactic.id))
                 .map(|t| {
-                    let n = count(t.id);
+                    let (n, inferred) = count(t.id);
                     Cell {
                         id: t.id.to_string(),
+                        name_parts: breakable_parts(&t.name),
                         name: t.name.clone(),
                         href: technique_url(t.id),
                         count: n,
+                        inferred,
                         heat: heat(n),
                     }
                 })
@@ -207,16 +249,26 @@ fn matrix(catalog: &Catalog, count: impl Fn(TechniqueId) -> usize) -> Vec<Tactic
         .collect()
 }
 
-/// Shade bands for the matrix: none, 1-2, 3-5, 6-10, 11-20, more.
-fn heat(count: usize) -> u8 {
-    match count {
-        0 => 0,
-        1..=2 => 1,
-        3..=5 => 2,
-        6..=10 => 3,
-        11..=20 => 4,
-        _ => 5,
-    }
+/// The lowest count of each shade after none: roughly thirds of a power of ten, so that 5, 50
+/// and 500 detections look different (counts run from 1 to over a thousand).
+const HEAT_FLOORS: [usize; 6] = [1, 3, 10, 30, 100, 300];
+
+/// The shade of a count: 0 for none, else the last band whose floor it reaches.
+fn heat(count: usize) -> usize {
+    HEAT_FLOORS.iter().filter(|floor| count >= **floor).count()
+}
+
+fn heat_legend() -> Vec<HeatBand> {
+    let none = HeatBand { heat: 0, label: "0".into() };
+    let bands = HEAT_FLOORS.iter().enumerate().map(|(i, floor)| {
+        let label = match HEAT_FLOORS.get(i + 1) {
+            Some(next) if next - 1 == *floor => floor.to_string(),
+            Some(next) => format!("{floor}–{}", next - 1),
+            None => format!("{floor}+"),
+        };
+        HeatBand { heat: i + 1, label }
+    });
+    std::iter::once(none).chain(bands).collect()
 }
 
 #[derive(Template)]

@@ -9,6 +9,7 @@ use ruledex_app::wire::{
 };
 use ruledex_core::ids::ObjectKind;
 
+use super::view::breakable_parts;
 use super::{PageResult, params, render};
 use crate::layout::Layout;
 use crate::params::PathParams;
@@ -31,6 +32,8 @@ struct StatusColumn {
 
 struct StatusCell {
     id: String,
+    /// The name in parts split after each `/`, where a line may break.
+    name_parts: Vec<String>,
     name: String,
     href: String,
     status: &'static str,
@@ -93,6 +96,7 @@ pub async fn coverage(State(state): State<AppState>, query: RawQuery) -> PageRes
 fn coverage_view(coverage: StackCoverageJson, sources: Vec<SourceChoice>) -> CoverageView {
     let cell = |t: &StackTechniqueJson| StatusCell {
         id: t.id.to_string(),
+        name_parts: breakable_parts(&t.name),
         name: t.name.clone(),
         href: links::technique(t.id),
         status: t.status.as_str(),

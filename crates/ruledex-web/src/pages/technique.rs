@@ -17,7 +17,7 @@ use ruledex_core::attack::Technique;
 use ruledex_core::ids::{ObjectKind, TechniqueId};
 use ruledex_core::model::SourceKind;
 use ruledex_core::query::{FacetCounts, Facets, Filter};
-use ruledex_store::{TechniquePage, Window};
+use ruledex_store::{FamilyMember, TechniquePage, Window};
 
 use super::changes::{ChangeItem, badge, feed_link, technique_feed_href, whats_new};
 use super::view::{Card, ExportLink, FacetGroup, FacetScope, attack_paragraphs, export_menu, facet_groups, with_param};
@@ -64,7 +64,10 @@ struct TechniqueView {
     last: usize,
     next: String,
     previous: String,
+    /// Live vendor detections their vendor tagged with the technique.
     vendor_native: usize,
+    /// Live vendor detections listed only through ruledex's mapping of vendor labels.
+    inferred: usize,
     community: usize,
     deprecated_count: usize,
     exports: Vec<ExportLink>,
@@ -123,8 +126,8 @@ fn technique_view(
     let (chosen, filter, exact) = (params.filter()?, params.technique_filter()?, params.exact());
     let window = Window { offset: (params.page()? - 1) * PAGE_SIZE, limit: PAGE_SIZE };
     let page = catalog.technique_page_window(&requested.to_string(), exact, &filter, window)?;
-    let whole_family = catalog.store().family_facets(page.id).map_err(ServiceError::from)?;
-    let family: Vec<(Facets, bool)> = whole_family.iter().filter(|(_, direct)| *direct || !exact).cloned().collect();
+    let whole_family = catalog.store().family_facets(page.id, exact).map_err(ServiceError::from)?;
+    let family: Vec<FamilyMember> = whole_family.iter().filter(|m| m.direct || !exact).cloned().collect();
     let counts = catalog.store().family_counts(page.id.parent(), &filter).map_err(ServiceError::from)?;
     let mut view = TechniqueView::new(catalog, &page, &family, params, raw_query, |id| counts.family(id))?;
     let recent = catalog.recent_changes(badge_days)?;
@@ -135,7 +138,7 @@ fn technique_view(
     let (choices, order) = option_counts(&whole_family, &family, &chosen, params.community());
     let community_vendors = catalog.store().community_vendors();
     let vendor_native = (!view.show_community)
-        .then(|| FacetCounts::count(whole_family.iter().map(|(f, _)| f).filter(|f| f.kind == SourceKind::Vendor)));
+        .then(|| FacetCounts::count(whole_family.iter().map(|m| &m.facets).filter(|f| f.kind == SourceKind::Vendor)));
     let scope = FacetScope { community_vendors: &community_vendors, vendor_native: vendor_native.as_ref() };
     render(&view.with_facets(&choices, &order, &filter, &scope))
 }
@@ -144,7 +147,7 @@ impl TechniqueView {
     fn new(
         catalog: &Catalog,
         page: &TechniquePage,
-        family: &[(Facets, bool)],
+        family: &[FamilyMember],
         params: &FilterParams,
         raw_query: &str,
         count: impl Fn(TechniqueId) -> usize,
@@ -158,8 +161,8 @@ impl TechniqueView {
             .enumerate()
             .map(|(i, d)| Card::new(offset + i, d, Some(id), &filter))
             .collect();
-        let kept: Vec<&Facets> = family.iter().map(|(f, _)| f).filter(|f| filter.matches(f)).collect();
-        let live = |f: &&Facets| !f.deprecated;
+        let kept: Vec<&Facets> = family.iter().map(|m| &m.facets).filter(|f| filter.matches(f)).collect();
+        let live = |kind: SourceKind| family.iter().filter(move |m| !m.facets.deprecated && m.facets.kind == kind);
         let technique = page.technique.as_ref();
         let paragraphs = technique.map(|t| attack_paragraphs(&t.description)).unwrap_or_default();
         let name = catalog.technique_name(id).unwrap_or_else(|| "not in the loaded ATT&CK data".into());
@@ -210,9 +213,10 @@ impl TechniqueView {
             last,
             next: if last < page.shown { page_link(number + 1) } else { String::new() },
             previous: if number > 1 { page_link(number - 1) } else { String::new() },
-            vendor_native: family.iter().map(|(f, _)| f).filter(live).filter(|f| f.kind == SourceKind::Vendor).count(),
-            community: family.iter().map(|(f, _)| f).filter(live).filter(|f| f.kind == SourceKind::Community).count(),
-            deprecated_count: family.iter().filter(|(f, _)| f.deprecated).count(),
+            vendor_native: live(SourceKind::Vendor).filter(|m| m.tagged).count(),
+            inferred: live(SourceKind::Vendor).filter(|m| !m.tagged).count(),
+            community: live(SourceKind::Community).count(),
+            deprecated_count: family.iter().filter(|m| m.facets.deprecated).count(),
             exports: export_menu(
                 kept.iter().filter_map(|f| catalog.source_format(&f.source)),
                 &with_param(&with_param(raw_query, "page", ""), "technique", &id.to_string()),
@@ -244,13 +248,13 @@ impl TechniqueView {
 /// (`listed`), and the whole family's plain counts, which name and order the checkboxes: every
 /// value of the family keeps its checkbox and its place whatever is ticked.
 fn option_counts(
-    whole_family: &[(Facets, bool)],
-    listed: &[(Facets, bool)],
+    whole_family: &[FamilyMember],
+    listed: &[FamilyMember],
     chosen: &Filter,
     community: bool,
 ) -> (FacetCounts, FacetCounts) {
-    let counts = FacetCounts::count(whole_family.iter().map(|(f, _)| f));
-    let items: Vec<&Facets> = listed.iter().map(|(f, _)| f).collect();
+    let counts = FacetCounts::count(whole_family.iter().map(|m| &m.facets));
+    let items: Vec<&Facets> = listed.iter().map(|m| &m.facets).collect();
     (counts.if_chosen(&items, chosen, |f| f.vendor_native_unless_asked(community)), counts)
 }
 

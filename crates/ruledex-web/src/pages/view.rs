@@ -446,6 +446,12 @@ fn strip_markdown_links(text: &str) -> String {
     out
 }
 
+/// "Virtualization/Sandbox Evasion" as "Virtualization/" and "Sandbox Evasion": a narrow matrix
+/// cell may break the line after a slash, never inside a word.
+pub(super) fn breakable_parts(name: &str) -> Vec<String> {
+    name.split_inclusive('/').map(String::from).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -60,6 +60,10 @@ fn print_listing(page: &TechniquePage) -> std::io::Result<()> {
         _ => format!("tagged {id}"),
     };
     outln!("{} of {} shown, {scope}", page.shown, output::plural(listing.total, "detection"))?;
+    if listing.inferred > 0 {
+        let inferred = output::plural(listing.inferred, "detection");
+        outln!("  of which {inferred} only through ruledex's mapping of vendor labels, not tagged {id} by the vendor")?;
+    }
     if listing.hidden_community > 0 {
         let hidden = output::plural(listing.hidden_community, "community detection");
         outln!("+ {hidden} (Sigma, community KQL): --community to show them")?;
