@@ -757,6 +757,8 @@ pub struct AttackUpdateJson {
     pub summary: String,
     pub synced_at: String,
     pub sync: i64,
+    /// A stable identifier of this update (feeds use it as the entry ID).
+    pub update_id: String,
 }
 
 impl From<&RecordedAttackUpdate> for AttackUpdateJson {
@@ -768,6 +770,7 @@ impl From<&RecordedAttackUpdate> for AttackUpdateJson {
             summary: r.update.sentence(),
             synced_at: r.synced_at.clone(),
             sync: r.sync,
+            update_id: format!("urn:ruledex:attack-update:{}", r.sync_uid),
         }
     }
 }

@@ -33,6 +33,8 @@ pub struct RecordedChange {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordedAttackUpdate {
     pub sync: i64,
+    /// The sync's catalog generation: unlike `sync`, never reused by another catalog.
+    pub sync_uid: String,
     pub synced_at: String,
     pub update: AttackUpdate,
 }
@@ -155,7 +157,7 @@ impl Store {
             None => ("?1 IS NOT NULL", String::new()),
         };
         let sql = format!(
-            "SELECT id, synced_at, attack_before, attack_after, attack_moved FROM syncs
+            "SELECT id, synced_at, attack_before, attack_after, attack_moved, uid FROM syncs
              WHERE attack_moved IS NOT NULL AND {condition} ORDER BY id DESC LIMIT {limit}"
         );
         self.with_conn(|conn| {
@@ -163,6 +165,7 @@ impl Store {
             let rows = statement.query_map([value], |r| {
                 Ok(RecordedAttackUpdate {
                     sync: r.get(0)?,
+                    sync_uid: r.get(5)?,
                     synced_at: r.get(1)?,
                     update: AttackUpdate {
                         before: r.get(2)?,

@@ -357,4 +357,29 @@ fn a_new_attack_release_records_how_many_detections_moved() {
     let sentence = format!("ATT&CK 1.0 → 2.0: {} detection", multihop.len());
     assert!(text.contains(&sentence), "{text}");
     assert!(workspace.run(&["sync"]).ok().stdout.contains("nothing changed upstream"));
+    the_web_shows_the_release(&workspace, &sentence.replace('&', "&#38;"));
+}
+
+/// The served home page lists the release in "what's new", and the whole feed has it as one
+/// entry whose ID stays the same from one request to the next; a technique's feed does not.
+fn the_web_shows_the_release(workspace: &Workspace, escaped_sentence: &str) {
+    let served = serve(workspace);
+    let (status, home) = get(&served, "/");
+    assert_eq!(status, 200);
+    let whats_new = home.split("id=\"whats-new\"").nth(1).expect("the home page has what's new");
+    assert!(whats_new.contains(escaped_sentence), "{whats_new}");
+    let entry_ids = |feed: &str| -> Vec<String> {
+        let document = roxmltree::Document::parse(feed).unwrap_or_else(|e| panic!("{e}\n{feed}"));
+        document
+            .descendants()
+            .filter(|n| n.has_tag_name("entry"))
+            .filter_map(|e| e.children().find(|c| c.has_tag_name("id")).and_then(|id| id.text()).map(String::from))
+            .collect()
+    };
+    let feed = get(&served, "/feed.atom").1;
+    let ids = entry_ids(&feed);
+    assert_eq!(ids.len(), 1, "{feed}");
+    assert!(ids[0].starts_with("urn:ruledex:attack-update:"), "{ids:?}");
+    assert_eq!(entry_ids(&get(&served, "/feed.atom").1), ids, "the same release keeps its entry ID");
+    assert!(entry_ids(&get(&served, "/techniques/T1090/feed.atom").1).is_empty());
 }

@@ -11,7 +11,7 @@ use ruledex_core::ids::TechniqueId;
 use ruledex_core::query::SearchQuery;
 use ruledex_store::{Marked, SourceStatus};
 
-use super::changes::{ChangeItem, badge, feed_link, source_feed_href, whats_new};
+use super::changes::{ChangeItem, badge, feed_link, short_time, source_feed_href, whats_new};
 use super::view::{
     Card, ExportLink, FacetGroup, FacetScope, breakable_parts, export_menu, facet_groups, short_commit, with_param,
 };
@@ -203,14 +203,6 @@ fn source_rows(sources: &[SourceStatus]) -> Vec<SourceRow> {
             }
         })
         .collect()
-}
-
-/// "2026-11-28T08:56:44.16Z" as "2026-11-28 08:56 UTC".
-fn short_time(timestamp: &str) -> String {
-    match timestamp.get(..16) {
-        Some(minutes) => format!("{} UTC", minutes.replace('T', " ")),
-        None => timestamp.to_string(),
-    }
 }
 
 /// Enterprise tactics as columns, their (parent) techniques as cells; `count` gives a

@@ -9,7 +9,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use ruledex_app::Catalog;
 use ruledex_app::changes::ChangeRequest;
-use ruledex_app::wire::ChangeJson;
+use ruledex_app::wire::{AttackUpdateJson, ChangeJson};
 use ruledex_core::ids::TechniqueId;
 use ruledex_core::model::{ChangeKind, Detection};
 use similar::{ChangeTag, TextDiff};
@@ -100,20 +100,20 @@ async fn atom(state: &AppState, scope: FeedScope) -> Result<Response, WebError> 
                 limit: Some(FEED_ENTRIES),
                 ..ChangeRequest::default()
             };
-            let changes = catalog.changes(&request)?.changes;
-            let updated = changes
+            let history = catalog.changes(&request)?;
+            // A new ATT&CK release moves detections of every source: only the whole feed has it.
+            let releases = match scope {
+                FeedScope::All => history.attack_updates.iter().map(release_entry).collect(),
+                _ => vec![],
+            };
+            let entries = newest_first(history.changes.iter().map(entry).chain(releases), |e| &e.updated, FEED_ENTRIES);
+            let updated = entries
                 .first()
-                .map(|c| c.synced_at.clone())
+                .map(|e| e.updated.clone())
                 .or_else(|| catalog.store().info().built_at.clone())
                 .unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
-            let feed = Feed {
-                id: format!("urn:ruledex:feed:{self_href}"),
-                title,
-                self_href,
-                page_href,
-                updated,
-                entries: changes.iter().map(entry).collect(),
-            };
+            let feed =
+                Feed { id: format!("urn:ruledex:feed:{self_href}"), title, self_href, page_href, updated, entries };
             Ok(feed.render())
         })
         .await?;
@@ -129,6 +129,29 @@ fn entry(change: &ChangeJson) -> Entry {
         categories: change.techniques.iter().map(ToString::to_string).collect(),
         summary: summary(change),
     }
+}
+
+fn release_entry(update: &AttackUpdateJson) -> Entry {
+    Entry {
+        id: update.update_id.clone(),
+        title: update.summary.clone(),
+        updated: update.synced_at.clone(),
+        href: "/".into(),
+        categories: vec![],
+        summary: RELEASE_NOTE.into(),
+    }
+}
+
+/// What a release's move means, for the feed and the "what's new" lists.
+const RELEASE_NOTE: &str = "Detections tagged with techniques the new ATT&CK release revoked are listed under their \
+                            replacements; their own tags did not change.";
+
+/// At most `limit` of `items`, newest first by their fixed-width UTC time.
+fn newest_first<T>(items: impl Iterator<Item = T>, time: impl Fn(&T) -> &String, limit: usize) -> Vec<T> {
+    let mut items: Vec<T> = items.collect();
+    items.sort_by(|a, b| time(b).cmp(time(a)));
+    items.truncate(limit);
+    items
 }
 
 fn heading(kind: ChangeKind) -> &'static str {
@@ -171,7 +194,8 @@ fn commits(change: &ChangeJson) -> String {
 
 /// A change in a "what's new" list or a detection's history.
 pub struct ChangeItem {
-    /// `added`, `changed`, `deprecated` or `removed`, for styling.
+    /// `added`, `changed`, `deprecated` or `removed`, for styling; `attack` for a new ATT&CK
+    /// release.
     pub kind_key: &'static str,
     /// "New", "Updated"...
     pub kind: &'static str,
@@ -183,6 +207,8 @@ pub struct ChangeItem {
     pub commits: String,
     /// "2026-11-29 10:00 UTC"
     pub when: String,
+    /// The fixed-width UTC time, for ordering.
+    synced_at: String,
 }
 
 impl From<&ChangeJson> for ChangeItem {
@@ -195,16 +221,45 @@ impl From<&ChangeJson> for ChangeItem {
             address: format!("{}/{}", c.source, c.id),
             fields: fields(c),
             commits: commits(c),
-            when: c.synced_at.get(..16).map_or_else(|| c.synced_at.clone(), |m| format!("{} UTC", m.replace('T', " "))),
+            when: short_time(&c.synced_at),
+            synced_at: c.synced_at.clone(),
         }
     }
 }
 
-/// The latest changes, of one technique's detections (its sub-techniques' too) or of all.
+impl From<&AttackUpdateJson> for ChangeItem {
+    fn from(update: &AttackUpdateJson) -> ChangeItem {
+        ChangeItem {
+            kind_key: "attack",
+            kind: "ATT&CK",
+            title: update.summary.clone(),
+            href: String::new(),
+            address: String::new(),
+            fields: RELEASE_NOTE.into(),
+            commits: String::new(),
+            when: short_time(&update.synced_at),
+            synced_at: update.synced_at.clone(),
+        }
+    }
+}
+
+/// "2026-11-28T08:56:44.16Z" as "2026-11-28 08:56 UTC".
+pub fn short_time(timestamp: &str) -> String {
+    match timestamp.get(..16) {
+        Some(minutes) => format!("{} UTC", minutes.replace('T', " ")),
+        None => timestamp.to_string(),
+    }
+}
+
+/// The latest changes, of one technique's detections (its sub-techniques' too), or of all with
+/// the new ATT&CK releases.
 pub fn whats_new(catalog: &Catalog, technique: Option<TechniqueId>) -> Result<Vec<ChangeItem>, WebError> {
-    let technique = technique.map(|t| t.to_string());
-    let request = ChangeRequest { technique: technique.as_deref(), limit: Some(WHATS_NEW), ..ChangeRequest::default() };
-    Ok(catalog.changes(&request)?.changes.iter().map(ChangeItem::from).collect())
+    let only = technique.map(|t| t.to_string());
+    let request = ChangeRequest { technique: only.as_deref(), limit: Some(WHATS_NEW), ..ChangeRequest::default() };
+    let history = catalog.changes(&request)?;
+    let releases = history.attack_updates.iter().filter(|_| technique.is_none()).map(ChangeItem::from);
+    let changes = history.changes.iter().map(ChangeItem::from);
+    Ok(newest_first(changes.chain(releases), |item| &item.synced_at, WHATS_NEW))
 }
 
 /// One change in a detection's history, with a diff when its query changed.
