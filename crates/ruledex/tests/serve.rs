@@ -15,6 +15,8 @@ use crate::util::{Workspace, fixtures, shared, shared_attack, source};
 pub(crate) struct Served {
     child: Child,
     base: String,
+    /// What serve said on stderr before announcing its address.
+    said_first: Vec<String>,
 }
 
 impl Drop for Served {
@@ -34,14 +36,21 @@ pub(crate) fn serve(workspace: &Workspace) -> Served {
         .unwrap();
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
+    let mut said_first = vec![];
     let base = lines
         .by_ref()
         .map_while(Result::ok)
-        .find_map(|line| line.strip_prefix("ruledex: serving ").map(|rest| rest.split(' ').next().unwrap().to_string()))
+        .find_map(|line| match line.strip_prefix("ruledex: serving ") {
+            Some(rest) => Some(rest.split(' ').next().unwrap().to_string()),
+            None => {
+                said_first.push(line);
+                None
+            }
+        })
         .expect("serve announces its address");
     // Keep draining stderr so the server never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
-    Served { child, base }
+    Served { child, base, said_first }
 }
 
 pub(crate) fn get(served: &Served, path: &str) -> (u16, String) {
@@ -231,18 +240,8 @@ fn serve_on_a_damaged_catalog_says_to_sync_and_rebuilds_it() {
     fixture_config(&workspace, &fixtures().join("chronicle"));
     fs::create_dir_all(workspace.data_dir()).unwrap();
     fs::write(workspace.data_dir().join("catalog.sqlite"), "this is not a catalog").unwrap();
-    let mut child = workspace
-        .command()
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let lines: Vec<String> = BufReader::new(stderr).lines().map_while(Result::ok).take(3).collect();
-    let _ = child.kill();
-    let _ = child.wait();
-    let said = lines.join("\n");
+    let served = serve(&workspace);
+    let said = served.said_first.join("\n");
     assert!(said.contains("cannot be read") && said.contains("run `ruledex sync`"), "{said}");
-    assert!(said.contains("building it now"), "{said}");
+    wait_for(&served, "/api/v1/techniques/T1090", |v| v["detections"].is_array());
 }
