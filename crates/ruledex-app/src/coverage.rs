@@ -5,6 +5,10 @@
 //! Counts come from the catalog's own technique links ([`ruledex_store::SourceTallies`]):
 //! detections listed only through ruledex's mapping of vendor labels are counted apart and
 //! only join the counts when asked (`inferred`).
+//!
+//! `layer` draws a stack's coverage as an ATT&CK Navigator layer.
+
+mod layer;
 
 use std::collections::BTreeMap;
 
@@ -277,18 +281,27 @@ impl Catalog {
     }
 
     fn status(&self, counts: &BTreeMap<String, usize>, stack: &Stack) -> CoverageStatus {
-        let kind_of = |source: &str| self.source_kind(source).unwrap_or(SourceKind::Vendor);
-        let community = |source: &&String| kind_of(source) == SourceKind::Community;
-        let mut sources = counts.keys();
-        if sources.clone().any(|s| stack.have.contains(s) || (stack.community && community(&s))) {
+        if self.own_detections(counts, stack) > 0 {
             CoverageStatus::Covered
-        } else if sources.clone().any(|s| !community(&s)) {
+        } else if counts.keys().any(|s| !self.is_community(s)) {
             CoverageStatus::Elsewhere
-        } else if sources.next().is_some() {
+        } else if !counts.is_empty() {
             CoverageStatus::CommunityOnly
         } else {
             CoverageStatus::None
         }
+    }
+
+    /// How many of a technique's detections (`counts`, per source) are the stack's own: its
+    /// sources', and community content's when that counts.
+    fn own_detections(&self, counts: &BTreeMap<String, usize>, stack: &Stack) -> usize {
+        let own =
+            |source: &str| stack.have.iter().any(|h| h == source) || (stack.community && self.is_community(source));
+        counts.iter().filter(|(source, _)| own(source)).map(|(_, n)| n).sum()
+    }
+
+    fn is_community(&self, source: &str) -> bool {
+        self.source_kind(source) == Some(SourceKind::Community)
     }
 
     fn source_kind(&self, source: &str) -> Option<SourceKind> {
