@@ -381,4 +381,15 @@ mod tests {
         assert!(Cli::try_parse_from(["ruledex", "technique", "T1090", "--community", "--kind", "vendor"]).is_err());
         assert!(Cli::try_parse_from(["ruledex", "technique", "T1090", "--language", "cobol"]).is_err());
     }
+
+    #[test]
+    fn public_urls_are_checked_when_parsed() {
+        let cli = Cli::parse_from(["ruledex", "serve", "--public-url", "https://ruledex.example.org/"]);
+        let Command::Serve(args) = cli.command else { panic!("serve") };
+        assert_eq!(args.public_url.map(String::from).as_deref(), Some("https://ruledex.example.org"));
+        for bad in ["javascript:alert(1)", "https://u:p@example.org", "https://example.org/?q"] {
+            assert!(Cli::try_parse_from(["ruledex", "serve", "--public-url", bad]).is_err(), "{bad}");
+            assert!(Cli::try_parse_from(["ruledex", "export", "--format", "navigator", "--base-url", bad]).is_err());
+        }
+    }
 }
