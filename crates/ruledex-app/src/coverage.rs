@@ -15,7 +15,6 @@ use std::collections::BTreeMap;
 use ruledex_core::attack::{AttackObject, Domain, Technique};
 use ruledex_core::ids::{ObjectKind, TacticId, TechniqueId};
 use ruledex_core::model::{MappingStatus, SourceKind};
-use ruledex_core::query::Filter;
 use ruledex_store::{SourceTallies, Tally};
 
 use crate::links;
@@ -61,7 +60,7 @@ impl Catalog {
     pub fn stack_coverage(&self, request: &CoverageRequest) -> Answer<StackCoverageJson> {
         self.check_stack(&request.stack)?;
         let wanted = self.tactics_named(&request.tactics, request.domain)?;
-        let tallies = self.store().source_tallies(&Filter::default())?;
+        let tallies = self.tallies()?;
         let attack = self.store().attack();
         let in_scope = |t: &&Technique| {
             t.domain == request.domain
@@ -73,7 +72,7 @@ impl Catalog {
             .techniques()
             .filter(in_scope)
             .map(|t| {
-                let counted = self.counted(&tallies, t.id, Some(&request.stack));
+                let counted = self.counted(tallies, t.id, Some(&request.stack));
                 StackTechniqueJson {
                     id: t.id,
                     name: self.technique_name(t.id).unwrap_or_default(),
@@ -130,7 +129,7 @@ impl Catalog {
             self.check_stack(stack)?;
         }
         let object = self.find_object(kind, query)?;
-        let tallies = self.store().source_tallies(&Filter::default())?;
+        let tallies = self.tallies()?;
         let attack = self.store().attack();
         let techniques: Vec<UsedTechniqueJson> = object
             .techniques
@@ -138,7 +137,7 @@ impl Catalog {
             .map(|used| {
                 // A deprecated technique is listed but never a gap: it has no status.
                 let current = used.status != MappingStatus::Deprecated;
-                let counted = self.counted(&tallies, used.id, stack.filter(|_| current));
+                let counted = self.counted(tallies, used.id, stack.filter(|_| current));
                 UsedTechniqueJson {
                     id: used.id,
                     name: self.technique_name(used.id).unwrap_or_default(),

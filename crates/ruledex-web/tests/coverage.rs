@@ -1,13 +1,13 @@
 //! The coverage pages over HTTP on the catalog of every corpus in ../shared: the page agrees
 //! with its API twin, groups are found by alias, unknown names are 404s with suggestions.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use ruledex_store::StoreOptions;
 use ruledex_web::{AppState, Limits, Setup};
 use serde_json::Value;
 
-use crate::util::{Server, reopen, select, shared_server, texts};
+use crate::util::{Server, build_catalog, fixture_config, reopen, select, shared_server, texts};
 
 #[test]
 fn the_coverage_page_colours_the_matrix_by_the_stacks_status_and_lists_the_gaps() {
@@ -136,4 +136,27 @@ fn downloaded_layers_link_to_the_public_url_never_to_the_requests_host() {
         assert!(answer.starts_with("HTTP/1.1 200") && !answer.contains("attacker.example"), "{path}");
         assert!(shared.get(path).ok().json()["links"].as_array().unwrap().is_empty(), "no public URL, no links");
     }
+}
+
+/// The sources with detections for any technique of a stack's coverage.
+fn sources_counted(coverage: &Value) -> BTreeSet<String> {
+    let techniques = coverage["techniques"].as_array().unwrap();
+    techniques.iter().flat_map(|t| t["counts"].as_object().unwrap().keys().cloned()).collect()
+}
+
+/// A catalog generation counts its technique links once, for all its coverage answers: a new
+/// generation installed in a running server is counted afresh.
+#[test]
+fn coverage_counts_follow_a_new_catalog_generation() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = fixture_config(dir.path());
+    let first = build_catalog(&config, &dir.path().join("first"));
+    let server = Server::start(AppState::new(Some(first), "fixtures", Limits::default()));
+    let path = "/api/v1/coverage/stack?have=chronicle";
+    let before = sources_counted(&server.get(path).ok().json());
+    assert!(before.contains("chronicle") && before.contains("splunk"), "{before:?}");
+    let mut fewer = config.clone();
+    fewer.sources.retain(|s| s.name == "chronicle");
+    server.state.install(build_catalog(&fewer, &dir.path().join("second")));
+    assert_eq!(sources_counted(&server.get(path).ok().json()), BTreeSet::from(["chronicle".to_string()]));
 }
