@@ -212,9 +212,10 @@ impl ServerHandler for Server {
             Ok(Ok(answer)) => {
                 let mut result = CallToolResult::structured(answer.structured);
                 let files = answer.files.into_iter().map(|file| {
+                    let mime = if file.path.ends_with(".json") { "application/json" } else { "text/plain" };
                     let text = String::from_utf8_lossy(&file.bytes).into_owned();
                     ContentBlock::resource(
-                        ResourceContents::text(text, uri::export_uri(&file.path)).with_mime_type("application/json"),
+                        ResourceContents::text(text, uri::export_uri(&file.path)).with_mime_type(mime),
                     )
                 });
                 result.content = std::iter::once(ContentBlock::text(answer.summary)).chain(files).collect();
