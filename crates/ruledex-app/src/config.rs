@@ -12,6 +12,7 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use anyhow::{Context, Result, anyhow, bail};
 use ruledex_core::attack::Domain;
@@ -105,6 +106,85 @@ pub struct ServeConfig {
     /// reach the server through DNS rebinding.
     #[serde(default)]
     pub mcp_hosts: Vec<String>,
+    /// Where people reach the server (`--public-url`): Navigator layers downloaded from it link
+    /// to its pages there. Never taken from a request's `Host`, which the client chooses.
+    #[serde(default)]
+    pub public_url: Option<PublicUrl>,
+}
+
+/// The http(s) address of a served ruledex (`https://ruledex.example.org`,
+/// `http://10.0.0.5:8080/ruledex`), without a trailing `/`, so a page's path appended to it
+/// gives that page. A config file may be hostile and the address lands in downloaded files, so
+/// it is checked, not trusted: a host of letters, digits, `-` and `.` (or a bracketed IPv6
+/// address), an optional port, a path of unreserved characters; no credentials, query or
+/// fragment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PublicUrl(String);
+
+impl PublicUrl {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for PublicUrl {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<PublicUrl, String> {
+        let problem = |why: &str| Err(format!("{:?} is not a public URL: {why}", redact_credentials(text)));
+        let lower = text.to_ascii_lowercase();
+        let Some(rest) = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://")) else {
+            return problem("it must start with http:// or https://");
+        };
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        if authority.contains('@') {
+            return problem("it may not hold a user name or password (every downloaded layer would carry them)");
+        }
+        let name = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
+        let ipv6 = |h: &str| {
+            let inside = h.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
+            inside.is_some_and(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit() || c == ':'))
+        };
+        let valid_host = |host: &str| !host.is_empty() && (host.chars().all(name) || ipv6(host));
+        let Some((_, port)) = host_and_port(authority).filter(|(host, _)| valid_host(host)) else {
+            return problem("its host must be a name or an IP address, with an optional :port");
+        };
+        if port.is_some_and(|p| p.parse::<u16>().is_err()) {
+            return problem("its port must be a number up to 65535");
+        }
+        if !path.chars().all(|c| c.is_ascii_alphanumeric() || "-._~/%".contains(c)) {
+            return problem("its path may hold only letters, digits and -._~/% (no query or fragment)");
+        }
+        Ok(PublicUrl(text.trim_end_matches('/').to_string()))
+    }
+}
+
+/// The host and port of `example.org:8080`, `[::1]:8080` or `example.org`, or `None` when
+/// something follows the host that is not a port.
+fn host_and_port(authority: &str) -> Option<(&str, Option<&str>)> {
+    let host_end = match authority.strip_prefix('[') {
+        Some(_) => authority.find(']').map_or(authority.len(), |i| i + 1),
+        None => authority.find(':').unwrap_or(authority.len()),
+    };
+    let (host, rest) = authority.split_at(host_end);
+    match rest {
+        "" => Some((host, None)),
+        _ => rest.strip_prefix(':').map(|port| (host, Some(port))),
+    }
+}
+
+impl TryFrom<String> for PublicUrl {
+    type Error = String;
+    fn try_from(text: String) -> Result<PublicUrl, String> {
+        text.parse()
+    }
+}
+
+impl From<PublicUrl> for String {
+    fn from(url: PublicUrl) -> String {
+        url.0
+    }
 }
 
 /// A file on disk or a URL to download. Shown (and serialized) without URL credentials.
@@ -512,6 +592,51 @@ path = "mirrors/chronicle"
         let path = dir.path().join("ruledex.toml");
         std::fs::write(&path, format!("[attack]\nenterprise = \"http://mirror/e.json\"\nallow_http = true\n[[sources]]\nname = \"s\"\nformat = \"sigma\"\nkind = \"community\"\n{source}\n")).unwrap();
         Config::load(&path).unwrap();
+    }
+
+    /// `[serve] public_url` lands in every downloaded layer's links: anything but a plain
+    /// http(s) address is refused at load, naming the field.
+    #[test]
+    fn public_urls_are_plain_http_addresses() {
+        for good in
+            ["https://ruledex.example.org/", "http://10.0.0.5:8080/ruledex", "http://[::1]:8080", "HTTPS://R.example"]
+        {
+            let url: PublicUrl = good.parse().unwrap_or_else(|e| panic!("{good}: {e}"));
+            assert!(!url.as_str().ends_with('/'), "{good}");
+        }
+        let cases = [
+            ("--upload-pack=x", "must start with http:// or https://"),
+            ("javascript:alert(1)", "must start with http:// or https://"),
+            ("ftp://example.org", "must start with http:// or https://"),
+            ("https://", "its host"),
+            (
+                "https://bob:s3cret@example.org",
+                "\"https://example.org\" is not a public URL: it may not hold a user name",
+            ),
+            ("https://exa mple.org", "its host"),
+            ("https://example.org:80x", "its port"),
+            ("https://example.org:99999", "its port"),
+            ("https://example.org/a?b=1", "no query"),
+            ("https://example.org/#top", "no query"),
+            ("https://example.org/\"><script>", "its path"),
+        ];
+        for (bad, expected) in cases {
+            let message = bad.parse::<PublicUrl>().unwrap_err();
+            assert!(message.contains(expected) && !message.contains("s3cret"), "{bad}: {message}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ruledex.toml");
+        let config = |url: &str| {
+            format!(
+                "[attack]\nenterprise = \"e.json\"\n[serve]\npublic_url = \"{url}\"\n[[sources]]\nname = \"s\"\nformat = \"sigma\"\nkind = \"community\"\npath = \"x\"\n"
+            )
+        };
+        std::fs::write(&path, config("javascript:alert(1)")).unwrap();
+        let message = format!("{:#}", Config::load(&path).unwrap_err());
+        assert!(message.contains("line 4") && message.contains("is not a public URL"), "{message}");
+        std::fs::write(&path, config("https://ruledex.example.org/")).unwrap();
+        let loaded = Config::load(&path).unwrap();
+        assert_eq!(loaded.serve.public_url.map(String::from).as_deref(), Some("https://ruledex.example.org"));
     }
 
     #[test]

@@ -5,13 +5,16 @@
 //! Counts come from the catalog's own technique links ([`ruledex_store::SourceTallies`]):
 //! detections listed only through ruledex's mapping of vendor labels are counted apart and
 //! only join the counts when asked (`inferred`).
+//!
+//! `layer` draws a stack's coverage as an ATT&CK Navigator layer.
+
+mod layer;
 
 use std::collections::BTreeMap;
 
 use ruledex_core::attack::{AttackObject, Domain, Technique};
 use ruledex_core::ids::{ObjectKind, TacticId, TechniqueId};
 use ruledex_core::model::{MappingStatus, SourceKind};
-use ruledex_core::query::Filter;
 use ruledex_store::{SourceTallies, Tally};
 
 use crate::links;
@@ -57,7 +60,7 @@ impl Catalog {
     pub fn stack_coverage(&self, request: &CoverageRequest) -> Answer<StackCoverageJson> {
         self.check_stack(&request.stack)?;
         let wanted = self.tactics_named(&request.tactics, request.domain)?;
-        let tallies = self.store().source_tallies(&Filter::default())?;
+        let tallies = self.tallies()?;
         let attack = self.store().attack();
         let in_scope = |t: &&Technique| {
             t.domain == request.domain
@@ -69,7 +72,7 @@ impl Catalog {
             .techniques()
             .filter(in_scope)
             .map(|t| {
-                let counted = self.counted(&tallies, t.id, Some(&request.stack));
+                let counted = self.counted(tallies, t.id, Some(&request.stack));
                 StackTechniqueJson {
                     id: t.id,
                     name: self.technique_name(t.id).unwrap_or_default(),
@@ -126,7 +129,7 @@ impl Catalog {
             self.check_stack(stack)?;
         }
         let object = self.find_object(kind, query)?;
-        let tallies = self.store().source_tallies(&Filter::default())?;
+        let tallies = self.tallies()?;
         let attack = self.store().attack();
         let techniques: Vec<UsedTechniqueJson> = object
             .techniques
@@ -134,7 +137,7 @@ impl Catalog {
             .map(|used| {
                 // A deprecated technique is listed but never a gap: it has no status.
                 let current = used.status != MappingStatus::Deprecated;
-                let counted = self.counted(&tallies, used.id, stack.filter(|_| current));
+                let counted = self.counted(tallies, used.id, stack.filter(|_| current));
                 UsedTechniqueJson {
                     id: used.id,
                     name: self.technique_name(used.id).unwrap_or_default(),
@@ -277,18 +280,27 @@ impl Catalog {
     }
 
     fn status(&self, counts: &BTreeMap<String, usize>, stack: &Stack) -> CoverageStatus {
-        let kind_of = |source: &str| self.source_kind(source).unwrap_or(SourceKind::Vendor);
-        let community = |source: &&String| kind_of(source) == SourceKind::Community;
-        let mut sources = counts.keys();
-        if sources.clone().any(|s| stack.have.contains(s) || (stack.community && community(&s))) {
+        if self.own_detections(counts, stack) > 0 {
             CoverageStatus::Covered
-        } else if sources.clone().any(|s| !community(&s)) {
+        } else if counts.keys().any(|s| !self.is_community(s)) {
             CoverageStatus::Elsewhere
-        } else if sources.next().is_some() {
+        } else if !counts.is_empty() {
             CoverageStatus::CommunityOnly
         } else {
             CoverageStatus::None
         }
+    }
+
+    /// How many of a technique's detections (`counts`, per source) are the stack's own: its
+    /// sources', and community content's when that counts.
+    fn own_detections(&self, counts: &BTreeMap<String, usize>, stack: &Stack) -> usize {
+        let own =
+            |source: &str| stack.have.iter().any(|h| h == source) || (stack.community && self.is_community(source));
+        counts.iter().filter(|(source, _)| own(source)).map(|(_, n)| n).sum()
+    }
+
+    fn is_community(&self, source: &str) -> bool {
+        self.source_kind(source) == Some(SourceKind::Community)
     }
 
     fn source_kind(&self, source: &str) -> Option<SourceKind> {

@@ -76,6 +76,11 @@ const CHANGE_PARAMS: &[Param] = &[
     query("limit", "Changes at most (1-5000, default 200).", number),
 ];
 
+/// The parameters of a stack's coverage, and of its layer.
+fn coverage_params() -> Vec<Param> {
+    [&STACK[..], &[TACTIC, DOMAIN]].concat()
+}
+
 fn path(name: &'static str, description: &'static str) -> Param {
     Param { name, location: "path", description, schema: text }
 }
@@ -138,7 +143,18 @@ pub fn document() -> Value {
             g,
             "getStackCoverage",
             "Every technique's status for the sources a stack has (covered, elsewhere, community-only, none)",
-            &[&STACK[..], &[TACTIC, DOMAIN]].concat(),
+            &coverage_params(),
+        ),
+    );
+    add(
+        "/api/v1/coverage/stack/layer",
+        file_operation(
+            g,
+            "getStackCoverageLayer",
+            "The same coverage as an ATT&CK Navigator layer (format 4.5) to download: every technique in its status's \
+             colour, scored by the stack's own detections, linking to the server's public URL when it has one",
+            coverage_params().iter().map(parameter).collect(),
+            &["application/json"],
         ),
     );
     for kind in ObjectKind::ALL {
@@ -216,18 +232,27 @@ fn export_operation(g: &mut SchemaGenerator) -> Value {
     let mut parameters: Vec<Value> = params.iter().map(parameter).collect();
     parameters[0]["required"] = json!(true);
     parameters[0]["schema"] = json!({ "type": "string", "enum": formats });
+    file_operation(
+        g,
+        "export",
+        "Detections in a platform's import format (or JSON/CSV rows), as a file to download; several files come as \
+         an archive (a Splunk app as .tar.gz)",
+        parameters,
+        &["application/json", "application/x-ndjson", "text/csv", "text/plain", "application/zip", "application/gzip"],
+    )
+}
+
+/// An operation answering with a file to download (named in Content-Disposition), not JSON of
+/// a wire type.
+fn file_operation(g: &mut SchemaGenerator, id: &str, summary: &str, parameters: Vec<Value>, media: &[&str]) -> Value {
     let error = response(g.subschema_for::<ErrorJson>());
-    let file = |media: &str| json!({ media: { "schema": { "type": "string", "contentMediaType": media } } });
-    let mut content = Map::new();
-    for media in
-        ["application/json", "application/x-ndjson", "text/csv", "text/plain", "application/zip", "application/gzip"]
-    {
-        content.extend(file(media).as_object().cloned().unwrap_or_default());
-    }
+    let content: Map<String, Value> = media
+        .iter()
+        .map(|media| (media.to_string(), json!({ "schema": { "type": "string", "contentMediaType": media } })))
+        .collect();
     json!({
-        "operationId": "export",
-        "summary": "Detections in a platform's import format (or JSON/CSV rows), as a file to download; several files \
-            come as an archive (a Splunk app as .tar.gz)",
+        "operationId": id,
+        "summary": summary,
         "parameters": parameters,
         "responses": {
             "200": { "description": "The file, named in Content-Disposition", "content": content },

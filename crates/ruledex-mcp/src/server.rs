@@ -17,8 +17,8 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult, ContentBlock,
     ErrorData as McpError, GetPromptRequestParams, GetPromptResponse, Implementation, InitializeResult,
     ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingLevel,
-    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ServerCapabilities,
-    SetLevelRequestParams, Tool,
+    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ResourceContents,
+    ServerCapabilities, SetLevelRequestParams, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler};
@@ -27,7 +27,7 @@ use tokio::sync::Semaphore;
 
 use crate::provider::{CatalogProvider, Unavailable};
 use crate::tools::{self, Definition, ToolError};
-use crate::{complete, prompts, resources};
+use crate::{complete, prompts, resources, uri};
 
 /// Catalog work running at once (the store opens as many connections).
 pub const CATALOG_TASKS: usize = 4;
@@ -211,7 +211,14 @@ impl ServerHandler for Server {
         match self.with_catalog(move |catalog| call.run(catalog)).await {
             Ok(Ok(answer)) => {
                 let mut result = CallToolResult::structured(answer.structured);
-                result.content = vec![ContentBlock::text(answer.summary)];
+                let files = answer.files.into_iter().map(|file| {
+                    let mime = if file.path.ends_with(".json") { "application/json" } else { "text/plain" };
+                    let text = String::from_utf8_lossy(&file.bytes).into_owned();
+                    ContentBlock::resource(
+                        ResourceContents::text(text, uri::export_uri(&file.path)).with_mime_type(mime),
+                    )
+                });
+                result.content = std::iter::once(ContentBlock::text(answer.summary)).chain(files).collect();
                 Ok(result.into())
             }
             Ok(Err(ToolError(message))) | Err(message) => Ok(error_result(message)),

@@ -19,6 +19,7 @@ use ruledex_app::wire::{
 };
 use ruledex_app::{Catalog, ServiceError};
 use ruledex_core::attack::Domain;
+use ruledex_core::export::ExportFile;
 use ruledex_core::ids::ObjectKind;
 use ruledex_core::model::{Language, RuleType, Severity, Status};
 use ruledex_core::query::{Filter, SearchQuery};
@@ -34,10 +35,12 @@ pub const MAX_LIMIT: u64 = 100;
 const TECHNIQUE_LIMIT: u64 = 10;
 const SEARCH_LIMIT: u64 = 10;
 
-/// What a tool answered: the wire JSON and a short text for clients that show only text.
+/// What a tool answered: the wire JSON, a short text for clients that show only text, and the
+/// files it carries besides (a Navigator layer).
 pub struct Answer {
     pub structured: Value,
     pub summary: String,
+    pub files: Vec<ExportFile>,
 }
 
 /// Why a tool could not answer, in words a model can act on.
@@ -358,7 +361,7 @@ fn technique(catalog: &Catalog, args: TechniqueArgs) -> Result<Answer, ToolError
         TechniquePageJson::new(&page, catalog.attack_version(), Some(args.technique.clone())).paged(offset, limit);
     json.detections = json.detections.into_iter().map(text::listed).collect();
     let summary = technique_summary(&json);
-    Ok(Answer { structured: to_value(&json)?, summary })
+    answer(&json, summary)
 }
 
 fn technique_summary(page: &TechniquePageJson) -> String {
@@ -504,7 +507,7 @@ fn search(catalog: &Catalog, args: SearchArgs) -> Result<Answer, ToolError> {
     if more > 0 {
         let _ = writeln!(summary, "{more} more: call again with `offset: {}`.", json.offset + count);
     }
-    Ok(Answer { structured: to_value(&json)?, summary })
+    answer(&json, summary)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -570,7 +573,7 @@ fn show(catalog: &Catalog, args: &ShowArgs) -> Result<Answer, ToolError> {
         "The native rule file is `native_rule` in the structured result and the resource {}.",
         crate::uri::detection_uri(&json.source, &json.id)
     ));
-    Ok(Answer { structured: to_value(&json)?, summary })
+    answer(&json, summary)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -617,7 +620,7 @@ fn stats(catalog: &Catalog) -> Result<Answer, ToolError> {
             s.error.as_ref().map(|e| format!(" · last sync could not read it: {e}")).unwrap_or_default()
         );
     }
-    Ok(Answer { structured: to_value(&json)?, summary })
+    answer(&json, summary)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -676,7 +679,7 @@ fn coverage(catalog: &Catalog, args: &CoverageArgs) -> Result<Answer, ToolError>
             names.join(", ")
         );
     }
-    Ok(Answer { structured: to_value(&json)?, summary })
+    answer(&json, summary)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -713,6 +716,10 @@ pub struct StackCoverageArgs {
     /// The matrix: enterprise (default), mobile or ics.
     #[serde(default)]
     pub domain: Option<Domain>,
+    /// Also return the coverage as an ATT&CK Navigator layer to open in MITRE's ATT&CK
+    /// Navigator (JSON, layer format 4.5): each technique in its status's colour.
+    #[serde(default)]
+    pub layer: bool,
 }
 
 fn stack_coverage_tool() -> Tool {
@@ -723,8 +730,9 @@ fn stack_coverage_tool() -> Tool {
          runs (`have`) cover it, only other vendors' native content does (`elsewhere`), only community \
          content (`community-only`), or nothing (`none`), with detections per source. Use it for \"what do \
          we cover with Splunk and Sentinel\", \"where are our gaps in Command and Control\". Revoked and \
-         deprecated techniques are never gaps. Example: {\"have\": [\"splunk\", \"sentinel\"], \"tactics\": \
-         [\"command-and-control\"]}.",
+         deprecated techniques are never gaps. With `layer`, the answer also carries an ATT&CK Navigator layer \
+         of the coverage as an embedded JSON resource. Example: {\"have\": [\"splunk\", \"sentinel\"], \
+         \"tactics\": [\"command-and-control\"]}.",
     )
 }
 
@@ -735,6 +743,9 @@ fn stack_coverage(catalog: &Catalog, args: &StackCoverageArgs) -> Result<Answer,
         tactics: args.tactics.clone(),
     };
     let mut json = catalog.stack_coverage(&request)?;
+    // The layer of the whole answer, made before the answer's texts are cut. An MCP client
+    // has no ruledex pages to open: the layer links nowhere.
+    let layer = args.layer.then(|| catalog.coverage_layer(&json, &request, None)).transpose()?;
     for tactic in &mut json.tactics {
         text::cut(&mut tactic.tactic.description, 200, "see the tactic's ATT&CK page");
     }
@@ -751,7 +762,20 @@ fn stack_coverage(catalog: &Catalog, args: &StackCoverageArgs) -> Result<Answer,
         .map(|t| format!("{} {} ({})", t.id, t.name, t.counts.keys().cloned().collect::<Vec<_>>().join(", ")))
         .collect();
     let _ = writeln!(summary, "Gaps other vendors cover (first 20): {}", gaps.join("; "));
-    Ok(Answer { structured: to_value(&json)?, summary })
+    let mut answer = answer(&json, summary)?;
+    if let Some(layer) = layer {
+        within_limit(&layer.files, "the layer", "name some `tactics` for a smaller one")?;
+        for file in &layer.files {
+            let _ = writeln!(
+                answer.summary,
+                "ATT&CK Navigator layer attached: {} ({} bytes).",
+                file.path,
+                file.bytes.len()
+            );
+        }
+        answer.files = layer.files;
+    }
+    Ok(answer)
 }
 
 /// Arguments of `group`.
@@ -801,7 +825,7 @@ fn group(catalog: &Catalog, args: &GroupArgs) -> Result<Answer, ToolError> {
         let status = t.status.map(|s| format!(" [{}]", s.as_str())).unwrap_or_default();
         let _ = writeln!(summary, "- {} {}: {} detections{status}", t.id, t.name, t.detections);
     }
-    Ok(Answer { structured: to_value(&json)?, summary })
+    answer(&json, summary)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -812,6 +836,18 @@ pub const MAX_EXPORT_BYTES: usize = 512 * 1024;
 /// The most detections one export call renders: a larger selection is refused before any of it
 /// is written, so a call's cost stays bounded whatever it asks for.
 pub const MAX_EXPORT_DETECTIONS: usize = 500;
+
+/// The bytes of `files` when one call may return them; else an error saying that `what` is too
+/// large and how to ask for less (`narrower`).
+fn within_limit(files: &[ExportFile], what: &str, narrower: &str) -> Result<usize, ToolError> {
+    let bytes: usize = files.iter().map(|f| f.bytes.len()).sum();
+    if bytes > MAX_EXPORT_BYTES {
+        return Err(ToolError(format!(
+            "{what} is {bytes} bytes, more than the {MAX_EXPORT_BYTES} one call returns; {narrower}"
+        )));
+    }
+    Ok(bytes)
+}
 
 /// Arguments of `export`. Give one of `address`, `technique` or `query`, or none to export
 /// every detection the filters keep.
@@ -871,14 +907,11 @@ fn export(catalog: &Catalog, args: ExportArgs) -> Result<Answer, ToolError> {
         _ => return Err(ToolError("give at most one of `address`, `technique` and `query`".into())),
     };
     let exported = catalog.export(format, &selection, Some(MAX_EXPORT_DETECTIONS))?;
-    let bytes: usize = exported.files.iter().map(|f| f.bytes.len()).sum();
-    if bytes > MAX_EXPORT_BYTES {
-        return Err(ToolError(format!(
-            "the export of {} detections is {bytes} bytes, more than the {MAX_EXPORT_BYTES} one call returns; \
-             narrow the selection (sources, vendors, languages, a technique, `exact`)",
-            exported.included.len()
-        )));
-    }
+    let bytes = within_limit(
+        &exported.files,
+        &format!("the export of {} detections", exported.included.len()),
+        "narrow the selection (sources, vendors, languages, a technique, `exact`)",
+    )?;
     let json = ExportJson::from(&exported);
     let mut summary = format!(
         "{} export `{}`: {} detections in {} files ({bytes} bytes).\n",
@@ -897,7 +930,7 @@ fn export(catalog: &Catalog, args: ExportArgs) -> Result<Answer, ToolError> {
         }
     }
     summary.push_str("The files' text is in the structured result (`files`).");
-    Ok(Answer { structured: to_value(&json)?, summary })
+    answer(&json, summary)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -970,10 +1003,12 @@ fn changes(catalog: &Catalog, args: &ChangesArgs) -> Result<Answer, ToolError> {
             c.synced_at
         );
     }
-    Ok(Answer { structured: to_value(&json)?, summary })
+    answer(&json, summary)
 }
 
-fn to_value<T: serde::Serialize>(value: &T) -> Result<Value, ToolError> {
-    serde_json::to_value(value)
-        .map_err(|e| ToolError(format!("internal error: the answer could not be serialized: {e}")))
+/// The answer of a wire type, with its text summary.
+fn answer<T: serde::Serialize>(json: &T, summary: String) -> Result<Answer, ToolError> {
+    let structured = serde_json::to_value(json)
+        .map_err(|e| ToolError(format!("internal error: the answer could not be serialized: {e}")))?;
+    Ok(Answer { structured, summary, files: vec![] })
 }

@@ -15,3 +15,9 @@ pub fn detection_uri(source: &str, id: &str) -> String {
 pub fn technique_uri(id: &str) -> String {
     format!("{TECHNIQUES}{}", encode_component(id))
 }
+
+/// A file a tool's answer carries (a Navigator layer): it lives in that answer only, and is
+/// neither listed nor readable as a resource.
+pub fn export_uri(path: &str) -> String {
+    format!("ruledex://exports/{}", encode_component(path))
+}

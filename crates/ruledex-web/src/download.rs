@@ -1,6 +1,10 @@
 //! `/api/v1/export`: detections in a platform's import format, or as JSON/CSV rows, as a file to
 //! download. An export of several files comes as a `.zip` (or `.tar.gz` with `archive=tar.gz`);
-//! a Splunk app comes as the `.tar.gz` Splunk installs.
+//! a Splunk app comes as the `.tar.gz` Splunk installs. `/api/v1/coverage/stack/layer`: a
+//! stack's coverage as a Navigator layer to download.
+//!
+//! Layers link to the server's pages at its configured public URL, never at the request's
+//! `Host`, which the client chooses.
 
 use axum::extract::{RawQuery, State};
 use axum::http::header;
@@ -18,8 +22,22 @@ pub async fn export(State(state): State<AppState>, query: RawQuery) -> Result<Re
     let selection = params.export_selection()?;
     let archive = params.archive.clone().unwrap_or_default();
     let max = state.limits().max_export_detections;
-    let exported = state.run(Cost::Search, move |catalog| Ok(catalog.export(format, &selection, Some(max))?)).await?;
+    let base_url = state.public_url();
+    let exported = state
+        .run(Cost::Search, move |catalog| {
+            Ok(catalog.export_linked(format, &selection, Some(max), base_url.as_deref())?)
+        })
+        .await?;
     Ok(download(exported, &archive)?)
+}
+
+/// The Navigator layer of a stack's coverage (the parameters of `/api/v1/coverage/stack`).
+pub async fn stack_layer(State(state): State<AppState>, query: RawQuery) -> Result<Response, ApiError> {
+    let request = FilterParams::parse(query.0.as_deref())?.coverage_request()?;
+    let base_url = state.public_url();
+    let layer =
+        state.run(Cost::Ordinary, move |catalog| Ok(catalog.stack_layer(&request, base_url.as_deref())?)).await?;
+    Ok(download(layer, "")?)
 }
 
 /// The export as one file to save: itself when it is one file, else an archive.

@@ -91,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/export", get(download::export))
         .route("/coverage", get(pages::coverage))
         .route("/api/v1/coverage/stack", get(api::stack_coverage))
+        .route("/api/v1/coverage/stack/layer", get(download::stack_layer))
         .merge(attack_object_routes())
         .route_layer(from_fn_with_state(state.clone(), middleware::cached));
     let mut router = Router::new();

@@ -14,6 +14,7 @@ use ruledex_core::attack::Domain;
 use ruledex_core::ids::TechniqueId;
 use ruledex_core::model::{Language, RuleType, Severity, Status};
 use ruledex_core::query::{Filter, SearchQuery};
+use ruledex_core::url::encode_component;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -183,6 +184,21 @@ impl FilterParams {
         Ok(CoverageRequest { stack: self.stack(), domain, tactics: self.tactic.clone() })
     }
 
+    /// The query string asking for `request` again: what a link carries to show the same
+    /// coverage (or its layer) as the page it is on.
+    pub fn coverage_query(request: &CoverageRequest) -> String {
+        let mut pairs: Vec<(&str, &str)> = request.stack.have.iter().map(|have| ("have", have.as_str())).collect();
+        let flags = [("community", request.stack.community), ("inferred", request.stack.inferred)];
+        pairs.extend(flags.into_iter().filter(|(_, on)| *on).map(|(name, _)| (name, "1")));
+        pairs.extend(request.tactics.iter().map(|tactic| ("tactic", tactic.as_str())));
+        if request.domain != Domain::Enterprise {
+            pairs.push(("domain", request.domain.attack_name()));
+        }
+        let encoded: Vec<String> =
+            pairs.iter().map(|(name, value)| format!("{name}={}", encode_component(value))).collect();
+        encoded.join("&")
+    }
+
     /// The export format asked for.
     pub fn export_format(&self) -> Result<ExportFormat, WebError> {
         let format = self.format.as_deref().filter(|f| !f.is_empty()).ok_or_else(|| {
@@ -277,6 +293,20 @@ mod tests {
         assert!(params.technique_filter().unwrap().kinds.is_empty(), "naming a vendor asks for it, community or not");
         let plain = FilterParams::parse(Some("language=spl")).unwrap();
         assert_eq!(plain.technique_filter().unwrap().kinds, vec![SourceKind::Vendor]);
+    }
+
+    #[test]
+    fn a_coverage_request_reads_back_from_its_query_string() {
+        let raw = "have=splunk,sentinel&have=a%26b&community=on&tactic=Command%20and%20Control&domain=mobile";
+        let request = FilterParams::parse(Some(raw)).unwrap().coverage_request().unwrap();
+        let query = FilterParams::coverage_query(&request);
+        assert_eq!(
+            query,
+            "have=splunk&have=sentinel&have=a%26b&community=1&tactic=Command%20and%20Control&domain=mobile-attack"
+        );
+        assert_eq!(FilterParams::parse(Some(&query)).unwrap().coverage_request().unwrap(), request);
+        let plain = FilterParams::parse(None).unwrap().coverage_request().unwrap();
+        assert_eq!(FilterParams::coverage_query(&plain), "");
     }
 
     #[test]

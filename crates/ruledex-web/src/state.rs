@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use ruledex_app::Catalog;
-use ruledex_app::config::HistoryConfig;
+use ruledex_app::config::{HistoryConfig, PublicUrl};
 use ruledex_app::sync::SyncPhase;
 use tokio::sync::Semaphore;
 
@@ -74,6 +74,9 @@ pub struct Setup {
     pub notice: Option<String>,
     /// Days a card says "new" or "updated" after its detection changed (`[history] badge_days`).
     pub badge_days: u32,
+    /// Where people reach the server (`--public-url`, `[serve] public_url`): downloaded
+    /// Navigator layers link to its pages there, and have no links without it.
+    pub public_url: Option<PublicUrl>,
 }
 
 impl From<&str> for Setup {
@@ -83,6 +86,7 @@ impl From<&str> for Setup {
             mirrors_command: "ruledex --config examples/local-mirrors.toml serve".into(),
             notice: None,
             badge_days: HistoryConfig::default().badge_days,
+            public_url: None,
         }
     }
 }
@@ -189,6 +193,11 @@ impl AppState {
 
     pub fn badge_days(&self) -> u32 {
         self.0.setup.badge_days
+    }
+
+    /// The base of the links in downloaded Navigator layers.
+    pub fn public_url(&self) -> Option<String> {
+        self.0.setup.public_url.as_ref().map(|url| url.as_str().to_string())
     }
 }
 

@@ -1,7 +1,13 @@
 //! The coverage pages over HTTP on the catalog of every corpus in ../shared: the page agrees
 //! with its API twin, groups are found by alias, unknown names are 404s with suggestions.
 
-use crate::util::{select, shared_server, texts};
+use std::collections::{BTreeMap, BTreeSet};
+
+use ruledex_store::StoreOptions;
+use ruledex_web::{AppState, Limits, Setup};
+use serde_json::Value;
+
+use crate::util::{Server, build_catalog, fixture_config, reopen, select, shared_server, texts};
 
 #[test]
 fn the_coverage_page_colours_the_matrix_by_the_stacks_status_and_lists_the_gaps() {
@@ -124,4 +130,96 @@ fn the_home_matrix_legend_names_a_log_scale() {
     let classes: Vec<String> =
         page.select(&select(".matrix a.cell")).filter_map(|c| c.value().attr("class").map(String::from)).collect();
     assert!(classes.iter().any(|c| c.contains("heat-6")), "some technique has 300 or more detections");
+}
+
+/// Each status's colour, as a layer's legend names them ("covered by splunk" -> covered).
+fn legend_colors(layer: &Value) -> BTreeMap<String, Value> {
+    let items = layer["legendItems"].as_array().unwrap();
+    let status = |item: &Value| item["label"].as_str().unwrap().split([' ', ':']).next().unwrap().to_string();
+    items.iter().map(|item| (status(item), item["color"].clone())).collect()
+}
+
+#[test]
+fn the_coverage_page_offers_the_navigator_layer_of_the_stack_ticked() {
+    let server = shared_server();
+    let choices = "have=splunk&have=sentinel&community=1&tactic=command-and-control";
+    let page = server.get(&format!("/coverage?{choices}")).ok().html();
+    let link = page.select(&select("a#layer")).next().expect("a link to the layer");
+    assert_eq!(link.text().collect::<String>(), "Download Navigator layer");
+    let href = link.value().attr("href").unwrap();
+    assert_eq!(href, format!("/api/v1/coverage/stack/layer?{choices}"));
+
+    let download = server.get(href).ok();
+    assert_eq!(download.header("content-type"), Some("application/json"));
+    assert_eq!(
+        download.header("content-disposition"),
+        Some("attachment; filename=\"ruledex-coverage-splunk-sentinel.json\"")
+    );
+    let layer = download.json();
+    let api = server.get(&format!("/api/v1/coverage/stack?{choices}")).ok().json();
+    let colors = legend_colors(&layer);
+    assert_eq!(layer["legendItems"][0]["label"], "covered by splunk, sentinel and community content");
+    let entries = layer["techniques"].as_array().unwrap();
+    let techniques = api["techniques"].as_array().unwrap();
+    assert_eq!(entries.len(), techniques.len());
+    for (entry, technique) in entries.iter().zip(techniques) {
+        assert_eq!(entry["techniqueID"], technique["id"]);
+        assert_eq!(entry["tactic"], "command-and-control");
+        assert_eq!(entry["color"], colors[technique["status"].as_str().unwrap()], "{}", technique["id"]);
+        assert!(entry["links"].as_array().unwrap().is_empty(), "a server without a public URL links nowhere");
+    }
+    assert_eq!(api["summary"]["community-only"], 0, "community content counts as the stack's");
+
+    for (bad, named) in [("have=qradar", "\"qradar\""), ("tactic=teleportation", "command-and-control")] {
+        let refused = server.get(&format!("/api/v1/coverage/stack/layer?{bad}"));
+        assert_eq!(refused.status, 400, "{bad}");
+        let message = refused.json()["error"]["message"].as_str().unwrap().to_string();
+        assert!(message.contains(named), "{bad}: {message}");
+    }
+}
+
+#[test]
+fn downloaded_layers_link_to_the_public_url_never_to_the_requests_host() {
+    let shared = shared_server();
+    let setup =
+        Setup { public_url: Some("https://ruledex.example.org/".parse().unwrap()), ..Setup::from("public test") };
+    let server = Server::start(AppState::new(Some(reopen(shared, StoreOptions::default())), setup, Limits::default()));
+    for path in ["/api/v1/coverage/stack/layer?have=splunk", "/api/v1/export?format=navigator&technique=T1090"] {
+        let layer = server.get(path).ok().json();
+        assert_eq!(layer["links"][0]["url"], "https://ruledex.example.org", "{path}");
+        let urls: Vec<&str> = layer["techniques"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|t| t["links"].as_array().unwrap())
+            .map(|link| link["url"].as_str().unwrap())
+            .collect();
+        assert!(!urls.is_empty() && urls.iter().all(|url| url.starts_with("https://ruledex.example.org/")), "{path}");
+        let answer = server.get_as_host(path, "attacker.example");
+        assert!(answer.starts_with("HTTP/1.1 200") && !answer.contains("attacker.example"), "{path}");
+        assert!(shared.get(path).ok().json()["links"].as_array().unwrap().is_empty(), "no public URL, no links");
+    }
+}
+
+/// The sources with detections for any technique of a stack's coverage.
+fn sources_counted(coverage: &Value) -> BTreeSet<String> {
+    let techniques = coverage["techniques"].as_array().unwrap();
+    techniques.iter().flat_map(|t| t["counts"].as_object().unwrap().keys().cloned()).collect()
+}
+
+/// A catalog generation counts its technique links once, for all its coverage answers: a new
+/// generation installed in a running server is counted afresh.
+#[test]
+fn coverage_counts_follow_a_new_catalog_generation() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = fixture_config(dir.path());
+    let first = build_catalog(&config, &dir.path().join("first"));
+    let server = Server::start(AppState::new(Some(first), "fixtures", Limits::default()));
+    let path = "/api/v1/coverage/stack?have=chronicle";
+    let before = sources_counted(&server.get(path).ok().json());
+    assert!(before.contains("chronicle") && before.contains("splunk"), "{before:?}");
+    let mut fewer = config.clone();
+    fewer.sources.retain(|s| s.name == "chronicle");
+    server.state.install(build_catalog(&fewer, &dir.path().join("second")));
+    assert_eq!(sources_counted(&server.get(path).ok().json()), BTreeSet::from(["chronicle".to_string()]));
 }

@@ -144,6 +144,19 @@ impl Server {
     }
 }
 
+impl Server {
+    /// The raw answer (head and body) to a GET naming `host` in its `Host` header, which HTTP
+    /// clients otherwise set from the URL.
+    pub fn get_as_host(&self, path: &str, host: &str) -> String {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(self.addr).unwrap();
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    }
+}
+
 pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use ruledex_app::config::{Config, PublicUrl};
 use ruledex_app::coverage::Stack;
 use ruledex_core::attack::Domain;
 use ruledex_core::model::{Language, RuleType, Severity, SourceKind, Status};
@@ -111,6 +112,10 @@ pub struct ServeArgs {
     /// by (repeatable; also `[serve] mcp_hosts`)
     #[arg(long = "mcp-host", value_name = "HOST")]
     pub mcp_hosts: Vec<String>,
+    /// The http(s) address people reach the server at (https://ruledex.example.org): Navigator
+    /// layers downloaded from it link there (also `[serve] public_url`; without it they have no links)
+    #[arg(long, env = "RULEDEX_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<PublicUrl>,
 }
 
 #[derive(Debug, Args)]
@@ -196,13 +201,29 @@ pub struct ExportArgs {
     pub query: Option<String>,
     #[command(flatten)]
     pub filter: FilterArgs,
-    /// Where ruledex is served, for the links of a navigator layer
-    #[arg(long, env = "RULEDEX_BASE_URL", value_name = "URL", default_value = "http://127.0.0.1:8080")]
-    pub base_url: String,
+    #[command(flatten)]
+    pub links: LayerLinkArgs,
     /// Where to write: a file; a directory, FILE.tar.gz or FILE.zip for formats of several
     /// files [default: standard output, for an export of one file]
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
+}
+
+/// Where a Navigator layer's links lead.
+#[derive(Debug, Args)]
+pub struct LayerLinkArgs {
+    /// Where ruledex is served, for the links of a Navigator layer [default: the config's `[serve]
+    /// public_url`, else http://127.0.0.1:8080]
+    #[arg(long, env = "RULEDEX_BASE_URL", value_name = "URL")]
+    pub base_url: Option<PublicUrl>,
+}
+
+impl LayerLinkArgs {
+    /// The flag, else the address the configured server is reached at, else a local `serve`.
+    pub fn base_url(&self, config: &Config) -> String {
+        let url = self.base_url.as_ref().or(config.serve.public_url.as_ref());
+        url.map_or_else(|| "http://127.0.0.1:8080".to_string(), |url| url.as_str().to_string())
+    }
 }
 
 /// The sources a user runs, for coverage answers.
@@ -236,6 +257,14 @@ pub struct CoverageArgs {
     /// The ATT&CK matrix: enterprise, mobile or ics
     #[arg(long, default_value = "enterprise", value_parser = parse_domain)]
     pub domain: Domain,
+    /// Write an ATT&CK Navigator layer instead: every technique in its status's colour
+    #[arg(long, conflicts_with = "json")]
+    pub layer: bool,
+    #[command(flatten)]
+    pub links: LayerLinkArgs,
+    /// Where to write the layer [default: standard output]
+    #[arg(long, value_name = "FILE", requires = "layer")]
+    pub out: Option<PathBuf>,
     #[command(flatten)]
     pub output: JsonArg,
 }
@@ -351,5 +380,16 @@ mod tests {
         assert!(args.filter.to_filter(true).kinds.is_empty(), "--community shows both");
         assert!(Cli::try_parse_from(["ruledex", "technique", "T1090", "--community", "--kind", "vendor"]).is_err());
         assert!(Cli::try_parse_from(["ruledex", "technique", "T1090", "--language", "cobol"]).is_err());
+    }
+
+    #[test]
+    fn public_urls_are_checked_when_parsed() {
+        let cli = Cli::parse_from(["ruledex", "serve", "--public-url", "https://ruledex.example.org/"]);
+        let Command::Serve(args) = cli.command else { panic!("serve") };
+        assert_eq!(args.public_url.map(String::from).as_deref(), Some("https://ruledex.example.org"));
+        for bad in ["javascript:alert(1)", "https://u:p@example.org", "https://example.org/?q"] {
+            assert!(Cli::try_parse_from(["ruledex", "serve", "--public-url", bad]).is_err(), "{bad}");
+            assert!(Cli::try_parse_from(["ruledex", "export", "--format", "navigator", "--base-url", bad]).is_err());
+        }
     }
 }

@@ -179,27 +179,126 @@ fn a_layers_scores_are_what_technique_exact_lists_for_the_same_selection() {
     assert_eq!(mobile["techniques"][0]["techniqueID"], "T1660");
 }
 
-#[test]
-fn layers_load_in_mitreattack_python() {
+/// How many techniques MITRE's mitreattack-python read from a layer file, failing on any warning
+/// it printed; `None` (skipped) without `RULEDEX_PYTHON`, a Python with it installed.
+fn read_by_mitreattack(path: &std::path::Path) -> Option<usize> {
     let Some(python) = std::env::var_os("RULEDEX_PYTHON") else {
         eprintln!("skipped: RULEDEX_PYTHON is unset (a Python with mitreattack-python installed)");
-        return;
+        return None;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("splunk.json");
-    shared_catalog()
-        .run(&["export", "--format", "navigator", "--source", "splunk", "--out", path.to_str().unwrap()])
-        .ok();
     let script = "import contextlib, io, sys\nfrom mitreattack.navlayers import Layer\nout = io.StringIO()\n\
         with contextlib.redirect_stdout(out):\n    layer = Layer()\n    layer.from_file(sys.argv[1])\n\
         print(len(layer.to_dict()['techniques']))\nprint(out.getvalue(), file=sys.stderr)";
-    let output = Command::new(python).args(["-c", script]).arg(&path).output().unwrap();
+    let output = Command::new(python).args(["-c", script]).arg(path).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert_eq!(stderr.trim(), "", "mitreattack-python warned");
-    let written: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    let read: usize = String::from_utf8_lossy(&output.stdout).trim().parse().unwrap();
-    assert_eq!(read, written["techniques"].as_array().unwrap().len());
+    Some(String::from_utf8_lossy(&output.stdout).trim().parse().unwrap())
+}
+
+fn written_techniques(path: &std::path::Path) -> usize {
+    let written: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    written["techniques"].as_array().unwrap().len()
+}
+
+#[test]
+fn layers_load_in_mitreattack_python() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("splunk.json");
+    shared_catalog()
+        .run(&["export", "--format", "navigator", "--source", "splunk", "--out", export.to_str().unwrap()])
+        .ok();
+    let coverage = dir.path().join("coverage.json");
+    let wrote = shared_catalog()
+        .run(&["coverage", "--have", "splunk,sentinel", "--community", "--layer", "--out", coverage.to_str().unwrap()])
+        .ok();
+    assert!(wrote.stdout.is_empty() && wrote.stderr.contains("wrote ruledex-coverage-splunk-sentinel (navigator)"));
+    for path in [export, coverage] {
+        if let Some(read) = read_by_mitreattack(&path) {
+            assert_eq!(read, written_techniques(&path), "{}", path.display());
+        }
+    }
+}
+
+fn coverage_layer(args: &[&str]) -> Value {
+    let mut all = vec!["coverage", "--layer"];
+    all.extend_from_slice(args);
+    serde_json::from_str(&shared_catalog().run(&all).ok().stdout).expect("a layer is JSON")
+}
+
+/// Each status's colour, as the layer's legend names them ("covered by splunk" -> covered).
+fn legend_colors(layer: &Value) -> BTreeMap<String, Value> {
+    let items = layer["legendItems"].as_array().unwrap();
+    items
+        .iter()
+        .map(|item| (item["label"].as_str().unwrap().split([' ', ':']).next().unwrap().into(), item["color"].clone()))
+        .collect()
+}
+
+#[test]
+fn a_stack_layer_colours_every_technique_by_the_status_coverage_gives_it() {
+    let coverage = shared_catalog().run(&["coverage", "--have", "splunk", "--json"]).ok().json();
+    let layer = coverage_layer(&["--have", "splunk", "--base-url", "https://ruledex.example.org/"]);
+    assert_eq!(
+        (layer["domain"].as_str(), layer["versions"]["attack"].as_str()),
+        (Some("enterprise-attack"), Some("18"))
+    );
+    let colors = legend_colors(&layer);
+    assert_eq!(colors.keys().collect::<Vec<_>>(), ["community-only", "covered", "elsewhere", "none"]);
+    assert_eq!(colors.values().map(Value::to_string).collect::<HashSet<_>>().len(), 4, "four distinct colours");
+    assert_eq!(layer["legendItems"][0]["label"], "covered by splunk", "the legend names the stack");
+    let entries: BTreeMap<&str, &Value> =
+        layer["techniques"].as_array().unwrap().iter().map(|e| (e["techniqueID"].as_str().unwrap(), e)).collect();
+    let techniques = coverage["techniques"].as_array().unwrap();
+    assert_eq!(entries.len(), techniques.len(), "every technique of the matrix, once");
+    for t in techniques {
+        let (id, status) = (t["id"].as_str().unwrap(), t["status"].as_str().unwrap());
+        let entry = entries[id];
+        assert_eq!(entry["color"], colors[status], "{id}");
+        assert_eq!(entry["score"].as_u64(), Some(counts(t).get("splunk").copied().unwrap_or(0)), "{id}: splunk's own");
+        assert!(entry["comment"].as_str().unwrap().starts_with(&format!("{status}: ")), "{id}");
+        assert!(entry.get("tactic").is_none(), "{id}: under all its tactics");
+    }
+    let proxy = entries["T1090"];
+    assert_eq!(proxy["color"], colors["covered"]);
+    assert!(proxy["score"].as_u64().unwrap() > 0 && proxy["comment"].as_str().unwrap().contains("splunk "));
+    assert_eq!(proxy["links"][0]["url"], "https://ruledex.example.org/techniques/T1090");
+    // Gaps: nothing detects Scheduled Transfer (T1029); Panther has content for Remote Services:
+    // Cloud Services (T1021.007), Sigma alone for Proxy: Domain Fronting (T1090.004).
+    for (id, status) in [("T1029", "none"), ("T1021.007", "elsewhere"), ("T1090.004", "community-only")] {
+        assert_eq!((&entries[id]["color"], &entries[id]["score"]), (&colors[status], &Value::from(0)), "{id}");
+    }
+    assert!(entries["T1021.007"]["comment"].as_str().unwrap().contains("panther "), "where content exists");
+    // T1086 (PowerShell) was revoked for T1059.001; T1064 (Scripting) is deprecated.
+    assert!(!entries.contains_key("T1086") && !entries.contains_key("T1064"), "retired techniques are left out");
+}
+
+#[test]
+fn a_stack_layer_of_some_tactics_marks_techniques_under_those_only() {
+    let layer = coverage_layer(&["--have", "sentinel", "--tactic", "command-and-control,TA0005"]);
+    let entries = layer["techniques"].as_array().unwrap();
+    let tactics: HashSet<&str> = entries.iter().map(|e| e["tactic"].as_str().unwrap()).collect();
+    assert_eq!(tactics, HashSet::from(["command-and-control", "defense-evasion"]));
+    let coverage = shared_catalog()
+        .run(&["coverage", "--have", "sentinel", "--tactic", "command-and-control,TA0005", "--json"])
+        .ok()
+        .json();
+    let under_both = coverage["techniques"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tactics"].as_array().unwrap().iter().filter(|id| *id == "TA0011" || *id == "TA0005").count())
+        .sum::<usize>();
+    assert_eq!(entries.len(), under_both, "a technique under both tactics is marked under each");
+    assert!(layer["metadata"].as_array().unwrap().iter().any(|m| m["name"] == "tactics"));
+    assert!(layer["techniques"][0]["links"][0]["url"].as_str().unwrap().starts_with("http://127.0.0.1:8080/"));
+
+    let unknown = shared_catalog().run(&["coverage", "--have", "qradar", "--layer"]);
+    assert_eq!(unknown.code, 1);
+    assert!(unknown.stdout.is_empty() && unknown.stderr.contains("\"qradar\""), "{}", unknown.stderr);
+    let url = shared_catalog().run(&["coverage", "--layer", "--base-url", "javascript:alert(1)"]);
+    assert_eq!(url.code, 2, "a usage error: {}", url.stderr);
+    assert!(url.stderr.contains("must start with http:// or https://"), "{}", url.stderr);
 }
 
 /// `technique` counts apart the detections listed only through ruledex's mapping of vendor

@@ -73,6 +73,17 @@ fn structured(result: CallToolResult, schema: &Value) -> Value {
     value
 }
 
+/// The address and JSON of the one resource a call's answer embeds.
+fn embedded_json(result: &CallToolResult) -> (String, Value) {
+    let embedded: Vec<&ResourceContents> =
+        result.content.iter().filter_map(|c| c.as_resource()).map(|r| &r.resource).collect();
+    let [ResourceContents::TextResourceContents { uri, mime_type, text, .. }] = embedded.as_slice() else {
+        panic!("one embedded text resource: {embedded:?}")
+    };
+    assert_eq!(mime_type.as_deref(), Some("application/json"));
+    (uri.clone(), serde_json::from_str(text).unwrap())
+}
+
 /// A failed call: a tool error (not a protocol error) whose text is returned.
 fn failed(result: CallToolResult) -> String {
     assert_eq!(result.is_error, Some(true), "{}", text(&result));
@@ -181,6 +192,22 @@ fn an_assistant_uses_every_tool_resource_completion_and_prompt() {
         let from_cli = cli(&["coverage", "--have", "splunk", "--tactic", "TA0011", "--json"]);
         assert_eq!(stack["summary"], from_cli["summary"]);
         assert_eq!(stack["techniques"], from_cli["techniques"]);
+        // With `layer`, the CLI's Navigator layer comes along as an embedded resource (without
+        // links: an assistant has no ruledex pages to open).
+        let with_layer = call(&session, "stack_coverage", json!({"have": ["splunk", "sentinel"], "layer": true})).await;
+        let (uri, layer) = embedded_json(&with_layer);
+        assert_eq!(uri, "ruledex://exports/ruledex-coverage-splunk-sentinel.json");
+        let from_cli: Value =
+            serde_json::from_str(&workspace.run(&["coverage", "--have", "splunk,sentinel", "--layer"]).ok().stdout)
+                .unwrap();
+        let unlinked = |layer: &Value| -> Vec<Value> {
+            let entries = layer["techniques"].as_array().unwrap();
+            entries.iter().map(|e| json!([e["techniqueID"], e["score"], e["color"], e["comment"]])).collect()
+        };
+        assert_eq!(unlinked(&layer), unlinked(&from_cli));
+        assert!(layer["links"].as_array().unwrap().is_empty() && layer["techniques"][0]["links"] == json!([]));
+        let coverage = structured(with_layer, &schema("stack_coverage"));
+        assert_eq!(coverage["techniques"].as_array().unwrap().len(), layer["techniques"].as_array().unwrap().len());
         let group = structured(
             call(&session, "group", json!({"name": "Cozy Bear", "have": ["splunk"]})).await,
             &schema("group"),

@@ -93,7 +93,7 @@ pub struct Exported {
     /// A short name for the export, safe in file names ("ruledex-T1090-splunk-app").
     pub name: String,
     pub files: Vec<ExportFile>,
-    /// Addresses of the detections written.
+    /// Addresses of the detections written (none in a layer of counts, a stack's coverage).
     pub included: Vec<String>,
     /// Detections of the selection the format cannot hold, and why.
     pub skipped: Vec<Skipped>,
@@ -133,7 +133,7 @@ impl Catalog {
             ExportFormat::Json => (vec![rows::json(&detections)?], addresses(&detections), vec![]),
             ExportFormat::Csv => (vec![rows::csv(&detections)?], addresses(&detections), vec![]),
             ExportFormat::Navigator => {
-                (vec![self.layer_file(&detections, &name, &label, base_url)?], addresses(&detections), vec![])
+                (vec![self.selection_layer(&detections, &name, &label, base_url)?], addresses(&detections), vec![])
             }
         };
         Ok(Exported { format, name, files, included, skipped })
@@ -192,7 +192,7 @@ impl Catalog {
 impl Catalog {
     /// The Navigator layer of a selection, in the matrix holding most of its techniques (a
     /// layer has one domain; techniques of the others are left out, and the description says so).
-    fn layer_file(
+    fn selection_layer(
         &self,
         detections: &[Detection],
         name: &str,
@@ -219,10 +219,14 @@ impl Catalog {
             attack_release: release.as_deref(),
             base_url,
         };
-        let layer = navigator::navigator_layer(&kept, &options);
-        let bytes = serde_json::to_vec_pretty(&layer).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        Ok(ExportFile { path: format!("{name}.json"), bytes })
+        layer_file(&navigator::navigator_layer(&kept, &options), name)
     }
+}
+
+/// A layer as the file `NAME.json`.
+pub(crate) fn layer_file(layer: &navigator::Layer, name: &str) -> Answer<ExportFile> {
+    let bytes = serde_json::to_vec_pretty(layer).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    Ok(ExportFile { path: format!("{name}.json"), bytes })
 }
 
 fn addresses(detections: &[Detection]) -> Vec<String> {
@@ -230,7 +234,7 @@ fn addresses(detections: &[Detection]) -> Vec<String> {
 }
 
 /// Letters, digits, `-`, `_` and `.`, the rest replaced: a selection's label in a file name.
-fn file_safe(label: &str) -> String {
+pub(crate) fn file_safe(label: &str) -> String {
     let safe: String = label
         .chars()
         .take(60)

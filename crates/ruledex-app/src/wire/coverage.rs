@@ -128,6 +128,12 @@ impl StackTechniqueJson {
     pub fn detections(&self) -> usize {
         self.counts.values().sum()
     }
+
+    /// Where content exists: "elastic 1, splunk 3", or "nothing".
+    pub fn found(&self) -> String {
+        let parts: Vec<String> = self.counts.iter().map(|(source, n)| format!("{source} {n}")).collect();
+        if parts.is_empty() { "nothing".into() } else { parts.join(", ") }
+    }
 }
 
 /// A group, campaign or software, as lists and pages name it.

@@ -1,9 +1,11 @@
-//! ATT&CK Navigator layers (layer format 4.5): a selection's techniques scored by how many of
-//! its detections cover them, each naming those detections and linking back to ruledex's
-//! pages. The layer opens in MITRE's ATT&CK Navigator and loads in MITRE's `mitreattack-python`.
+//! ATT&CK Navigator layers (layer format 4.5), of two kinds sharing one frame: a selection's
+//! techniques scored by how many of its detections cover them, each naming those detections
+//! ([`navigator_layer`]), and techniques each drawn in a colour its caller chose, such as a
+//! coverage status ([`marked_layer`]). Both link back to ruledex's pages, open in MITRE's ATT&CK
+//! Navigator and load in MITRE's `mitreattack-python`.
 //!
 //! Building a layer queries nothing: the caller hands over the techniques with their detections
-//! ([`techniques_of`] groups detections that way) and the options.
+//! ([`techniques_of`] groups detections that way), or with their colours, and the options.
 
 use std::collections::BTreeMap;
 
@@ -46,6 +48,20 @@ pub struct LayerTechnique<'a> {
     /// when the technique sits under several and only one is meant; `None` scores it under all.
     pub tactic: Option<&'a str>,
     pub detections: Vec<LayerDetection<'a>>,
+}
+
+/// A technique drawn in a colour its caller chose (a coverage status, say) rather than by how
+/// many detections it has.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarkedTechnique<'a> {
+    pub id: TechniqueId,
+    /// As [`LayerTechnique::tactic`].
+    pub tactic: Option<&'a str>,
+    pub score: usize,
+    /// `#rrggbb`: Navigator shows it instead of the score's gradient colour.
+    pub color: &'a str,
+    pub comment: String,
+    pub metadata: Vec<Metadata>,
 }
 
 /// What a layer says about itself.
@@ -116,12 +132,16 @@ pub struct LayerTechniqueEntry {
     pub technique_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tactic: Option<String>,
-    /// The number of detections listed under the technique.
+    /// The number of detections listed under the technique (a marked technique's own score).
     pub score: usize,
+    /// A marked technique's colour; the others take the gradient's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
     /// "3 detections: Elastic 2, Splunk 1".
     pub comment: String,
     pub enabled: bool,
-    /// One entry per detection: its vendor, and its title and address.
+    /// One entry per detection: its vendor, and its title and address (a marked technique's
+    /// own).
     pub metadata: Vec<Metadata>,
     pub links: Vec<Link>,
 }
@@ -152,13 +172,45 @@ pub struct Link {
     pub url: String,
 }
 
-/// Builds the layer of `techniques`, in technique ID order.
+/// Builds the layer of `techniques`, in technique ID order, coloured by score on a gradient
+/// whose legend names the detections a colour stands for.
 pub fn navigator_layer(techniques: &[LayerTechnique<'_>], options: &LayerOptions<'_>) -> Layer {
     let mut sorted: Vec<&LayerTechnique<'_>> = techniques.iter().collect();
     sorted.sort_by_key(|t| (t.id, t.tactic));
-    let scores: Vec<usize> = sorted.iter().map(|t| t.detections.len()).collect();
+    let base_url = trimmed(options.base_url);
+    let entries = sorted.iter().map(|t| technique_entry(t, base_url)).collect();
+    framed(entries, Legend::Scores, "annotated", options)
+}
+
+/// Builds the layer of techniques in their own colours, in technique ID order, with `legend`
+/// naming what each colour means. Sub-techniques start folded: every technique is marked, so
+/// unfolding the marked ones (as [`navigator_layer`] does) would unfold the whole matrix.
+pub fn marked_layer(techniques: &[MarkedTechnique<'_>], legend: Vec<LegendItem>, options: &LayerOptions<'_>) -> Layer {
+    let mut sorted: Vec<&MarkedTechnique<'_>> = techniques.iter().collect();
+    sorted.sort_by_key(|t| (t.id, t.tactic));
+    let base_url = trimmed(options.base_url);
+    let entries = sorted.iter().map(|t| marked_entry(t, base_url)).collect();
+    framed(entries, Legend::Given(legend), "none", options)
+}
+
+/// What a layer's legend lists.
+enum Legend {
+    /// Points of the score gradient.
+    Scores,
+    Given(Vec<LegendItem>),
+}
+
+/// The layer around `entries`: its versions, layout, gradient (from the entries' scores) and
+/// legend. `expanded` is Navigator's `expandedSubtechniques`.
+fn framed(
+    entries: Vec<LayerTechniqueEntry>,
+    legend: Legend,
+    expanded: &'static str,
+    options: &LayerOptions<'_>,
+) -> Layer {
+    let scores: Vec<usize> = entries.iter().map(|e| e.score).collect();
     let scale = ScoreScale::new(&scores);
-    let base_url = options.base_url.map(|url| url.trim_end_matches('/'));
+    let base_url = trimmed(options.base_url);
     Layer {
         name: options.name.to_string(),
         versions: Versions {
@@ -176,12 +228,15 @@ pub fn navigator_layer(techniques: &[LayerTechnique<'_>], options: &LayerOptions
             show_name: true,
             show_aggregate_scores: false,
             count_unscored: false,
-            expanded_subtechniques: "annotated",
+            expanded_subtechniques: expanded,
         },
         hide_disabled: false,
-        techniques: sorted.iter().map(|t| technique_entry(t, base_url)).collect(),
+        techniques: entries,
         gradient: Gradient { colors: scale.gradient_colors(), min_value: 0, max_value: scale.cap },
-        legend_items: scale.legend(),
+        legend_items: match legend {
+            Legend::Scores => scale.legend(),
+            Legend::Given(items) => items,
+        },
         metadata: vec![Metadata { name: "generated by".into(), value: "ruledex".into() }],
         links: base_url.map(|url| vec![Link { label: "ruledex".into(), url: url.to_string() }]).unwrap_or_default(),
         show_tactic_row_background: false,
@@ -190,6 +245,11 @@ pub fn navigator_layer(techniques: &[LayerTechnique<'_>], options: &LayerOptions
         select_subtechniques_with_parent: false,
         select_visible_techniques: false,
     }
+}
+
+/// The base URL without the trailing `/` the paths appended to it start with.
+fn trimmed(base_url: Option<&str>) -> Option<&str> {
+    base_url.map(|url| url.trim_end_matches('/'))
 }
 
 /// Detections grouped under each technique they are listed under. Techniques the loaded ATT&CK
@@ -223,14 +283,15 @@ fn technique_entry(technique: &LayerTechnique<'_>, base_url: Option<&str>) -> La
     };
     let mut links = Vec::new();
     if let Some(base) = base_url {
-        let technique_page = format!("{base}/techniques/{}", technique.id);
-        links.push(Link { label: format!("{} on ruledex ({count})", technique.id), url: technique_page });
+        let label = format!("{} on ruledex ({count})", technique.id);
+        links.push(Link { label, url: technique_url(base, technique.id) });
         links.extend(detections.iter().map(|d| Link { label: d.title.to_string(), url: d.url(base) }));
     }
     LayerTechniqueEntry {
         technique_id: technique.id.to_string(),
         tactic: technique.tactic.map(String::from),
         score: detections.len(),
+        color: None,
         comment: format!("{count}: {}", vendors.join(", ")),
         enabled: true,
         metadata: detections
@@ -239,6 +300,27 @@ fn technique_entry(technique: &LayerTechnique<'_>, base_url: Option<&str>) -> La
             .collect(),
         links,
     }
+}
+
+fn marked_entry(technique: &MarkedTechnique<'_>, base_url: Option<&str>) -> LayerTechniqueEntry {
+    LayerTechniqueEntry {
+        technique_id: technique.id.to_string(),
+        tactic: technique.tactic.map(String::from),
+        score: technique.score,
+        color: Some(technique.color.to_string()),
+        comment: technique.comment.clone(),
+        enabled: true,
+        metadata: technique.metadata.clone(),
+        links: base_url
+            .map(|base| {
+                vec![Link { label: format!("{} on ruledex", technique.id), url: technique_url(base, technique.id) }]
+            })
+            .unwrap_or_default(),
+    }
+}
+
+fn technique_url(base: &str, id: TechniqueId) -> String {
+    format!("{base}/techniques/{id}")
 }
 
 /// How scores map to colours. Navigator spreads a gradient's colours evenly between its minimum
@@ -356,6 +438,37 @@ mod tests {
         assert!(layer.links.is_empty() && layer.techniques[0].links.is_empty());
         assert_eq!(layer.domain, "ics-attack");
         assert!(serde_json::to_value(&layer).unwrap()["versions"].get("attack").is_none());
+    }
+
+    #[test]
+    fn marked_techniques_keep_their_colours_and_the_legend_given() {
+        let marked = |id: &str, score, color| MarkedTechnique {
+            id: id.parse().unwrap(),
+            tactic: None,
+            score,
+            color,
+            comment: format!("{score} of ours"),
+            metadata: vec![Metadata { name: "status".into(), value: color.into() }],
+        };
+        let techniques = [marked("T1090.003", 0, "#eeeeee"), marked("T1090", 4, "#c7e9c0")];
+        let legend = vec![LegendItem { label: "covered by splunk".into(), color: "#c7e9c0".into() }];
+        let layer = marked_layer(&techniques, legend.clone(), &options(Some("https://ruledex.example.org")));
+        let proxy = &layer.techniques[0];
+        assert_eq!((proxy.technique_id.as_str(), proxy.color.as_deref(), proxy.score), ("T1090", Some("#c7e9c0"), 4));
+        assert_eq!(proxy.comment, "4 of ours");
+        assert_eq!(
+            proxy.links,
+            vec![Link { label: "T1090 on ruledex".into(), url: "https://ruledex.example.org/techniques/T1090".into() }]
+        );
+        assert_eq!(layer.techniques[1].color.as_deref(), Some("#eeeeee"));
+        assert_eq!(layer.legend_items, legend);
+        assert_eq!(layer.layout.expanded_subtechniques, "none", "every technique is marked: start folded");
+        let json = serde_json::to_value(&layer).unwrap();
+        assert_eq!(json["techniques"][0]["color"], "#c7e9c0");
+        let scored =
+            [LayerTechnique { id: "T1090".parse().unwrap(), tactic: None, detections: vec![detection("s", "i", "V")] }];
+        let json = serde_json::to_value(navigator_layer(&scored, &options(None))).unwrap();
+        assert!(json["techniques"][0].get("color").is_none(), "scored techniques take the gradient's colour");
     }
 
     /// The red, green and blue of a `#rrggbb` colour, summed: lower is darker.

@@ -12,7 +12,7 @@ use ruledex_core::ids::ObjectKind;
 use super::view::breakable_parts;
 use super::{PageResult, params, render};
 use crate::layout::Layout;
-use crate::params::PathParams;
+use crate::params::{FilterParams, PathParams};
 use crate::state::{AppState, Cost};
 
 /// A source to tick, and whether it is ticked.
@@ -61,12 +61,8 @@ struct CoverageView {
     columns: Vec<StatusColumn>,
     gaps: Vec<Gap>,
     attack_version: String,
-}
-
-/// "splunk 3, elastic 1", or "nothing".
-fn found(counts: &std::collections::BTreeMap<String, usize>) -> String {
-    let parts: Vec<String> = counts.iter().map(|(source, n)| format!("{source} {n}")).collect();
-    if parts.is_empty() { "nothing".into() } else { parts.join(", ") }
+    /// The Navigator layer of the coverage shown, the same choices ticked.
+    layer_href: String,
 }
 
 fn counts_of(summary: &ruledex_app::wire::StatusSummaryJson) -> [usize; 4] {
@@ -76,6 +72,7 @@ fn counts_of(summary: &ruledex_app::wire::StatusSummaryJson) -> [usize; 4] {
 pub async fn coverage(State(state): State<AppState>, query: RawQuery) -> PageResult {
     let params = params(&query)?;
     let request = params.coverage_request()?;
+    let layer_href = format!("/api/v1/coverage/stack/layer?{}", FilterParams::coverage_query(&request));
     let (coverage, sources) = state
         .run(Cost::Ordinary, move |catalog| {
             let sources: Vec<SourceChoice> = catalog
@@ -90,10 +87,10 @@ pub async fn coverage(State(state): State<AppState>, query: RawQuery) -> PageRes
             Ok((catalog.stack_coverage(&request)?, sources))
         })
         .await?;
-    render(&coverage_view(coverage, sources))
+    render(&coverage_view(coverage, sources, layer_href))
 }
 
-fn coverage_view(coverage: StackCoverageJson, sources: Vec<SourceChoice>) -> CoverageView {
+fn coverage_view(coverage: StackCoverageJson, sources: Vec<SourceChoice>, layer_href: String) -> CoverageView {
     let cell = |t: &StackTechniqueJson| StatusCell {
         id: t.id.to_string(),
         name_parts: breakable_parts(&t.name),
@@ -101,7 +98,7 @@ fn coverage_view(coverage: StackCoverageJson, sources: Vec<SourceChoice>) -> Cov
         href: links::technique(t.id),
         status: t.status.as_str(),
         detections: t.detections(),
-        found: found(&t.counts),
+        found: t.found(),
     };
     let mut parents: Vec<&StackTechniqueJson> =
         coverage.techniques.iter().filter(|t| !t.id.is_subtechnique()).collect();
@@ -125,7 +122,7 @@ fn coverage_view(coverage: StackCoverageJson, sources: Vec<SourceChoice>) -> Cov
             name: t.name.clone(),
             href: links::technique(t.id),
             status: t.status.as_str(),
-            found: found(&t.counts),
+            found: t.found(),
         })
         .collect();
     CoverageView {
@@ -138,6 +135,7 @@ fn coverage_view(coverage: StackCoverageJson, sources: Vec<SourceChoice>) -> Cov
         columns,
         gaps,
         attack_version: coverage.attack_version.unwrap_or_default(),
+        layer_href,
     }
 }
 

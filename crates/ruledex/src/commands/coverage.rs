@@ -1,10 +1,11 @@
-//! `ruledex coverage --have splunk,sentinel`
+//! `ruledex coverage --have splunk,sentinel [--layer [--out FILE]]`
 
 use anyhow::Result;
 use ruledex_app::coverage::CoverageRequest;
 use ruledex_app::wire::{CoverageStatus, StackCoverageJson, StatusSummaryJson};
 
 use super::Env;
+use super::export::save;
 use crate::cli::CoverageArgs;
 use crate::exit;
 use crate::output::{self, outln};
@@ -12,6 +13,11 @@ use crate::output::{self, outln};
 pub fn run(env: &Env, args: &CoverageArgs) -> Result<u8> {
     let catalog = env.open_catalog()?;
     let request = CoverageRequest { stack: args.stack.to_stack(), domain: args.domain, tactics: args.tactic.clone() };
+    if args.layer {
+        let layer = catalog.stack_layer(&request, Some(&args.links.base_url(&env.config)))?;
+        save(&layer, args.out.as_deref())?;
+        return Ok(exit::OK);
+    }
     let coverage = catalog.stack_coverage(&request)?;
     if args.output.json {
         output::json(&coverage)?;
@@ -33,9 +39,7 @@ fn print_coverage(coverage: &StackCoverageJson) -> std::io::Result<()> {
     let gaps: Vec<_> = coverage.techniques.iter().filter(|t| t.status != CoverageStatus::Covered).collect();
     outln!("\nGaps ({}), with where content exists:", gaps.len())?;
     for gap in gaps {
-        let found: Vec<String> = gap.counts.iter().map(|(source, n)| format!("{source} {n}")).collect();
-        let found = if found.is_empty() { "nothing".to_string() } else { found.join(", ") };
-        outln!("{:<10} {:<15} {}: {found}", gap.id.to_string(), gap.status.as_str(), gap.name)?;
+        outln!("{:<10} {:<15} {}: {}", gap.id.to_string(), gap.status.as_str(), gap.name, gap.found())?;
     }
     Ok(())
 }

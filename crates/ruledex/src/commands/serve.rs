@@ -42,6 +42,7 @@ pub fn run(env: Env, args: &ServeArgs) -> Result<u8> {
         mirrors_command: mirrors_command(),
         notice,
         badge_days: env.config.history.badge_days,
+        public_url: args.public_url.clone().or_else(|| env.config.serve.public_url.clone()),
     };
     let state = AppState::new(catalog, setup, Limits::default());
     let mcp = args.mcp || env.config.serve.mcp;
