@@ -64,5 +64,7 @@ rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup comp
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# Doc comments link to what they name; a broken link is a stale comment.
+RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps --locked --quiet
 scripts/supply-chain.sh
 cargo test --workspace --locked

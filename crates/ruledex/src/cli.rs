@@ -112,7 +112,7 @@ pub struct ServeArgs {
     /// by (repeatable; also `[serve] mcp_hosts`)
     #[arg(long = "mcp-host", value_name = "HOST")]
     pub mcp_hosts: Vec<String>,
-    /// The http(s) address people reach the server at (https://ruledex.example.org): Navigator
+    /// The http(s) address people reach the server at (`https://ruledex.example.org`): Navigator
     /// layers downloaded from it link there (also `[serve] public_url`; without it they have no links)
     #[arg(long, env = "RULEDEX_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<PublicUrl>,

@@ -30,7 +30,7 @@ pub struct Bundle {
     pub warning: Option<String>,
 }
 
-/// Why a bundle URL is refused; completes "[attack] `enterprise` URL ...".
+/// Why a bundle URL is refused; completes "`[attack]` `enterprise` URL ...".
 /// A local copy of the bundle at `location` for `domain`: the path itself, or the URL's
 /// download, refreshed when it changed upstream.
 pub fn attack_bundle(location: &Location, domain: Domain, config: &AttackConfig, data_dir: &Path) -> Result<Bundle> {

@@ -37,7 +37,7 @@ fn yaml_error(error: &serde_saphyr::Error) -> ParseError {
 /// together. Real Elastic rules nest four levels (`rule.threat[].technique[].subtechnique[]`).
 const MAX_TOML_DEPTH: usize = 64;
 
-/// Reads untrusted TOML, refusing nesting deeper than [`MAX_TOML_DEPTH`] before parsing: the
+/// Reads untrusted TOML, refusing nesting deeper than `MAX_TOML_DEPTH` before parsing: the
 /// parser's memory grows with depth times size (a 3 MB file of dotted keys took 350 MB).
 pub fn toml<T: DeserializeOwned>(text: &str) -> Result<T, ParseError> {
     if let Some(line) = toml_too_deep(text, MAX_TOML_DEPTH) {
