@@ -223,3 +223,37 @@ fn coverage_counts_follow_a_new_catalog_generation() {
     server.state.install(build_catalog(&fewer, &dir.path().join("second")));
     assert_eq!(sources_counted(&server.get(path).ok().json()), BTreeSet::from(["chronicle".to_string()]));
 }
+
+/// The page offers the matrix and the tactics to choose, shows what was chosen, and the form's
+/// choices round-trip: ICS shows ICS's tactics, a tactic ticked narrows the matrix to it.
+#[test]
+fn the_coverage_page_picks_the_matrix_and_tactics() {
+    let server = shared_server();
+    let enterprise = server.get("/coverage?have=splunk").ok().html();
+    let offered = |page: &scraper::Html| {
+        page.select(&select("input[name=tactic]"))
+            .map(|i| i.value().attr("value").unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(offered(&enterprise).len(), 14);
+    assert!(enterprise.select(&select("input[name=tactic][checked]")).next().is_none(), "none ticked: all shown");
+    let chosen = texts(&enterprise, "#domain option[selected]");
+    assert_eq!(chosen, ["Enterprise"]);
+
+    let ics = server.get("/coverage?have=splunk&domain=ics-attack").ok().html();
+    assert_eq!(texts(&ics, "#domain option[selected]"), ["ICS"]);
+    let ics_tactics = offered(&ics);
+    assert!(ics_tactics.contains(&"inhibit-response-function".to_string()), "{ics_tactics:?}");
+    assert_eq!(texts(&ics, ".tactic h3").len(), ics_tactics.len());
+    assert!(texts(&ics, "p.meta")[0].starts_with("ATT&CK ICS"), "{:?}", texts(&ics, "p.meta"));
+
+    let narrowed = server.get("/coverage?have=splunk&tactic=lateral-movement").ok().html();
+    assert_eq!(texts(&narrowed, ".tactic h3"), ["Lateral Movement"]);
+    let ticked: Vec<_> = narrowed
+        .select(&select("input[name=tactic][checked]"))
+        .map(|i| i.value().attr("value").unwrap().to_string())
+        .collect();
+    assert_eq!(ticked, ["lateral-movement"]);
+    let layer = narrowed.select(&select("a#layer")).next().unwrap().value().attr("href").unwrap().to_string();
+    assert!(layer.contains("tactic=lateral-movement"), "{layer}");
+}

@@ -7,6 +7,7 @@ use ruledex_app::links;
 use ruledex_app::wire::{
     AttackObjectJson, AttackObjectPageJson, CoverageStatus, StackCoverageJson, StackTechniqueJson,
 };
+use ruledex_core::attack::Domain;
 use ruledex_core::ids::ObjectKind;
 
 use super::view::breakable_parts;
@@ -63,6 +64,18 @@ struct CoverageView {
     attack_version: String,
     /// The Navigator layer of the coverage shown, the same choices ticked.
     layer_href: String,
+    domain: &'static str,
+    domains: Vec<Choice>,
+    tactics: Vec<Choice>,
+    /// Some tactics were asked for (the picker starts open).
+    tactics_asked: bool,
+}
+
+/// An option of the matrix and tactic pickers.
+struct Choice {
+    value: String,
+    label: String,
+    chosen: bool,
 }
 
 fn counts_of(summary: &ruledex_app::wire::StatusSummaryJson) -> [usize; 4] {
@@ -73,7 +86,7 @@ pub async fn coverage(State(state): State<AppState>, query: RawQuery) -> PageRes
     let params = params(&query)?;
     let request = params.coverage_request()?;
     let layer_href = format!("/api/v1/coverage/stack/layer?{}", FilterParams::coverage_query(&request));
-    let (coverage, sources) = state
+    let (coverage, sources, tactics) = state
         .run(Cost::Ordinary, move |catalog| {
             let sources: Vec<SourceChoice> = catalog
                 .sources()
@@ -84,13 +97,39 @@ pub async fn coverage(State(state): State<AppState>, query: RawQuery) -> PageRes
                     kind: s.kind.label().into(),
                 })
                 .collect();
-            Ok((catalog.stack_coverage(&request)?, sources))
+            let coverage = catalog.stack_coverage(&request)?;
+            let tactics = tactic_choices(catalog, &coverage, !request.tactics.is_empty());
+            Ok((coverage, sources, tactics))
         })
         .await?;
-    render(&coverage_view(coverage, sources, layer_href))
+    render(&coverage_view(coverage, sources, tactics, layer_href))
 }
 
-fn coverage_view(coverage: StackCoverageJson, sources: Vec<SourceChoice>, layer_href: String) -> CoverageView {
+/// The tactics of the matrix shown, those shown ticked when some were asked for.
+fn tactic_choices(catalog: &ruledex_app::Catalog, coverage: &StackCoverageJson, asked: bool) -> Vec<Choice> {
+    let shown: Vec<_> = coverage.tactics.iter().map(|t| t.tactic.id).collect();
+    catalog
+        .store()
+        .tactics()
+        .iter()
+        .filter(|t| t.domain == coverage.domain)
+        .map(|t| Choice { value: t.shortname.clone(), label: t.name.clone(), chosen: asked && shown.contains(&t.id) })
+        .collect()
+}
+
+fn domain_choices(shown: Domain) -> Vec<Choice> {
+    [Domain::Enterprise, Domain::Mobile, Domain::Ics]
+        .into_iter()
+        .map(|d| Choice { value: d.attack_name().into(), label: d.label().into(), chosen: d == shown })
+        .collect()
+}
+
+fn coverage_view(
+    coverage: StackCoverageJson,
+    sources: Vec<SourceChoice>,
+    tactics: Vec<Choice>,
+    layer_href: String,
+) -> CoverageView {
     let cell = |t: &StackTechniqueJson| StatusCell {
         id: t.id.to_string(),
         name_parts: breakable_parts(&t.name),
@@ -136,6 +175,10 @@ fn coverage_view(coverage: StackCoverageJson, sources: Vec<SourceChoice>, layer_
         gaps,
         attack_version: coverage.attack_version.unwrap_or_default(),
         layer_href,
+        domain: coverage.domain.label(),
+        domains: domain_choices(coverage.domain),
+        tactics_asked: tactics.iter().any(|t| t.chosen),
+        tactics,
     }
 }
 
