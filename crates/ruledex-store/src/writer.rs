@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use ruledex_core::attack::AttackCatalog;
 use ruledex_core::ingest::{Asset, FileDigest, IngestedSource, SourceReport};
 use ruledex_core::model::Detection;
-use ruledex_core::words::stemmed;
+use ruledex_core::words::Stems;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::previous::{Previous, SyncLock};
@@ -260,6 +260,7 @@ impl CatalogWriter {
                  description_stems, tags_stems)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
+        let mut stems = Stems::default();
         for d in detections {
             let r = &d.rule;
             detection.execute(params![
@@ -295,9 +296,9 @@ impl CatalogWriter {
                 d.format.adapter().query_logic(&r.query),
                 tags,
                 d.cves.join(" "),
-                stemmed(&r.title),
-                stemmed(&r.description),
-                stemmed(&tags),
+                stems.stemmed(&r.title),
+                stems.stemmed(&r.description),
+                stems.stemmed(&tags),
             ])?;
         }
         Ok(())
