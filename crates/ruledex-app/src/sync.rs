@@ -20,7 +20,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use ruledex_core::attack::{AttackCatalog, Domain};
 use ruledex_core::history::{AttackUpdate, DetectionChange, compare, moved};
-use ruledex_core::ingest::{AttackCoverage, EarlierRead, IngestedSource, SourceReport, SourceSpec, ingest_reusing};
+use ruledex_core::ingest::{
+    AttackCoverage, EarlierRead, IngestedSource, SourceReport, SourceSpec, parse_files, read_files,
+};
 use ruledex_core::model::ChangeKind;
 use ruledex_core::model::Detection;
 use ruledex_store::{CatalogWriter, Previous, PreviousDetections, PreviousSource, Retention, SyncLock};
@@ -530,19 +532,27 @@ fn read_source<'a>(fetched: Fetched<'a>, planned: &Planned, context: &ReadContex
     let (source, progress) = (fetched.source, context.progress);
     progress.step(&format!("reading {}", source.name));
     let parse_started = Instant::now();
-    let previous = match (context.previous, &planned.previous) {
-        (Some(catalog), Some(source)) => Some(catalog.detections(source)?),
-        _ => None,
-    };
+    let fetch_warning = fetched.tree.as_ref().ok().and_then(|tree| tree.warning.clone());
+    // The source's files are read while its rows in the current catalog are loaded: neither
+    // needs the other.
+    let (previous, files) = std::thread::scope(|scope| {
+        let previous = scope.spawn(|| previous_rows(context.previous, planned));
+        let files = fetched.tree.and_then(|tree| {
+            let spec = spec(source, &tree);
+            let files = read_files(&spec)?;
+            Ok((tree, spec, files))
+        });
+        (previous.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), files)
+    });
+    let previous = previous?;
     let earlier = match context.mode {
         Mode::Incremental => previous.as_ref().map(PreviousDetections::earlier).unwrap_or_default(),
         Mode::Full => EarlierRead::default(),
     };
     let rows = previous.as_ref().map_or(&[][..], |p| p.rows.as_slice());
-    let fetch_warning = fetched.tree.as_ref().ok().and_then(|tree| tree.warning.clone());
-    let ingested = fetched.tree.and_then(|tree| {
+    let ingested = files.and_then(|(tree, spec, files)| {
         let on_file = |total| progress.file_read(total);
-        let ingested = ingest_reusing(&spec(source, &tree), context.attack, &on_file, &earlier)?;
+        let ingested = parse_files(&spec, context.attack, &on_file, files, &earlier)?;
         if ingested.report.files == 0 && !rows.is_empty() {
             bail!("no rule files found where the last sync read {}; the checkout may be broken", rows.len());
         }
@@ -573,6 +583,14 @@ fn read_source<'a>(fetched: Fetched<'a>, planned: &Planned, context: &ReadContex
         read,
         parse_time,
     })
+}
+
+/// What the current catalog holds of a source, when it holds any.
+fn previous_rows(catalog: Option<&Previous>, planned: &Planned) -> Result<Option<PreviousDetections>> {
+    match (catalog, &planned.previous) {
+        (Some(catalog), Some(source)) => Ok(Some(catalog.detections(source)?)),
+        _ => Ok(None),
+    }
 }
 
 /// Writes what differs of a changed source read afresh, or, when it could not be read, keeps its
