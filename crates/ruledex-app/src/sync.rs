@@ -14,13 +14,17 @@
 //! the previous catalog stays untouched.
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use ruledex_core::attack::{AttackCatalog, Domain};
 use ruledex_core::history::{AttackUpdate, DetectionChange, compare, moved};
-use ruledex_core::ingest::{AttackCoverage, EarlierRead, SourceReport, SourceSpec, ingest_reusing};
+use ruledex_core::ingest::{
+    AttackCoverage, EarlierRead, IngestedSource, SourceReport, SourceSpec, parse_files, read_files,
+};
 use ruledex_core::model::ChangeKind;
+use ruledex_core::model::Detection;
 use ruledex_store::{CatalogWriter, Previous, PreviousDetections, PreviousSource, Retention, SyncLock};
 use serde::Serialize;
 
@@ -235,26 +239,31 @@ pub fn run_with(config: &Config, data_dir: &Path, progress: &dyn Progress, mode:
     let version = attack.release(Domain::Enterprise).map(String::from);
     let techniques = attack.techniques().count();
     let attack_summary = attack_summary(&bundles, version, techniques, !attack_changed, attack_started);
-    let mut writer = CatalogWriter::start(lock, previous.as_ref())?;
-    if attack_changed {
-        writer.write_attack(&attack)?;
-    }
     let now = Now::new(&config.history);
-    let mut sources = Vec::new();
-    let mut changes = Vec::new();
-    for (fetched, planned) in fetched.into_iter().zip(plan.sources) {
-        let outcome = match planned.unchanged {
-            true => {
-                writer.source_unchanged(&fetched.source.name)?;
-                unchanged_outcome(&fetched, &planned)
-            }
-            false => {
-                let context = ReadContext { previous: previous.as_ref(), attack: &attack, now: &now, progress, mode };
-                sync_source(fetched, planned, &context, &mut writer, &mut changes)?
-            }
-        };
-        sources.push(outcome);
-    }
+    let context = ReadContext { previous: previous.as_ref(), attack: &attack, progress, mode };
+    // One thread reads the sources while this one writes: the next source is parsed while the
+    // last is stored, and the current catalog is copied while the first is read.
+    let (sources, changes, mut writer) = std::thread::scope(|scope| {
+        let (sender, reads) = mpsc::sync_channel(0);
+        let jobs = fetched.into_iter().zip(plan.sources);
+        scope.spawn(|| read_sources(jobs, &context, sender));
+        let mut writer = CatalogWriter::start(lock, previous.as_ref())?;
+        if attack_changed {
+            writer.write_attack(&attack)?;
+        }
+        let mut sources = Vec::new();
+        let mut changes = Vec::new();
+        for read in reads {
+            sources.push(match read? {
+                Read::Unchanged(fetched, planned) => {
+                    writer.source_unchanged(&fetched.source.name)?;
+                    unchanged_outcome(&fetched, &planned)
+                }
+                Read::Changed(changed) => store_source(changed, &now, &mut writer, &mut changes)?,
+            });
+        }
+        anyhow::Ok((sources, changes, writer))
+    })?;
     let names: Vec<&str> = config.enabled_sources().map(|s| s.name.as_str()).collect();
     writer.retain_sources(&names)?;
     writer.write_meta("built_at", &now.stamp)?;
@@ -468,77 +477,157 @@ struct ReadContext<'a> {
     /// The current catalog, when there is one this ruledex reads.
     previous: Option<&'a Previous>,
     attack: &'a AttackCatalog,
-    now: &'a Now,
     progress: &'a dyn Progress,
     /// A full sync parses every file, reusing nothing.
     mode: Mode,
 }
 
-/// Reads one changed source, reusing what its last read parsed, and writes what differs; on
-/// failure keeps its previous detections. Its changes are added to `changes`.
-fn sync_source(
-    fetched: Fetched,
-    planned: Planned,
+/// A source as the reading thread hands it to the writing one.
+enum Read<'a> {
+    /// Unchanged upstream, so not read.
+    Unchanged(Fetched<'a>, Planned),
+    Changed(ChangedSource<'a>),
+}
+
+/// A changed source as read: its rows in the current catalog, and the new read or why it
+/// failed.
+struct ChangedSource<'a> {
+    source: &'a SourceConfig,
+    fingerprint: Option<String>,
+    fetch_time: Duration,
+    rows: Vec<(i64, Detection)>,
+    read: Result<NewRead, String>,
+    parse_time: Duration,
+}
+
+/// A source read afresh, and what changed since its rows in the current catalog.
+struct NewRead {
+    ingested: IngestedSource,
+    tree: fetch::Tree,
+    changes: Vec<DetectionChange>,
+    moved: usize,
+}
+
+/// Reads the sources in order, handing each to the writing thread; stops at the first error,
+/// or when the writer has stopped taking them.
+fn read_sources<'a>(
+    jobs: impl Iterator<Item = (Fetched<'a>, Planned)>,
     context: &ReadContext,
-    writer: &mut CatalogWriter,
-    changes: &mut Vec<DetectionChange>,
-) -> Result<SourceOutcome> {
-    let (source, now, progress) = (fetched.source, context.now, context.progress);
+    sender: mpsc::SyncSender<Result<Read<'a>>>,
+) {
+    for (fetched, planned) in jobs {
+        let read = match planned.unchanged {
+            true => Ok(Read::Unchanged(fetched, planned)),
+            false => read_source(fetched, &planned, context).map(Read::Changed),
+        };
+        let failed = read.is_err();
+        if sender.send(read).is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// Reads one changed source, reusing what its last read parsed, and finds what changed.
+fn read_source<'a>(fetched: Fetched<'a>, planned: &Planned, context: &ReadContext) -> Result<ChangedSource<'a>> {
+    let (source, progress) = (fetched.source, context.progress);
     progress.step(&format!("reading {}", source.name));
     let parse_started = Instant::now();
-    let previous = match (context.previous, &planned.previous) {
-        (Some(catalog), Some(source)) => Some(catalog.detections(source)?),
-        _ => None,
-    };
+    let fetch_warning = fetched.tree.as_ref().ok().and_then(|tree| tree.warning.clone());
+    // The source's files are read while its rows in the current catalog are loaded: neither
+    // needs the other.
+    let (previous, files) = std::thread::scope(|scope| {
+        let previous = scope.spawn(|| previous_rows(context.previous, planned));
+        let files = fetched.tree.and_then(|tree| {
+            let spec = spec(source, &tree);
+            let files = read_files(&spec)?;
+            Ok((tree, spec, files))
+        });
+        (previous.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), files)
+    });
+    let previous = previous?;
     let earlier = match context.mode {
         Mode::Incremental => previous.as_ref().map(PreviousDetections::earlier).unwrap_or_default(),
         Mode::Full => EarlierRead::default(),
     };
     let rows = previous.as_ref().map_or(&[][..], |p| p.rows.as_slice());
-    let fetch_warning = fetched.tree.as_ref().ok().and_then(|tree| tree.warning.clone());
-    let ingested = fetched.tree.and_then(|tree| {
+    let ingested = files.and_then(|(tree, spec, files)| {
         let on_file = |total| progress.file_read(total);
-        let ingested = ingest_reusing(&spec(source, &tree), context.attack, &on_file, &earlier)?;
+        let ingested = parse_files(&spec, context.attack, &on_file, files, &earlier)?;
         if ingested.report.files == 0 && !rows.is_empty() {
             bail!("no rule files found where the last sync read {}; the checkout may be broken", rows.len());
         }
         Ok((ingested, tree))
     });
     let parse_time = parse_started.elapsed();
-    let store_started = Instant::now();
-    let outcome = match ingested {
+    let read = match ingested {
         Ok((ingested, tree)) => {
             // A source read for the first time starts its history; its detections are not news.
-            let found = match planned.previous.as_ref().is_some_and(|p| p.fingerprint.is_some()) {
+            let changes = match planned.previous.as_ref().is_some_and(|p| p.fingerprint.is_some()) {
                 true => compare(rows.iter().map(|(_, d)| d), &ingested.detections, tree.commit.as_deref()),
                 false => vec![],
             };
-            writer.write_source(&ingested, &now.stamp, fetched.fingerprint.as_deref(), rows)?;
+            let moved = moved(rows.iter().map(|(_, d)| d), &ingested.detections);
+            Ok(NewRead { ingested, tree, changes, moved })
+        }
+        Err(error) => Err(match fetch_warning {
+            Some(warning) => format!("{warning}; {error:#}"),
+            None => format!("{error:#}"),
+        }),
+    };
+    let rows = previous.map(|p| p.rows).unwrap_or_default();
+    Ok(ChangedSource {
+        source,
+        fingerprint: fetched.fingerprint,
+        fetch_time: fetched.fetch_time,
+        rows,
+        read,
+        parse_time,
+    })
+}
+
+/// What the current catalog holds of a source, when it holds any.
+fn previous_rows(catalog: Option<&Previous>, planned: &Planned) -> Result<Option<PreviousDetections>> {
+    match (catalog, &planned.previous) {
+        (Some(catalog), Some(source)) => Ok(Some(catalog.detections(source)?)),
+        _ => Ok(None),
+    }
+}
+
+/// Writes what differs of a changed source read afresh, or, when it could not be read, keeps its
+/// previous detections. Its changes are added to `changes`.
+fn store_source(
+    changed: ChangedSource,
+    now: &Now,
+    writer: &mut CatalogWriter,
+    changes: &mut Vec<DetectionChange>,
+) -> Result<SourceOutcome> {
+    let store_started = Instant::now();
+    let outcome = match changed.read {
+        Ok(read) => {
+            writer.write_source(&read.ingested, &now.stamp, changed.fingerprint.as_deref(), &changed.rows)?;
             let outcome = SourceOutcome {
-                root: Some(tree.root),
-                commit: tree.commit,
-                problem: tree.warning,
-                files_reused: ingested.files_reused,
-                changes: ChangeCounts::of(&found),
-                moved: moved(rows.iter().map(|(_, d)| d), &ingested.detections),
-                ..outcome(&ingested.report)
+                root: Some(read.tree.root),
+                commit: read.tree.commit,
+                problem: read.tree.warning,
+                files_reused: read.ingested.files_reused,
+                changes: ChangeCounts::of(&read.changes),
+                moved: read.moved,
+                ..outcome(&read.ingested.report)
             };
-            changes.extend(found);
+            changes.extend(read.changes);
             outcome
         }
-        Err(error) => {
-            let problem = match fetch_warning {
-                Some(warning) => format!("{warning}; {error:#}"),
-                None => format!("{error:#}"),
-            };
-            let empty = empty_report(source);
+        Err(problem) => {
+            let empty = empty_report(changed.source);
             let previous = writer.keep_previous_source(&empty, &problem, &now.stamp)?;
             let kept_previous = previous.is_some();
             SourceOutcome { problem: Some(problem), kept_previous, ..outcome(previous.as_ref().unwrap_or(&empty)) }
         }
     };
-    Ok(SourceOutcome { fetch_time: fetched.fetch_time, parse_time, store_time: store_started.elapsed(), ..outcome })
+    let (fetch_time, parse_time) = (changed.fetch_time, changed.parse_time);
+    Ok(SourceOutcome { fetch_time, parse_time, store_time: store_started.elapsed(), ..outcome })
 }
+
 fn spec(source: &SourceConfig, tree: &fetch::Tree) -> SourceSpec {
     SourceSpec {
         name: source.name.clone(),

@@ -207,30 +207,49 @@ pub fn ingest(
     attack: &AttackCatalog,
     on_file: &(dyn Fn(usize) + Sync),
 ) -> Result<IngestedSource, WalkError> {
-    ingest_reusing(spec, attack, on_file, &EarlierRead::default())
+    parse_files(spec, attack, on_file, read_files(spec)?, &EarlierRead::default())
 }
 
-/// [`ingest`], taking the rules of files unchanged since `earlier` from there instead of parsing
-/// them again. The result is the same as a full read's, except for files that can no longer be
-/// read at all, which keep their earlier rules (see [`EarlierRead`]).
-pub fn ingest_reusing(
-    spec: &SourceSpec,
-    attack: &AttackCatalog,
-    on_file: &(dyn Fn(usize) + Sync),
-    earlier: &EarlierRead<'_>,
-) -> Result<IngestedSource, WalkError> {
+/// A source's files read from disk, not yet parsed: the half of ingesting that needs nothing of
+/// an earlier read, so a sync can read them while it loads that.
+pub struct SourceFiles {
+    started: Instant,
+    support: Support,
+    support_failures: Vec<Failure>,
+    /// The rule files, in path order.
+    candidates: Vec<Candidate>,
+}
+
+/// Reads a source's support and rule files. Fails only when the source itself cannot be read
+/// (missing root).
+pub fn read_files(spec: &SourceSpec) -> Result<SourceFiles, WalkError> {
     let started = Instant::now();
     let adapter = spec.format.adapter();
     // One walker for support and rule files: the source's byte limit and its record of files
     // already read cover both.
     let mut walker = Walker::new(&spec.root, spec.limits.max_file_bytes, spec.limits.max_source_bytes)?;
-    let (support, mut support_failures) = read_support(spec, &mut walker)?;
+    let (support, support_failures) = read_support(spec, &mut walker)?;
+    let candidates = walker.candidates(adapter.patterns())?.into_iter().map(|c| read_as_support(c, &support)).collect();
+    Ok(SourceFiles { started, support, support_failures, candidates })
+}
+
+/// Parses the files [`read_files`] read, taking the rules of files unchanged since `earlier`
+/// from there instead of parsing them again. The result is the same as a full read's, except for
+/// files that can no longer be read at all, which keep their earlier rules (see
+/// [`EarlierRead`]). `on_file` is called once per file, with the number of files.
+pub fn parse_files(
+    spec: &SourceSpec,
+    attack: &AttackCatalog,
+    on_file: &(dyn Fn(usize) + Sync),
+    files: SourceFiles,
+    earlier: &EarlierRead<'_>,
+) -> Result<IngestedSource, WalkError> {
+    let SourceFiles { started, support, mut support_failures, candidates } = files;
+    let adapter = spec.format.adapter();
     let prepared = adapter.prepare(&support);
     support_failures
         .extend(prepared.failures.iter().map(|(path, e)| Failure { path: path.clone(), reason: e.to_string() }));
     let support_digest = support_digest(spec, &support, &support_failures);
-    let candidates: Vec<Candidate> =
-        walker.candidates(adapter.patterns())?.into_iter().map(|c| read_as_support(c, &support)).collect();
     let files = candidates.len();
     let outcomes: Vec<FileOutcome> = candidates
         .into_par_iter()

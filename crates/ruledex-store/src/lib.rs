@@ -160,17 +160,29 @@ mod tests {
     /// The catalog of three detections, plus `more`.
     fn build_with(dir: &std::path::Path, more: impl Fn(&AttackCatalog) -> Vec<Detection>) -> Store {
         let attack = attack();
-        let mut writer = CatalogWriter::start(SyncLock::acquire(dir).unwrap(), None).unwrap();
-        writer.write_attack(&attack).unwrap();
         let mut detections = vec![
             detection(&attack, "low-proxy", "Low Proxy Rule", "T1090", Severity::Low),
             detection(&attack, "tor", "Tor Exit Traffic", "T1090.003", Severity::High),
             detection(&attack, "ps", "PowerShell Download", "T1059.001", Severity::Medium),
         ];
         detections.extend(more(&attack));
+        build_from_scratch(dir, detections)
+    }
+
+    /// A catalog written from scratch with `detections` as the test source.
+    fn build_from_scratch(dir: &std::path::Path, detections: Vec<Detection>) -> Store {
+        let mut writer = CatalogWriter::start(SyncLock::acquire(dir).unwrap(), None).unwrap();
+        writer.write_attack(&attack()).unwrap();
         writer.write_source(&source(detections), "2026-01-01T00:00:00Z", None, &[]).unwrap();
         writer.finish().unwrap();
         Store::open(&catalog_path(dir)).unwrap()
+    }
+
+    /// The catalog's spelling vocabulary: each term with its uses.
+    fn vocabulary(dir: &std::path::Path) -> Vec<(String, i64)> {
+        let conn = rusqlite::Connection::open(catalog_path(dir)).unwrap();
+        let mut statement = conn.prepare("SELECT term, uses FROM spelling ORDER BY term").unwrap();
+        statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
     }
 
     /// The next catalog, written from a copy of the current one with `detections` as the test
@@ -244,6 +256,38 @@ mod tests {
         let none = Retention { syncs: 10, oldest: "2026-05-01T00:00:00Z".into() };
         let store = resync(dir.path(), vec![second[0].clone()], "2026-04-02T00:00:00Z", &none);
         assert!(store.changes(&ChangeQuery::default()).unwrap().is_empty(), "pruned by age");
+    }
+
+    /// A resync adds what the rows it changed did to the copied vocabulary instead of counting
+    /// the whole index again: the result must be what counting it finds.
+    #[test]
+    fn a_resync_updates_the_vocabulary_to_what_counting_the_index_finds() {
+        let attack = attack();
+        let rule = |id, title: &str| Detection {
+            rule: Rule { description: String::new(), ..detection(&attack, id, title, "T1090", Severity::Low).rule },
+            ..detection(&attack, id, title, "T1090", Severity::Low)
+        };
+        let (copied, counted) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        build_from_scratch(
+            copied.path(),
+            vec![rule("a", "Kerberoasting Twice"), rule("b", "Kerberoasting Beaconing"), rule("c", "Removed Soon")],
+        );
+        let has = |words: &[(String, i64)], word: &str| words.iter().any(|(term, _)| term == word);
+        assert!(has(&vocabulary(copied.path()), "kerberoasting"));
+        // Kerberoasting is used once now, beaconing and newword twice; tags (vendor, path, ...)
+        // change their counts; rule c leaves.
+        let second = vec![
+            rule("a", "Kerberoasting Twice"),
+            rule("b", "Beaconing Again"),
+            rule("d", "Beaconing Newword"),
+            rule("e", "Newword"),
+        ];
+        let keep = Retention { syncs: 10, oldest: "2000-01-01T00:00:00Z".into() };
+        resync(copied.path(), second.clone(), "2026-02-01T00:00:00Z", &keep);
+        build_from_scratch(counted.path(), second);
+        let words = vocabulary(copied.path());
+        assert!(has(&words, "beaconing") && has(&words, "newword") && !has(&words, "kerberoasting"), "{words:?}");
+        assert_eq!(words, vocabulary(counted.path()));
     }
 
     #[test]

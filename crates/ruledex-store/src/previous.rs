@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use ruledex_core::attack::AttackCatalog;
 use ruledex_core::ingest::{EarlierFile, EarlierRead, SourceReport};
@@ -55,10 +56,11 @@ fn remove_stale_temp_files(data_dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The current catalog, read-only, as a sync sees it.
+/// The current catalog, read-only, as a sync sees it. Shared between the sync's threads (one
+/// reads sources while another writes the next catalog), one query at a time.
 pub struct Previous {
     path: PathBuf,
-    conn: Connection,
+    conn: Mutex<Connection>,
 }
 
 /// A source as the last sync left it.
@@ -101,27 +103,33 @@ impl Previous {
         }
         let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         let version: i32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        Ok((version == SCHEMA_VERSION).then_some(Previous { path, conn }))
+        Ok((version == SCHEMA_VERSION).then_some(Previous { path, conn: Mutex::new(conn) }))
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A query that panicked left nothing half-done in a read-only connection.
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
-        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+        Ok(self.conn().query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
     }
 
     /// The configured sources in the order the catalog lists them.
     pub fn source_names(&self) -> Result<Vec<String>> {
-        let mut statement = self.conn.prepare("SELECT name FROM sources ORDER BY position")?;
+        let conn = self.conn();
+        let mut statement = conn.prepare("SELECT name FROM sources ORDER BY position")?;
         let names = statement.query_map([], |r| r.get(0))?;
         Ok(names.collect::<Result<_, _>>()?)
     }
 
     pub fn source(&self, name: &str) -> Result<Option<PreviousSource>> {
         let row = self
-            .conn
+            .conn()
             .query_row("SELECT report, synced_at, error, fingerprint FROM sources WHERE name = ?1", [name], |r| {
                 Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })
@@ -134,11 +142,12 @@ impl Previous {
     /// reported failures for are offered only as a fallback (see [`EarlierRead`]).
     pub fn detections(&self, source: &PreviousSource) -> Result<PreviousDetections> {
         let name = source.report.name.as_str();
-        let rows = full_detections(&self.conn, "source = ?1 ORDER BY pk", [name])?;
+        let conn = self.conn();
+        let rows = full_detections(&conn, "source = ?1 ORDER BY pk", [name])?;
         let support_digest: Option<String> =
-            self.conn.query_row("SELECT support_digest FROM sources WHERE name = ?1", [name], |r| r.get(0))?;
+            conn.query_row("SELECT support_digest FROM sources WHERE name = ?1", [name], |r| r.get(0))?;
         let failed: HashSet<&str> = source.report.failures.iter().map(|f| f.path.as_str()).collect();
-        let mut statement = self.conn.prepare_cached("SELECT path, hash, ids FROM files WHERE source = ?1")?;
+        let mut statement = conn.prepare_cached("SELECT path, hash, ids FROM files WHERE source = ?1")?;
         let rows_of_files =
             statement.query_map([name], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get::<_, String>(2)?)))?;
         let mut files = Vec::new();
@@ -152,12 +161,13 @@ impl Previous {
 
     /// How many ATT&CK techniques the catalog holds.
     pub fn technique_count(&self) -> Result<usize> {
-        let count: i64 = self.conn.query_row("SELECT count(*) FROM techniques", [], |r| r.get(0))?;
+        let count: i64 = self.conn().query_row("SELECT count(*) FROM techniques", [], |r| r.get(0))?;
         Ok(usize::try_from(count).unwrap_or_default())
     }
 
     /// The ATT&CK techniques and tactics the catalog was built with.
     pub fn attack(&self) -> Result<AttackCatalog> {
-        read_attack(&self.conn, self.meta("attack_version")?)
+        let version = self.meta("attack_version")?;
+        read_attack(&self.conn(), version)
     }
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use rayon::prelude::*;
 use ruledex_core::attack::{AttackCatalog, Tactic, Technique};
 use ruledex_core::ids::TechniqueId;
 use ruledex_core::ingest::{Asset, SourceReport};
@@ -531,16 +532,19 @@ pub(crate) fn full_detections(
             (r.get::<_, Option<String>>(3)?, r.get(4)?, r.get::<_, String>(5)?),
         ))
     })?;
-    rows.map(|row| {
-        let (pk, (body, native_rule), (investigation, implementation, tests)) = row?;
-        let mut detection = DetectionRecord::parse(&body)?;
-        detection.rule.native_rule = native_rule;
-        detection.rule.investigation = investigation;
-        detection.rule.implementation = implementation;
-        restore_test_inputs(&mut detection.rule, serde_json::from_str(&tests)?);
-        Ok((pk, detection))
-    })
-    .collect()
+    let rows: Vec<_> = rows.collect::<Result<_, _>>()?;
+    // Decoding the records is most of what reading a whole source back costs (a sync does, for
+    // each source that changed): spread over the cores.
+    rows.into_par_iter()
+        .map(|(pk, (body, native_rule), (investigation, implementation, tests))| {
+            let mut detection = DetectionRecord::parse(&body)?;
+            detection.rule.native_rule = native_rule;
+            detection.rule.investigation = investigation;
+            detection.rule.implementation = implementation;
+            restore_test_inputs(&mut detection.rule, serde_json::from_str(&tests)?);
+            Ok((pk, detection))
+        })
+        .collect()
 }
 
 struct FacetTables {

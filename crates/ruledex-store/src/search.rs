@@ -10,6 +10,7 @@
 mod mark;
 mod parse;
 mod spelling;
+mod word_counts;
 
 use std::collections::{HashMap, HashSet};
 
@@ -21,7 +22,8 @@ pub use mark::Marked;
 use mark::{Indexed, Terms};
 pub use parse::MAX_QUERY_CHARS;
 use parse::{PROSE_TIER, ParsedSearch, TITLE_TIER, Token};
-pub(crate) use spelling::{FILL_SPELLING, Vocabulary};
+pub(crate) use spelling::Vocabulary;
+pub(crate) use word_counts::{RowChange, SpellingUpdate, record_changed_row, record_changes, update_spelling};
 
 use crate::{Result, Store, StoreError};
 

@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use ruledex_core::attack::AttackCatalog;
 use ruledex_core::ingest::{Asset, FileDigest, IngestedSource, SourceReport};
 use ruledex_core::model::Detection;
-use ruledex_core::words::stemmed;
+use ruledex_core::words::Stems;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::previous::{Previous, SyncLock};
 use crate::record::{DetectionRecord, ObjectRecord, ReportRecord, TacticRecord, TechniqueRecord, test_inputs};
-use crate::search::FILL_SPELLING;
+use crate::search::{RowChange, SpellingUpdate, record_changed_row, record_changes, update_spelling};
 use crate::{Result, SCHEMA_VERSION, StoreError, TEMP_PREFIX, catalog_path, io_error};
 
 /// Writes the next catalog into a temporary file in the data directory; [`finish`] renames it
@@ -32,6 +32,7 @@ pub struct CatalogWriter {
     generation: String,
     /// Started empty rather than from a copy: its search index is compacted at the end.
     fresh: bool,
+    spelling: SpellingUpdate,
     /// Held for the writer's life: one sync at a time per data directory.
     _lock: SyncLock,
 }
@@ -48,10 +49,19 @@ impl CatalogWriter {
         // The temporary file is discarded on any failure, so durability per statement buys
         // nothing; the finished file is fsynced before it is renamed into place.
         conn.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA foreign_keys = ON;")?;
-        if previous.is_none() {
-            conn.execute_batch(include_str!("schema.sql"))?;
-            conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-        }
+        // The rows a sync changes, recorded for the vocabulary, are few: memory, not a file.
+        conn.execute_batch("PRAGMA temp_store = MEMORY;")?;
+        let spelling = match previous {
+            Some(_) => {
+                record_changes(&conn)?;
+                SpellingUpdate::AddChanges
+            }
+            None => {
+                conn.execute_batch(include_str!("schema.sql"))?;
+                conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+                SpellingUpdate::CountAll
+            }
+        };
         conn.execute_batch("BEGIN")?;
         Ok(CatalogWriter {
             conn: Some(conn),
@@ -59,6 +69,7 @@ impl CatalogWriter {
             target: catalog_path(&data_dir),
             generation: new_generation_id(),
             fresh: previous.is_none(),
+            spelling,
             _lock: lock,
         })
     }
@@ -120,7 +131,7 @@ impl CatalogWriter {
         let kept: HashMap<&str, &Detection> = previous.iter().map(|(_, d)| (d.id.as_str(), d)).collect();
         for (pk, old) in previous {
             if fresh.get(old.id.as_str()) != Some(&old) {
-                self.delete_detection(*pk)?;
+                self.delete_detection(*pk, old)?;
             }
         }
         let changed: Vec<&Detection> =
@@ -177,6 +188,8 @@ impl CatalogWriter {
             names.collect::<Result<_, _>>()?
         };
         for gone in listed.iter().filter(|n| !names.contains(&n.as_str())) {
+            // Its rows leave the index unrecorded: every term is counted again.
+            self.spelling = SpellingUpdate::CountAll;
             self.conn().execute(
                 "DELETE FROM detection_techniques WHERE detection IN (SELECT pk FROM detections WHERE source = ?1)",
                 [gone],
@@ -219,12 +232,22 @@ impl CatalogWriter {
         Ok(())
     }
 
-    fn delete_detection(&mut self, pk: i64) -> Result<()> {
+    /// Deletes the row `pk` holding `detection`.
+    fn delete_detection(&mut self, pk: i64, detection: &Detection) -> Result<()> {
         let conn = self.conn();
         conn.prepare_cached("DELETE FROM detection_techniques WHERE detection = ?1")?.execute([pk])?;
         conn.prepare_cached("DELETE FROM detections_fts WHERE rowid = ?1")?.execute([pk])?;
         conn.prepare_cached("DELETE FROM detections WHERE pk = ?1")?.execute([pk])?;
-        Ok(())
+        self.changed_in_index(RowChange::Removed, detection, &search_tags(detection))
+    }
+
+    /// Records a detection whose row the index loses or gains, for the vocabulary's update.
+    fn changed_in_index(&self, change: RowChange, detection: &Detection, tags: &str) -> Result<()> {
+        let rule = &detection.rule;
+        match self.spelling {
+            SpellingUpdate::AddChanges => record_changed_row(self.conn(), change, &rule.title, &rule.description, tags),
+            SpellingUpdate::CountAll => Ok(()),
+        }
     }
 
     fn insert_files(&mut self, source: &str, files: &[FileDigest]) -> Result<()> {
@@ -260,6 +283,7 @@ impl CatalogWriter {
                  description_stems, tags_stems)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
+        let mut stems = Stems::default();
         for d in detections {
             let r = &d.rule;
             detection.execute(params![
@@ -295,10 +319,11 @@ impl CatalogWriter {
                 d.format.adapter().query_logic(&r.query),
                 tags,
                 d.cves.join(" "),
-                stemmed(&r.title),
-                stemmed(&r.description),
-                stemmed(&tags),
+                stems.stemmed(&r.title),
+                stems.stemmed(&r.description),
+                stems.stemmed(&tags),
             ])?;
+            self.changed_in_index(RowChange::Added, d, &tags)?;
         }
         Ok(())
     }
@@ -309,7 +334,7 @@ impl CatalogWriter {
         let generation = self.generation.clone();
         self.write_meta("generation", &generation)?;
         let conn = self.conn.take().expect("connection is open until finish");
-        let finished = finish_file(conn, &self.temp, &self.target, self.fresh);
+        let finished = finish_file(conn, &self.temp, &self.target, self.fresh, self.spelling);
         if finished.is_err() {
             let _ = fs::remove_file(&self.temp);
         }
@@ -339,8 +364,8 @@ impl Drop for CatalogWriter {
 /// Commits and makes the file durable. A fresh catalog's search index is merged into one
 /// segment; a copied one keeps FTS5's own incremental merging, since merging the whole index
 /// would cost as much as a full sync.
-fn finish_file(conn: Connection, temp: &Path, target: &Path, fresh: bool) -> Result<()> {
-    conn.execute_batch(FILL_SPELLING)?;
+fn finish_file(conn: Connection, temp: &Path, target: &Path, fresh: bool, spelling: SpellingUpdate) -> Result<()> {
+    update_spelling(&conn, spelling)?;
     conn.execute_batch("COMMIT")?;
     if fresh {
         conn.execute_batch("INSERT INTO detections_fts (detections_fts) VALUES ('optimize')")?;

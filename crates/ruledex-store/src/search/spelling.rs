@@ -1,6 +1,6 @@
 //! Correcting a misspelled search against the catalog's own vocabulary: the words of its titles,
-//! descriptions and tags (the `spelling` table, filled from the full-text index by the sync),
-//! each with how often it is used.
+//! descriptions and tags (the `spelling` table, kept by the sync in step with the full-text
+//! index, see [`super::word_counts`]), each with how often it is used.
 //!
 //! A word is corrected only when the catalog does not use it, to its closest well-used word by
 //! edit distance (a letter added, dropped, changed, or two swapped); the search decides whether
@@ -13,18 +13,6 @@ use rusqlite::Connection;
 
 use super::parse::Token;
 use crate::Result;
-
-/// Fills the `spelling` table from the index, in the writer's transaction: terms of the title,
-/// description and tag columns as written, with a letter, used at least twice (a word used once
-/// is as likely a typo upstream as the right spelling).
-pub(crate) const FILL_SPELLING: &str = "
-    DELETE FROM spelling;
-    CREATE VIRTUAL TABLE temp.indexed_terms USING fts5vocab(main, detections_fts, col);
-    INSERT INTO spelling (term, uses)
-        SELECT term, sum(doc) FROM temp.indexed_terms
-        WHERE col IN ('title', 'description', 'tags') AND length(term) BETWEEN 3 AND 40 AND term GLOB '*[a-z]*'
-        GROUP BY term HAVING sum(doc) >= 2;
-    DROP TABLE temp.indexed_terms;";
 
 /// Words shorter than this are never corrected: one edit turns them into too many others.
 const MIN_CORRECTED_CHARS: usize = 4;
