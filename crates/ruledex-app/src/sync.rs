@@ -18,6 +18,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use rayon::prelude::*;
 use ruledex_core::attack::{AttackCatalog, Domain};
 use ruledex_core::history::{AttackUpdate, DetectionChange, compare, moved};
 use ruledex_core::ingest::{
@@ -195,7 +196,9 @@ pub fn run(config: &Config, data_dir: &Path, progress: &dyn Progress) -> Result<
 pub fn run_with(config: &Config, data_dir: &Path, progress: &dyn Progress, mode: Mode) -> Result<SyncSummary> {
     let started = Instant::now();
     let lock = SyncLock::acquire(data_dir)?;
-    let fetched: Vec<Fetched> = config.enabled_sources().map(|s| fetch_source(s, data_dir, progress)).collect();
+    // Sources are fetched (and local ones listed) on every core: each is a walk of its own tree.
+    let enabled: Vec<&SourceConfig> = config.enabled_sources().collect();
+    let fetched: Vec<Fetched> = enabled.into_par_iter().map(|s| fetch_source(s, data_dir, progress)).collect();
     progress.step("checking ATT&CK");
     let bundles = fetch_attack(config, data_dir).map_err(|error| with_unreachable_sources(error, &fetched))?;
     // A current catalog that cannot be read must not stop every later sync: it is replaced.

@@ -5,6 +5,7 @@
 //! catalog, and the change history it carries, intact. Readers ([`Store`]) open the file
 //! read-only; front ends never write.
 
+mod flush;
 mod history;
 mod pool;
 mod previous;

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ruledex_core::attack::AttackCatalog;
 use ruledex_core::ingest::{Asset, FileDigest, IngestedSource, SourceReport};
@@ -10,6 +10,7 @@ use ruledex_core::model::Detection;
 use ruledex_core::words::Stems;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::flush::BackgroundFlush;
 use crate::previous::{Previous, SyncLock};
 use crate::record::{DetectionRecord, ObjectRecord, ReportRecord, TacticRecord, TechniqueRecord, test_inputs};
 use crate::search::{RowChange, SpellingUpdate, record_changed_row, record_changes, update_spelling};
@@ -33,6 +34,7 @@ pub struct CatalogWriter {
     /// Started empty rather than from a copy: its search index is compacted at the end.
     fresh: bool,
     spelling: SpellingUpdate,
+    flush: BackgroundFlush,
     /// Held for the writer's life: one sync at a time per data directory.
     _lock: SyncLock,
 }
@@ -42,8 +44,10 @@ impl CatalogWriter {
     pub fn start(lock: SyncLock, previous: Option<&Previous>) -> Result<CatalogWriter> {
         let data_dir = lock.data_dir().to_path_buf();
         let temp = data_dir.join(format!("{TEMP_PREFIX}{}", std::process::id()));
+        let mut flush = BackgroundFlush::new(temp.clone());
         if let Some(previous) = previous {
             fs::copy(previous.path(), &temp).map_err(io_error(&temp))?;
+            flush.start()?;
         }
         let conn = Connection::open(&temp)?;
         // The temporary file is discarded on any failure, so durability per statement buys
@@ -70,6 +74,7 @@ impl CatalogWriter {
             generation: new_generation_id(),
             fresh: previous.is_none(),
             spelling,
+            flush,
             _lock: lock,
         })
     }
@@ -140,7 +145,8 @@ impl CatalogWriter {
         self.conn().execute("DELETE FROM assets WHERE source = ?1", [name])?;
         self.insert_assets(name, &source.assets)?;
         self.conn().execute("DELETE FROM files WHERE source = ?1", [name])?;
-        self.insert_files(name, &source.files)
+        self.insert_files(name, &source.files)?;
+        self.flush.start()
     }
 
     /// Records that this sync could not read a source (offline, say): its detections stay as
@@ -334,7 +340,7 @@ impl CatalogWriter {
         let generation = self.generation.clone();
         self.write_meta("generation", &generation)?;
         let conn = self.conn.take().expect("connection is open until finish");
-        let finished = finish_file(conn, &self.temp, &self.target, self.fresh, self.spelling);
+        let finished = self.finish_file(conn);
         if finished.is_err() {
             let _ = fs::remove_file(&self.temp);
         }
@@ -344,6 +350,22 @@ impl CatalogWriter {
             File::open(dir).and_then(|d| d.sync_all()).map_err(io_error(dir))?;
         }
         Ok(self.target.clone())
+    }
+
+    /// Commits and makes the file durable. A fresh catalog's search index is merged into one
+    /// segment; a copied one keeps FTS5's own incremental merging, since merging the whole index
+    /// would cost as much as a full sync.
+    fn finish_file(&mut self, conn: Connection) -> Result<()> {
+        update_spelling(&conn, self.spelling)?;
+        conn.execute_batch("COMMIT")?;
+        if self.fresh {
+            conn.execute_batch("INSERT INTO detections_fts (detections_fts) VALUES ('optimize')")?;
+        }
+        conn.execute_batch("PRAGMA optimize;")?;
+        conn.close().map_err(|(_, e)| StoreError::Sqlite(e))?;
+        self.flush.wait()?;
+        File::open(&self.temp).and_then(|f| f.sync_all()).map_err(io_error(&self.temp))?;
+        fs::rename(&self.temp, &self.target).map_err(io_error(&self.target))
     }
 
     pub(crate) fn conn(&self) -> &Connection {
@@ -359,21 +381,6 @@ impl Drop for CatalogWriter {
             let _ = fs::remove_file(&self.temp);
         }
     }
-}
-
-/// Commits and makes the file durable. A fresh catalog's search index is merged into one
-/// segment; a copied one keeps FTS5's own incremental merging, since merging the whole index
-/// would cost as much as a full sync.
-fn finish_file(conn: Connection, temp: &Path, target: &Path, fresh: bool, spelling: SpellingUpdate) -> Result<()> {
-    update_spelling(&conn, spelling)?;
-    conn.execute_batch("COMMIT")?;
-    if fresh {
-        conn.execute_batch("INSERT INTO detections_fts (detections_fts) VALUES ('optimize')")?;
-    }
-    conn.execute_batch("PRAGMA optimize;")?;
-    conn.close().map_err(|(_, e)| StoreError::Sqlite(e))?;
-    File::open(temp).and_then(|f| f.sync_all()).map_err(io_error(temp))?;
-    fs::rename(temp, target).map_err(io_error(target))
 }
 
 /// An identifier unique to one written catalog: the time it was finished and the writing
