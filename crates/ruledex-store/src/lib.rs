@@ -291,6 +291,22 @@ mod tests {
         assert_eq!(words, vocabulary(counted.path()));
     }
 
+    /// A fresh catalog is written with FTS5's merging off; the syncs that copy it must merge.
+    #[test]
+    fn a_fresh_catalogs_index_is_left_to_merge_as_fts5_does_by_default() {
+        let dir = tempfile::tempdir().unwrap();
+        build(dir.path());
+        let conn = rusqlite::Connection::open(catalog_path(dir.path())).unwrap();
+        let settings: Vec<String> = conn
+            .prepare("SELECT k FROM detections_fts_config ORDER BY k")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(settings, ["version"]);
+    }
+
     #[test]
     fn a_written_catalog_reads_back_with_parent_roll_up_and_display_order() {
         let dir = tempfile::tempdir().unwrap();
