@@ -4,7 +4,8 @@
 #   bench/sync.sh [CONFIG] [RUNS]     (default: examples/local-mirrors.toml, 7 runs)
 #
 # Per run: wall time and peak RSS of the whole `ruledex sync` process (GNU time), and the
-# time ruledex itself reports for loading ATT&CK, parsing and storing. In the same run it
+# time ruledex itself reports for loading ATT&CK, parsing and storing (a source is parsed while
+# the one before is stored, so the two add up to more than the wall time). In the same run it
 # measures the I/O floor, reading every rule file once (cat > /dev/null), and reports the
 # sync's median as a multiple of that floor. Prints medians; the machine is shared and noisy.
 set -euo pipefail

@@ -22,10 +22,9 @@ use rayon::prelude::*;
 use ruledex_core::attack::{AttackCatalog, Domain};
 use ruledex_core::history::{AttackUpdate, DetectionChange, compare, moved};
 use ruledex_core::ingest::{
-    AttackCoverage, EarlierRead, IngestedSource, SourceReport, SourceSpec, parse_files, read_files,
+    AttackCoverage, EarlierRead, IngestedSource, SourceFiles, SourceReport, SourceSpec, parse_files, read_files,
 };
-use ruledex_core::model::ChangeKind;
-use ruledex_core::model::Detection;
+use ruledex_core::model::{ChangeKind, Detection};
 use ruledex_store::{CatalogWriter, Previous, PreviousDetections, PreviousSource, Retention, SyncLock};
 use serde::Serialize;
 
@@ -536,24 +535,14 @@ fn read_source<'a>(fetched: Fetched<'a>, planned: &Planned, context: &ReadContex
     progress.step(&format!("reading {}", source.name));
     let parse_started = Instant::now();
     let fetch_warning = fetched.tree.as_ref().ok().and_then(|tree| tree.warning.clone());
-    // The source's files are read while its rows in the current catalog are loaded: neither
-    // needs the other.
-    let (previous, files) = std::thread::scope(|scope| {
-        let previous = scope.spawn(|| previous_rows(context.previous, planned));
-        let files = fetched.tree.and_then(|tree| {
-            let spec = spec(source, &tree);
-            let files = read_files(&spec)?;
-            Ok((tree, spec, files))
-        });
-        (previous.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), files)
-    });
+    let (files, previous) = files_and_previous_rows(fetched.tree, source, planned, context);
     let previous = previous?;
+    let rows = previous.as_ref().map_or(&[][..], |p| p.rows.as_slice());
     let earlier = match context.mode {
         Mode::Incremental => previous.as_ref().map(PreviousDetections::earlier).unwrap_or_default(),
         Mode::Full => EarlierRead::default(),
     };
-    let rows = previous.as_ref().map_or(&[][..], |p| p.rows.as_slice());
-    let ingested = files.and_then(|(tree, spec, files)| {
+    let ingested = files.and_then(|FilesRead { tree, spec, files }| {
         let on_file = |total| progress.file_read(total);
         let ingested = parse_files(&spec, context.attack, &on_file, files, &earlier)?;
         if ingested.report.files == 0 && !rows.is_empty() {
@@ -563,28 +552,52 @@ fn read_source<'a>(fetched: Fetched<'a>, planned: &Planned, context: &ReadContex
     });
     let parse_time = parse_started.elapsed();
     let read = match ingested {
-        Ok((ingested, tree)) => {
-            // A source read for the first time starts its history; its detections are not news.
-            let changes = match planned.previous.as_ref().is_some_and(|p| p.fingerprint.is_some()) {
-                true => compare(rows.iter().map(|(_, d)| d), &ingested.detections, tree.commit.as_deref()),
-                false => vec![],
-            };
-            let moved = moved(rows.iter().map(|(_, d)| d), &ingested.detections);
-            Ok(NewRead { ingested, tree, changes, moved })
+        Ok((ingested, tree)) => Ok(NewRead::of(ingested, tree, rows, planned)),
+        Err(error) => {
+            Err(fetch_warning.map_or_else(|| format!("{error:#}"), |warning| format!("{warning}; {error:#}")))
         }
-        Err(error) => Err(match fetch_warning {
-            Some(warning) => format!("{warning}; {error:#}"),
-            None => format!("{error:#}"),
-        }),
     };
     let rows = previous.map(|p| p.rows).unwrap_or_default();
-    Ok(ChangedSource {
-        source,
-        fingerprint: fetched.fingerprint,
-        fetch_time: fetched.fetch_time,
-        rows,
-        read,
-        parse_time,
+    let (fingerprint, fetch_time) = (fetched.fingerprint, fetched.fetch_time);
+    Ok(ChangedSource { source, fingerprint, fetch_time, rows, read, parse_time })
+}
+
+impl NewRead {
+    /// A new read, with what changed since the source's `rows` in the current catalog.
+    fn of(ingested: IngestedSource, tree: fetch::Tree, rows: &[(i64, Detection)], planned: &Planned) -> NewRead {
+        // A source read for the first time starts its history; its detections are not news.
+        let changes = match planned.previous.as_ref().is_some_and(|p| p.fingerprint.is_some()) {
+            true => compare(rows.iter().map(|(_, d)| d), &ingested.detections, tree.commit.as_deref()),
+            false => vec![],
+        };
+        let moved = moved(rows.iter().map(|(_, d)| d), &ingested.detections);
+        NewRead { ingested, tree, changes, moved }
+    }
+}
+
+/// A changed source's files as read from its tree.
+struct FilesRead {
+    tree: fetch::Tree,
+    spec: SourceSpec,
+    files: SourceFiles,
+}
+
+/// A source's files, read while its rows in the current catalog are loaded: neither needs the
+/// other.
+fn files_and_previous_rows(
+    tree: Result<fetch::Tree>,
+    source: &SourceConfig,
+    planned: &Planned,
+    context: &ReadContext,
+) -> (Result<FilesRead>, Result<Option<PreviousDetections>>) {
+    std::thread::scope(|scope| {
+        let previous = scope.spawn(|| previous_rows(context.previous, planned));
+        let files = tree.and_then(|tree| {
+            let spec = spec(source, &tree);
+            let files = read_files(&spec)?;
+            Ok(FilesRead { tree, spec, files })
+        });
+        (files, previous.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     })
 }
 

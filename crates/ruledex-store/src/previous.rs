@@ -13,7 +13,7 @@ use ruledex_core::ingest::{EarlierFile, EarlierRead, SourceReport};
 use ruledex_core::model::Detection;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
-use crate::reader::{full_detections, read_attack};
+use crate::reader::{full_detections_on_every_core, read_attack};
 use crate::record::ReportRecord;
 use crate::{CATALOG_FILE, Result, SCHEMA_VERSION, StoreError, TEMP_PREFIX, catalog_path, io_error};
 
@@ -143,7 +143,7 @@ impl Previous {
     pub fn detections(&self, source: &PreviousSource) -> Result<PreviousDetections> {
         let name = source.report.name.as_str();
         let conn = self.conn();
-        let rows = full_detections(&conn, "source = ?1 ORDER BY pk", [name])?;
+        let rows = full_detections_on_every_core(&conn, "source = ?1 ORDER BY pk", [name])?;
         let support_digest: Option<String> =
             conn.query_row("SELECT support_digest FROM sources WHERE name = ?1", [name], |r| r.get(0))?;
         let failed: HashSet<&str> = source.report.failures.iter().map(|f| f.path.as_str()).collect();

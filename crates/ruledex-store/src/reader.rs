@@ -521,6 +521,25 @@ pub(crate) fn full_detections(
     condition: &str,
     params: impl rusqlite::Params,
 ) -> Result<Vec<(i64, Detection)>> {
+    stored_rows(conn, condition, params)?.into_iter().map(decode).collect()
+}
+
+/// [`full_detections`], decoded on every core: for reading back a whole source (a sync does,
+/// for each source that changed), where decoding the records is most of the cost. Lookups of a
+/// few detections stay on their own thread, off the pool.
+pub(crate) fn full_detections_on_every_core(
+    conn: &Connection,
+    condition: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<(i64, Detection)>> {
+    stored_rows(conn, condition, params)?.into_par_iter().map(decode).collect()
+}
+
+/// A detection's row as stored: its pk, its record and native rule, then its investigation
+/// guide, implementation notes and test inputs.
+type StoredRow = (i64, (String, String), (Option<String>, Option<String>, String));
+
+fn stored_rows(conn: &Connection, condition: &str, params: impl rusqlite::Params) -> Result<Vec<StoredRow>> {
     let sql = format!(
         "SELECT pk, body, native_rule, investigation, implementation, test_inputs FROM detections WHERE {condition}"
     );
@@ -532,19 +551,16 @@ pub(crate) fn full_detections(
             (r.get::<_, Option<String>>(3)?, r.get(4)?, r.get::<_, String>(5)?),
         ))
     })?;
-    let rows: Vec<_> = rows.collect::<Result<_, _>>()?;
-    // Decoding the records is most of what reading a whole source back costs (a sync does, for
-    // each source that changed): spread over the cores.
-    rows.into_par_iter()
-        .map(|(pk, (body, native_rule), (investigation, implementation, tests))| {
-            let mut detection = DetectionRecord::parse(&body)?;
-            detection.rule.native_rule = native_rule;
-            detection.rule.investigation = investigation;
-            detection.rule.implementation = implementation;
-            restore_test_inputs(&mut detection.rule, serde_json::from_str(&tests)?);
-            Ok((pk, detection))
-        })
-        .collect()
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn decode((pk, (body, native_rule), (investigation, implementation, tests)): StoredRow) -> Result<(i64, Detection)> {
+    let mut detection = DetectionRecord::parse(&body)?;
+    detection.rule.native_rule = native_rule;
+    detection.rule.investigation = investigation;
+    detection.rule.implementation = implementation;
+    restore_test_inputs(&mut detection.rule, serde_json::from_str(&tests)?);
+    Ok((pk, detection))
 }
 
 struct FacetTables {
