@@ -456,6 +456,11 @@ fn a_first_run_builds_the_catalog_with_progress_as_log_messages() {
         let stats = call(&session, "stats", json!({})).await;
         assert_ne!(stats.is_error, Some(true), "{}", text(&stats));
         assert_eq!(stats.structured_content.unwrap()["sources"][0]["name"], "chronicle");
+        // Log messages travel apart from answers: the last may arrive just after the answer.
+        let started = std::time::Instant::now();
+        while !logs.lock().unwrap().iter().any(|l| l.contains("catalog ready")) && started.elapsed().as_secs() < 10 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         session.cancel().await.unwrap();
     });
     let logs = logs.lock().unwrap().join("\n");
