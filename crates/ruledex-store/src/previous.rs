@@ -8,12 +8,13 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use rayon::prelude::*;
 use ruledex_core::attack::AttackCatalog;
 use ruledex_core::ingest::{EarlierFile, EarlierRead, SourceReport};
 use ruledex_core::model::Detection;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
-use crate::reader::{full_detections_on_every_core, read_attack};
+use crate::reader::{decode, read_attack, stored_rows};
 use crate::record::ReportRecord;
 use crate::{CATALOG_FILE, Result, SCHEMA_VERSION, StoreError, TEMP_PREFIX, catalog_path, io_error};
 
@@ -143,7 +144,10 @@ impl Previous {
     pub fn detections(&self, source: &PreviousSource) -> Result<PreviousDetections> {
         let name = source.report.name.as_str();
         let conn = self.conn();
-        let rows = full_detections_on_every_core(&conn, "source = ?1 ORDER BY pk", [name])?;
+        // Decoding the records is most of what reading a whole source back costs: on every core.
+        // (Lookups of a few detections decode on their own thread, off the pool.)
+        let rows = stored_rows(&conn, "source = ?1 ORDER BY pk", [name])?;
+        let rows = rows.into_par_iter().map(decode).collect::<Result<_>>()?;
         let support_digest: Option<String> =
             conn.query_row("SELECT support_digest FROM sources WHERE name = ?1", [name], |r| r.get(0))?;
         let failed: HashSet<&str> = source.report.failures.iter().map(|f| f.path.as_str()).collect();

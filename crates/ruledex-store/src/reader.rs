@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use rayon::prelude::*;
 use ruledex_core::attack::{AttackCatalog, Tactic, Technique};
 use ruledex_core::ids::TechniqueId;
 use ruledex_core::ingest::{Asset, SourceReport};
@@ -524,22 +523,12 @@ pub(crate) fn full_detections(
     stored_rows(conn, condition, params)?.into_iter().map(decode).collect()
 }
 
-/// [`full_detections`], decoded on every core: for reading back a whole source (a sync does,
-/// for each source that changed), where decoding the records is most of the cost. Lookups of a
-/// few detections stay on their own thread, off the pool.
-pub(crate) fn full_detections_on_every_core(
-    conn: &Connection,
-    condition: &str,
-    params: impl rusqlite::Params,
-) -> Result<Vec<(i64, Detection)>> {
-    stored_rows(conn, condition, params)?.into_par_iter().map(decode).collect()
-}
-
 /// A detection's row as stored: its pk, its record and native rule, then its investigation
 /// guide, implementation notes and test inputs.
-type StoredRow = (i64, (String, String), (Option<String>, Option<String>, String));
+pub(crate) type StoredRow = (i64, (String, String), (Option<String>, Option<String>, String));
 
-fn stored_rows(conn: &Connection, condition: &str, params: impl rusqlite::Params) -> Result<Vec<StoredRow>> {
+/// The stored rows a WHERE clause and its parameters select, not yet decoded.
+pub(crate) fn stored_rows(conn: &Connection, condition: &str, params: impl rusqlite::Params) -> Result<Vec<StoredRow>> {
     let sql = format!(
         "SELECT pk, body, native_rule, investigation, implementation, test_inputs FROM detections WHERE {condition}"
     );
@@ -554,7 +543,10 @@ fn stored_rows(conn: &Connection, condition: &str, params: impl rusqlite::Params
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-fn decode((pk, (body, native_rule), (investigation, implementation, tests)): StoredRow) -> Result<(i64, Detection)> {
+/// A stored row as the detection it holds.
+pub(crate) fn decode(
+    (pk, (body, native_rule), (investigation, implementation, tests)): StoredRow,
+) -> Result<(i64, Detection)> {
     let mut detection = DetectionRecord::parse(&body)?;
     detection.rule.native_rule = native_rule;
     detection.rule.investigation = investigation;
