@@ -6,14 +6,14 @@ use std::sync::OnceLock;
 
 use ruledex_core::attack::{AttackCatalog, Domain};
 use ruledex_core::ids::{AtlasId, TechniqueId};
-use ruledex_core::ingest::{IngestedSource, ReadLimits, SourceSpec, ingest};
+use ruledex_core::ingest::{IngestedSource, ingest};
 use ruledex_core::model::{
     DependencyKind, Detection, Language, MappedBy, MappingStatus, MappingVia, RuleTest, RuleType, SourceKind,
 };
 use ruledex_core::sources::Format;
 
 mod common;
-use common::shared;
+use common::{shared, spec};
 
 fn attack() -> &'static AttackCatalog {
     static CATALOG: OnceLock<AttackCatalog> = OnceLock::new();
@@ -27,19 +27,6 @@ fn attack() -> &'static AttackCatalog {
         let refs: Vec<(Domain, &Path)> = bundles.iter().map(|(d, p)| (*d, p.as_path())).collect();
         AttackCatalog::load(&refs).expect("ATT&CK bundles in ../shared/attack")
     })
-}
-
-fn spec(name: &str, format: Format, kind: SourceKind, root: &Path) -> SourceSpec {
-    SourceSpec {
-        name: name.into(),
-        format,
-        kind,
-        root: root.to_path_buf(),
-        license: None,
-        repository: None,
-        commit: None,
-        limits: ReadLimits::default(),
-    }
 }
 
 fn load(name: &str, format: Format, kind: SourceKind, root: &Path) -> IngestedSource {

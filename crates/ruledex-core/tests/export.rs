@@ -9,13 +9,13 @@ use jsonschema::Validator;
 use regex::Regex;
 use ruledex_core::attack::{AttackCatalog, Domain};
 use ruledex_core::export::{Export, ExportContext, ExportError, ExportFile, PlatformFormat};
-use ruledex_core::ingest::{IngestedSource, ReadLimits, SourceSpec, ingest};
+use ruledex_core::ingest::{IngestedSource, ingest};
 use ruledex_core::model::{Detection, Provenance, Rule, RuleType, SourceKind};
 use ruledex_core::sources::{Format, SourceFile};
 use serde_json::{Map, Value, json};
 
 mod common;
-use common::shared;
+use common::{shared, spec};
 
 fn fixture(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
@@ -38,16 +38,7 @@ struct Corpus {
 
 impl Corpus {
     fn load(name: &str, format: Format, kind: SourceKind, root: PathBuf) -> Corpus {
-        let spec = SourceSpec {
-            name: name.into(),
-            format,
-            kind,
-            root: root.clone(),
-            license: None,
-            repository: None,
-            commit: None,
-            limits: ReadLimits::default(),
-        };
+        let spec = spec(name, format, kind, &root);
         let source = ingest(&spec, attack(), &|_| {}).expect("corpus root exists");
         assert!(!source.detections.is_empty(), "{name}: no detections");
         Corpus { root, source }

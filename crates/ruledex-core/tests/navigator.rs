@@ -8,13 +8,13 @@ use std::process::Command;
 use ruledex_core::attack::{AttackCatalog, Domain};
 use ruledex_core::export::navigator::{Layer, LayerOptions, LayerTechnique, navigator_layer, techniques_of};
 use ruledex_core::ids::TechniqueId;
-use ruledex_core::ingest::{ReadLimits, SourceSpec, ingest};
+use ruledex_core::ingest::ingest;
 use ruledex_core::model::{Detection, SourceKind};
 use ruledex_core::sources::Format;
 use serde_json::Value;
 
 mod common;
-use common::shared;
+use common::{shared, spec};
 
 fn attack() -> AttackCatalog {
     let path = shared().join("attack/enterprise-attack.json");
@@ -27,16 +27,7 @@ fn vendor_detections(attack: &AttackCatalog, sources: &[(&str, Format, &str)]) -
     sources
         .iter()
         .flat_map(|(name, format, path)| {
-            let spec = SourceSpec {
-                name: (*name).into(),
-                format: *format,
-                kind: SourceKind::Vendor,
-                root: shared().join(path),
-                license: None,
-                repository: None,
-                commit: None,
-                limits: ReadLimits::default(),
-            };
+            let spec = spec(name, *format, SourceKind::Vendor, &shared().join(path));
             ingest(&spec, attack, &|_| {}).expect("source root exists").detections
         })
         .collect()

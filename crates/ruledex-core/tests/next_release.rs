@@ -8,13 +8,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ruledex_core::attack::{AttackCatalog, Domain};
 use ruledex_core::ids::{TacticId, TechniqueId};
-use ruledex_core::ingest::{IngestedSource, ReadLimits, SourceSpec, ingest};
+use ruledex_core::ingest::{IngestedSource, ingest};
 use ruledex_core::model::{Detection, MappingStatus, SourceKind};
 use ruledex_core::sources::Format;
 use serde_json::{Value, json};
 
 mod common;
-use common::shared;
+use common::{shared, spec};
 
 fn tactic(id: &str) -> TacticId {
     id.parse().expect("tactic ID")
@@ -117,16 +117,7 @@ fn catalogs() -> (AttackCatalog, AttackCatalog) {
 }
 
 fn ingest_with(attack: &AttackCatalog, name: &str, format: Format, kind: SourceKind, path: &str) -> IngestedSource {
-    let spec = SourceSpec {
-        name: name.into(),
-        format,
-        kind,
-        root: shared().join(path),
-        license: None,
-        repository: None,
-        commit: None,
-        limits: ReadLimits::default(),
-    };
+    let spec = spec(name, format, kind, &shared().join(path));
     ingest(&spec, attack, &|_| {}).expect("source root exists")
 }
 

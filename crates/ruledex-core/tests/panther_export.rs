@@ -14,12 +14,12 @@ use std::sync::OnceLock;
 
 use ruledex_core::attack::{AttackCatalog, Domain};
 use ruledex_core::export::{Export, ExportContext, PlatformFormat};
-use ruledex_core::ingest::{IngestedSource, ReadLimits, SourceSpec, ingest};
+use ruledex_core::ingest::{IngestedSource, ingest};
 use ruledex_core::model::{Detection, SourceKind};
 use ruledex_core::sources::Format;
 
 mod common;
-use common::shared;
+use common::{shared, spec};
 
 fn attack() -> &'static AttackCatalog {
     static CATALOG: OnceLock<AttackCatalog> = OnceLock::new();
@@ -30,16 +30,7 @@ fn attack() -> &'static AttackCatalog {
 }
 
 fn read(root: &Path) -> IngestedSource {
-    let spec = SourceSpec {
-        name: "panther".into(),
-        format: Format::Panther,
-        kind: SourceKind::Vendor,
-        root: root.to_path_buf(),
-        license: None,
-        repository: None,
-        commit: None,
-        limits: ReadLimits::default(),
-    };
+    let spec = spec("panther", Format::Panther, SourceKind::Vendor, root);
     ingest(&spec, attack(), &|_| {}).expect("source root exists")
 }
 

@@ -13,14 +13,14 @@ use std::sync::OnceLock;
 use ruledex_core::attack::{AttackCatalog, Domain};
 use ruledex_core::export::{Export, ExportContext, PlatformFormat};
 use ruledex_core::ids::TechniqueId;
-use ruledex_core::ingest::{IngestedSource, ReadLimits, SourceSpec, ingest};
+use ruledex_core::ingest::{IngestedSource, SourceSpec, ingest};
 use ruledex_core::model::{Detection, SourceKind};
 use ruledex_core::sources::Format;
 use ruledex_core::sources::splunk::lookups_used;
 use ruledex_core::sources::splunk::spl::{Piece, pieces};
 
 mod common;
-use common::shared;
+use common::{shared, spec};
 
 fn splunk() -> &'static IngestedSource {
     static SOURCE: OnceLock<IngestedSource> = OnceLock::new();
@@ -29,14 +29,10 @@ fn splunk() -> &'static IngestedSource {
         let bundle = std::fs::read(shared().join("attack/enterprise-attack.json")).expect("ATT&CK in ../shared");
         attack.add_bundle(Domain::Enterprise, &bundle).expect("ATT&CK Enterprise bundle");
         let spec = SourceSpec {
-            name: "splunk".into(),
-            format: Format::SplunkEscu,
-            kind: SourceKind::Vendor,
-            root: shared().join("corpus/splunk-security-content"),
             license: Some("Apache-2.0".into()),
             repository: Some("https://github.com/splunk/security_content".into()),
             commit: Some("b13b314aed0e1778335a55620474e7d27289a20a".into()),
-            limits: ReadLimits::default(),
+            ..spec("splunk", Format::SplunkEscu, SourceKind::Vendor, &shared().join("corpus/splunk-security-content"))
         };
         ingest(&spec, &attack, &|_| {}).expect("the ESCU corpus in ../shared")
     })
