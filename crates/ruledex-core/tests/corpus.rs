@@ -12,8 +12,7 @@ use ruledex_core::model::{
 };
 use ruledex_core::sources::Format;
 
-mod common;
-use common::{shared, spec};
+use crate::common::{shared, spec};
 
 fn attack() -> &'static AttackCatalog {
     static CATALOG: OnceLock<AttackCatalog> = OnceLock::new();

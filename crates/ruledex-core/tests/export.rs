@@ -14,8 +14,7 @@ use ruledex_core::model::{Detection, Provenance, Rule, RuleType, SourceKind};
 use ruledex_core::sources::{Format, SourceFile};
 use serde_json::{Map, Value, json};
 
-mod common;
-use common::{shared, spec};
+use crate::common::{shared, spec};
 
 fn fixture(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);

@@ -13,8 +13,7 @@ use ruledex_core::model::{Detection, SourceKind};
 use ruledex_core::sources::Format;
 use serde_json::Value;
 
-mod common;
-use common::{shared, spec};
+use crate::common::{shared, spec};
 
 fn attack() -> AttackCatalog {
     let path = shared().join("attack/enterprise-attack.json");

@@ -18,8 +18,7 @@ use ruledex_core::ingest::{IngestedSource, ingest};
 use ruledex_core::model::{Detection, SourceKind};
 use ruledex_core::sources::Format;
 
-mod common;
-use common::{shared, spec};
+use crate::common::{shared, spec};
 
 fn attack() -> &'static AttackCatalog {
     static CATALOG: OnceLock<AttackCatalog> = OnceLock::new();

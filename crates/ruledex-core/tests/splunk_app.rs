@@ -19,8 +19,7 @@ use ruledex_core::sources::Format;
 use ruledex_core::sources::splunk::lookups_used;
 use ruledex_core::sources::splunk::spl::{Piece, pieces};
 
-mod common;
-use common::{shared, spec};
+use crate::common::{shared, spec};
 
 fn splunk() -> &'static IngestedSource {
     static SOURCE: OnceLock<IngestedSource> = OnceLock::new();
