@@ -196,6 +196,9 @@ fn search_ranks_title_matches_first_and_rejects_broken_syntax() {
     );
     let log4shell = shared_catalog().run(&["show", "splunk/9be30d80-3a39-4df9-9102-64a467b24eac"]).ok().stdout;
     assert!(log4shell.lines().any(|l| l == "cves            CVE-2021-44228"), "{log4shell}");
+    // Issue 23: a name longer than the column ran into its value ("unresolved macrosget_asset(1)").
+    let dns = shared_catalog().run(&["show", "splunk/excessive_dns_failures"]).ok().stdout;
+    assert!(dns.lines().any(|l| l == "unresolved macros get_asset(1)"), "{dns}");
     let nothing = shared_catalog().run(&["search", "qqqqzzzzxxxx"]);
     assert_eq!(nothing.code, 1, "nothing found, nothing corrected");
     assert!(nothing.stdout.starts_with("no detection matches \"qqqqzzzzxxxx\""), "{}", nothing.stdout);

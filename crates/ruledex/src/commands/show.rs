@@ -85,7 +85,8 @@ fn print_detection(d: &Detection) -> std::io::Result<()> {
 
     outln!("{}\n{}\n", r.title, d.address())?;
     for (name, value) in fields.iter().filter(|(_, v)| !v.is_empty()) {
-        outln!("{name:<16}{value}")?;
+        // A space even after the names longer than the column ("unresolved macros").
+        outln!("{name:<15} {value}")?;
     }
     let paste_ready = r.paste_ready_query.as_deref().filter(|p| *p != r.query).unwrap_or_default();
     let query_title = if paste_ready.is_empty() { "Query" } else { "Query (as shipped)" };
