@@ -45,8 +45,8 @@ fn pasted(detection: &Detection) -> &str {
 }
 
 /// Each query ruledex shows and copies on its own.
-fn shown_queries(detection: &Detection) -> Vec<&str> {
-    vec![pasted(detection)]
+fn shown_queries(detection: &Detection) -> Vec<String> {
+    detection.rule.runnable_queries().into_iter().map(|q| q.text).collect()
 }
 
 /// Pass rates of one check: how many of ruledex's texts the oracle accepts, how many fail as
@@ -218,7 +218,7 @@ fn eql_queries_parse_as_upstreams_do() {
         let shown = shown_queries(detection);
         assert_eq!(shown.len(), upstream.len(), "{}: one query shown per upstream query", detection.address());
         for (n, (ours, theirs)) in shown.iter().zip(&upstream).enumerate() {
-            pairs.push((format!("{} query {} (shown)", detection.address(), n + 1), ours.to_string(), theirs.clone()));
+            pairs.push((format!("{} query {} (shown)", detection.address(), n + 1), ours.clone(), theirs.clone()));
         }
         if let Some(written) = exported.get(detection.address().as_str()) {
             let [theirs] = upstream.as_slice() else { panic!("{}: a Kibana rule has one query", detection.address()) };
@@ -280,4 +280,35 @@ fn sigma_rules_convert_as_upstreams_do() {
     }
     shown.report("Sigma, rules shown (pySigma: Splunk, Lucene and Kusto backends all convert)");
     written.report("Sigma, Sigma export");
+}
+
+/// Issue 23, item 1: Elastic hunts list several queries, which ruledex joined into one text that
+/// Kibana cannot run (a second `from` is invalid). Each is now a query of its own, in its own
+/// language, as upstream lists them.
+#[test]
+fn elastic_hunts_carry_each_upstream_query_on_its_own() {
+    let (root, source) = read("elastic", Format::Elastic, SourceKind::Vendor, "corpus/elastic-detection-rules");
+    let hunts: Vec<&Detection> = source.detections.iter().filter(|d| d.rule.path.starts_with("hunting/")).collect();
+    let mut several = 0;
+    for hunt in &hunts {
+        let upstream = elastic_queries(&upstream_file(&root, hunt));
+        let queries = hunt.rule.runnable_queries();
+        let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
+        assert_eq!(texts, upstream, "{}", hunt.address());
+        several += usize::from(upstream.len() > 1);
+        for query in &queries {
+            // An ES|QL query has one source command, after at most a stray fence label line.
+            let commands =
+                query.text.lines().filter(|l| l.trim_start().to_ascii_lowercase().starts_with("from ")).count();
+            match query.language {
+                Some(Language::Esql) => assert_eq!(commands, 1, "{}: {}", hunt.address(), query.text),
+                Some(Language::Sql) => {
+                    assert!(query.text.to_ascii_uppercase().contains("SELECT"), "{}", hunt.address())
+                }
+                other => assert_eq!(other, hunt.rule.language, "{}", hunt.address()),
+            }
+        }
+    }
+    eprintln!("Elastic hunts: {} hunts, {several} with several queries, each now shown on its own", hunts.len());
+    assert!(several >= 40, "{several}");
 }
