@@ -3,12 +3,14 @@
 //! are linked once, not once per file.
 
 mod common;
+mod oracle;
 
 mod attack;
 mod corpus;
 mod export;
 mod navigator;
 mod next_release;
+mod oracles;
 mod panther_export;
 mod panther_fixtures;
 mod splunk_app;
