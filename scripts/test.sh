@@ -193,11 +193,12 @@ unnamed_test_files() {
 step "test files" unnamed_test_files
 
 # Every target `cargo clippy --workspace --all-targets -- -D warnings` lints is compiled, and
-# linted on the way; the tests below then run what this built.
-step "build and lint" scripts/linted-cargo.sh test --workspace --all-targets --locked --no-run
+# linted on the way; the tests below then run what this built. What each crate took to compile
+# is in target/cargo-timings/cargo-timing.html.
+step "build and lint" scripts/linted-cargo.sh test --workspace --all-targets --locked --no-run --timings
 # Doc comments link to what they name; a broken link is a stale comment. rustdoc reads the
 # dependencies' metadata, which the build above does not write: they are checked once for it.
-step "doc links" env RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps --locked --quiet
+step "doc links" env RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps --locked --quiet --timings
 
 # --- Tests ------------------------------------------------------------------------------------
 
