@@ -3,11 +3,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ruledex_store::StoreOptions;
-use ruledex_web::{AppState, Limits, Setup};
+use ruledex_app::CatalogOptions;
+use ruledex_web::{Limits, Setup};
 use serde_json::Value;
 
-use crate::util::{Server, build_catalog, fixture_config, reopen, select, shared_server, texts};
+use crate::util::{Server, build_catalog, fixture_config, following, reopen, select, serving, shared_server, texts};
 
 #[test]
 fn the_coverage_page_colours_the_matrix_by_the_stacks_status_and_lists_the_gaps() {
@@ -183,7 +183,7 @@ fn downloaded_layers_link_to_the_public_url_never_to_the_requests_host() {
     let shared = shared_server();
     let setup =
         Setup { public_url: Some("https://ruledex.example.org/".parse().unwrap()), ..Setup::from("public test") };
-    let server = Server::start(AppState::new(Some(reopen(shared, StoreOptions::default())), setup, Limits::default()));
+    let server = Server::start(serving(reopen(shared, CatalogOptions::default()), setup, Limits::default()));
     for path in ["/api/v1/coverage/stack/layer?have=splunk", "/api/v1/export?format=navigator&technique=T1090"] {
         let layer = server.get(path).ok().json();
         assert_eq!(layer["links"][0]["url"], "https://ruledex.example.org", "{path}");
@@ -213,14 +213,16 @@ fn sources_counted(coverage: &Value) -> BTreeSet<String> {
 fn coverage_counts_follow_a_new_catalog_generation() {
     let dir = tempfile::tempdir().unwrap();
     let config = fixture_config(dir.path());
-    let first = build_catalog(&config, &dir.path().join("first"));
-    let server = Server::start(AppState::new(Some(first), "fixtures", Limits::default()));
+    let data = dir.path().join("data");
+    build_catalog(&config, &data);
+    let (live, server) = following(&data, "fixtures");
     let path = "/api/v1/coverage/stack?have=chronicle";
     let before = sources_counted(&server.get(path).ok().json());
     assert!(before.contains("chronicle") && before.contains("splunk"), "{before:?}");
     let mut fewer = config.clone();
     fewer.sources.retain(|s| s.name == "chronicle");
-    server.state.install(build_catalog(&fewer, &dir.path().join("second")));
+    build_catalog(&fewer, &data);
+    assert!(live.refresh().unwrap(), "the store says a newer generation is there");
     assert_eq!(sources_counted(&server.get(path).ok().json()), BTreeSet::from(["chronicle".to_string()]));
 }
 

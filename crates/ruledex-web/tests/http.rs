@@ -340,12 +340,10 @@ fn bad_requests_get_clear_answers_never_a_500() {
 
 #[test]
 fn without_a_catalog_pages_explain_and_the_api_says_503() {
-    let server = Server::start(AppState::new(None, "built-in defaults", Limits::default()));
-    server.state.set_sync_phase(SyncPhase::Running {
-        step: "fetching chronicle".into(),
-        files_read: 3,
-        files_total: 10,
-    });
+    let dir = tempfile::tempdir().unwrap();
+    let live = ruledex_app::LiveCatalog::new(dir.path(), ruledex_app::CatalogOptions::default());
+    let server = Server::start(AppState::new(std::sync::Arc::clone(&live), "built-in defaults", Limits::default()));
+    live.show_phase(SyncPhase::Running { step: "fetching chronicle".into(), files_read: 3, files_total: 10 });
     let home = server.get("/").ok();
     assert!(home.body.contains("Building the catalog") && home.body.contains("fetching chronicle: 3 of 10 files"));
     assert!(home.body.contains("http-equiv=\"refresh\""), "the page refreshes while the sync runs");
@@ -353,7 +351,7 @@ fn without_a_catalog_pages_explain_and_the_api_says_503() {
     assert_eq!(server.get("/api/v1/stats").json()["error"]["status"], 503);
     assert_eq!(server.get("/api/v1/sync").ok().json()["state"], "running");
 
-    server.state.set_sync_phase(SyncPhase::Failed { error: "cannot download ATT&CK bundle https://x: offline".into() });
+    live.show_phase(SyncPhase::Failed { error: "cannot download ATT&CK bundle https://x: offline".into() });
     let failed = server.get("/").ok().html();
     let notice = texts(&failed, "#sync-status")[0].clone();
     assert!(notice.contains("The catalog could not be built") && notice.contains("offline"));

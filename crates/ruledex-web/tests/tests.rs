@@ -9,6 +9,5 @@ mod coverage;
 mod hardening;
 mod history;
 mod http;
-mod mcp;
 mod openapi;
 mod security;

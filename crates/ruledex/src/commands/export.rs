@@ -4,7 +4,8 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Result;
-use ruledex_app::export::{ExportFormat, Exported, Selection, archive};
+use ruledex_app::export::{Exported, archive};
+use ruledex_app::request::ExportRequest;
 
 use super::Env;
 use crate::cli::ExportArgs;
@@ -12,11 +13,10 @@ use crate::exit;
 use crate::output::safe;
 
 pub fn run(env: &Env, args: &ExportArgs) -> Result<u8> {
-    // Parsed here, not by clap: a format ruledex does not write is a failed export (status 1),
-    // not a usage error.
-    let format: ExportFormat = args.format.parse().map_err(anyhow::Error::msg)?;
+    let request = ExportRequest::from_arguments(&args.given.arguments()?)?;
     let catalog = env.open_catalog()?;
-    let exported = catalog.export_linked(format, &selection(args), None, Some(&args.links.base_url(&env.config)))?;
+    let base_url = args.links.base_url(&env.config);
+    let exported = catalog.export_linked(request.format, &request.selection, None, Some(&base_url))?;
     save(&exported, args.out.as_deref())?;
     for skipped in &exported.skipped {
         eprintln!("ruledex: skipped {}: {}", skipped.address, safe(&skipped.reason));
@@ -46,18 +46,4 @@ pub fn save(exported: &Exported, out: Option<&Path>) -> Result<()> {
         None => std::io::stdout().lock().write_all(&archive::only_file(exported)?.bytes)?,
     }
     Ok(())
-}
-
-/// One detection, a technique, a search, or every detection the filters keep.
-fn selection(args: &ExportArgs) -> Selection {
-    match (&args.detection, &args.technique, &args.query) {
-        (Some(address), _, _) => Selection::Detection(address.clone()),
-        (_, Some(technique), _) => Selection::Technique {
-            technique: technique.clone(),
-            exact: args.exact,
-            filter: args.filter.to_filter(true),
-        },
-        (_, _, Some(text)) => Selection::Search { text: text.clone(), filter: args.filter.to_filter(false) },
-        _ => Selection::Catalog { filter: args.filter.to_filter(false) },
-    }
 }

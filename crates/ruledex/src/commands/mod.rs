@@ -1,4 +1,5 @@
-//! One module per command. Each turns its arguments into store calls and prints the result.
+//! One module per command. Each checks its arguments with the request vocabulary, asks the
+//! query service, and prints the answer.
 
 mod attack_object;
 mod changes;
@@ -15,10 +16,11 @@ mod technique;
 
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use anyhow::Result;
-use ruledex_app::Catalog;
+use ruledex_app::{Catalog, CatalogOptions, LiveCatalog};
 use ruledex_core::ids::ObjectKind;
-use ruledex_store::StoreOptions;
 
 use crate::cli::{Cli, Command};
 use ruledex_app::config::Config;
@@ -36,9 +38,14 @@ impl Env {
         Ok(Env { config, data_dir })
     }
 
+    /// The catalog's lifecycle in the data directory, not opened yet.
+    pub fn live_catalog(&self) -> Arc<LiveCatalog> {
+        LiveCatalog::new(&self.data_dir, CatalogOptions::default())
+    }
+
     /// The catalog the commands read: one generation, opened once.
-    pub fn open_catalog(&self) -> Result<Catalog> {
-        Ok(Catalog::open(&ruledex_store::catalog_path(&self.data_dir), StoreOptions::default())?)
+    pub fn open_catalog(&self) -> Result<Arc<Catalog>> {
+        Ok(self.live_catalog().open()?)
     }
 
     pub fn data_dir(&self) -> &Path {
