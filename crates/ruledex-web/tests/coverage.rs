@@ -87,15 +87,19 @@ fn home_cell(page: &scraper::Html, technique: &str) -> (usize, bool, String) {
 #[test]
 fn the_home_matrix_counts_ruledex_mappings_apart_unless_asked() {
     let server = shared_server();
-    let api = server.get("/api/v1/coverage").ok().json();
-    let t1598 = api["techniques"].as_array().unwrap().iter().find(|t| t["id"] == "T1598").unwrap().clone();
-    let (all, inferred) =
-        (t1598["detections"].as_u64().unwrap() as usize, t1598["inferred"].as_u64().unwrap() as usize);
-    assert!(inferred > 500 && inferred < all, "most of T1598's {all} detections are ruledex's mapping: {inferred}");
+    let t1598 = |query: &str| {
+        let api = server.get(&format!("/api/v1/coverage{query}")).ok().json();
+        let t1598 = api["techniques"].as_array().unwrap().iter().find(|t| t["id"] == "T1598").unwrap().clone();
+        (t1598["detections"].as_u64().unwrap() as usize, t1598["inferred"].as_u64().unwrap() as usize)
+    };
+    let (tagged, inferred) = t1598("");
+    let all = tagged + inferred;
+    assert!(inferred > 500 && tagged > 0, "most of T1598's {all} detections are ruledex's mapping: {inferred}");
+    assert_eq!(t1598("?inferred=1"), (all, inferred), "asked for, they are counted in");
 
     let honest = server.get("/").ok().html();
     let (count, marked, title) = home_cell(&honest, "T1598");
-    assert_eq!((count, marked), (all - inferred, true));
+    assert_eq!((count, marked), (tagged, true));
     assert!(title.contains(&format!("{inferred} more only ruledex mapped")), "{title}");
     let (_, proxy_marked, _) = home_cell(&honest, "T1090");
     assert!(!proxy_marked, "T1090's detections are all tagged by their vendors");
@@ -110,8 +114,11 @@ fn the_home_matrix_counts_ruledex_mappings_apart_unless_asked() {
 
     let technique = server.get("/techniques/T1598").ok().html();
     let headline = texts(&technique, ".headline")[0].clone();
-    assert!(headline.starts_with(&format!("{} vendor-native", all - inferred)), "{headline}");
+    assert!(headline.starts_with(&format!("{tagged} vendor-native")), "{headline}");
     assert!(headline.contains(&format!("+ {inferred} mapped by ruledex")), "{headline}");
+    let shown = |page: &scraper::Html| texts(page, "#shown-count")[0].parse::<usize>().unwrap();
+    assert_eq!(shown(&technique), tagged, "the page lists what the matrix counts");
+    assert_eq!(shown(&server.get("/techniques/T1598?inferred=1").ok().html()), all, "and the rest when asked");
 }
 
 /// The matrix's shades are a log scale: 5, 50 and 500 detections look different, and the

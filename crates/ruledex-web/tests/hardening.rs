@@ -66,15 +66,13 @@ fn the_cache_is_bounded_by_everything_it_holds() {
     let server = Server::start(serving(catalog, "test", limits));
     let long = "x".repeat(7_000);
     for i in 0..600 {
-        assert_eq!(server.get(&format!("/api/v1/techniques?q=proxy&vendor={i}{long}")).status, 200);
+        assert_eq!(server.get(&format!("/api/v1/techniques?q=proxy+{i}{long}")).status, 200);
         assert!(server.state.cache().bytes() <= 2 * 1024 * 1024, "after {i}: {}", server.state.cache().bytes());
     }
-    let before = server.state.cache().bytes();
     server.get("/api/v1/techniques?q=proxy&junk=1&more=2");
     let after = server.state.cache().bytes();
     server.get("/api/v1/techniques?q=proxy&other=3");
     assert_eq!(server.state.cache().bytes(), after, "parameters ruledex ignores share one entry");
-    assert!(after >= before);
 }
 
 #[test]

@@ -97,6 +97,11 @@ async fn atom(state: &AppState, scope: FeedScope) -> Result<Response, WebError> 
                 _ => None,
             };
             let request = ChangesRequest { technique, source, limit: FEED_ENTRIES, ..ChangesRequest::default() };
+            if let FeedScope::Source(name) = &scope
+                && !catalog.sources().iter().any(|s| &s.name == name)
+            {
+                return Err(WebError::not_found(format!("there is no source named {name:?}"), vec![]));
+            }
             let history = catalog.changes(&request)?;
             // A new ATT&CK release moves detections of every source: only the whole feed has it.
             let releases = match scope {
