@@ -18,8 +18,9 @@ use ruledex_core::model::{MappingStatus, SourceKind};
 use ruledex_store::{SourceTallies, Tally};
 
 use crate::links;
-use crate::request::vocabulary::HAVE;
+use crate::request::vocabulary::{HAVE, TACTIC};
 pub use crate::request::{CoverageRequest, ObjectRequest, Stack};
+use crate::request::{RequestError, closest};
 use crate::service::{Answer, Catalog, ServiceError, Suggestion};
 use crate::wire::{
     AttackObjectJson, AttackObjectPageJson, CoverageStatus, StackCoverageJson, StackTechniqueJson, StatusSummaryJson,
@@ -220,11 +221,15 @@ impl Catalog {
                     .map(|t| t.id)
                     .ok_or_else(|| {
                         let known: Vec<&str> = tactics.iter().map(|t| t.shortname.as_str()).collect();
-                        ServiceError::BadRequest(format!(
-                            "{name:?} is not a tactic of the {} matrix (expected an ID like TA0011 or one of: {})",
+                        let hint = closest(name, known.iter().copied())
+                            .map(|c| format!("; did you mean {c}?"))
+                            .unwrap_or_default();
+                        let problem = format!(
+                            "{name:?} is not a tactic of the {} matrix{hint} (give an ID like TA0011 or one of: {})",
                             domain.label(),
                             known.join(", ")
-                        ))
+                        );
+                        ServiceError::from(RequestError::new(TACTIC, problem))
                     })
             })
             .collect()

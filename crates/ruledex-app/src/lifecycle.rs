@@ -14,7 +14,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 pub use ruledex_store::StoreOptions as CatalogOptions;
-use ruledex_store::catalog_path;
+use ruledex_store::{GenerationMark, catalog_path, generation_mark};
 
 use crate::config::Config;
 use crate::service::{Answer, Catalog, ServiceError};
@@ -65,6 +65,8 @@ struct State {
     opening: bool,
     /// Why the catalog could not be opened, when it could not.
     unusable: Option<String>,
+    /// The generation that could not be opened: not tried again until another is there.
+    failed: Option<GenerationMark>,
     /// Counts every change of the above: what a cache of answers is keyed by.
     version: u64,
 }
@@ -115,6 +117,7 @@ impl LiveCatalog {
         self.update(|state| {
             state.current = Some(Arc::new(catalog));
             state.unusable = None;
+            state.failed = None;
             state.opening = false;
         });
     }
@@ -137,6 +140,7 @@ impl LiveCatalog {
         self.update(|state| {
             state.current = Some(Arc::clone(&catalog));
             state.unusable = None;
+            state.failed = None;
             state.opening = false;
         });
         Ok(catalog)
@@ -216,24 +220,33 @@ impl LiveCatalog {
     }
 
     /// Opens the newer generation, when the store says there is one (and no sync of this process
-    /// is about to install it). True when a new generation was installed.
+    /// is about to install it). True when a new generation was installed. A generation that
+    /// cannot be opened is tried once, until another takes its place.
     pub fn refresh(&self) -> Answer<bool> {
+        let mark = generation_mark(&self.path);
         let stale = {
             let state = self.lock();
             let running = matches!(state.phase, SyncPhase::Running { .. }) || state.opening;
-            !running
-                && match &state.current {
-                    Some(catalog) => catalog.superseded(),
-                    None => self.path.is_file(),
-                }
+            let newer = match &state.current {
+                Some(catalog) => catalog.superseded(),
+                None => mark.is_some(),
+            };
+            !running && newer && mark != state.failed
         };
         if !stale {
             return Ok(false);
         }
         // Opened outside the lock: requests in flight keep answering from the previous one.
-        let catalog = Catalog::open(&self.path, self.options)?;
-        self.install(catalog);
-        Ok(true)
+        match Catalog::open(&self.path, self.options) {
+            Ok(catalog) => {
+                self.install(catalog);
+                Ok(true)
+            }
+            Err(error) => {
+                self.update(|state| state.failed = mark);
+                Err(error)
+            }
+        }
     }
 
     /// Follows the catalog on a thread of its own: every `every`, opens the newer generation

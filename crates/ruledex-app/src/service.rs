@@ -220,17 +220,10 @@ impl Catalog {
                     names.join(", ")
                 )))
             }
-            TechniqueLookup::NotFound(close) => {
-                let labels: Vec<String> = close.iter().map(|id| self.label(*id)).collect();
-                let hint =
-                    if labels.is_empty() { String::new() } else { format!("; did you mean {}?", one_of(&labels)) };
-                Err(ServiceError::NotFound {
-                    message: format!(
-                        "{text:?} is neither a technique ID (like T1090 or T1090.003) nor an ATT&CK technique name{hint}"
-                    ),
-                    suggestions: self.technique_suggestions(&close),
-                })
-            }
+            TechniqueLookup::NotFound(close) => Err(self.no_technique(
+                format!("{text:?} is neither a technique ID (like T1090 or T1090.003) nor an ATT&CK technique name"),
+                &close,
+            )),
         }
     }
 
@@ -243,9 +236,9 @@ impl Catalog {
         window: Window,
     ) -> Answer<TechniquePage> {
         let id = self.find_technique(technique)?;
-        self.store.technique_page(id, exact, filter, window)?.ok_or_else(|| ServiceError::NotFound {
-            message: format!("{id} is not an ATT&CK technique, and no detection is tagged with it"),
-            suggestions: self.technique_suggestions(&self.store.attack().closest_techniques(&id.to_string())),
+        self.store.technique_page(id, exact, filter, window)?.ok_or_else(|| {
+            let close = self.store.attack().closest_techniques(&id.to_string());
+            self.no_technique(format!("{id} is not an ATT&CK technique, and no detection is tagged with it"), &close)
         })
     }
 
@@ -427,8 +420,13 @@ impl Catalog {
         Ok((ids.into_iter().map(|id| format!("{source}/{id}")).collect(), more))
     }
 
-    pub(crate) fn technique_suggestions(&self, ids: &[TechniqueId]) -> Vec<Suggestion> {
-        ids.iter().map(|id| Suggestion { label: self.label(*id), href: links::technique(*id) }).collect()
+    /// Nothing is the technique `message` speaks of: the closest techniques are offered.
+    fn no_technique(&self, message: String, close: &[TechniqueId]) -> ServiceError {
+        let labels: Vec<String> = close.iter().map(|id| self.label(*id)).collect();
+        let hint = if labels.is_empty() { String::new() } else { format!("; did you mean {}?", one_of(&labels)) };
+        let suggestions =
+            close.iter().map(|id| Suggestion { label: self.label(*id), href: links::technique(*id) }).collect();
+        ServiceError::NotFound { message: format!("{message}{hint}"), suggestions }
     }
 
     fn label(&self, id: TechniqueId) -> String {
