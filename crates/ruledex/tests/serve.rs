@@ -14,7 +14,7 @@ use crate::util::{Workspace, fixtures, shared, shared_attack, source};
 /// A running `ruledex serve`, killed when dropped.
 pub(crate) struct Served {
     child: Child,
-    base: String,
+    pub base: String,
     /// What serve said on stderr before announcing its address.
     said_first: Vec<String>,
 }
@@ -27,9 +27,15 @@ impl Drop for Served {
 }
 
 pub(crate) fn serve(workspace: &Workspace) -> Served {
+    serve_with(workspace, &[])
+}
+
+/// `ruledex serve` with more arguments.
+pub(crate) fn serve_with(workspace: &Workspace, args: &[&str]) -> Served {
     let mut child = workspace
         .command()
         .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -60,7 +66,7 @@ pub(crate) fn get(served: &Served, path: &str) -> (u16, String) {
 }
 
 /// Polls `path` until `done` holds for its JSON, for at most a minute.
-fn wait_for(served: &Served, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+pub(crate) fn wait_for(served: &Served, path: &str, done: impl Fn(&Value) -> bool) -> Value {
     let started = Instant::now();
     loop {
         let (_, body) = get(served, path);
@@ -73,7 +79,7 @@ fn wait_for(served: &Served, path: &str, done: impl Fn(&Value) -> bool) -> Value
     }
 }
 
-fn fixture_config(workspace: &Workspace, chronicle_root: &std::path::Path) {
+pub(crate) fn fixture_config(workspace: &Workspace, chronicle_root: &std::path::Path) {
     workspace.write_config(&format!(
         "[attack]\nenterprise = {:?}\n{}",
         fixtures().join("attack/mini-enterprise.json"),

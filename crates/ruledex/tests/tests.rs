@@ -12,6 +12,7 @@ mod export;
 mod history;
 mod hostile_config;
 mod mcp;
+mod mcp_http;
 mod serve;
 mod sources;
 mod sync;
