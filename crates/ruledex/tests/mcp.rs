@@ -24,7 +24,7 @@ use crate::util::{Workspace, copy_tree, detections, field, fixtures, shared_cata
 
 /// A client that keeps the log messages the server sends.
 #[derive(Clone, Default)]
-struct Client {
+pub(crate) struct Client {
     logs: Arc<Mutex<Vec<String>>>,
 }
 
@@ -38,26 +38,26 @@ impl ClientHandler for Client {
     }
 }
 
-type Session = RunningService<RoleClient, Client>;
+pub(crate) type Session = RunningService<RoleClient, Client>;
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
 
-async fn connect(workspace: &Workspace, client: Client) -> Session {
+pub(crate) async fn connect(workspace: &Workspace, client: Client) -> Session {
     let mut command = tokio::process::Command::from(workspace.command());
     command.arg("mcp");
     let (transport, _) = TokioChildProcess::builder(command).stderr(Stdio::null()).spawn().unwrap();
     client.serve(transport).await.unwrap()
 }
 
-async fn call(session: &Session, tool: &str, arguments: Value) -> CallToolResult {
+pub(crate) async fn call(session: &Session, tool: &str, arguments: Value) -> CallToolResult {
     let Value::Object(arguments) = arguments else { panic!("arguments are an object") };
     let request = CallToolRequestParams::new(tool.to_string()).with_arguments(arguments);
     tokio::time::timeout(Duration::from_secs(120), session.call_tool(request)).await.unwrap().unwrap()
 }
 
-fn text(result: &CallToolResult) -> String {
+pub(crate) fn text(result: &CallToolResult) -> String {
     result.content.iter().filter_map(|c| c.as_text()).map(|t| t.text.clone()).collect()
 }
 

@@ -13,6 +13,7 @@ mod history;
 mod hostile_config;
 mod mcp;
 mod mcp_http;
+mod parity;
 mod serve;
 mod sources;
 mod sync;

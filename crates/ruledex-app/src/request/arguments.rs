@@ -226,17 +226,21 @@ fn unknown_parameter(operation: &Operation, name: &str, spelling: Spelling) -> R
 
 /// The closest of `candidates` to `typed`, when one is close enough to be what was meant:
 /// letter case and the separators `-`, `_`, `.` and space aside, within a third of its length
-/// in edits (at least one).
+/// in edits (at least one), or starting with it (`Sublime` for `Sublime Security`).
 pub fn closest<'a>(typed: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let squash = |s: &str| s.to_lowercase().replace(['-', '_', ' ', '.'], "");
     let wanted = squash(typed);
     let allowed = (wanted.chars().count() / 3).max(1);
     candidates
         .into_iter()
-        .map(|candidate| (strsim::levenshtein(&squash(candidate), &wanted), candidate))
-        .filter(|(distance, _)| *distance <= allowed)
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, candidate)| candidate)
+        .filter_map(|candidate| {
+            let squashed = squash(candidate);
+            let prefix = wanted.chars().count() >= 3 && squashed.starts_with(&wanted);
+            let distance = if prefix { 0 } else { strsim::levenshtein(&squashed, &wanted) };
+            (distance <= allowed).then_some((distance, candidate.len(), candidate))
+        })
+        .min()
+        .map(|(_, _, candidate)| candidate)
 }
 
 #[cfg(test)]
@@ -292,5 +296,6 @@ mod tests {
         assert_eq!(closest("splunk_app", ["splunk-app", "sigma"]), Some("splunk-app"));
         assert_eq!(closest("splnk", ["splunk", "sentinel"]), Some("splunk"));
         assert_eq!(closest("qradar", ["splunk", "sentinel"]), None);
+        assert_eq!(closest("sublime", ["Sigma", "Sublime Security"]), Some("Sublime Security"));
     }
 }
