@@ -174,18 +174,17 @@ pub fn document() -> Value {
 }
 
 fn operation<T: JsonSchema>(g: &mut SchemaGenerator, id: &str, summary: &str, parameters: Vec<Value>) -> Value {
+    let mut responses = errors(g);
+    responses.insert("200".into(), response(g.subschema_for::<T>()));
+    json!({ "operationId": id, "summary": summary, "parameters": parameters, "responses": responses })
+}
+
+/// The error answers every operation may give, each an [`ErrorJson`]: an address naming several
+/// detections (300), a bad request (400), nothing found (404), an address longer than the
+/// server takes (414), no catalog or too busy right now (503).
+fn errors(g: &mut SchemaGenerator) -> Map<String, Value> {
     let error = response(g.subschema_for::<ErrorJson>());
-    json!({
-        "operationId": id,
-        "summary": summary,
-        "parameters": parameters,
-        "responses": {
-            "200": response(g.subschema_for::<T>()),
-            "400": error.clone(),
-            "404": error.clone(),
-            "503": error,
-        },
-    })
+    ["300", "400", "404", "414", "503"].iter().map(|status| (status.to_string(), error.clone())).collect()
 }
 
 /// `/api/v1/export` answers with a file, not JSON.
@@ -203,22 +202,14 @@ fn export_operation(g: &mut SchemaGenerator) -> Value {
 /// An operation answering with a file to download (named in Content-Disposition), not JSON of
 /// a wire type.
 fn file_operation(g: &mut SchemaGenerator, id: &str, summary: &str, parameters: Vec<Value>, media: &[&str]) -> Value {
-    let error = response(g.subschema_for::<ErrorJson>());
     let content: Map<String, Value> = media
         .iter()
         .map(|media| (media.to_string(), json!({ "schema": { "type": "string", "contentMediaType": media } })))
         .collect();
-    json!({
-        "operationId": id,
-        "summary": summary,
-        "parameters": parameters,
-        "responses": {
-            "200": { "description": "The file, named in Content-Disposition", "content": content },
-            "400": error.clone(),
-            "404": error.clone(),
-            "503": error,
-        },
-    })
+    let mut responses = errors(g);
+    responses
+        .insert("200".into(), json!({ "description": "The file, named in Content-Disposition", "content": content }));
+    json!({ "operationId": id, "summary": summary, "parameters": parameters, "responses": responses })
 }
 
 fn response(schema: Schema) -> Value {

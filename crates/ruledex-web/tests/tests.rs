@@ -10,4 +10,5 @@ mod hardening;
 mod history;
 mod http;
 mod openapi;
+mod openapi_fuzz;
 mod security;
