@@ -104,9 +104,13 @@ struct FilterCounts {
     shown: FacetsJson,
 }
 
-/// The store's window of a page.
+/// The store's window of a page: a listing's page is bounded in bytes too (the whole list,
+/// for an export, is not).
 pub(crate) fn window(page: Page) -> Window {
-    Window { offset: page.offset, limit: page.limit }
+    match page {
+        Page::ALL => Window::ALL,
+        page => Window::page(page.offset, page.limit),
+    }
 }
 
 /// The headline counts of a technique's listed detections.

@@ -21,7 +21,8 @@ use std::path::{Path, PathBuf};
 pub use history::{RecordedAttackUpdate, RecordedChange, Retention};
 pub use previous::{Previous, PreviousDetections, PreviousSource, SyncLock};
 pub use reader::{
-    Candidate, CatalogInfo, FamilyMember, Listing, Lookup, SourceStatus, Store, StoreOptions, TechniqueCounts, Window,
+    Candidate, CatalogInfo, FamilyMember, Listing, Lookup, MAX_PAGE_BYTES, SourceStatus, Store, StoreOptions,
+    TechniqueCounts, Window,
 };
 pub use search::{Field, Hit, MAX_QUERY_CHARS, Marked, SearchResults};
 pub use tally::{SourceTallies, Tally};

@@ -83,16 +83,28 @@ pub struct SourceStatus {
     pub error: Option<String>,
 }
 
+/// The most bytes of detection records one page of a listing reads, but its first detection:
+/// a page's cost stays bounded whatever its rules hold (a few rules ship queries of hundreds of
+/// kilobytes). The page then holds fewer than its limit; the next starts after its last.
+pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
+
 /// Which part of a list to read: pages of a long list are read on their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
     pub offset: usize,
     pub limit: usize,
+    /// The most bytes of records read (see [`MAX_PAGE_BYTES`]), but the first one.
+    pub max_bytes: usize,
 }
 
 impl Window {
     /// The whole list.
-    pub const ALL: Window = Window { offset: 0, limit: usize::MAX };
+    pub const ALL: Window = Window { offset: 0, limit: usize::MAX, max_bytes: usize::MAX };
+
+    /// A page of `limit` from `offset`, within [`MAX_PAGE_BYTES`].
+    pub fn page(offset: usize, limit: usize) -> Window {
+        Window { offset, limit, max_bytes: MAX_PAGE_BYTES }
+    }
 
     fn of<T>(self, items: &[T]) -> &[T] {
         let start = self.offset.min(items.len());
@@ -312,7 +324,7 @@ impl Store {
         pks.retain(|pk| keeps(filter, pk));
         let inferred = pks.iter().filter(|pk| !listed[pk]).count();
         self.sort_for_display(&mut pks);
-        let detections = self.detections_by_pk(window.of(&pks))?;
+        let detections = self.detections_within(window.of(&pks), window.max_bytes)?;
         Ok(Listing { total, shown, inferred, facets, hidden_deprecated, hidden_community, hidden_inferred, detections })
     }
 
@@ -375,11 +387,25 @@ impl Store {
     }
 
     pub(crate) fn detections_by_pk(&self, pks: &[i64]) -> Result<Vec<Detection>> {
+        self.detections_within(pks, usize::MAX)
+    }
+
+    /// The detections of `pks`, in order, as long as their records add up to at most
+    /// `max_bytes` (the first is always read).
+    pub(crate) fn detections_within(&self, pks: &[i64], max_bytes: usize) -> Result<Vec<Detection>> {
         self.with_conn(|conn| {
             let mut statement = conn.prepare_cached("SELECT body FROM detections WHERE pk = ?1")?;
-            pks.iter()
-                .map(|pk| DetectionRecord::parse(&statement.query_row([pk], |r| r.get::<_, String>(0))?))
-                .collect()
+            let mut detections = Vec::with_capacity(pks.len());
+            let mut bytes = 0usize;
+            for pk in pks {
+                let body = statement.query_row([pk], |r| r.get::<_, String>(0))?;
+                bytes = bytes.saturating_add(body.len());
+                if bytes > max_bytes && !detections.is_empty() {
+                    break;
+                }
+                detections.push(DetectionRecord::parse(&body)?);
+            }
+            Ok(detections)
         })
     }
 
@@ -388,7 +414,7 @@ impl Store {
     pub fn select(&self, filter: &Filter, window: Window) -> Result<(usize, Vec<Detection>)> {
         let mut pks: Vec<i64> = self.facets.iter().filter(|(_, f)| filter.matches(f)).map(|(pk, _)| *pk).collect();
         self.sort_for_display(&mut pks);
-        Ok((pks.len(), self.detections_by_pk(window.of(&pks))?))
+        Ok((pks.len(), self.detections_within(window.of(&pks), window.max_bytes)?))
     }
 
     /// The same detections with their long texts (native rule, notes, test inputs), for exports.

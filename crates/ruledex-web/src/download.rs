@@ -23,13 +23,22 @@ pub async fn export(State(state): State<AppState>, query: RawQuery) -> Result<Re
     let args = arguments(&DOWNLOAD, &query, None)?;
     let request = ExportRequest::from_arguments(&args)?;
     let archive = args.text(ARCHIVE).filter(|_| args.has(ARCHIVE)).unwrap_or_default().to_string();
-    let max = state.limits().max_export_detections;
+    let (max, max_bytes) = (state.limits().max_export_detections, state.limits().max_export_bytes);
     let base_url = state.public_url();
     let exported = state
         .run(Cost::Search, move |catalog| {
             Ok(catalog.export_linked(request.format, &request.selection, Some(max), base_url.as_deref())?)
         })
         .await?;
+    let bytes: usize = exported.files.iter().map(|f| f.bytes.len()).sum();
+    if bytes > max_bytes {
+        return Err(WebError::bad_request(format!(
+            "the export of {} detections is {bytes} bytes, more than the {max_bytes} a download here may have; \
+             narrow the selection (filters) or use `ruledex export`",
+            exported.included.len()
+        ))
+        .into());
+    }
     Ok(download(exported, &archive)?)
 }
 

@@ -30,6 +30,8 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// The most detections one export request may hold (the CLI's `ruledex export` has no limit).
     pub max_export_detections: usize,
+    /// The most bytes one export download may have, its files added up.
+    pub max_export_bytes: usize,
 }
 
 impl Default for Limits {
@@ -42,6 +44,7 @@ impl Default for Limits {
             max_url_bytes: 8 * 1024,
             max_header_bytes: 16 * 1024,
             max_export_detections: 2_000,
+            max_export_bytes: 32 * 1024 * 1024,
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod util;
 
+mod bounded;
 mod browser;
 mod coverage;
 mod hardening;
