@@ -26,7 +26,7 @@ pub enum Opened {
     /// The catalog there was.
     Existing,
     /// A sync built it.
-    Built(SyncSummary),
+    Built(Box<SyncSummary>),
 }
 
 /// Why there is no catalog to answer from.
@@ -162,7 +162,7 @@ impl LiveCatalog {
                     state.phase = SyncPhase::Running { step: "starting".into(), files_read: 0, files_total: 0 }
                 });
                 progress.step(&format!("no usable catalog ({reason}); building it now from {}", config.origin));
-                self.sync(config, data_dir, progress).map(Opened::Built)
+                self.sync(config, data_dir, progress).map(|summary| Opened::Built(Box::new(summary)))
             }
             Err(error) => {
                 self.update(|state| {

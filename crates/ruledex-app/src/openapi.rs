@@ -31,10 +31,10 @@ fn parameters(route: &str, operation: &Operation, segments: &[Segment]) -> Vec<V
     let in_path = |name: &str| route.contains(&format!("{{{name}}}"));
     let path = segments.iter().map(|s| path_parameter(s.name, s.description));
     let subject = operation.subject.filter(|s| in_path(s.name)).map(|s| path_parameter(s.name, s.help));
-    let named = operation
-        .all()
-        .filter(|p| !in_path(p.name) && !(segments.len() > 0 && operation.subject.is_some_and(|s| std::ptr::eq(s, *p))))
-        .map(|p| query_parameter(p, operation.requires(p)));
+    // The segments of an address stand for the subject.
+    let replaced = |p: &Param| !segments.is_empty() && operation.subject.is_some_and(|s| std::ptr::eq(s, p));
+    let named =
+        operation.all().filter(|p| !in_path(p.name) && !replaced(p)).map(|p| query_parameter(p, operation.requires(p)));
     path.chain(subject).chain(named).collect()
 }
 

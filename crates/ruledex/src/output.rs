@@ -79,7 +79,7 @@ pub fn json_listing<T: Serialize, D: Serialize>(
     }
     write!(out, "  \"detections\": [")?;
     let mut count = 0;
-    let first_page = listed.into_iter().map(|d| Ok(d)).collect::<Vec<Result<Value>>>();
+    let first_page = listed.into_iter().map(Ok).collect::<Vec<Result<Value>>>();
     let rest = rest.flat_map(|page| match page {
         Ok(page) => page.into_iter().map(|d| Ok(serde_json::to_value(d)?)).collect::<Vec<Result<Value>>>(),
         Err(error) => vec![Err(error)],

@@ -118,9 +118,9 @@ fn print_counts(page: &TechniquePageJson) -> std::io::Result<()> {
 
 /// Detections under a heading per vendor, each saying how many of the vendor's are shown on
 /// every page; `vendor` is the last heading printed, carried from page to page.
-fn print_detections<'a>(
+fn print_detections(
     page: &TechniquePageJson,
-    detections: &'a [DetectionJson],
+    detections: &[DetectionJson],
     vendor: &mut Option<String>,
 ) -> std::io::Result<()> {
     for d in detections {
