@@ -15,7 +15,7 @@ use super::vocabulary::{
     HAVE, INFERRED, KIND, LANGUAGE, LIMIT, OBJECT, OBJECT_KIND, OFFSET, PAGE, QUERY, SEVERITY, SINCE, SOURCE, STATUS,
     TACTIC, TECHNIQUE, TYPE, TYPED, VENDOR,
 };
-use crate::export::ExportFormat;
+use crate::export::format::ExportFormat;
 
 /// What a selection is of, before its filters.
 #[derive(Debug, Clone, PartialEq, Eq)]

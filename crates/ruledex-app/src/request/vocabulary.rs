@@ -5,7 +5,7 @@ use ruledex_core::ids::ObjectKind;
 use ruledex_core::model::{Language, RuleType, Severity, SourceKind, Status};
 
 use super::param::{Kind, Operation, Param};
-use crate::export::ExportFormat;
+use crate::export::format::ExportFormat;
 
 /// The most results one page lists.
 pub const MAX_LIMIT: u64 = 100;

@@ -53,6 +53,24 @@ impl Env {
     }
 }
 
+/// The pages of a listing after its first, each read as the one before is printed: from
+/// `offset`, while `more` follow, `fetch(offset)` giving a page's items and how many follow it.
+pub fn following_pages<T>(
+    mut offset: usize,
+    mut more: usize,
+    mut fetch: impl FnMut(usize) -> Result<(Vec<T>, usize)>,
+) -> impl Iterator<Item = Result<Vec<T>>> {
+    std::iter::from_fn(move || {
+        if more == 0 {
+            return None;
+        }
+        Some(fetch(offset).map(|(items, after)| {
+            (offset, more) = (offset + items.len(), if items.is_empty() { 0 } else { after });
+            items
+        }))
+    })
+}
+
 /// Runs the command; returns the exit status.
 pub fn run(cli: Cli) -> Result<u8> {
     let env = Env::new(&cli)?;

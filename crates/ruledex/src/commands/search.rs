@@ -6,7 +6,7 @@ use ruledex_app::request::vocabulary::MAX_LIMIT;
 use ruledex_app::request::{Page, SearchRequest};
 use ruledex_app::wire::{SearchHitJson, SearchJson};
 
-use super::Env;
+use super::{Env, following_pages};
 use crate::cli::SearchArgs;
 use crate::exit;
 use crate::output;
@@ -29,26 +29,22 @@ pub fn run(env: &Env, args: &SearchArgs) -> Result<u8> {
     Ok(if first.total == 0 { exit::FAILED } else { exit::OK })
 }
 
-/// The pages after `first`, when every one is asked for: each read when the one before is
-/// printed. A search's pages all come from the search as corrected for the first, if it was.
+/// The pages after `first`, when every one is asked for. A search's pages all come from the
+/// search as corrected for the first, if it was.
 fn pages<'a>(
     catalog: &'a Catalog,
     request: &'a SearchRequest,
     first: &SearchJson,
     all: bool,
 ) -> impl Iterator<Item = Result<Vec<SearchHitJson>>> + 'a {
-    let mut offset = first.offset + first.detections.len();
-    let total = if all { first.total } else { 0 };
+    let listed = first.offset + first.detections.len();
+    let more = if all { first.total.saturating_sub(listed) } else { 0 };
     let text = first.corrected_query.clone().unwrap_or_else(|| request.text.clone());
-    std::iter::from_fn(move || {
-        if offset >= total {
-            return None;
-        }
+    following_pages(listed, more, move |offset| {
         let page = SearchRequest { text: text.clone(), page: Page { offset, ..request.page }, ..request.clone() };
-        Some(catalog.search(&page).map_err(anyhow::Error::from).map(|page| {
-            offset = if page.detections.is_empty() { total } else { offset + page.detections.len() };
-            page.detections
-        }))
+        let page = catalog.search(&page)?;
+        let after = page.total.saturating_sub(offset + page.detections.len());
+        Ok((page.detections, after))
     })
 }
 

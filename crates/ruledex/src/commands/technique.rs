@@ -7,7 +7,7 @@ use ruledex_app::request::vocabulary::MAX_LIMIT;
 use ruledex_app::request::{Page, TechniqueRequest};
 use ruledex_app::wire::{DetectionJson, TechniquePageJson};
 
-use super::Env;
+use super::{Env, following_pages};
 use crate::cli::TechniqueArgs;
 use crate::exit;
 use crate::output;
@@ -39,25 +39,18 @@ pub fn run(env: &Env, args: &TechniqueArgs) -> Result<u8> {
     Ok(exit::OK)
 }
 
-/// The pages after `first`, when every one is asked for: each read when the one before is
-/// printed.
+/// The pages after `first`, when every one is asked for.
 fn pages<'a>(
     catalog: &'a Catalog,
     request: &'a TechniqueRequest,
     first: &TechniquePageJson,
     all: bool,
 ) -> impl Iterator<Item = Result<Vec<DetectionJson>>> + 'a {
-    let mut offset = first.offset + first.detections.len();
-    let mut more = if all { first.more } else { 0 };
-    std::iter::from_fn(move || {
-        if more == 0 {
-            return None;
-        }
+    let more = if all { first.more } else { 0 };
+    following_pages(first.offset + first.detections.len(), more, move |offset| {
         let page = TechniqueRequest { page: Page { offset, ..request.page }, ..request.clone() };
-        Some(catalog.technique(&page).map_err(anyhow::Error::from).map(|page| {
-            (offset, more) = (offset + page.detections.len(), if page.detections.is_empty() { 0 } else { page.more });
-            page.detections
-        }))
+        let page = catalog.technique(&page)?;
+        Ok((page.detections, page.more))
     })
 }
 
