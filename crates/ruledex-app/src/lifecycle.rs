@@ -179,11 +179,6 @@ impl LiveCatalog {
         self.lock().current.clone()
     }
 
-    /// The current generation, or why there is none.
-    pub fn catalog(&self) -> Result<Arc<Catalog>, Unavailable> {
-        unavailable(&self.lock())
-    }
-
     /// The current generation, waiting up to `patience` while one is being opened or built.
     pub fn wait(&self, patience: Duration) -> Result<Arc<Catalog>, Unavailable> {
         let deadline = Instant::now() + patience;
@@ -345,7 +340,7 @@ mod tests {
         assert!(matches!(live.wait(Duration::from_secs(30)), Err(Unavailable::Missing(_))));
         assert!(started.elapsed() < Duration::from_secs(1), "nothing was under way: no waiting");
         assert!(live.open().is_err());
-        let Err(Unavailable::Missing(why)) = live.catalog() else { panic!("missing") };
+        let Err(Unavailable::Missing(why)) = live.wait(Duration::ZERO) else { panic!("missing") };
         assert!(why.contains("run `ruledex sync`"), "{why}");
         assert!(!live.refresh().unwrap(), "still nothing to open");
     }

@@ -141,11 +141,6 @@ impl Catalog {
         self.store.path()
     }
 
-    /// Unique to the sync that wrote the generation.
-    pub fn generation(&self) -> &str {
-        &self.store.info().generation
-    }
-
     /// The configuration the catalog was built from (its origin, as the configuration names it).
     pub fn built_from(&self) -> Option<&str> {
         self.store.info().config.as_deref()

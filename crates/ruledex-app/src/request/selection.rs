@@ -127,17 +127,6 @@ impl Page {
         };
         Page { offset: 0, limit }
     }
-
-    /// The first result after the page.
-    pub fn end(&self) -> usize {
-        self.offset.saturating_add(self.limit)
-    }
-
-    /// The page's part of `items`.
-    pub fn of<'a, T>(&self, items: &'a [T]) -> &'a [T] {
-        let start = self.offset.min(items.len());
-        &items[start..self.end().min(items.len())]
-    }
 }
 
 /// A technique's detections, a page of them.

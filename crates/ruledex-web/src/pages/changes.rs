@@ -9,8 +9,8 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use ruledex_app::Catalog;
 use ruledex_app::request::ChangesRequest;
+use ruledex_app::request::vocabulary::MAX_CHANGES;
 use ruledex_app::wire::{AttackUpdateJson, ChangeJson, DetectionJson};
-use ruledex_core::history::ChangeQuery;
 use ruledex_core::ids::TechniqueId;
 use ruledex_core::model::ChangeKind;
 use similar::{ChangeTag, TextDiff};
@@ -281,7 +281,7 @@ pub fn detection_history(catalog: &Catalog, d: &DetectionJson) -> Result<Vec<His
     let request = ChangesRequest {
         source: Some(d.source.clone()),
         id: Some(d.id.clone()),
-        limit: ChangeQuery::DEFAULT_LIMIT,
+        limit: usize::try_from(MAX_CHANGES).unwrap_or(usize::MAX),
         ..ChangesRequest::default()
     };
     let changes = catalog.changes(&request)?.changes;
