@@ -174,6 +174,24 @@ fn an_assistant_uses_every_tool_resource_completion_and_prompt() {
         assert_eq!(shown["attack_version"], stats_release(&cli(&["stats", "--json"])), "the release it maps to");
         let splunk = call(&session, "show", json!({"address": "splunk/windows_proxy_via_netsh"})).await;
         assert!(text(&splunk).contains("Paste-ready query:\n```\n"), "{}", text(&splunk));
+        // A hunt of several queries: each reaches MCP through the service, whole in `show` and
+        // cut in listings like every long text, saying where the whole one is.
+        let hunt = "elastic/persistence_via_loadable_kernel_modules";
+        let whole = structured(call(&session, "show", json!({"address": hunt})).await, &schema("show"));
+        assert_eq!(whole["queries"], cli(&["show", hunt, "--json"])["queries"]);
+        assert_eq!(whole["queries"].as_array().unwrap().len(), 4);
+        let listing = structured(
+            call(&session, "technique", json!({"technique": "T1547.006", "limit": 100})).await,
+            &schema("technique"),
+        );
+        let listed = detections(&listing).iter().find(|d| format!("{}/{}", field(d, "source"), field(d, "id")) == hunt);
+        let queries = listed.expect("the hunt is listed under T1547.006")["queries"].as_array().unwrap();
+        assert_eq!(queries.len(), 4);
+        assert!(
+            queries
+                .iter()
+                .all(|q| field(q, "query").ends_with(&format!("more characters: `show` {hunt} has the whole text]")))
+        );
 
         // stats
         let stats = structured(call(&session, "stats", json!({})).await, &schema("stats"));

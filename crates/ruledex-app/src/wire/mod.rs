@@ -25,7 +25,7 @@ pub use coverage::{
     UsedTechniqueJson,
 };
 pub use detection::{
-    AtlasRefJson, DependencyJson, DetectionJson, MappingJson, ProvenanceJson, RuleTestJson, TacticRefJson,
+    AtlasRefJson, DependencyJson, DetectionJson, MappingJson, ProvenanceJson, QueryJson, RuleTestJson, TacticRefJson,
 };
 pub use error::{CandidateJson, CandidatesJson, ErrorDetailJson, ErrorJson, SuggestionJson};
 pub use export::{ExportFileJson, ExportJson, SkippedJson};

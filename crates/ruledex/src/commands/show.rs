@@ -86,10 +86,17 @@ fn print_detection(d: &DetectionJson) -> std::io::Result<()> {
 
     outln!("{}\n{}/{}\n", d.title, d.source, d.id)?;
     for (name, value) in fields.iter().filter(|(_, v)| !v.is_empty()) {
-        outln!("{name:<16}{value}")?;
+        // A space even after the names longer than the column ("unresolved macros").
+        outln!("{name:<15} {value}")?;
     }
-    let paste_ready = if d.paste_ready_query != d.query { d.paste_ready_query.as_str() } else { "" };
-    let query_title = if paste_ready.is_empty() { "Query" } else { "Query (as shipped)" };
+    // A rule of several queries is run query by query: those are printed below, each on its own.
+    let several = d.queries.len() > 1;
+    let paste_ready = if several || d.paste_ready_query == d.query { "" } else { d.paste_ready_query.as_str() };
+    let query_title = match (several, paste_ready.is_empty()) {
+        (true, _) => "Queries (as shipped, each run on its own: see below)",
+        (false, true) => "Query",
+        (false, false) => "Query (as shipped)",
+    };
     let tests = tests_summary(d);
     let sections = [
         ("Description", d.description.as_str()),
@@ -101,6 +108,11 @@ fn print_detection(d: &DetectionJson) -> std::io::Result<()> {
     ];
     for (title, text) in sections.iter().filter(|(_, t)| !t.trim().is_empty()) {
         outln!("\n{title}:\n{}", text.trim_end())?;
+    }
+    let count = d.queries.len();
+    for (n, query) in d.queries.iter().enumerate().filter(|_| several) {
+        let language = query.language.map(|l| format!(", {}", l.label())).unwrap_or_default();
+        outln!("\nQuery {} of {count}{language} (run on its own):\n{}", n + 1, query.query.trim_end())?;
     }
     Ok(())
 }
