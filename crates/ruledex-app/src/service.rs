@@ -5,7 +5,7 @@
 //! request vocabulary of [`crate::request`]) and its answer, an owned wire type of
 //! [`crate::wire`], into text, HTML or JSON; they never decide what a request means (which
 //! technique a name names, what an address resolves to, which detections a filter keeps).
-//! Listings are answered in [`crate::listing`], whole-catalog views in [`crate::views`].
+//! Listings are answered in the `listing` module, whole-catalog views in `views`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
