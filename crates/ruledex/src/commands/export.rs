@@ -2,6 +2,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Result;
 use ruledex_app::export::Exported;
@@ -39,7 +40,7 @@ pub fn save(exported: &Exported, out: Option<&Path>) -> Result<()> {
     match out.filter(|path| *path != Path::new("-")) {
         Some(path) => {
             remove_unfinished_when_stopped();
-            let written = archive::write(exported, path)?;
+            let written = unless_stopped(archive::write(exported, path))?;
             // A layer of counts (a stack's coverage) names no detection: it is named itself.
             let what = match exported.included.len() {
                 0 => format!("{} ({})", exported.name, exported.format),
@@ -65,6 +66,20 @@ pub fn save(exported: &Exported, out: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
+/// Set once a signal stops the export: its temporaries are being removed and the process is
+/// about to exit with the signal's status.
+static STOPPING: AtomicBool = AtomicBool::new(false);
+
+/// The export's outcome, unless a signal stopped it: then the writer, whose files are being
+/// removed under it, waits for the signal's handler to end the process with the signal's status
+/// rather than exit first with an error about a file that vanished.
+fn unless_stopped<T>(outcome: T) -> T {
+    while STOPPING.load(Ordering::SeqCst) {
+        std::thread::park();
+    }
+    outcome
+}
+
 /// On SIGINT or SIGTERM, removes the temporary files of the export being written, then exits
 /// as a process killed by that signal would (128 + its number). Installed once, for the
 /// commands that write exports to disk.
@@ -86,6 +101,7 @@ fn remove_unfinished_when_stopped() {
                     _ = terminate.recv() => 143,
                 }
             });
+            STOPPING.store(true, Ordering::SeqCst);
             archive::remove_unfinished();
             std::process::exit(code);
         });
