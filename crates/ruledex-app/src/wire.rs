@@ -87,6 +87,14 @@ pub struct DetectionJson {
     /// The tests the rule ships (Panther): sample events and the expected result. Listings
     /// carry each test's name and expectation; a single detection has the inputs too.
     pub tests: Vec<RuleTestJson>,
+    /// The rule's own version, as the vendor numbers it.
+    pub version: Option<String>,
+    /// For a rule that runs on the host (type `endpoint`): the oldest version of the vendor's
+    /// agent that runs it.
+    pub min_agent_version: Option<String>,
+    /// What a rule that runs on the host does when it matches (Elastic Defend: `kill_process`,
+    /// `rollback`), and on what.
+    pub response_actions: Vec<ResponseActionJson>,
     /// Path of the rule file in its source.
     pub path: String,
     pub deprecated: bool,
@@ -125,6 +133,22 @@ pub struct RuleTestJson {
     /// Functions or globals the test replaces, with the value each returns.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub mocks: BTreeMap<String, serde_json::Value>,
+}
+
+/// A response a rule takes on the host when it matches.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "ResponseAction")]
+pub struct ResponseActionJson {
+    /// The vendor's name for it: `kill_process`, `rollback`.
+    pub action: String,
+    /// The event field naming what it acts on: `process.entity_id`, `process.parent.entity_id`.
+    pub field: String,
+    /// In a sequence, which of its events holds that field (0: the first).
+    pub event: u32,
+    /// It acts on the whole process tree.
+    pub tree: bool,
+    /// It runs only where the user's policy turns it on.
+    pub optional: bool,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -240,6 +264,19 @@ impl From<&Detection> for DetectionJson {
                     log_type: t.log_type.clone(),
                     input: Some(t.input.clone()).filter(|i| !i.is_empty()),
                     mocks: t.mocks.clone(),
+                })
+                .collect(),
+            version: r.version.clone(),
+            min_agent_version: r.min_agent_version.clone(),
+            response_actions: r
+                .response_actions
+                .iter()
+                .map(|a| ResponseActionJson {
+                    action: a.action.clone(),
+                    field: a.field.clone(),
+                    event: a.event,
+                    tree: a.tree,
+                    optional: a.optional,
                 })
                 .collect(),
             path: r.path.clone(),

@@ -33,6 +33,8 @@ pub enum Format {
     KqlMarkdown,
     /// Panther analysis items: Python streaming rules, scheduled rules over SQL, correlation rules.
     Panther,
+    /// Elastic Defend's endpoint behavior rules (TOML + EQL), which run on the host.
+    ElasticEndpoint,
 }
 
 impl Format {
@@ -45,6 +47,7 @@ impl Format {
         Format::Sigma,
         Format::KqlMarkdown,
         Format::Panther,
+        Format::ElasticEndpoint,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,6 +60,7 @@ impl Format {
             Format::Sigma => "sigma",
             Format::KqlMarkdown => "kql-markdown",
             Format::Panther => "panther",
+            Format::ElasticEndpoint => "elastic-endpoint",
         }
     }
 }
@@ -128,6 +132,8 @@ pub enum RuleType {
     NewTerms,
     MachineLearning,
     IndicatorMatch,
+    /// Runs on the host in the vendor's agent (Elastic Defend's behavior rules), not in a SIEM.
+    Endpoint,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -238,6 +244,16 @@ pub struct Rule {
     /// The tests the vendor ships with the rule (Panther's unit tests).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tests: Vec<RuleTest>,
+    /// The rule's own version, as the vendor numbers it (`1.0.22`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// For a rule that runs on the host, the oldest version of the vendor's agent that runs it
+    /// (Elastic Defend's `min_endpoint_version`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_agent_version: Option<String>,
+    /// What the rule does on the host when it matches (Elastic Defend's actions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub response_actions: Vec<ResponseAction>,
     /// Path of the rule file, relative to the source root, with `/` separators.
     pub path: String,
 }
@@ -257,6 +273,43 @@ pub struct RuleTest {
     /// Functions or globals the test replaces, with the value each returns.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub mocks: BTreeMap<String, serde_json::Value>,
+}
+
+/// A response a rule takes where it runs, when it matches: Elastic Defend kills a process, say.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ResponseAction {
+    /// The vendor's name for it (`kill_process`, `rollback`).
+    pub action: String,
+    /// The event field naming what it acts on (`process.entity_id`, `process.parent.entity_id`).
+    pub field: String,
+    /// In a sequence, which of its events holds that field (0: the first).
+    #[serde(default)]
+    pub event: u32,
+    /// It acts on the whole process tree.
+    #[serde(default)]
+    pub tree: bool,
+    /// It runs only where the user's policy turns it on (Elastic's optional actions).
+    #[serde(default)]
+    pub optional: bool,
+}
+
+impl fmt::Display for ResponseAction {
+    /// "kill process tree on process.entity_id (sequence event 2, optional)".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tree = if self.tree { " tree" } else { "" };
+        write!(f, "{}{tree} on {}", self.action.replace('_', " "), self.field)?;
+        let mut notes = Vec::new();
+        if self.event > 0 {
+            notes.push(format!("sequence event {}", self.event + 1));
+        }
+        if self.optional {
+            notes.push("optional".to_string());
+        }
+        if !notes.is_empty() {
+            write!(f, " ({})", notes.join(", "))?;
+        }
+        Ok(())
+    }
 }
 
 /// What happened to a detection between two syncs (see `crate::history`).
@@ -504,6 +557,7 @@ wire_names!(RuleType {
     NewTerms => "new_terms", "new terms";
     MachineLearning => "machine_learning", "machine learning";
     IndicatorMatch => "indicator_match", "indicator match";
+    Endpoint => "endpoint", "endpoint";
 });
 
 wire_names!(Severity {
@@ -643,6 +697,15 @@ mod tests {
         }
         let back: Detection = serde_json::from_value(value).unwrap();
         assert_eq!(back, detection);
+    }
+
+    #[test]
+    fn response_actions_read_as_phrases() {
+        let kill =
+            ResponseAction { action: "kill_process".into(), field: "process.entity_id".into(), ..Default::default() };
+        assert_eq!(kill.to_string(), "kill process on process.entity_id");
+        let tree = ResponseAction { tree: true, event: 1, optional: true, ..kill };
+        assert_eq!(tree.to_string(), "kill process tree on process.entity_id (sequence event 2, optional)");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! What the integration tests share: where the real upstream corpora and ATT&CK bundles are.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
+use ruledex_core::attack::{AttackCatalog, Domain};
 use ruledex_core::ingest::{ReadLimits, SourceSpec};
 use ruledex_core::model::SourceKind;
 use ruledex_core::sources::Format;
@@ -26,4 +28,20 @@ pub fn spec(name: &str, format: Format, kind: SourceKind, root: &Path) -> Source
         commit: None,
         limits: ReadLimits::default(),
     }
+}
+
+/// The three ATT&CK v18.1 bundles of the test data, loaded once per test binary.
+#[allow(dead_code)] // not every test binary resolves ATT&CK tags
+pub fn attack() -> &'static AttackCatalog {
+    static CATALOG: OnceLock<AttackCatalog> = OnceLock::new();
+    CATALOG.get_or_init(|| {
+        let dir = shared().join("attack");
+        let bundles = [
+            (Domain::Enterprise, dir.join("enterprise-attack.json")),
+            (Domain::Ics, dir.join("ics-attack.json")),
+            (Domain::Mobile, dir.join("mobile-attack.json")),
+        ];
+        let refs: Vec<(Domain, &Path)> = bundles.iter().map(|(d, p)| (*d, p.as_path())).collect();
+        AttackCatalog::load(&refs).expect("ATT&CK bundles in ../shared/attack")
+    })
 }
