@@ -123,6 +123,9 @@ impl DetectionView {
             ("Created", r.created.clone().unwrap_or_default()),
             ("Updated", r.updated.clone().unwrap_or_default()),
             ("Platforms", r.platforms.join(", ")),
+            ("Version", r.version.clone().unwrap_or_default()),
+            ("Runs on", card.runs_on.clone()),
+            ("Response actions", card.actions.join("; ")),
             ("License", d.effective_license.clone().unwrap_or_default()),
         ];
         DetectionView {

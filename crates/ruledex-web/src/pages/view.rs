@@ -51,6 +51,12 @@ pub struct Card {
     pub exports: Vec<ExportLink>,
     /// How many tests the rule ships.
     pub tests: usize,
+    /// For a rule that runs on the host: in which agent and on which systems.
+    pub runs_on: String,
+    /// What a rule that runs on the host does when it matches, one phrase each.
+    pub actions: Vec<String>,
+    /// The rule's own version.
+    pub version: String,
     pub path: String,
     pub commit_short: String,
     pub upstream_url: String,
@@ -174,6 +180,9 @@ impl Card {
             },
             exports: export_links(d),
             tests: r.tests.len(),
+            runs_on: runs_on(d),
+            actions: r.response_actions.iter().map(ToString::to_string).collect(),
+            version: r.version.clone().unwrap_or_default(),
             path: d.provenance.path.clone(),
             commit_short: d.provenance.commit.as_deref().map(short_commit).unwrap_or_default().to_string(),
             upstream_url: d.provenance.upstream_url.clone().unwrap_or_default(),
@@ -182,6 +191,23 @@ impl Card {
             change_badge: "",
         }
     }
+}
+
+/// "runs on the host in Elastic Defend 8.4.0 or later · Windows, macOS" for a rule that runs on
+/// the host; empty for the rest.
+fn runs_on(d: &Detection) -> String {
+    let r = &d.rule;
+    if r.rule_type != Some(RuleType::Endpoint) {
+        return String::new();
+    }
+    let mut line = format!("runs on the host in {}", r.product);
+    if let Some(version) = &r.min_agent_version {
+        line.push_str(&format!(" {version} or later"));
+    }
+    if !r.platforms.is_empty() {
+        line.push_str(&format!(" · {}", r.platforms.join(", ")));
+    }
+    line
 }
 
 fn chips(d: &Detection) -> Vec<Chip> {

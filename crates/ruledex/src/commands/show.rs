@@ -66,6 +66,8 @@ fn print_detection(d: &Detection) -> std::io::Result<()> {
         ("unresolved macros", r.unresolved_macros.join(", ")),
         ("data sources", r.data_sources.join(", ")),
         ("platforms", r.platforms.join(", ")),
+        ("version", r.version.clone().unwrap_or_default()),
+        ("agent", r.min_agent_version.as_ref().map(|v| format!("{v} or later")).unwrap_or_default()),
         (
             "requires",
             r.requires.iter().map(|x| format!("{} {}", x.kind.label(), x.name)).collect::<Vec<_>>().join(", "),
@@ -80,6 +82,7 @@ fn print_detection(d: &Detection) -> std::io::Result<()> {
         ("tags", r.tags.join(", ")),
         ("cves", d.cves.join(", ")),
     ]);
+    fields.extend(r.response_actions.iter().map(|x| ("response", x.to_string())));
     fields.extend(r.references.iter().map(|x| ("reference", x.clone())));
     fields.extend(r.false_positives.iter().map(|x| ("false positive", x.clone())));
 
