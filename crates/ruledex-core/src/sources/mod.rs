@@ -8,7 +8,7 @@ mod elastic;
 mod elastic_endpoint;
 mod kql_markdown;
 pub(crate) mod panther;
-mod sentinel;
+pub(crate) mod sentinel;
 mod sigma;
 pub mod splunk;
 mod sublime;
