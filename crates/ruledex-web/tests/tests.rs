@@ -8,6 +8,7 @@ mod browser;
 mod coverage;
 mod hardening;
 mod history;
+mod host_and_hunting;
 mod http;
 mod mcp;
 mod openapi;
