@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
+use ruledex_core::export::PlatformFormat;
 use ruledex_core::ids::TechniqueId;
 use ruledex_core::ingest::{IngestedSource, ingest};
 use ruledex_core::model::{Detection, Language, MappedBy, RuleType, SourceKind, Status};
@@ -65,6 +66,10 @@ fn every_behavior_rule_is_read_as_an_endpoint_eql_detection() {
     assert!(kills_parent.clone().any(|a| a.action == "kill_process" && a.field == "process.parent.entity_id"));
     assert!(kills_parent.clone().any(|a| a.action == "rollback" && a.optional));
     assert!(kills_parent.clone().any(|a| a.tree));
+    // The agent runs them; Kibana imports only SIEM rules, and no other format takes them.
+    assert!(PlatformFormat::for_source(Format::ElasticEndpoint).is_empty());
+    let refusal = PlatformFormat::KibanaNdjson.writer().accepts(&source.detections[0]).unwrap_err();
+    assert!(refusal.starts_with("an Elastic Defend endpoint rule"), "{refusal}");
 }
 
 /// The queries are the agent's EQL byte for byte: what the TOML string holds.

@@ -322,7 +322,7 @@ pub struct FilterArgs {
     /// Only these severities (informational, low, medium, high, critical)
     #[arg(long, value_delimiter = ',')]
     pub severity: Vec<Severity>,
-    /// Only these rule types (alert, hunt, anomaly, ttp, building_block, threshold, ...)
+    /// Only these rule types (alert, hunt, anomaly, ttp, building_block, threshold, endpoint, ...)
     #[arg(long = "type", value_delimiter = ',')]
     pub rule_type: Vec<RuleType>,
     /// Only these statuses (production, experimental, deprecated)
