@@ -49,7 +49,8 @@ fn endpoint_cards_say_where_the_rule_runs_and_what_it_does() {
     let downloads: Vec<String> = rule.select(&select("a.download")).map(|a| a.text().collect()).collect();
     assert_eq!(downloads.len(), 1, "the native file only, no Kibana import: {downloads:?}");
 
-    let address = "/api/v1/detections/elastic-endpoint/persistence_scheduled_task_from_a_removable_or_mounted_iso_device";
+    let address =
+        "/api/v1/detections/elastic-endpoint/persistence_scheduled_task_from_a_removable_or_mounted_iso_device";
     let json = shared_server().get(address).ok().json();
     assert_eq!((json["product"].as_str(), json["rule_type"].as_str()), (Some("Elastic Defend"), Some("endpoint")));
     assert_eq!((json["version"].as_str(), json["min_agent_version"].as_str()), (Some("1.0.22"), Some("8.4.0")));

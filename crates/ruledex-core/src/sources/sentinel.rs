@@ -10,7 +10,10 @@
 //! written in CamelCase ("CommandAndControl") and are spelled out as words so the ATT&CK
 //! resolver knows them. Upstream writes files as `.yaml`, `.yml` and `.YAML`.
 
-use serde::Deserialize;
+use std::fmt;
+
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::util::{OneOrMany, Scalar, non_empty, required, yaml};
@@ -106,11 +109,29 @@ struct RawRule {
 
 /// A connector with the tables it brings; a few files name connectors alone
 /// (`requiredDataConnectors: [GitHubLogs]`).
-#[derive(Deserialize)]
-#[serde(untagged)]
 enum RawConnector {
     Named(String),
     Described(RawConnectorFields),
+}
+
+impl<'de> Deserialize<'de> for RawConnector {
+    /// By the shape found, without buffering the entry as `#[serde(untagged)]` would.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Shape;
+        impl<'de> Visitor<'de> for Shape {
+            type Value = RawConnector;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a connector's name, or its `connectorId` and `dataTypes`")
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<RawConnector, E> {
+                Ok(RawConnector::Named(name.to_string()))
+            }
+            fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<RawConnector, M::Error> {
+                RawConnectorFields::deserialize(de::value::MapAccessDeserializer::new(map)).map(RawConnector::Described)
+            }
+        }
+        deserializer.deserialize_any(Shape)
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -136,10 +157,10 @@ struct RawFieldMapping {
 }
 
 impl RawRule {
-    fn into_rule(self, file: SourceFile<'_>) -> Result<Rule, ParseError> {
-        let title = required(self.name.clone(), "name")?;
+    fn into_rule(mut self, file: SourceFile<'_>) -> Result<Rule, ParseError> {
+        let title = required(self.name.take(), "name")?;
         let description = self.description();
-        let Some(query) = non_empty(self.query.clone()) else {
+        let Some(query) = non_empty(self.query.take()) else {
             return Err(missing_query(&description));
         };
         let hunting = is_hunting_query(file.path);
@@ -150,9 +171,9 @@ impl RawRule {
         attack_tags.extend(techniques.map(|t| t.trim().to_string()));
         attack_tags.extend(tag_techniques);
         attack_tags.retain(|t| !t.is_empty());
-        let severity_native = non_empty(self.severity.clone());
+        let severity_native = non_empty(self.severity.take());
         Ok(Rule {
-            native_id: self.id.as_ref().map(|s| s.0.clone()).unwrap_or_default(),
+            native_id: self.id.take().map(|s| s.0).unwrap_or_default(),
             description,
             vendor: "Microsoft".into(),
             product: "Microsoft Sentinel".into(),
@@ -160,17 +181,17 @@ impl RawRule {
             query,
             native_rule: file.text.to_string(),
             rule_type: if hunting { Some(RuleType::Hunt) } else { rule_type(self.kind.as_deref()) },
-            rule_type_native: if hunting { Some("hunting query".into()) } else { non_empty(self.kind.clone()) },
+            rule_type_native: if hunting { Some("hunting query".into()) } else { non_empty(self.kind.take()) },
             severity: severity_native.as_deref().and_then(Severity::from_native),
             severity_native,
             status: Some(status(self.status.as_deref(), &title)),
-            status_native: non_empty(self.status.clone()),
+            status_native: non_empty(self.status.take()),
             attack_tags,
             data_sources: self.data_sources(),
             author: self.metadata.as_ref().and_then(|m| texts(m, "/author/name").into_iter().next()),
             tags,
             implementation: self.implementation(),
-            version: self.version.as_ref().map(|v| v.0.trim().to_string()).filter(|v| !v.is_empty()),
+            version: self.version.take().map(|v| v.0.trim().to_string()).filter(|v| !v.is_empty()),
             path: file.path.to_string(),
             title,
             ..Rule::default()
@@ -647,6 +668,8 @@ metadata:
         let misindented = "name: x\nquery: x\nentityMappings:\n  - entityType: IP\n   - entityType: URL\n";
         assert!(parse("Detections/x.yaml", misindented).errors[0].message.starts_with("invalid YAML"));
         assert!(parse("Detections/x.yaml", "- not\n- a mapping\n").errors[0].message.starts_with("invalid YAML"));
+        let numbered = parse("Detections/x.yaml", "name: x\nquery: x\nrequiredDataConnectors: [5]\n");
+        assert!(numbered.errors[0].message.contains("expected a connector's name, or its `connectorId`"));
         let odd_shapes = "name: x\nquery: x\ntags: [[nested], ~]\nrequiredDataConnectors: ~\nentityMappings: ~\n";
         assert!(parse("Detections/x.yaml", odd_shapes).errors.is_empty());
         for end in 0..SCHEDULED.len() {
