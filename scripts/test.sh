@@ -2,7 +2,7 @@
 # The test command: formatting, lints, supply-chain checks and every test, on the real upstream
 # corpora and ATT&CK bundles listed in scripts/test-data.manifest. On a fresh Debian machine it
 # first installs what the tests need (Chromium and its WebDriver, git, curl, Python with the
-# format checkers below) and fetches the test data, so it is the only command needed to run the
+# format checkers below, node with Microsoft's Kusto parser) and fetches the test data, so it is the only command needed to run the
 # tests.
 set -euo pipefail
 # A relative RULEDEX_TEST_DATA names a folder from where the command was run.
@@ -17,6 +17,11 @@ cd "$(dirname "$0")/.."
 python_tools=target/tools/python
 python_packages=(splunk-appinspect mitreattack-python feedparser)
 panther_tools=target/tools/panther
+# The query languages' own parsers (scripts/oracles: Microsoft's Kusto parser from npm; eql and
+# pySigma from PyPI, in an environment of their own) that crates/ruledex-core/tests/oracles.rs
+# compares ruledex's queries with.
+node_tools=target/tools/node
+oracle_tools=target/tools/oracles
 
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
@@ -24,6 +29,7 @@ command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v git >/dev/null || missing+=(git)
 command -v curl >/dev/null || missing+=(curl)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3 python3-venv)
+command -v npm >/dev/null || missing+=(nodejs npm)
 ldconfig -p 2>/dev/null | grep -q 'libmagic\.so\.1' || missing+=(libmagic1)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
@@ -42,6 +48,18 @@ if [ ! -x "$panther_tools/bin/panther_analysis_tool" ]; then
   python3 -m venv "$panther_tools"
   "$panther_tools/bin/pip" install --quiet panther_analysis_tool
 fi
+if ! NODE_PATH="$node_tools/node_modules" node scripts/oracles/kusto.js --version >/dev/null 2>&1; then
+  echo "scripts/test.sh: installing scripts/oracles/package.json (npm) into $node_tools" >&2
+  mkdir -p "$node_tools" && cp scripts/oracles/package.json "$node_tools/"
+  npm install --prefix "$node_tools" --no-audit --no-fund --silent
+fi
+if ! "$oracle_tools/bin/python" -c 'import eql, sigma.backends.kusto, sigma.backends.splunk, sigma.backends.elasticsearch' 2>/dev/null; then
+  echo "scripts/test.sh: installing scripts/oracles/requirements.txt (PyPI) into $oracle_tools" >&2
+  python3 -m venv "$oracle_tools"
+  "$oracle_tools/bin/pip" install --quiet -r scripts/oracles/requirements.txt
+fi
+export RULEDEX_NODE_TOOLS=${RULEDEX_NODE_TOOLS:-$PWD/$node_tools}
+export RULEDEX_ORACLE_PYTHON=${RULEDEX_ORACLE_PYTHON:-$PWD/$oracle_tools/bin/python}
 export SPLUNK_APPINSPECT=${SPLUNK_APPINSPECT:-$PWD/$python_tools/bin/splunk-appinspect}
 export PANTHER_ANALYSIS_TOOL=${PANTHER_ANALYSIS_TOOL:-$PWD/$panther_tools/bin/panther_analysis_tool}
 export RULEDEX_PYTHON=${RULEDEX_PYTHON:-$PWD/$python_tools/bin/python}

@@ -29,6 +29,13 @@ pub use coverage::{
 
 /// One detection. Listings leave out the native rule file (`native_rule` absent) and carry
 /// `implementation` and `investigation` as null; `show` has them all.
+/// One query of a detection, to paste and run on its own.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct QueryJson {
+    pub language: Option<Language>,
+    pub query: String,
+}
+
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[schemars(rename = "Detection")]
 pub struct DetectionJson {
@@ -49,8 +56,12 @@ pub struct DetectionJson {
     /// The query exactly as the vendor ships it.
     pub query: String,
     /// The query ready to paste where the vendor's app is not installed (Splunk macros
-    /// expanded); equal to `query` where nothing needed expanding.
+    /// expanded); equal to `query` where nothing needed expanding. For a rule of several
+    /// queries, the first of `queries`.
     pub paste_ready_query: String,
+    /// Each query to paste and run on its own, in its language: one for most rules (the
+    /// paste-ready query), several for a rule that ships several (Elastic hunts).
+    pub queries: Vec<QueryJson>,
     /// Macros the paste-ready query still calls: no definition was found for them.
     pub unresolved_macros: Vec<String>,
     /// Lookup tables the query needs.
@@ -218,6 +229,8 @@ pub struct ProvenanceJson {
 impl From<&Detection> for DetectionJson {
     fn from(d: &Detection) -> DetectionJson {
         let r = &d.rule;
+        let queries: Vec<QueryJson> =
+            r.runnable_queries().into_iter().map(|q| QueryJson { language: q.language, query: q.text }).collect();
         DetectionJson {
             source: d.source.clone(),
             source_kind: d.source_kind,
@@ -230,7 +243,8 @@ impl From<&Detection> for DetectionJson {
             product: r.product.clone(),
             language: r.language,
             query: r.query.clone(),
-            paste_ready_query: r.paste_ready_query.clone().unwrap_or_else(|| r.query.clone()),
+            paste_ready_query: queries.first().map(|q| q.query.clone()).unwrap_or_default(),
+            queries,
             unresolved_macros: r.unresolved_macros.clone(),
             lookups: r.requires.iter().filter(|x| x.kind == DependencyKind::Lookup).map(|x| x.name.clone()).collect(),
             native_rule: Some(r.native_rule.clone()).filter(|n| !n.is_empty()),

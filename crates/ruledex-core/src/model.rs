@@ -198,8 +198,14 @@ pub struct Rule {
     /// The product the query runs in ("Google SecOps SIEM", "Splunk Enterprise Security", ...).
     pub product: String,
     pub language: Option<Language>,
-    /// The query exactly as the vendor ships it.
+    /// The query exactly as the vendor ships it; a rule of several queries (see `queries`) has
+    /// them all here, in order, a blank line apart: for reading and search, not for running.
     pub query: String,
+    /// Each query of a rule that ships several, to be shown, copied and run one by one (an
+    /// Elastic hunt lists alternatives, in ES|QL or osquery SQL). Empty when the rule is one
+    /// query.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queries: Vec<Query>,
     /// The query as it runs where the vendor's app is not installed: Splunk macros expanded
     /// from the source's own definitions. `None` where nothing needs expanding.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -256,6 +262,25 @@ pub struct Rule {
     pub response_actions: Vec<ResponseAction>,
     /// Path of the rule file, relative to the source root, with `/` separators.
     pub path: String,
+}
+
+/// One of the several queries a rule ships, in its own language.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Query {
+    pub language: Option<Language>,
+    pub text: String,
+}
+
+impl Rule {
+    /// The queries a user runs, each on its own: the rule's several queries, or its one
+    /// paste-ready query in the rule's language.
+    pub fn runnable_queries(&self) -> Vec<Query> {
+        if !self.queries.is_empty() {
+            return self.queries.clone();
+        }
+        let text = self.paste_ready_query.as_deref().unwrap_or(&self.query);
+        vec![Query { language: self.language, text: text.to_string() }]
+    }
 }
 
 /// One test a rule ships with: a sample input and whether the rule must fire on it.

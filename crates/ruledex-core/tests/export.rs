@@ -176,11 +176,12 @@ fn rendered_note(upstream: &str, transform: &Value) -> String {
     note
 }
 
-/// The validator of a Scheduled or NRT rule's properties, from the schema written for these
-/// tests (tests/fixtures/export/sentinel-alert-rule.schema.json): the properties the API has,
-/// with their types and value sets; nothing else allowed.
+/// The validator of an alert rule resource, from Microsoft's published API spec as written down
+/// for these tests (tests/fixtures/export/sentinel-alert-rules.schema.json): the kinds each API
+/// version lists, and a Scheduled or NRT rule's properties with their types and value sets;
+/// nothing else allowed.
 fn arm_validator() -> Validator {
-    let schema: Value = serde_json::from_str(&fixture("export/sentinel-alert-rule.schema.json")).expect("schema");
+    let schema: Value = serde_json::from_str(&fixture("export/sentinel-alert-rules.schema.json")).expect("schema");
     jsonschema::validator_for(&schema).expect("schema builds")
 }
 
@@ -264,7 +265,7 @@ fn sentinel_arm_template_deploys_each_accepted_rule_as_upstream_wrote_it() {
     let resources = template["resources"].as_array().expect("resources");
     assert_eq!(resources.len(), export.included.len());
     assert_eq!(resources.len(), 55);
-    let properties_schema = arm_validator();
+    let resource_schema = arm_validator();
     let mut kinds = HashMap::new();
     for (resource, address) in resources.iter().zip(&export.included) {
         let detection = corpus.detection(address);
@@ -273,15 +274,20 @@ fn sentinel_arm_template_deploys_each_accepted_rule_as_upstream_wrote_it() {
         let kind = resource["kind"].as_str().expect("kind");
         *kinds.entry(kind).or_insert(0) += 1;
         assert_eq!(resource["type"], "Microsoft.OperationalInsights/workspaces/providers/alertRules");
-        assert_eq!(resource["apiVersion"], "2025-09-01");
+        let api_version = if kind == "NRT" { "2025-07-01-preview" } else { "2025-09-01" };
+        assert_eq!(resource["apiVersion"], api_version, "{address}");
         let guid = upstream["id"].as_str().expect("id").to_ascii_lowercase();
         assert_eq!(
             resource["name"],
             format!("[concat(parameters('workspace'), '/Microsoft.SecurityInsights/', '{guid}')]")
         );
         assert!(["Scheduled", "NRT"].contains(&kind), "{address}: kind {kind}");
-        assert_valid(&properties_schema, properties, address);
+        assert_valid(&resource_schema, resource, address);
         assert_properties_match_upstream(properties, &upstream, kind, address);
+        // Issue 23: the stable API lists no NRT kind, so an NRT rule cannot deploy with it.
+        let mut stable = resource.clone();
+        stable["apiVersion"] = json!("2025-09-01");
+        assert_eq!(resource_schema.is_valid(&stable), kind == "Scheduled", "{address}");
     }
     assert_eq!((kinds.get("Scheduled"), kinds.get("NRT")), (Some(&49), Some(&6)), "{kinds:?}");
     eprintln!(
@@ -561,14 +567,21 @@ fn hostile_sentinel_rules_stay_literal_in_the_arm_template() {
         "[concat(parameters('workspace'), '/Microsoft.SecurityInsights/', '0f0e0d0c-0b0a-4909-8807-060504030201')]"
     );
     let validator = arm_validator();
-    assert_valid(&validator, &resource["properties"], "hostile rule");
-    let mut critical = resource["properties"].clone();
-    critical["severity"] = json!("Critical");
+    assert_valid(&validator, resource, "hostile rule");
+    let mut critical = resource.clone();
+    critical["properties"]["severity"] = json!("Critical");
     assert!(!validator.is_valid(&critical), "the schema checks values");
     let properties = &resource["properties"];
     assert_eq!(properties["displayName"], "[[concat(parameters('workspace'), '../../x')]");
     assert_eq!(properties["description"], "Quotes \" and a bell \u{7}, a NUL \u{0} and ünïcode ✓");
     assert_eq!(properties["customDetails"]["Evil"], "[[parameters('workspace')]");
+    // Issue 21: ARM evaluates keys too; an upstream key that reads as an expression is escaped.
+    let keys: Vec<&String> = properties["customDetails"].as_object().unwrap().keys().collect();
+    assert!(
+        keys.contains(&&"[[listKeys(parameters('workspace'), '2020-08-01').primarySharedKey]".to_string()),
+        "{keys:?}"
+    );
+    assert!(!keys.iter().any(|k| k.starts_with('[') && !k.starts_with("[[")), "{keys:?}");
     assert_eq!(properties["entityMappings"][0]["fieldMappings"][0]["columnName"], "[[x]");
     assert!(properties["query"].as_str().unwrap().contains("\"[a]\""), "a query is not one string in brackets");
     assert_eq!(properties["tactics"], json!(["CommandAndControl", "PrivilegeEscalation"]));

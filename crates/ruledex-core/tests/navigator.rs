@@ -122,3 +122,28 @@ fn layers_of_real_selections_load_in_mitreattack_python_without_warnings() {
     assert_eq!(layer.techniques.len(), all_splunk.len());
     check_layer_loads("splunk", &layer);
 }
+
+/// Issue 23: the layer of every source listed Panther's rules tagged T1108, a technique ATT&CK
+/// deprecated, which Navigator hides; a layer holds only techniques of the matrix.
+#[test]
+fn layers_leave_out_techniques_attack_deprecated() {
+    let attack = attack();
+    let vendors = vendor_detections(
+        &attack,
+        &[
+            ("panther", Format::Panther, "corpus/panther-analysis"),
+            ("splunk", Format::SplunkEscu, "corpus/splunk-security-content"),
+        ],
+    );
+    let t1108: TechniqueId = "T1108".parse().expect("technique ID");
+    let tagged = vendors.iter().filter(|d| d.techniques.iter().any(|m| m.id == t1108)).count();
+    assert!(tagged > 0, "the corpus tags the deprecated T1108");
+    let techniques = techniques_of(&vendors);
+    for technique in &techniques {
+        let known = attack.technique(technique.id).unwrap_or_else(|| panic!("{} is not in ATT&CK", technique.id));
+        assert!(!known.revoked && !known.deprecated, "{} is revoked or deprecated", technique.id);
+    }
+    let layer = navigator_layer(&techniques, &options("All sources", "Every vendor detection"));
+    assert!(!layer.techniques.iter().any(|t| t.technique_id == "T1108"));
+    check_layer_loads("all", &layer);
+}

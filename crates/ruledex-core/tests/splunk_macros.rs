@@ -9,7 +9,7 @@ use ruledex_core::attack::AttackCatalog;
 use ruledex_core::ingest::{IngestedSource, ReadLimits, SourceSpec, ingest};
 use ruledex_core::model::{DependencyKind, Detection, SourceKind};
 use ruledex_core::sources::Format;
-use ruledex_core::sources::splunk::spl::{Piece, pieces};
+use ruledex_core::sources::splunk::spl::{Piece, called_macros, pieces, unquote};
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/splunk-security-content")
@@ -153,25 +153,27 @@ fn comments_keep_their_text_and_their_lookups_are_not_required() {
     );
 }
 
-/// The text between a search's macro calls (quoted values and comments included), in order.
+/// The text between a search's macro calls and the searches `map` runs (quoted values and
+/// comments included), in order.
 fn segments_between_calls(search: &str) -> Vec<String> {
     let mut segments = vec![String::new()];
     for piece in pieces(search) {
         match piece {
-            Piece::Call(_) => segments.push(String::new()),
+            Piece::Call(_) | Piece::Search(_) => segments.push(String::new()),
             other => segments.last_mut().expect("one segment").push_str(other.text()),
         }
     }
     segments
 }
 
+/// The macros a search calls, in the searches `map` runs too.
 fn calls_in(search: &str) -> Vec<String> {
-    pieces(search)
-        .filter_map(|p| match p {
-            Piece::Call(call) => Some(call.key()),
-            _ => None,
-        })
-        .collect()
+    called_macros(search)
+}
+
+/// The searches `map` runs, as they stand in `search`.
+fn map_searches(search: &str) -> Vec<String> {
+    pieces(search).filter_map(|p| if let Piece::Search(s) = p { Some(unquote(s)) } else { None }).collect()
 }
 
 #[test]
@@ -191,9 +193,17 @@ fn every_corpus_search_expands_exactly() {
             let at = found.unwrap_or_else(|| panic!("{}: {segment:?} lost from\n{paste_ready}", rule.path));
             from += at + segment.len();
         }
+        // The searches `map` runs expand as searches do.
+        for (shipped, expanded) in map_searches(shipped).iter().zip(map_searches(paste_ready)) {
+            let mut from = 0;
+            for segment in segments_between_calls(shipped) {
+                let found = expanded[from..].find(&segment);
+                let at = found.unwrap_or_else(|| panic!("{}: {segment:?} lost from map's\n{expanded}", rule.path));
+                from += at + segment.len();
+            }
+        }
         // Every call left is listed, and every listed call is left.
-        let mut left = calls_in(paste_ready);
-        left.dedup();
+        let left = calls_in(paste_ready);
         for call in &left {
             assert!(rule.unresolved_macros.contains(call), "{}: {call} left but not listed", rule.path);
         }
@@ -211,6 +221,84 @@ fn every_corpus_search_expands_exactly() {
     assert_eq!(source.detections.len(), 1711);
     assert_eq!(unresolved, BTreeMap::from([("cim_corporate_web_domain_search(1)", 1), ("get_asset(1)", 1)]));
     assert_eq!(fully_resolved, 1709);
+}
+
+/// Issue 23, item 2: `\"` outside a quoted value is a literal quote. Read as opening one, it hid
+/// the search's last macro, which was neither expanded nor listed.
+#[test]
+fn escaped_quotes_outside_quoted_values_hide_no_macro() {
+    let path = "detections/cloud/kubernetes_create_or_update_privileged_pod.yml";
+    let rule = &detection(path).rule;
+    assert!(rule.query.contains(r#"last-applied-configuration=*\"privileged\":true*"#), "{}", rule.query);
+    assert!(rule.query.ends_with("| `kubernetes_create_or_update_privileged_pod_filter`"));
+    let paste_ready = paste_ready(path);
+    assert!(paste_ready.ends_with("| search *"), "{paste_ready}");
+    assert!(!paste_ready.contains('`'), "{paste_ready}");
+    assert!(rule.unresolved_macros.is_empty());
+    assert!(
+        requires(detection(path), DependencyKind::Macro).contains(&"kubernetes_create_or_update_privileged_pod_filter")
+    );
+    // Every search whose shipped text escapes a quote outside a quoted value has no call left.
+    let escaping: Vec<&Detection> = splunk()
+        .detections
+        .iter()
+        .filter(|d| pieces(&d.rule.query).any(|p| matches!(p, Piece::Code(c) if c.contains("\\\""))))
+        .collect();
+    eprintln!(
+        "searches escaping a quote outside quoted values: {:?}",
+        escaping.iter().map(|d| &d.rule.path).collect::<Vec<_>>()
+    );
+    assert!(!escaping.is_empty());
+    for detection in escaping {
+        let paste_ready = detection.rule.paste_ready_query.as_deref().unwrap_or(&detection.rule.query);
+        assert!(
+            calls_in(paste_ready).iter().all(|c| detection.rule.unresolved_macros.contains(c)),
+            "{}",
+            detection.rule.path
+        );
+    }
+}
+
+/// Issue 23, item 3: the search `map` runs is expanded when it runs, so a paste into a Splunk
+/// without ESCU failed on its `wineventlog_security`; it is expanded inside the string.
+#[test]
+fn macros_in_the_searches_map_runs_are_expanded() {
+    let wineventlog_security = &splunk_macro_definition("wineventlog_security");
+    let mapping: Vec<&Detection> = splunk()
+        .detections
+        .iter()
+        .filter(|d| map_searches(&d.rule.query).iter().any(|s| !calls_in(s).is_empty()))
+        .collect();
+    let paths: Vec<&str> = mapping.iter().map(|d| d.rule.path.as_str()).collect();
+    eprintln!("searches whose map search calls macros: {paths:?}");
+    assert_eq!(paths.len(), 7, "{paths:?}");
+    // `drop_dm_object_name(\"Authentication\")` in a map search: its quotes are escaped in the
+    // string, as they were in the call.
+    let password = paste_ready("detections/endpoint/potential_password_in_username.yml");
+    assert!(password.contains(r#"| rename \"Authentication\".* as * |"#), "{password}");
+    for detection in mapping {
+        let rule = &detection.rule;
+        let paste_ready = rule.paste_ready_query.as_deref().expect("a paste-ready search");
+        for search in map_searches(paste_ready) {
+            let left = calls_in(&search);
+            assert!(left.iter().all(|c| rule.unresolved_macros.contains(c)), "{}: {left:?} in {search}", rule.path);
+            assert!(!search.contains("`wineventlog_security`"), "{}: {search}", rule.path);
+            if rule.query.contains("search=\"search `wineventlog_security`") {
+                assert!(search.starts_with(&format!("search {wineventlog_security} ")), "{}: {search}", rule.path);
+            }
+        }
+        let required = requires(detection, DependencyKind::Macro);
+        for key in calls_in(&rule.query) {
+            assert!(required.contains(&key.as_str()), "{}: {key} not required", rule.path);
+        }
+    }
+}
+
+/// A macro's definition as ESCU's macros/NAME.yml writes it.
+fn splunk_macro_definition(name: &str) -> String {
+    let text = std::fs::read_to_string(corpus().join(format!("macros/{name}.yml"))).expect("the macro file");
+    let line = text.lines().find_map(|l| l.strip_prefix("definition: ")).expect("a definition line");
+    line.trim_matches(['\'', '"']).to_string()
 }
 
 #[test]

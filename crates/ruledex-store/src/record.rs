@@ -17,7 +17,7 @@ use std::time::Duration;
 use ruledex_core::attack::{AttackObject, Domain, SoftwareKind, Tactic, Technique, TechniqueUse};
 use ruledex_core::ingest::{AttackCoverage, Failure, SourceReport};
 use ruledex_core::model::{
-    AtlasRef, Dependency, DependencyKind, Detection, Provenance, ResponseAction, Rule, RuleTest, TacticRef,
+    AtlasRef, Dependency, DependencyKind, Detection, Provenance, Query, ResponseAction, Rule, RuleTest, TacticRef,
     TechniqueMapping,
 };
 use serde::{Deserialize, Serialize};
@@ -50,6 +50,8 @@ struct RuleRecord {
     product: String,
     language: Option<String>,
     query: String,
+    /// Each query of a rule of several, run one by one.
+    queries: Vec<QueryRecord>,
     paste_ready_query: Option<String>,
     unresolved_macros: Vec<String>,
     rule_type: Option<String>,
@@ -78,6 +80,12 @@ struct RuleRecord {
     min_agent_version: Option<String>,
     response_actions: Vec<ResponseActionRecord>,
     path: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct QueryRecord {
+    language: Option<String>,
+    text: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -167,6 +175,11 @@ impl DetectionRecord {
                 product: r.product.clone(),
                 language: r.language.map(|v| v.as_str().into()),
                 query: r.query.clone(),
+                queries: r
+                    .queries
+                    .iter()
+                    .map(|q| QueryRecord { language: q.language.map(|v| v.as_str().into()), text: q.text.clone() })
+                    .collect(),
                 paste_ready_query: r.paste_ready_query.clone(),
                 unresolved_macros: r.unresolved_macros.clone(),
                 rule_type: r.rule_type.map(|v| v.as_str().into()),
@@ -251,6 +264,11 @@ impl DetectionRecord {
             product: r.product,
             language: optional(r.language)?,
             query: r.query,
+            queries: r
+                .queries
+                .into_iter()
+                .map(|q| Ok(Query { language: optional(q.language)?, text: q.text }))
+                .collect::<Result<_>>()?,
             paste_ready_query: r.paste_ready_query,
             unresolved_macros: r.unresolved_macros,
             native_rule: String::new(),

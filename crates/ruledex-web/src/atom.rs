@@ -10,6 +10,11 @@ pub struct Feed {
     /// Stable for the feed's life (a URN made from its path).
     pub id: String,
     pub title: String,
+    /// Where the server is reached (`--public-url`), when known: links are written as absolute
+    /// URLs under it and the feed declares it as its `xml:base`, so a saved or forwarded feed
+    /// resolves them. Without it links stay paths, which readers resolve against the feed's own
+    /// address: the request's `Host` is the client's choice and never becomes a link.
+    pub base_url: Option<String>,
     /// The feed's own path (`rel="self"`) and the page it describes (`rel="alternate"`).
     pub self_href: String,
     pub page_href: String,
@@ -30,15 +35,22 @@ pub struct Entry {
 }
 
 impl Feed {
-    /// The document. Links are paths, resolved by readers against the feed's own address.
+    /// The document.
     pub fn render(&self) -> String {
+        let base = self.base_url.as_deref().map(|url| url.trim_end_matches('/'));
+        let href = |path: &str| base.map_or_else(|| path.to_string(), |base| format!("{base}{path}"));
         let mut xml = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
-        xml.push_str("<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
+        match base {
+            Some(base) => {
+                let _ = writeln!(xml, "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:base=\"{}/\">", text(base));
+            }
+            None => xml.push_str("<feed xmlns=\"http://www.w3.org/2005/Atom\">\n"),
+        }
         element(&mut xml, 1, "id", &self.id);
         element(&mut xml, 1, "title", &self.title);
         element(&mut xml, 1, "updated", &self.updated);
-        link(&mut xml, 1, "self", "application/atom+xml", &self.self_href);
-        link(&mut xml, 1, "alternate", "text/html", &self.page_href);
+        link(&mut xml, 1, "self", "application/atom+xml", &href(&self.self_href));
+        link(&mut xml, 1, "alternate", "text/html", &href(&self.page_href));
         xml.push_str("  <author><name>ruledex</name></author>\n");
         xml.push_str("  <generator>ruledex</generator>\n");
         for entry in &self.entries {
@@ -46,7 +58,7 @@ impl Feed {
             element(&mut xml, 2, "id", &entry.id);
             element(&mut xml, 2, "title", &entry.title);
             element(&mut xml, 2, "updated", &entry.updated);
-            link(&mut xml, 2, "alternate", "text/html", &entry.href);
+            link(&mut xml, 2, "alternate", "text/html", &href(&entry.href));
             for category in &entry.categories {
                 let _ = writeln!(xml, "    <category term=\"{}\"/>", text(category));
             }
@@ -101,6 +113,7 @@ mod tests {
         let feed = Feed {
             id: "urn:ruledex:feed:/feed.atom".into(),
             title: "changes".into(),
+            base_url: None,
             self_href: "/feed.atom".into(),
             page_href: "/".into(),
             updated: "2026-11-29T10:00:00Z".into(),
@@ -117,5 +130,13 @@ mod tests {
         assert!(xml.contains("<title>Added: &lt;script&gt;</title>"), "{xml}");
         assert!(xml.contains("<link rel=\"alternate\" type=\"text/html\" href=\"/detections/s/x\"/>"), "{xml}");
         assert!(xml.contains("<category term=\"T1090\"/>"), "{xml}");
+        assert!(xml.contains("<feed xmlns=\"http://www.w3.org/2005/Atom\">\n"), "no base without a public URL");
+        let public = Feed { base_url: Some("https://ruledex.example.org/".into()), ..feed };
+        let xml = public.render();
+        assert!(xml.contains("xml:base=\"https://ruledex.example.org/\">"), "{xml}");
+        assert!(xml.contains("href=\"https://ruledex.example.org/detections/s/x\"/>"), "{xml}");
+        assert!(
+            xml.contains("rel=\"self\" type=\"application/atom+xml\" href=\"https://ruledex.example.org/feed.atom\"")
+        );
     }
 }

@@ -28,6 +28,11 @@ fn copy_tree(from: &Path, to: &Path) {
 /// A catalog of a copy of the fixture Google SecOps rules, synced, then synced again after the
 /// hostile rule changed.
 fn changed_catalog(dir: &Path) -> Server {
+    changed_catalog_at(dir, None)
+}
+
+/// [`changed_catalog`], served as reached at `public_url`.
+fn changed_catalog_at(dir: &Path, public_url: Option<&str>) -> Server {
     let fixtures = repo_root().join("tests/fixtures");
     let rules = dir.join("chronicle");
     copy_tree(&fixtures.join("chronicle"), &rules);
@@ -50,7 +55,11 @@ fn changed_catalog(dir: &Path) -> Server {
         .replace("condition:", "  $e.principal.hostname = \"<script>alert('diff')</script>\"\n  condition:");
     fs::write(&hostile, text).unwrap();
     let catalog = build_catalog(&config, &dir.join("data"));
-    let setup = Setup { badge_days: config.history.badge_days, ..Setup::from("test catalog of a changed fixture") };
+    let setup = Setup {
+        badge_days: config.history.badge_days,
+        public_url: public_url.map(|url| url.parse().unwrap()),
+        ..Setup::from("test catalog of a changed fixture")
+    };
     Server::start(AppState::new(Some(catalog), setup, Limits::default()))
 }
 
@@ -101,4 +110,59 @@ fn an_unknown_technique_or_source_feed_is_a_404_and_a_bad_since_a_400() {
     assert_eq!(server.get("/api/v1/changes?limit=0").status, 400);
     let empty = server.get("/feed.atom").ok();
     roxmltree::Document::parse(&empty.body).unwrap();
+}
+
+/// How feedparser reads a feed saved to a file: no address to resolve relative links against.
+const READ_SAVED_FEED: &str = r#"
+import json, sys
+try:
+    import feedparser
+except ImportError:
+    sys.exit(3)
+feed = feedparser.parse(sys.stdin.read())
+print(json.dumps({"bozo": bool(feed.bozo), "links": [feed.feed.get("link")] + [e.get("link") for e in feed.entries]}))
+"#;
+
+fn read_saved_feed(xml: &str) -> serde_json::Value {
+    use std::io::Write;
+    let install = "scripts/test.sh installs feedparser into the Python RULEDEX_PYTHON names";
+    let python = std::env::var("RULEDEX_PYTHON").unwrap_or_else(|_| "python3".into());
+    let mut child = std::process::Command::new(python)
+        .args(["-c", READ_SAVED_FEED])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("python3 is needed to read feeds with feedparser ({e}); {install}"));
+    child.stdin.take().unwrap().write_all(xml.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_ne!(output.status.code(), Some(3), "the Python package feedparser is missing: {install}");
+    assert!(output.status.success());
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Issue 23, item 6: a saved or forwarded feed could not resolve its relative links. Served with
+/// a public URL, its links are absolute under it and the feed declares it as its `xml:base`
+/// (feedparser reads them so); a `Host` header chosen by the client never becomes a link.
+#[test]
+fn a_saved_feed_resolves_its_links_at_the_public_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = changed_catalog_at(dir.path(), Some("https://ruledex.example.org/"));
+    let feed = server.get("/feed.atom").ok();
+    assert!(
+        feed.body.contains(r#"<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://ruledex.example.org/">"#)
+    );
+    let read = read_saved_feed(&feed.body);
+    assert_eq!(read["bozo"], false, "{}", feed.body);
+    let links: Vec<&str> = read["links"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+    assert_eq!(links[0], "https://ruledex.example.org/");
+    assert!(
+        links[1..].contains(&"https://ruledex.example.org/detections/chronicle/fixture_hostile_strings"),
+        "{links:?}"
+    );
+    let spoofed = server.get_as_host("/techniques/T1090/feed.atom", "attacker.example");
+    assert!(spoofed.starts_with("HTTP/1.1 200") && !spoofed.contains("attacker.example"), "{spoofed}");
+    assert!(spoofed.contains(r#"href="https://ruledex.example.org/techniques/T1090/feed.atom""#), "{spoofed}");
+    // Without a public URL the server does not know its address: links stay paths.
+    let local = changed_catalog(&dir.path().join("local")).get("/feed.atom").ok();
+    assert!(!local.body.contains("xml:base") && local.body.contains(r#"href="/feed.atom""#), "{}", local.body);
 }

@@ -196,6 +196,19 @@ fn search_ranks_title_matches_first_and_rejects_broken_syntax() {
     );
     let log4shell = shared_catalog().run(&["show", "splunk/9be30d80-3a39-4df9-9102-64a467b24eac"]).ok().stdout;
     assert!(log4shell.lines().any(|l| l == "cves            CVE-2021-44228"), "{log4shell}");
+    // Issue 23: a name longer than the column ran into its value ("unresolved macrosget_asset(1)").
+    // Issue 23: each query of a hunt that lists several is printed, and listed, on its own.
+    let hunt = "elastic/persistence_via_loadable_kernel_modules";
+    let text = shared_catalog().run(&["show", hunt]).ok().stdout;
+    assert!(text.contains("\nQuery 1 of 4, ES|QL (run on its own):\nfrom "), "{text}");
+    assert!(text.contains("\nQuery 3 of 4, SQL (run on its own):\nSELECT"), "{text}");
+    let json = shared_catalog().run(&["show", hunt, "--json"]).ok().json();
+    let queries = json["queries"].as_array().unwrap();
+    assert_eq!(queries.len(), 4);
+    assert_eq!((queries[0]["language"].as_str(), queries[2]["language"].as_str()), (Some("esql"), Some("sql")));
+    assert_eq!(json["paste_ready_query"], queries[0]["query"]);
+    let dns = shared_catalog().run(&["show", "splunk/excessive_dns_failures"]).ok().stdout;
+    assert!(dns.lines().any(|l| l == "unresolved macros get_asset(1)"), "{dns}");
     let nothing = shared_catalog().run(&["search", "qqqqzzzzxxxx"]);
     assert_eq!(nothing.code, 1, "nothing found, nothing corrected");
     assert!(nothing.stdout.starts_with("no detection matches \"qqqqzzzzxxxx\""), "{}", nothing.stdout);

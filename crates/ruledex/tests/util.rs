@@ -136,6 +136,19 @@ pub fn shared_catalog() -> &'static Workspace {
     })
 }
 
+/// A catalog of the fixture rule whose title holds terminal escape sequences
+/// (tests/fixtures/terminal).
+pub fn terminal_escapes_catalog() -> Workspace {
+    let workspace = Workspace::new();
+    workspace.write_config(&format!(
+        "[attack]\nenterprise = {:?}\n{}",
+        fixtures().join("attack/mini-enterprise.json"),
+        source("chronicle", "chronicle", "vendor", &fixtures().join("terminal"))
+    ));
+    workspace.run(&["sync"]).ok();
+    workspace
+}
+
 /// Copies the tree under `from` into `to` as writable files (the test data is read-only), for an
 /// upstream a test then changes.
 pub fn copy_tree(from: &Path, to: &Path) {

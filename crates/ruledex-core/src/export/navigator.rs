@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::attack::Domain;
 use crate::ids::TechniqueId;
-use crate::model::{Detection, MappingStatus};
+use crate::model::{Detection, MappingStatus, TechniqueMapping};
 use crate::url::encode_component;
 
 /// The layer format version written, and the Navigator version it was checked against.
@@ -253,7 +253,7 @@ fn trimmed(base_url: Option<&str>) -> Option<&str> {
 }
 
 /// Detections grouped under each technique they are listed under. Techniques the loaded ATT&CK
-/// does not know are left out: no Navigator matrix holds them.
+/// does not know are left out, and deprecated ones (T1108): no Navigator matrix shows them.
 pub fn techniques_of<'a>(detections: impl IntoIterator<Item = &'a Detection>) -> Vec<LayerTechnique<'a>> {
     let mut by_technique: BTreeMap<TechniqueId, Vec<LayerDetection<'a>>> = BTreeMap::new();
     for detection in detections {
@@ -263,7 +263,8 @@ pub fn techniques_of<'a>(detections: impl IntoIterator<Item = &'a Detection>) ->
             title: &detection.rule.title,
             vendor: &detection.rule.vendor,
         };
-        for mapping in detection.techniques.iter().filter(|m| m.status != MappingStatus::Unknown) {
+        let in_matrix = |m: &&TechniqueMapping| !matches!(m.status, MappingStatus::Unknown | MappingStatus::Deprecated);
+        for mapping in detection.techniques.iter().filter(in_matrix) {
             by_technique.entry(mapping.id).or_default().push(named);
         }
     }

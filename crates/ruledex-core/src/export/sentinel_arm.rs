@@ -32,8 +32,12 @@ use crate::model::{Detection, RuleType, Severity};
 use crate::sources::sentinel::unquote;
 use crate::sources::util::yaml;
 
-/// The newest GA API version; its analytic rule schema is the same from 2023-02-01 to 2025-09-01.
-const API_VERSION: &str = "2025-09-01";
+/// The API version each kind deploys with. Scheduled rules take the newest stable version (its
+/// analytic rule schema is the same from 2023-02-01 to 2025-09-01); no stable version lists the
+/// NRT kind, so NRT rules take the newest preview that does.
+fn api_version(kind: &str) -> &'static str {
+    if kind == "NRT" { "2025-07-01-preview" } else { "2025-09-01" }
+}
 const TEMPLATE_SCHEMA: &str = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#";
 /// What Sentinel's packaging sets when a rule names no suppression.
 const DEFAULT_SUPPRESSION: &str = "PT1H";
@@ -165,7 +169,7 @@ fn alert_rule(detection: &Detection, upstream: &Map<String, Value>, name: &str) 
     let properties = properties(detection, upstream, kind)?;
     Ok(json!({
         "type": "Microsoft.OperationalInsights/workspaces/providers/alertRules",
-        "apiVersion": API_VERSION,
+        "apiVersion": api_version(kind),
         "name": format!("[concat(parameters('workspace'), '/Microsoft.SecurityInsights/', '{name}')]"),
         "kind": kind,
         "properties": properties,
@@ -333,15 +337,29 @@ fn incident_configuration(configuration: &Value) -> Result<Value, String> {
     Ok(configuration)
 }
 
-/// ARM evaluates a string that starts with `[` and ends with `]` as a template expression. Rule
-/// text must stay literal (and must not run as an expression), so such strings get ARM's escape:
-/// a second leading `[`.
+/// ARM evaluates a string that starts with `[` and ends with `]` as a template expression, in
+/// values and in object keys (upstream's `customDetails` names its own keys). Rule text must stay
+/// literal (and must not run as an expression), so such strings get ARM's escape: a second
+/// leading `[`.
 fn arm_literals(value: &mut Value) {
     match value {
-        Value::String(text) if text.starts_with('[') && text.ends_with(']') => text.insert(0, '['),
+        Value::String(text) => arm_literal(text),
         Value::Array(items) => items.iter_mut().for_each(arm_literals),
-        Value::Object(map) => map.values_mut().for_each(arm_literals),
+        Value::Object(map) => {
+            let entries = std::mem::take(map);
+            for (mut key, mut value) in entries {
+                arm_literal(&mut key);
+                arm_literals(&mut value);
+                map.insert(key, value);
+            }
+        }
         _ => {}
+    }
+}
+
+fn arm_literal(text: &mut String) {
+    if text.starts_with('[') && text.ends_with(']') {
+        text.insert(0, '[');
     }
 }
 
@@ -381,6 +399,21 @@ mod tests {
         let mut value = json!({"displayName": "[concat('a')]", "list": ["[x]", "[not closed", "x]"], "n": 1});
         arm_literals(&mut value);
         assert_eq!(value, json!({"displayName": "[[concat('a')]", "list": ["[[x]", "[not closed", "x]"], "n": 1}));
+    }
+
+    /// Issue 21: `customDetails` keys are written into the template as upstream names them.
+    #[test]
+    fn object_keys_that_read_as_arm_expressions_are_escaped() {
+        let mut value = json!({"customDetails": {"[listKeys('x', '2020')]": "Col", "[open": "a", "ok]": "b"}});
+        arm_literals(&mut value);
+        let expected = json!({"customDetails": {"[[listKeys('x', '2020')]": "Col", "[open": "a", "ok]": "b"}});
+        assert_eq!(value, expected);
+    }
+
+    #[test]
+    fn each_kind_deploys_with_an_api_version_that_lists_it() {
+        assert_eq!(api_version("Scheduled"), "2025-09-01");
+        assert_eq!(api_version("NRT"), "2025-07-01-preview");
     }
 
     #[test]

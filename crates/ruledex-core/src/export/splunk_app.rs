@@ -21,6 +21,7 @@ use crate::ingest::Asset;
 use crate::model::{Detection, Format};
 use crate::sources::splunk::lookups::{LookupDefinition, LookupTable, read_lookup};
 use crate::sources::splunk::macros::{Expansion, FILTER_DEFINITION, MacroTable, expand, is_filter_macro};
+use crate::sources::splunk::published::is_enterprise_security_macro;
 use crate::sources::splunk::{Annotations, is_macro_file, lookups_used, read_annotations};
 
 pub struct SplunkApp;
@@ -187,12 +188,24 @@ impl<'d> SavedSearch<'d> {
     }
 
     fn description(&self) -> String {
-        let description = one_line(&self.detection.rule.description);
+        let mut description = one_line(&self.detection.rule.description);
         if self.detection.deprecated {
-            format!("WARNING: deprecated upstream and no longer maintained. {description}")
-        } else {
-            description
+            description = format!("WARNING: deprecated upstream and no longer maintained. {description}");
         }
+        let needs = self.enterprise_security_macros();
+        if !needs.is_empty() {
+            let calls: Vec<String> = needs.iter().map(|key| format!("`{key}`")).collect();
+            description.push_str(&format!(
+                " Needs Splunk Enterprise Security: it calls {}, which Enterprise Security defines.",
+                calls.join(", ")
+            ));
+        }
+        description
+    }
+
+    /// The macros the search still calls that Splunk Enterprise Security defines.
+    fn enterprise_security_macros(&self) -> Vec<&str> {
+        self.expansion.unresolved.iter().map(String::as_str).filter(|key| is_enterprise_security_macro(key)).collect()
     }
 
     /// `action.correlationsearch.annotations` as ESCU's build writes it: a JSON object with
@@ -513,6 +526,28 @@ tags:
         assert!(macros.contains("[evil_filter]\ndefinition = search *\n"), "{macros}");
         let readme = file(&export, "ruledex_T1090___evil/README.txt");
         assert!(readme.contains("- macros/broken.yml: missing `definition`"), "{readme}");
+    }
+
+    /// Issue 23: `get_asset` is listed as unresolved, and the app says Enterprise Security is needed.
+    #[test]
+    fn searches_calling_enterprise_security_macros_say_they_need_it() {
+        let native = HOSTILE.replace("| `evil_filter`", "| `get_asset(src)` | `other_app(x)` | `evil_filter`");
+        let escu = detection(Format::SplunkEscu, &native);
+        let export = SplunkApp.write(&[&escu], &context()).unwrap();
+        let saved = file(&export, "ruledex_T1090___evil/default/savedsearches.conf");
+        let needs = "Needs Splunk Enterprise Security: it calls `get_asset(1)`, which Enterprise Security defines.";
+        assert!(saved.contains(&format!("key = value {needs}\n")), "{saved}");
+        let readme = file(&export, "ruledex_T1090___evil/README.txt");
+        assert!(readme.contains(
+            "Searches that need Splunk Enterprise Security (1):\n- Evil ] [evil] search = | delete: calls `get_asset(1)`, \
+             which Enterprise Security defines.\n"
+        ), "{readme}");
+        assert!(readme.contains("- `get_asset(1)`, called by: "), "{readme}");
+        assert!(readme.contains("Splunk Enterprise Security defines it"), "{readme}");
+        assert!(readme.contains("- `other_app(1)`, called by: "), "{readme}");
+        let plain = SplunkApp.write(&[&detection(Format::SplunkEscu, HOSTILE)], &context()).unwrap();
+        let readme = file(&plain, "ruledex_T1090___evil/README.txt");
+        assert!(readme.contains("Searches that need Splunk Enterprise Security (0):\n- none"), "{readme}");
     }
 
     #[test]

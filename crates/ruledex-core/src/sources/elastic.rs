@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::util::{ElasticThreat, OneOrMany, iso_date, non_empty, toml};
 use super::{Adapter, ParseError, Parsed, SourceFile};
-use crate::model::{Language, Rule, RuleType, Severity, Status};
+use crate::model::{Language, Query, Rule, RuleType, Severity, Status};
 
 pub struct Elastic;
 
@@ -141,10 +141,12 @@ impl RawHunt {
         if queries.is_empty() {
             return Err(ParseError::new("hunt has no query"));
         }
-        let language = match self.language.0.first() {
-            Some(native) => hunt_language(native)?,
-            None => return Err(ParseError::new("hunt has no language")),
-        };
+        let languages = self.language.0.iter().map(|native| hunt_language(native)).collect::<Result<Vec<_>, _>>()?;
+        let Some(&listed_first) = languages.first() else { return Err(ParseError::new("hunt has no language")) };
+        let each: Vec<Query> = queries
+            .iter()
+            .map(|text| Query { language: Some(query_language(text, &languages)), text: text.clone() })
+            .collect();
         let notes: Vec<String> = self.notes.iter().map(|n| format!("- {}", n.trim())).collect();
         Ok(Rule {
             native_id: self.uuid.unwrap_or_default(),
@@ -152,9 +154,11 @@ impl RawHunt {
             description: self.description.unwrap_or_default().trim().to_string(),
             vendor: "Elastic".into(),
             product: "Elastic Security".into(),
-            language: Some(language),
-            // Hunts ship several alternative queries; they are kept together, in order.
+            language: each.first().and_then(|q| q.language).or(Some(listed_first)),
+            // Hunts ship several alternative queries, each run on its own; `query` keeps them
+            // together, in order, for reading and search.
             query: queries.join("\n\n"),
+            queries: if each.len() > 1 { each } else { vec![] },
             native_rule: file.text.to_string(),
             rule_type: Some(RuleType::Hunt),
             rule_type_native: Some("hunt".into()),
@@ -192,6 +196,22 @@ fn hunt_language(native: &str) -> Result<Language, ParseError> {
         "KQL" | "KUERY" => Ok(Language::Kql),
         "SQL" | "OSQUERY" => Ok(Language::Sql),
         _ => Err(ParseError::new(format!("unknown hunt language {native:?}"))),
+    }
+}
+
+/// The language of one of a hunt's queries. A hunt lists its languages, not which query is in
+/// which: ES|QL starts with a source command (`from`...), osquery SQL with `SELECT` or `WITH`.
+/// Lines before the first keyword (upstream sometimes leaves a `sql` fence label) are skipped;
+/// a query neither starts like is in the first language listed.
+fn query_language(text: &str, listed: &[Language]) -> Language {
+    let keyword = text.split_whitespace().map(str::to_ascii_lowercase).find_map(|word| match word.as_str() {
+        "from" | "row" | "show" | "metrics" | "ts" => Some(Language::Esql),
+        "select" | "with" => Some(Language::Sql),
+        _ => None,
+    });
+    match keyword {
+        Some(language) if listed.contains(&language) => language,
+        _ => listed[0],
     }
 }
 
@@ -336,6 +356,19 @@ query = ['from logs-aws.cloudtrail-* | limit 1', 'SELECT 1']
         assert_eq!(rule.rule_type, Some(RuleType::Hunt));
         assert_eq!(rule.language, Some(Language::Esql));
         assert_eq!(rule.query, "from logs-aws.cloudtrail-* | limit 1\n\nSELECT 1");
+        // Issue 23: each query is run on its own, in its own language.
+        let esql = Query { language: Some(Language::Esql), text: "from logs-aws.cloudtrail-* | limit 1".into() };
+        let sql = Query { language: Some(Language::Sql), text: "SELECT 1".into() };
+        assert_eq!(rule.queries, vec![esql, sql.clone()]);
+        assert_eq!(rule.runnable_queries().len(), 2);
+        let one =
+            parse("hunting/x.toml", &text.replace("query = ['from logs-aws.cloudtrail-* | limit 1', ", "query = ["));
+        assert_eq!(one.rules[0].queries, vec![], "one query is the rule's query");
+        assert_eq!(one.rules[0].runnable_queries(), vec![sql]);
+        let listed = [Language::Esql, Language::Sql];
+        assert_eq!(query_language("sql\nfrom logs-* | limit 1", &listed), Language::Esql);
+        assert_eq!(query_language("-- note\nWITH x AS (SELECT 1) SELECT * FROM x", &listed), Language::Sql);
+        assert_eq!(query_language("process where true", &[Language::Eql]), Language::Eql);
         assert_eq!(rule.attack_tags, vec!["T1580"]);
         assert_eq!(rule.investigation.as_deref(), Some("- Check the ARN"));
     }

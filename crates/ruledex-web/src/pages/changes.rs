@@ -73,6 +73,7 @@ pub fn source_feed_href(source: &str) -> String {
 }
 
 async fn atom(state: &AppState, scope: FeedScope) -> Result<Response, WebError> {
+    let base_url = state.public_url();
     let xml = state
         .run(Cost::Ordinary, move |catalog| {
             let (self_href, page_href, title) = match &scope {
@@ -112,8 +113,8 @@ async fn atom(state: &AppState, scope: FeedScope) -> Result<Response, WebError> 
                 .map(|e| e.updated.clone())
                 .or_else(|| catalog.store().info().built_at.clone())
                 .unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
-            let feed =
-                Feed { id: format!("urn:ruledex:feed:{self_href}"), title, self_href, page_href, updated, entries };
+            let id = format!("urn:ruledex:feed:{self_href}");
+            let feed = Feed { id, title, base_url, self_href, page_href, updated, entries };
             Ok(feed.render())
         })
         .await?;

@@ -1,10 +1,11 @@
 //! `ruledex export --format FORMAT [selection] [--out PATH]`
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::Result;
-use ruledex_app::export::{ExportFormat, Exported, Selection, archive};
+use ruledex_app::export::archive::{self, Written};
+use ruledex_app::export::{ExportFormat, Exported, Selection};
 
 use super::Env;
 use crate::cli::ExportArgs;
@@ -31,21 +32,64 @@ pub fn run(env: &Env, args: &ExportArgs) -> Result<u8> {
     Ok(exit::OK)
 }
 
-/// Writes an export to `out`, saying so, or its one file to standard output.
+/// Writes an export to `out`, saying so, or its one file to standard output (also `--out -`),
+/// made safe when that is a terminal. Stopped by SIGINT or SIGTERM, it first removes what it was
+/// writing.
 pub fn save(exported: &Exported, out: Option<&Path>) -> Result<()> {
-    match out {
+    match out.filter(|path| *path != Path::new("-")) {
         Some(path) => {
-            archive::write(exported, path)?;
+            remove_unfinished_when_stopped();
+            let written = archive::write(exported, path)?;
             // A layer of counts (a stack's coverage) names no detection: it is named itself.
             let what = match exported.included.len() {
                 0 => format!("{} ({})", exported.name, exported.format),
                 n => format!("{n} detections as {}", exported.format),
             };
-            eprintln!("ruledex: wrote {what} to {}", safe(&path.display().to_string()));
+            let how = match written {
+                Written::Created | Written::Streamed => "wrote",
+                Written::Replaced => "replaced the file there with",
+            };
+            eprintln!("ruledex: {how} {what} to {}", safe(&path.display().to_string()));
         }
-        None => std::io::stdout().lock().write_all(&archive::only_file(exported)?.bytes)?,
+        None => {
+            let bytes = &archive::only_file(exported)?.bytes;
+            let mut stdout = std::io::stdout().lock();
+            if stdout.is_terminal() {
+                // Rule text is untrusted: escape sequences are shown, as `show --native` does.
+                stdout.write_all(safe(&String::from_utf8_lossy(bytes)).as_bytes())?;
+            } else {
+                stdout.write_all(bytes)?;
+            }
+        }
     }
     Ok(())
+}
+
+/// On SIGINT or SIGTERM, removes the temporary files of the export being written, then exits
+/// as a process killed by that signal would (128 + its number). Installed once, for the
+/// commands that write exports to disk.
+fn remove_unfinished_when_stopped() {
+    use tokio::signal::unix::{SignalKind, signal};
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_io().build() else { return };
+        // Registered here, before the export starts, so no signal comes too early to be seen.
+        let registered = {
+            let _context = runtime.enter();
+            (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+        };
+        let (Ok(mut interrupt), Ok(mut terminate)) = registered else { return };
+        std::thread::spawn(move || {
+            let code = runtime.block_on(async {
+                tokio::select! {
+                    _ = interrupt.recv() => 130,
+                    _ = terminate.recv() => 143,
+                }
+            });
+            archive::remove_unfinished();
+            std::process::exit(code);
+        });
+    });
 }
 
 /// One detection, a technique, a search, or every detection the filters keep.

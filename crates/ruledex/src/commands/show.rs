@@ -88,10 +88,15 @@ fn print_detection(d: &Detection) -> std::io::Result<()> {
 
     outln!("{}\n{}\n", r.title, d.address())?;
     for (name, value) in fields.iter().filter(|(_, v)| !v.is_empty()) {
-        outln!("{name:<16}{value}")?;
+        // A space even after the names longer than the column ("unresolved macros").
+        outln!("{name:<15} {value}")?;
     }
     let paste_ready = r.paste_ready_query.as_deref().filter(|p| *p != r.query).unwrap_or_default();
-    let query_title = if paste_ready.is_empty() { "Query" } else { "Query (as shipped)" };
+    let query_title = match (paste_ready.is_empty(), r.queries.len()) {
+        (_, n) if n > 1 => "Queries (as shipped, each run on its own: see below)",
+        (true, _) => "Query",
+        (false, _) => "Query (as shipped)",
+    };
     let tests = tests_summary(d);
     let sections = [
         ("Description", r.description.as_str()),
@@ -103,6 +108,12 @@ fn print_detection(d: &Detection) -> std::io::Result<()> {
     ];
     for (title, text) in sections.iter().filter(|(_, t)| !t.trim().is_empty()) {
         outln!("\n{title}:\n{}", text.trim_end())?;
+    }
+    // A rule of several queries: each is run on its own, so each is printed on its own.
+    let count = r.queries.len();
+    for (n, query) in r.queries.iter().enumerate() {
+        let language = query.language.map(|l| format!(", {}", l.label())).unwrap_or_default();
+        outln!("\nQuery {} of {count}{language} (run on its own):\n{}", n + 1, query.text.trim_end())?;
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use super::conf::one_line;
 use super::{App, Provision, escu_schedule};
+use crate::sources::splunk::published::is_enterprise_security_macro;
 
 /// The README of `app`.
 pub(super) fn render(app: &App<'_>) -> String {
@@ -29,6 +30,7 @@ pub(super) fn render(app: &App<'_>) -> String {
         baseline.window
     );
     detections(app, &mut text);
+    enterprise_security(app, &mut text);
     unresolved_macros(app, &mut text);
     missing_lookups(app, &mut text);
     if !app.problems.is_empty() {
@@ -80,6 +82,24 @@ fn detections(app: &App<'_>, text: &mut String) {
     text.push('\n');
 }
 
+fn enterprise_security(app: &App<'_>, text: &mut String) {
+    let needing: Vec<(String, Vec<&str>)> = app
+        .searches
+        .iter()
+        .map(|search| (one_line(&search.detection.rule.title), search.enterprise_security_macros()))
+        .filter(|(_, macros)| !macros.is_empty())
+        .collect();
+    let _ = writeln!(text, "Searches that need Splunk Enterprise Security ({}):", needing.len());
+    if needing.is_empty() {
+        let _ = writeln!(text, "- none: no search calls a macro only Enterprise Security defines.");
+    }
+    for (title, macros) in &needing {
+        let calls: Vec<String> = macros.iter().map(|key| format!("`{key}`")).collect();
+        let _ = writeln!(text, "- {title}: calls {}, which Enterprise Security defines.", calls.join(", "));
+    }
+    text.push('\n');
+}
+
 fn unresolved_macros(app: &App<'_>, text: &mut String) {
     let mut callers: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for search in app.searches {
@@ -92,10 +112,15 @@ fn unresolved_macros(app: &App<'_>, text: &mut String) {
         let _ = writeln!(text, "- none: every macro the searches call is expanded or defined here.");
     }
     for (key, titles) in &callers {
+        let app = if is_enterprise_security_macro(key) {
+            "Splunk Enterprise Security defines it"
+        } else {
+            "it comes from another app"
+        };
         let _ = writeln!(
             text,
-            "- `{key}`, called by: {}. Nothing in the source defines it; it comes from another app \
-             (Splunk Enterprise Security, say), which must be installed for these searches to run.",
+            "- `{key}`, called by: {}. Nothing in the source defines it; {app}, which must be installed \
+             for these searches to run.",
             titles.join("; ")
         );
     }

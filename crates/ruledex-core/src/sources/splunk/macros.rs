@@ -3,7 +3,9 @@
 //!
 //! Splunk keys a definition by name and argument count (`security_content_ctime(1)`), replaces
 //! `$argname$` in the definition by the call's arguments, and expands the macros of the result
-//! in turn. Calls inside quoted values and comments are not expanded (see [`super::spl`]).
+//! in turn. Calls inside quoted values and comments are not expanded (see [`super::spl`]), but
+//! those in the searches `map` runs (`map search="..."`) are, as Splunk expands them when it runs
+//! those.
 //! Expansion is bounded: a cycle, too deep a nesting or an exploding expansion is an error
 //! naming the macros involved, never a hang or a stack overflow.
 
@@ -247,10 +249,21 @@ impl Expander<'_> {
         for piece in spl::pieces(text) {
             match piece {
                 Piece::Call(call) => self.call(&call, out)?,
+                Piece::Search(quoted) => self.search_string(quoted, out)?,
                 other => push(out, other.text())?,
             }
         }
         Ok(())
+    }
+
+    /// A search `map` runs (`search="search `m` ..."`): Splunk expands its macros when it runs
+    /// it, so they are expanded inside the string, and the definitions escaped as the string
+    /// needs. A string with nothing to expand stays as written.
+    fn search_string(&mut self, quoted: &str, out: &mut String) -> Result<(), MacroError> {
+        let search = spl::unquote(quoted);
+        let mut expanded = String::with_capacity(search.len());
+        self.expand_into(&search, &mut expanded)?;
+        if expanded == search { push(out, quoted) } else { push(out, &spl::quote(&expanded)) }
     }
 
     fn call(&mut self, call: &Call<'_>, out: &mut String) -> Result<(), MacroError> {
@@ -392,6 +405,28 @@ mod tests {
         let table = table(&[("m", &[], "X")]);
         let search = r#"eval a="`m`" ```uses `m` ``` | `m` | eval b=split(p,"`") | `m`"#;
         assert_eq!(expanded(search, &table).text, r#"eval a="`m`" ```uses `m` ``` | X | eval b=split(p,"`") | X"#);
+    }
+
+    /// ESCU's `windows_ad_suspicious_gpo_modification` and four others (issue 23): the search
+    /// `map` runs calls `wineventlog_security`, which Splunk expands when it runs it.
+    #[test]
+    fn macros_in_the_searches_map_runs_are_expanded_and_escaped() {
+        let table = table(&[("wineventlog_security", &[], "eventtype=\"wineventlog_security\" OR Channel=security")]);
+        let search =
+            r#"| map search="search `wineventlog_security` EventCode=5136 x=\"`kept`\" $gpo_guid$" | `nothing`"#;
+        let expansion = expanded(search, &table);
+        assert_eq!(
+            expansion.text,
+            r#"| map search="search eventtype=\"wineventlog_security\" OR Channel=security EventCode=5136 x=\"`kept`\" $gpo_guid$" | `nothing`"#
+        );
+        assert_eq!((expansion.expanded, expansion.unresolved), (1, vec!["nothing".to_string()]));
+        // Unknown macros inside are listed, and a string with nothing expanded stays as written.
+        let untouched = r#"| map search="search `unknown` a=\"b\\c\" d\w""#;
+        let expansion = expanded(untouched, &table);
+        assert_eq!((expansion.text.as_str(), expansion.unresolved), (untouched, vec!["unknown".to_string()]));
+        // Quoted values elsewhere stay as written.
+        let literal = r#"| eval search="`wineventlog_security`""#;
+        assert_eq!(expanded(literal, &table).text, literal);
     }
 
     #[test]

@@ -264,10 +264,7 @@ static LOOKUP: LazyLock<Regex> = LazyLock::new(|| {
 /// What a search needs in Splunk: the macros the shipped search calls (named as Splunk defines
 /// them, `name(N)` for N arguments) and the lookups its expansion reads or writes.
 fn search_dependencies(shipped: &str, expanded: &str) -> Vec<Dependency> {
-    let macros = spl::pieces(shipped).filter_map(|piece| match piece {
-        spl::Piece::Call(call) => Some(Dependency { kind: DependencyKind::Macro, name: call.key() }),
-        _ => None,
-    });
+    let macros = spl::called_macros(shipped).into_iter().map(|name| Dependency { kind: DependencyKind::Macro, name });
     let lookups = lookups_used(expanded).into_iter().map(|name| Dependency { kind: DependencyKind::Lookup, name });
     let mut dependencies: Vec<Dependency> = macros.chain(lookups).collect();
     dependencies.sort();

@@ -1,9 +1,15 @@
 //! The little of SPL's syntax that macro expansion needs: where macro calls, double-quoted values
-//! and triple-backtick comments are. Nothing else of SPL is parsed.
+//! and triple-backtick comments are, and which quoted values are searches run in turn (`map`'s
+//! `search="..."`). Nothing else of SPL is parsed.
 //!
 //! Splunk expands `` `name` `` and `` `name(arg, ...)` `` everywhere except inside quoted values
 //! and ```` ```comments``` ````. A backtick that does not open a well-formed call (a literal one,
-//! or a typo) is an ordinary character, so lexing never fails.
+//! or a typo) is an ordinary character, so lexing never fails. Outside quoted values a backslash
+//! escapes a quote or a backslash (`\"` is a literal quote, which opens no quoted value), as
+//! inside them.
+//!
+//! `| map search="search `m` ..."` runs its string as a search of its own, whose macros Splunk
+//! expands when it runs: the string is a [`Piece::Search`], and [`unquote`] gives its search.
 
 /// A piece of SPL text. The pieces of a text, concatenated, give back that text exactly.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,6 +18,8 @@ pub enum Piece<'a> {
     Code(&'a str),
     /// A double-quoted value, quotes included (to the end of the text when unterminated).
     Quoted(&'a str),
+    /// A double-quoted value Splunk runs as a search (`map`'s `search="..."`), quotes included.
+    Search(&'a str),
     /// A ```` ```comment``` ````, backticks included (to the end of the text when unterminated).
     Comment(&'a str),
     Call(Call<'a>),
@@ -21,7 +29,7 @@ impl<'a> Piece<'a> {
     /// The piece as written.
     pub fn text(&self) -> &'a str {
         match self {
-            Piece::Code(text) | Piece::Quoted(text) | Piece::Comment(text) => text,
+            Piece::Code(text) | Piece::Quoted(text) | Piece::Search(text) | Piece::Comment(text) => text,
             Piece::Call(call) => call.text,
         }
     }
@@ -57,38 +65,126 @@ pub fn is_name_char(c: char) -> bool {
 
 /// Splits SPL text into pieces.
 pub fn pieces(text: &str) -> Pieces<'_> {
-    Pieces { rest: text }
+    Pieces { text, done: 0, command: 0 }
 }
 
 pub struct Pieces<'a> {
-    rest: &'a str,
+    text: &'a str,
+    /// How much of the text the pieces so far took.
+    done: usize,
+    /// Where the current command starts: after the last `|` or `[` of the code so far.
+    command: usize,
 }
 
 impl<'a> Iterator for Pieces<'a> {
     type Item = Piece<'a>;
 
     fn next(&mut self) -> Option<Piece<'a>> {
-        let rest = self.rest;
+        let rest = &self.text[self.done..];
         if rest.is_empty() {
             return None;
         }
-        let (piece, len) = if let Some(comment) = rest.strip_prefix("```") {
+        let piece = if let Some(comment) = rest.strip_prefix("```") {
             let len = comment.find("```").map_or(rest.len(), |end| end + 6);
-            (Piece::Comment(&rest[..len]), len)
+            Piece::Comment(&rest[..len])
         } else if rest.starts_with('"') {
-            let len = quoted_len(rest);
-            (Piece::Quoted(&rest[..len]), len)
+            let quoted = &rest[..quoted_len(rest)];
+            let command = &self.text[self.command..self.done];
+            if is_search_argument(command) { Piece::Search(quoted) } else { Piece::Quoted(quoted) }
         } else if let Some(call) = rest.starts_with('`').then(|| call(rest)).flatten() {
-            let len = call.text.len();
-            (Piece::Call(call), len)
+            Piece::Call(call)
         } else {
-            // Up to the next quote or backtick; a backtick opening no call is code.
-            let len = rest.bytes().skip(1).position(|b| b == b'"' || b == b'`').map_or(rest.len(), |p| p + 1);
-            (Piece::Code(&rest[..len]), len)
+            let code = &rest[..code_len(rest)];
+            if let Some(start) = code.rfind(['|', '[']) {
+                self.command = self.done + start + 1;
+            }
+            Piece::Code(code)
         };
-        self.rest = &rest[len..];
+        self.done += piece.text().len();
         Some(piece)
     }
+}
+
+/// Whether a quoted value after `command` (its text from its start up to the quote) is a search
+/// Splunk runs: the `search=` argument of `map`.
+fn is_search_argument(command: &str) -> bool {
+    let mut words = command.split_whitespace();
+    let is_map = words.next().is_some_and(|name| name.eq_ignore_ascii_case("map"));
+    let Some(before) = command.trim_end().strip_suffix('=') else { return false };
+    let before = before.trim_end();
+    let argument_start = before.rfind(|c: char| c.is_whitespace()).map_or(0, |space| space + 1);
+    is_map && before[argument_start..].eq_ignore_ascii_case("search")
+}
+
+/// The text a double-quoted value stands for: its quotes removed and its escapes (`\"`, `\\`)
+/// undone; other backslashes stay, as Splunk keeps them.
+pub fn unquote(quoted: &str) -> String {
+    let mut text = String::with_capacity(quoted.len());
+    let mut chars = quoted.strip_prefix('"').unwrap_or(quoted).chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => break,
+            '\\' => match chars.clone().next() {
+                Some(next @ ('"' | '\\')) => {
+                    text.push(next);
+                    chars.next();
+                }
+                _ => text.push(c),
+            },
+            c => text.push(c),
+        }
+    }
+    text
+}
+
+/// `text` as a double-quoted value: quotes and backslashes escaped.
+pub fn quote(text: &str) -> String {
+    let mut quoted = String::with_capacity(text.len() + 2);
+    quoted.push('"');
+    for c in text.chars() {
+        if matches!(c, '"' | '\\') {
+            quoted.push('\\');
+        }
+        quoted.push(c);
+    }
+    quoted.push('"');
+    quoted
+}
+
+/// The keys (`name`, `name(N)`) of the macros `text` calls, in the searches it runs too (`map`'s
+/// strings), in order, without repeats.
+pub fn called_macros(text: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    for piece in pieces(text) {
+        match piece {
+            Piece::Call(call) => keys.push(call.key()),
+            Piece::Search(quoted) => keys.extend(called_macros(&unquote(quoted))),
+            _ => {}
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    keys.retain(|key| seen.insert(key.clone()));
+    keys
+}
+
+/// The length of the code `text` starts with: up to the next quote or backtick that is not
+/// escaped. Its first character is code whatever it is (a backtick opening no call, say).
+fn code_len(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if escapes(bytes.get(i + 1)) => i += 2,
+            b'"' | b'`' if i > 0 => return i,
+            _ => i += 1,
+        }
+    }
+    bytes.len()
+}
+
+/// Whether a backslash before `next` escapes it: SPL's escapes are `\"` and `\\`.
+fn escapes(next: Option<&u8>) -> bool {
+    matches!(next, Some(b'"' | b'\\'))
 }
 
 /// The length of the double-quoted value `text` starts with, quotes included. A backslash
@@ -140,6 +236,10 @@ fn arguments(text: &str) -> Option<(Vec<&str>, usize)> {
                 i += quoted_len(&text[i..]);
                 continue;
             }
+            b'\\' if escapes(bytes.get(i + 1)) => {
+                i += 2;
+                continue;
+            }
             b'`' => return None,
             b'(' => depth += 1,
             b')' if depth == 0 => {
@@ -162,15 +262,23 @@ fn arguments(text: &str) -> Option<(Vec<&str>, usize)> {
     None
 }
 
-/// The text with quoted values, comments and macro calls blanked out: what SPL commands
-/// (`lookup`, `inputlookup`...) are searched for in.
+/// The text with quoted values, comments and macro calls blanked out, and the searches `map`
+/// runs in their place: what SPL commands (`lookup`, `inputlookup`...) are searched for in.
 pub fn code_only(text: &str) -> String {
-    pieces(text)
-        .map(|piece| match piece {
-            Piece::Code(code) => code,
-            _ => " ",
-        })
-        .collect()
+    let mut code = String::with_capacity(text.len());
+    for piece in pieces(text) {
+        match piece {
+            Piece::Code(text) => code.push_str(text),
+            // The search a `map` runs has commands of its own.
+            Piece::Search(quoted) => {
+                code.push(' ');
+                code.push_str(&code_only(&unquote(quoted)));
+                code.push(' ');
+            }
+            _ => code.push(' '),
+        }
+    }
+    code
 }
 
 #[cfg(test)]
@@ -236,6 +344,58 @@ mod tests {
     #[test]
     fn code_only_blanks_everything_but_code() {
         assert_eq!(code_only(r#"a "b" ```c``` `d` e"#), "a       e");
+        assert_eq!(
+            code_only(r#"| map search="search `m` | lookup t x" | e"#),
+            "| map search= search   | lookup t x  | e"
+        );
+    }
+
+    /// ESCU's `kubernetes_create_or_update_privileged_pod` (issue 23): `\"` outside a quoted
+    /// value is a literal quote, so the search's last macro is still a call.
+    #[test]
+    fn escaped_quotes_outside_quoted_values_open_nothing() {
+        let search = r#"`kube_audit` objectRef.resource=pods requestObject.metadata.annotations.kubectl.kubernetes.io/last-applied-configuration=*\"privileged\":true* | fillnull | stats count by verb | `kubernetes_create_or_update_privileged_pod_filter`"#;
+        let names: Vec<String> = calls(search).into_iter().map(|(name, _)| name).collect();
+        assert_eq!(names, vec!["kube_audit", "kubernetes_create_or_update_privileged_pod_filter"]);
+        assert!(!pieces(search).any(|p| matches!(p, Piece::Quoted(_))));
+        // An escaped backslash escapes nothing more: the quote after it opens a value.
+        assert_eq!(calls(r#"a=\\"`m`" `n`"#), vec![("n".to_string(), vec![])]);
+        assert_eq!(calls(r#"`m(a\"b, c)`"#), vec![("m".to_string(), vec![r#"a\"b"#, "c"])]);
+        assert_eq!(calls(r#"`m(a\"b)` \"`n`"#), vec![("m".to_string(), vec![r#"a\"b"#]), ("n".to_string(), vec![])]);
+        for text in [r#"\"#, r#"x\"#, r#"\""#, r#"\\"#, r#"\`m`"#] {
+            assert_eq!(pieces(text).map(|p| p.text()).collect::<String>(), text);
+        }
+    }
+
+    #[test]
+    fn map_search_strings_are_searches() {
+        let searches = |text: &'static str| -> Vec<&'static str> {
+            pieces(text).filter_map(|p| if let Piece::Search(s) = p { Some(s) } else { None }).collect()
+        };
+        assert_eq!(searches(r#"x | map search="search `m` a=$b$" maxsearches=5"#), vec![r#""search `m` a=$b$""#]);
+        assert_eq!(searches(r#"x [|MAP maxsearches=2 Search = "s"]"#), vec![r#""s""#]);
+        assert_eq!(
+            searches(r#"|map search="a" | eval search="b" | map x="c" | mapx search="d" | map research="e""#),
+            vec![r#""a""#]
+        );
+        assert_eq!(searches(r#"| map search="unterminated"#), vec![r#""unterminated"#]);
+    }
+
+    #[test]
+    fn quoted_values_unquote_and_quote_back() {
+        assert_eq!(unquote(r#""a \"b\" c\\d \w""#), r#"a "b" c\d \w"#);
+        assert_eq!(unquote(r#""open"#), "open");
+        assert_eq!(unquote(r#""a" tail"#), "a");
+        assert_eq!(quote(r#"a "b" c\d"#), r#""a \"b\" c\\d""#);
+        for text in ["", r#"x="y""#, r#"\"#, r#"\\\""#, "é`m`"] {
+            assert_eq!(unquote(&quote(text)), text);
+        }
+    }
+
+    #[test]
+    fn called_macros_include_those_of_the_searches_map_runs() {
+        let search = r#"`a` | map search="search `b(1)` x=\"`c`\" | `a`" | eval q="`d`""#;
+        assert_eq!(called_macros(search), vec!["a", "b(1)"]);
     }
 
     #[test]
