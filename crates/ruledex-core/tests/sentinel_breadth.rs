@@ -4,10 +4,9 @@
 #![allow(clippy::unwrap_used)] // a test panics on data that is not what it expects, by design
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use jsonschema::Validator;
 use ruledex_core::export::{ExportContext, PlatformFormat};
 use ruledex_core::ids::TechniqueId;
 use ruledex_core::ingest::{IngestedSource, ingest};
@@ -16,7 +15,7 @@ use ruledex_core::sources::Format;
 use serde_json::{Value, json};
 
 mod common;
-use common::{attack, shared, spec};
+use common::{arm_validator, assert_valid, attack, shared, spec};
 
 fn root() -> PathBuf {
     shared().join("corpus-extra/azure-sentinel-breadth")
@@ -183,44 +182,6 @@ fn hunting_queries() -> Vec<&'static Detection> {
     sentinel().detections.iter().filter(|d| d.rule.rule_type == Some(RuleType::Hunt)).collect()
 }
 
-/// Microsoft's published specification of saved searches (tests/fixtures/export, MIT; see its
-/// LICENSE file beside it).
-fn saved_search_spec() -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/export/savedsearches-2025-02-01.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// The validator of a saved search's body (`etag` and `properties`) from the specification's
-/// `SavedSearch`. Its `allOf` names ARM's common ProxyResource (read-only `id`, `name`, `type`,
-/// in a file of another specification), which a template sets through its own `name` and `type`:
-/// that reference is left out.
-fn saved_search_validator(spec: &Value) -> Validator {
-    let mut definitions = spec["definitions"].clone();
-    definitions["SavedSearch"].as_object_mut().unwrap().remove("allOf");
-    let schema = json!({ "$ref": "#/definitions/SavedSearch", "definitions": definitions });
-    jsonschema::validator_for(&schema).expect("schema builds")
-}
-
-/// The specification allows properties it does not name; the export writes none: every key of
-/// `instance` is one `definition` declares, down through its references and lists.
-fn assert_only_declared(instance: &Value, definition: &Value, spec: &Value, at: &str) {
-    let resolved = match definition.get("$ref").and_then(Value::as_str) {
-        Some(reference) => &spec["definitions"][reference.trim_start_matches("#/definitions/")],
-        None => definition,
-    };
-    match instance {
-        Value::Object(map) => {
-            for (key, value) in map {
-                let declared = &resolved["properties"][key];
-                assert!(!declared.is_null(), "{at}: `{key}` is not in the specification");
-                assert_only_declared(value, declared, spec, &format!("{at}.{key}"));
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|item| assert_only_declared(item, &resolved["items"], spec, at)),
-        _ => {}
-    }
-}
-
 #[test]
 fn hunting_queries_deploy_as_saved_searches_microsoft_specifies() {
     let hunts = hunting_queries();
@@ -238,8 +199,7 @@ fn hunting_queries_deploy_as_saved_searches_microsoft_specifies() {
     );
     let resources = template["resources"].as_array().unwrap();
     assert_eq!(resources.len(), hunts.len() - skipped.len());
-    let spec = saved_search_spec();
-    let validator = saved_search_validator(&spec);
+    let validator = arm_validator();
     let files = sample_files();
     for (resource, address) in resources.iter().zip(&export.included) {
         let detection = hunts.iter().find(|d| d.address() == *address).unwrap();
@@ -248,11 +208,15 @@ fn hunting_queries_deploy_as_saved_searches_microsoft_specifies() {
         assert_eq!(resource["type"], "Microsoft.OperationalInsights/workspaces/savedSearches");
         assert_eq!(resource["apiVersion"], "2025-02-01");
         assert_eq!(resource["name"], format!("[concat(parameters('workspace'), '/{guid}')]"));
-        let body = json!({ "etag": resource["etag"], "properties": resource["properties"] });
-        let errors: Vec<String> =
-            validator.iter_errors(&body).map(|e| format!("{e} at {}", e.instance_path())).collect();
-        assert!(errors.is_empty(), "{address}: {errors:#?}");
-        assert_only_declared(&body, &json!({ "$ref": "#/definitions/SavedSearch" }), &spec, address);
+        assert_valid(&validator, resource, address);
+        // The schema matches by API version: the alert rules' version declares no saved search.
+        let mut elsewhere = resource.clone();
+        elsewhere["apiVersion"] = json!("2025-09-01");
+        assert!(!validator.is_valid(&elsewhere), "{address}");
+        // Nor does a saved search take an alert rule's `description`: tags carry it.
+        let mut undeclared = resource.clone();
+        undeclared["properties"]["description"] = json!("text");
+        assert!(!validator.is_valid(&undeclared), "{address}");
         let properties = &resource["properties"];
         assert_eq!(resource["etag"], "*");
         assert_eq!(properties["category"], "Hunting Queries");
@@ -277,6 +241,41 @@ fn hunting_queries_deploy_as_saved_searches_microsoft_specifies() {
         let techniques = list(upstream.get("relevantTechniques")).join(",");
         assert_eq!(tags.get("techniques").copied().unwrap_or_default(), techniques, "{address}");
     }
+}
+
+/// Analytic rules and hunting queries of the whole sample in one template: every resource is one
+/// Microsoft's specs allow for its type and API version, and what is left out says why.
+#[test]
+fn the_whole_sample_deploys_as_resources_microsoft_specifies() {
+    let all: Vec<&Detection> = sentinel().detections.iter().collect();
+    let export = PlatformFormat::SentinelArm.writer().write(&all, &ExportContext::default()).expect("an export");
+    let template: Value = serde_json::from_slice(&export.files[0].bytes).expect("the template is JSON");
+    let resources = template["resources"].as_array().unwrap();
+    assert_eq!(resources.len() + export.skipped.len(), all.len());
+    let validator = arm_validator();
+    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+    for (resource, address) in resources.iter().zip(&export.included) {
+        assert_valid(&validator, resource, address);
+        let kind = format!("{} {}", resource["type"].as_str().unwrap(), resource["kind"].as_str().unwrap_or_default());
+        *kinds.entry(kind).or_default() += 1;
+    }
+    let kinds: Vec<(&str, usize)> = kinds.iter().map(|(kind, n)| (kind.as_str(), *n)).collect();
+    assert_eq!(
+        kinds,
+        [
+            ("Microsoft.OperationalInsights/workspaces/providers/alertRules NRT", 2),
+            ("Microsoft.OperationalInsights/workspaces/providers/alertRules Scheduled", 129),
+            ("Microsoft.OperationalInsights/workspaces/savedSearches ", 133),
+        ]
+    );
+    // What upstream wrote that a deployment would refuse: IDs that are not GUIDs or that another
+    // file of the sample uses too, scheduled rules without a schedule, tactics Sentinel does not
+    // have ("InitalAccess", "DataDestruction") and techniques that are none (`T1A0007`, `1089`).
+    let count = |said: &str| export.skipped.iter().filter(|s| s.reason.contains(said)).count();
+    let reasons =
+        ["is not a GUID", "has the same ID", "needs `queryFrequency`", "is not one Sentinel has", "not a technique"];
+    assert_eq!(reasons.map(count), [4, 7, 3, 2, 2], "{:#?}", export.skipped);
+    assert_eq!(export.skipped.len(), 18);
 }
 
 #[test]

@@ -12,8 +12,8 @@ use super::{TACTICS, description, strings};
 use crate::ids::TechniqueId;
 use crate::model::Detection;
 
-/// The newest GA API version of Log Analytics; its saved search schema is the same from
-/// 2020-08-01 to 2025-02-01.
+/// A GA API version of Log Analytics, long deployed; its saved search schema is the same from
+/// 2020-08-01 to the newest, 2025-07-01.
 const API_VERSION: &str = "2025-02-01";
 /// The category Sentinel lists as hunting queries.
 const CATEGORY: &str = "Hunting Queries";
