@@ -23,7 +23,7 @@ pub enum Format {
     SplunkEscu,
     /// Elastic detection-rules (TOML), building blocks and hunting queries.
     Elastic,
-    /// Microsoft Sentinel analytic rules (YAML + KQL).
+    /// Microsoft Sentinel analytic rules and hunting queries (YAML + KQL).
     Sentinel,
     /// Sublime Security email rules (YAML + MQL).
     Sublime,

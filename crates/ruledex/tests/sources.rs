@@ -94,6 +94,7 @@ fn stats_report_attack_coverage_and_counts_matching_disk_for_every_source() {
         ("sentinel", sentinel_files),
         ("sublime", files_on_disk(&shared.join("corpus/sublime-rules"), "detection-rules", "yml")),
         ("sigma", sigma_files),
+        ("elastic-endpoint", files_on_disk(&shared.join("corpus/elastic-protections-artifacts"), "behavior", "toml")),
     ];
     let sources = stats["sources"].as_array().unwrap();
     for (name, on_disk) in expected {
@@ -107,6 +108,9 @@ fn stats_report_attack_coverage_and_counts_matching_disk_for_every_source() {
         }
         assert!(attack["mapped_detections"].as_u64().unwrap() > 0, "{}", source["name"]);
     }
+    // Elastic Defend's 1,314 behavior rules, every one read (issue 25).
+    let endpoint = sources.iter().find(|s| s["name"] == "elastic-endpoint").unwrap();
+    assert_eq!((endpoint["detections"].as_u64(), endpoint["failures"].as_array().map(Vec::len)), (Some(1314), Some(0)));
     let sentinel = sources.iter().find(|s| s["name"] == "sentinel").unwrap();
     let failures: Vec<&str> = sentinel["failures"].as_array().unwrap().iter().map(|f| field(f, "reason")).collect();
     // Nine sample files are invalid YAML upstream, four are placeholders left where content
