@@ -10,12 +10,12 @@ use std::sync::OnceLock;
 use ruledex_core::export::{ExportContext, PlatformFormat};
 use ruledex_core::ids::TechniqueId;
 use ruledex_core::ingest::{IngestedSource, ingest};
-use ruledex_core::model::{Detection, Language, MappedBy, RuleType, SourceKind};
+use ruledex_core::model::{Detection, Language, RuleType, SourceKind};
 use ruledex_core::sources::Format;
 use serde_json::{Value, json};
 
 mod common;
-use common::{arm_validator, assert_valid, attack, shared, spec};
+use common::{arm_validator, assert_valid, attack, revoked_techniques, shared, spec};
 
 fn root() -> PathBuf {
     shared().join("corpus-extra/azure-sentinel-breadth")
@@ -119,21 +119,25 @@ fn scalar_text(value: &Value) -> Option<String> {
 }
 
 /// Each detection's techniques are what its file's `relevantTechniques` names (one hunting query
-/// spells the key `technique`, read alike), revoked IDs followed to their replacements; what
+/// spells the key `technique`, read alike), revoked IDs followed to their replacements (as the
+/// ATT&CK bundle's `revoked-by` relationships say, read apart from ruledex); what
 /// names no technique there (`T1A0007`, `1089`) is kept among the unresolved tags. Counted over
 /// every detection of the sample: no disagreement.
 #[test]
 fn technique_sets_equal_relevant_techniques() {
     let files = sample_files();
     let mut disagreements = Vec::new();
+    let mut revoked = 0;
     for detection in &sentinel().detections {
         let upstream = fields(&files[&detection.rule.path]);
         let mut listed = list(upstream.get("relevantTechniques"));
         listed.extend(list(upstream.get("technique")));
         listed.extend(list(upstream.get("tags")).into_iter().filter(|t| t.parse::<TechniqueId>().is_ok()));
         let (ids, others): (Vec<_>, Vec<_>) = listed.iter().partition(|t| t.parse::<TechniqueId>().is_ok());
+        let canonical = ids.iter().map(|t| t.parse::<TechniqueId>().unwrap().to_string());
+        let replaced = canonical.inspect(|id| revoked += usize::from(revoked_techniques().contains_key(id)));
         let expected: BTreeSet<TechniqueId> =
-            ids.iter().map(|t| attack().map_technique(t.parse().unwrap(), t, MappedBy::Vendor).id).collect();
+            replaced.map(|id| revoked_techniques().get(&id).unwrap_or(&id).parse().unwrap()).collect();
         let found: BTreeSet<TechniqueId> = detection.techniques.iter().map(|m| m.id).collect();
         let unresolved_kept = others.iter().all(|t| detection.unresolved_tags.contains(t));
         if found != expected || !unresolved_kept {
@@ -141,6 +145,9 @@ fn technique_sets_equal_relevant_techniques() {
         }
     }
     assert_eq!(disagreements, Vec::<String>::new());
+    // Seven hunting queries name a technique ATT&CK v18.1 revoked (`T1188` is now T1090.003,
+    // `T1574.002` T1574.001...): each is listed under its replacement.
+    assert_eq!(revoked, 7);
 }
 
 #[test]

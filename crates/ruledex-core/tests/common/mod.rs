@@ -1,5 +1,6 @@
 //! What the integration tests share: where the real upstream corpora and ATT&CK bundles are.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -44,6 +45,45 @@ pub fn attack() -> &'static AttackCatalog {
         ];
         let refs: Vec<(Domain, &Path)> = bundles.iter().map(|(d, p)| (*d, p.as_path())).collect();
         AttackCatalog::load(&refs).expect("ATT&CK bundles in ../shared/attack")
+    })
+}
+
+/// Each revoked Enterprise technique with the technique that replaces it, read from the bundle's
+/// `revoked-by` relationships here, apart from ruledex's loader, so that the tests comparing a
+/// source's techniques with its files check the replacement too. Chains are followed.
+#[allow(dead_code)] // used by the tests comparing techniques with upstream files
+pub fn revoked_techniques() -> &'static BTreeMap<String, String> {
+    static REVOKED: OnceLock<BTreeMap<String, String>> = OnceLock::new();
+    REVOKED.get_or_init(|| {
+        let path = shared().join("attack/enterprise-attack.json");
+        let bundle: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let objects = bundle["objects"].as_array().unwrap();
+        let external_id = |object: &serde_json::Value| {
+            let references = object["external_references"].as_array()?;
+            let attack = references.iter().find(|r| r["source_name"] == "mitre-attack")?;
+            Some((object["id"].as_str()?.to_string(), attack["external_id"].as_str()?.to_string()))
+        };
+        let ids: BTreeMap<String, String> =
+            objects.iter().filter(|o| o["type"] == "attack-pattern").filter_map(external_id).collect();
+        let by: BTreeMap<&str, &str> = objects
+            .iter()
+            .filter(|o| o["type"] == "relationship" && o["relationship_type"] == "revoked-by")
+            .filter_map(|r| {
+                Some((ids.get(r["source_ref"].as_str()?)?.as_str(), ids.get(r["target_ref"].as_str()?)?.as_str()))
+            })
+            .collect();
+        // Bounded, in case upstream ever writes a cycle.
+        let follow = |revoked: &str| {
+            let mut current = revoked;
+            for _ in 0..8 {
+                match by.get(current) {
+                    Some(next) => current = next,
+                    None => break,
+                }
+            }
+            current.to_string()
+        };
+        by.keys().map(|revoked| (revoked.to_string(), follow(revoked))).collect()
     })
 }
 
