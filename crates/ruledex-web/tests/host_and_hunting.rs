@@ -1,9 +1,11 @@
 //! Elastic Defend's endpoint rules and Sentinel's hunting queries on the pages of the catalog of
 //! every corpus in ../shared (issues 25 and 29).
 
+use std::collections::BTreeSet;
+
 use scraper::ElementRef;
 
-use crate::util::{select, shared_server};
+use crate::util::{select, shared, shared_server};
 
 fn card<'a>(html: &'a scraper::Html, title: &str) -> ElementRef<'a> {
     html.select(&select("article.card"))
@@ -15,9 +17,40 @@ fn text(card: &ElementRef, selector: &str) -> String {
     card.select(&select(selector)).map(|e| e.text().collect::<String>()).collect::<Vec<_>>().join(" | ")
 }
 
+/// The names of the Sentinel sample's hunting queries whose `relevantTechniques` name `technique`
+/// or one of its sub-techniques, read from the files.
+fn sentinel_hunts_tagged(technique: &str) -> BTreeSet<String> {
+    let root = shared().join("corpus-extra/azure-sentinel-breadth");
+    let hunting = |path: &std::path::Path| {
+        let relative = path.strip_prefix(&root).unwrap().to_string_lossy().into_owned();
+        relative.starts_with("Hunting Queries/") || relative.split('/').nth(2) == Some("Hunting Queries")
+    };
+    let mut names = BTreeSet::new();
+    for entry in walkdir::WalkDir::new(&root).into_iter().filter_map(Result::ok) {
+        if !entry.file_type().is_file() || !hunting(entry.path()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(entry.path()).unwrap();
+        let Ok(fields) = serde_saphyr::from_str::<serde_json::Value>(&text) else { continue };
+        let tagged = fields["relevantTechniques"].as_array().into_iter().flatten().filter_map(|t| t.as_str());
+        if fields["query"].is_string() && tagged.map(str::trim).any(|t| t.split('.').next() == Some(technique)) {
+            names.insert(fields["name"].as_str().unwrap().trim().to_string());
+        }
+    }
+    names
+}
+
 #[test]
 fn t1090_lists_sentinel_hunting_queries_with_their_badge_and_filter() {
     let html = shared_server().get("/techniques/T1090?type=hunt&vendor=Microsoft").ok().html();
+    let shown: BTreeSet<String> = html
+        .select(&select("article.card:not([hidden])"))
+        .filter(|c| c.value().attr("data-type") == Some("hunt"))
+        .map(|c| text(&c, "h3 a"))
+        .collect();
+    let tagged = sentinel_hunts_tagged("T1090");
+    assert!(!tagged.is_empty());
+    assert_eq!(shown, tagged, "every hunting query tagged T1090 or a sub-technique upstream, and only those");
     let hunt = card(&html, "Establishing internal proxies");
     assert!(hunt.value().attr("hidden").is_none(), "the filter keeps it");
     assert_eq!(hunt.value().attr("data-type"), Some("hunt"));
@@ -76,4 +109,16 @@ fn coverage_counts_elastic_defend_like_any_source() {
         .map(|t| t["id"].as_str().unwrap())
         .collect::<Vec<_>>();
     assert!(covered.contains(&"T1053") && covered.len() > 90, "{} covered", covered.len());
+    // The coverage page offers it among the sources a user ticks, as a vendor's.
+    let page = shared_server().get("/coverage?have=elastic-endpoint").ok().html();
+    let offered =
+        page.select(&select("input[name=have]")).find(|i| i.value().attr("value") == Some("elastic-endpoint"));
+    let offered = offered.expect("a checkbox for elastic-endpoint");
+    assert!(offered.value().attr("checked").is_some());
+    let label = offered.parent().and_then(ElementRef::wrap).map(|l| l.text().collect::<String>()).unwrap_or_default();
+    assert!(label.contains("Vendor-native"), "{label:?}");
+    assert_eq!(
+        page.select(&select("tr.gap")).count(),
+        coverage["techniques"].as_array().unwrap().len() - covered.len()
+    );
 }
