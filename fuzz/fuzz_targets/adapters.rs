@@ -1,8 +1,9 @@
 //! Every format adapter must return rules or errors, never panic, on any text.
 //! The first byte picks the adapter (its low four bits) and the path's folder (its high bits:
-//! a rules folder, a deprecated one, or Sentinel's hunting queries); the rest is the file. It is also every support file a format reads beside its rules (Panther's Python next to
-//! the rule, a helper, a saved query, `deprecated.txt`), so those readers are fuzzed too, next to a
-//! fixed saved query and helper that fuzzed rules can name.
+//! a rules folder, a deprecated one, or Sentinel's hunting queries); the rest is the file. It is
+//! also every support file a format reads beside its rules (Panther's Python next to the rule, a
+//! helper, a saved query, `deprecated.txt`), so those readers are fuzzed too, next to a fixed
+//! saved query and helper that fuzzed rules can name.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
