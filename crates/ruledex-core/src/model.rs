@@ -318,25 +318,6 @@ pub struct ResponseAction {
     pub optional: bool,
 }
 
-impl fmt::Display for ResponseAction {
-    /// "kill process tree on process.entity_id (sequence event 2, optional)".
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let tree = if self.tree { " tree" } else { "" };
-        write!(f, "{}{tree} on {}", self.action.replace('_', " "), self.field)?;
-        let mut notes = Vec::new();
-        if self.event > 0 {
-            notes.push(format!("sequence event {}", self.event + 1));
-        }
-        if self.optional {
-            notes.push("optional".to_string());
-        }
-        if !notes.is_empty() {
-            write!(f, " ({})", notes.join(", "))?;
-        }
-        Ok(())
-    }
-}
-
 /// What happened to a detection between two syncs (see `crate::history`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -722,15 +703,6 @@ mod tests {
         }
         let back: Detection = serde_json::from_value(value).unwrap();
         assert_eq!(back, detection);
-    }
-
-    #[test]
-    fn response_actions_read_as_phrases() {
-        let kill =
-            ResponseAction { action: "kill_process".into(), field: "process.entity_id".into(), ..Default::default() };
-        assert_eq!(kill.to_string(), "kill process on process.entity_id");
-        let tree = ResponseAction { tree: true, event: 1, optional: true, ..kill };
-        assert_eq!(tree.to_string(), "kill process tree on process.entity_id (sequence event 2, optional)");
     }
 
     #[test]

@@ -4,12 +4,13 @@
 
 mod util;
 
+mod bounded;
 mod browser;
 mod coverage;
 mod hardening;
 mod history;
 mod host_and_hunting;
 mod http;
-mod mcp;
 mod openapi;
+mod openapi_fuzz;
 mod security;

@@ -56,8 +56,9 @@ pub fn revoked_techniques() -> &'static BTreeMap<String, String> {
     static REVOKED: OnceLock<BTreeMap<String, String>> = OnceLock::new();
     REVOKED.get_or_init(|| {
         let path = shared().join("attack/enterprise-attack.json");
-        let bundle: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        let objects = bundle["objects"].as_array().unwrap();
+        let text = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let bundle: serde_json::Value = serde_json::from_slice(&text).expect("the bundle is JSON");
+        let objects = bundle["objects"].as_array().expect("a STIX bundle's objects");
         let external_id = |object: &serde_json::Value| {
             let references = object["external_references"].as_array()?;
             let attack = references.iter().find(|r| r["source_name"] == "mitre-attack")?;
