@@ -5,7 +5,7 @@
 #   bench/resync.sh [RUNS]     (default 7 runs)
 #
 # It copies the test data's corpora (../shared, or $RULEDEX_TEST_DATA) into a temporary folder,
-# so one rule file can be edited, and syncs all eight sources of examples/local-mirrors.toml from
+# so one rule file can be edited, and syncs every source of examples/local-mirrors.toml from
 # there. Per run, each timed as the whole `ruledex sync` process (GNU time):
 #   full       a sync from scratch (no catalog): what every sync cost before incremental syncs
 #   unchanged  a re-sync with nothing changed upstream (goal < 0.3 s)

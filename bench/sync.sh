@@ -25,7 +25,10 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 : > "$data/wall"; : > "$data/rss"; : > "$data/attack"; : > "$data/parse"; : > "$data/store"; : > "$data/floor"
 for i in $(seq "$runs"); do
   start=$(date +%s.%N)
-  for root in $roots; do find "$root" -type f \( -name '*.yml' -o -name '*.yaml' -o -name '*.toml' -o -name '*.yaral' -o -name '*.md' \) -print0 | xargs -0 cat > /dev/null; done
+  # One root a line (a path may hold spaces); extensions in any case (Sentinel writes `.YAML`).
+  while IFS= read -r root; do
+    find "$root" -type f \( -iname '*.yml' -o -iname '*.yaml' -o -name '*.toml' -o -name '*.yaral' -o -name '*.md' \) -print0 | xargs -0 cat > /dev/null
+  done <<< "$roots"
   end=$(date +%s.%N)
   awk -v a="$start" -v b="$end" 'BEGIN {print b - a}' >> "$data/floor"
 

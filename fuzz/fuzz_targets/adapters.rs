@@ -1,8 +1,9 @@
 //! Every format adapter must return rules or errors, never panic, on any text.
-//! The first byte picks the adapter and the path's folder (deprecated or not); the rest is the
-//! file. It is also every support file a format reads beside its rules (Panther's Python next to
-//! the rule, a helper, a saved query, `deprecated.txt`), so those readers are fuzzed too, next to a
-//! fixed saved query and helper that fuzzed rules can name.
+//! The first byte picks the adapter (its low four bits) and the path's folder (its high bits:
+//! a rules folder, a deprecated one, or Sentinel's hunting queries); the rest is the file. It is
+//! also every support file a format reads beside its rules (Panther's Python next to the rule, a
+//! helper, a saved query, `deprecated.txt`), so those readers are fuzzed too, next to a fixed
+//! saved query and helper that fuzzed rules can name.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -14,8 +15,12 @@ const HELPER: &str = "import fuzz\n";
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else { return };
     let Ok(text) = std::str::from_utf8(rest) else { return };
-    let format = Format::ALL[usize::from(selector) % Format::ALL.len()];
-    let folder = if selector & 0x80 == 0 { "rules/x" } else { "deprecated/_deprecated" };
+    let format = Format::ALL[usize::from(selector & 0x0f) % Format::ALL.len()];
+    let folder = match selector & 0xc0 {
+        0x00 => "rules/x",
+        0x40 => "Hunting Queries/x",
+        _ => "deprecated/_deprecated",
+    };
     let path = format!("{folder}/fuzz.yml");
     let support = Support::new([
         (format!("{folder}/fuzz.py"), text.to_string()),

@@ -65,10 +65,11 @@ fn main() {
     for case in &suite.cases {
         let results = case.search(&catalog);
         let precision = case.precision_at_10(&results);
+        let r_precision = case.r_precision(&results);
         let (p50, p95, on_cpu) = latency(&catalog, case);
         let expected = format!("{}/{}", case.first_page.len() - case.missing(&results).len(), case.first_page.len());
         println!(
-            "{:<40} {:>5} results   expected on page 1 {expected:>5}   P@10 {precision:>4.2}   median {:>7.3} ms   p95 {:>7.3} ms   on CPU {:>7.3} ms",
+            "{:<40} {:>5} results   expected on page 1 {expected:>5}   P@10 {precision:>4.2}   R-prec {r_precision:>4.2}   median {:>7.3} ms   p95 {:>7.3} ms   on CPU {:>7.3} ms",
             format!("{:?}", case.query),
             results.total,
             ms(p50),

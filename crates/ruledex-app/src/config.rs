@@ -485,6 +485,10 @@ mod tests {
         let config = Config::builtin();
         let gits: Vec<_> = config.sources.iter().map(|s| s.git.as_deref().unwrap()).collect();
         assert!(gits.contains(&"https://github.com/chronicle/detection-rules"));
+        let upstream =
+            |format: Format| config.sources.iter().find(|s| s.format == format).and_then(|s| s.git.as_deref());
+        assert!(Format::ALL.iter().all(|format| upstream(*format).is_some()), "a default source for every format");
+        assert_eq!(upstream(Format::ElasticEndpoint), Some("https://github.com/elastic/protections-artifacts"));
         assert!(matches!(config.attack.enterprise, Location::Url(_)));
         config.validate().unwrap();
     }

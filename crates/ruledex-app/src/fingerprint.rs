@@ -4,8 +4,8 @@
 //! A git source is its commit (ruledex's own checkout holds exactly the commit's files). A local
 //! directory may change without a commit, so it is the sorted list of the sizes and
 //! modification times of every file its format reads, support files included, with its commit
-//! when known; no file is opened. Both include the source's settings and ruledex's version, so
-//! changing either reads the source again. ATT&CK is the configured release and each bundle's
+//! when known; no file is opened. Both include the source's settings, the files its format reads
+//! and ruledex's version, so changing any of them reads the source again. ATT&CK is the configured release and each bundle's
 //! path, size and modification time (a downloaded bundle is rewritten only when it changed).
 
 use std::path::Path;
@@ -22,15 +22,16 @@ use crate::fetch::Tree;
 pub fn source(source: &SourceConfig, tree: &Tree) -> Result<String> {
     let settings = serde_json::to_string(source)?;
     let root = tree.root.to_string_lossy();
+    let adapter = source.format.adapter();
+    let patterns: Vec<&str> = adapter.patterns().iter().chain(adapter.support_patterns()).copied().collect();
     let mut parts: Vec<Vec<u8>> = vec![
         env!("CARGO_PKG_VERSION").into(),
         settings.into(),
         root.as_bytes().to_vec(),
         tree.commit.clone().unwrap_or_default().into(),
+        patterns.join("\0").into(),
     ];
     if source.git.is_none() {
-        let adapter = source.format.adapter();
-        let patterns: Vec<&str> = adapter.patterns().iter().chain(adapter.support_patterns()).copied().collect();
         let limits = source.limits();
         let mut walker = Walker::new(&tree.root, limits.max_file_bytes, limits.max_source_bytes)?;
         let listing = walker.listing(&patterns).with_context(|| format!("cannot list {root}"))?;

@@ -23,7 +23,7 @@ pub enum Format {
     SplunkEscu,
     /// Elastic detection-rules (TOML), building blocks and hunting queries.
     Elastic,
-    /// Microsoft Sentinel analytic rules (YAML + KQL).
+    /// Microsoft Sentinel analytic rules and hunting queries (YAML + KQL).
     Sentinel,
     /// Sublime Security email rules (YAML + MQL).
     Sublime,
@@ -33,6 +33,8 @@ pub enum Format {
     KqlMarkdown,
     /// Panther analysis items: Python streaming rules, scheduled rules over SQL, correlation rules.
     Panther,
+    /// Elastic Defend's endpoint behavior rules (TOML + EQL), which run on the host.
+    ElasticEndpoint,
 }
 
 impl Format {
@@ -45,6 +47,7 @@ impl Format {
         Format::Sigma,
         Format::KqlMarkdown,
         Format::Panther,
+        Format::ElasticEndpoint,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,6 +60,7 @@ impl Format {
             Format::Sigma => "sigma",
             Format::KqlMarkdown => "kql-markdown",
             Format::Panther => "panther",
+            Format::ElasticEndpoint => "elastic-endpoint",
         }
     }
 }
@@ -128,6 +132,8 @@ pub enum RuleType {
     NewTerms,
     MachineLearning,
     IndicatorMatch,
+    /// Runs on the host in the vendor's agent (Elastic Defend's behavior rules), not in a SIEM.
+    Endpoint,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -244,6 +250,16 @@ pub struct Rule {
     /// The tests the vendor ships with the rule (Panther's unit tests).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tests: Vec<RuleTest>,
+    /// The rule's own version, as the vendor numbers it (`1.0.22`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// For a rule that runs on the host, the oldest version of the vendor's agent that runs it
+    /// (Elastic Defend's `min_endpoint_version`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_agent_version: Option<String>,
+    /// What the rule does on the host when it matches (Elastic Defend's actions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub response_actions: Vec<ResponseAction>,
     /// Path of the rule file, relative to the source root, with `/` separators.
     pub path: String,
 }
@@ -282,6 +298,24 @@ pub struct RuleTest {
     /// Functions or globals the test replaces, with the value each returns.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub mocks: BTreeMap<String, serde_json::Value>,
+}
+
+/// A response a rule takes where it runs, when it matches: Elastic Defend kills a process, say.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ResponseAction {
+    /// The vendor's name for it (`kill_process`, `rollback`).
+    pub action: String,
+    /// The event field naming what it acts on (`process.entity_id`, `process.parent.entity_id`).
+    pub field: String,
+    /// In a sequence, which of its events holds that field (0: the first).
+    #[serde(default)]
+    pub event: u32,
+    /// It acts on the whole process tree.
+    #[serde(default)]
+    pub tree: bool,
+    /// It runs only where the user's policy turns it on (Elastic's optional actions).
+    #[serde(default)]
+    pub optional: bool,
 }
 
 /// What happened to a detection between two syncs (see `crate::history`).
@@ -529,6 +563,7 @@ wire_names!(RuleType {
     NewTerms => "new_terms", "new terms";
     MachineLearning => "machine_learning", "machine learning";
     IndicatorMatch => "indicator_match", "indicator match";
+    Endpoint => "endpoint", "endpoint";
 });
 
 wire_names!(Severity {

@@ -5,7 +5,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use jsonschema::Validator;
 use regex::Regex;
 use ruledex_core::export::{Export, ExportContext, ExportError, ExportFile, PlatformFormat};
 use ruledex_core::ingest::{IngestedSource, ingest};
@@ -13,7 +12,7 @@ use ruledex_core::model::{Detection, Provenance, Rule, RuleType, SourceKind};
 use ruledex_core::sources::{Format, SourceFile};
 use serde_json::{Map, Value, json};
 
-use crate::common::{enterprise_attack, shared, spec};
+use crate::common::{arm_validator, assert_valid, enterprise_attack, shared, spec};
 
 fn fixture(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
@@ -164,22 +163,6 @@ fn rendered_note(upstream: &str, transform: &Value) -> String {
         }
     }
     note
-}
-
-/// The validator of an alert rule resource, from Microsoft's published API spec as written down
-/// for these tests (tests/fixtures/export/sentinel-alert-rules.schema.json): the kinds each API
-/// version lists, and a Scheduled or NRT rule's properties with their types and value sets;
-/// nothing else allowed.
-fn arm_validator() -> Validator {
-    let schema: Value = serde_json::from_str(&fixture("export/sentinel-alert-rules.schema.json")).expect("schema");
-    jsonschema::validator_for(&schema).expect("schema builds")
-}
-
-#[track_caller]
-fn assert_valid(validator: &Validator, instance: &Value, what: &str) {
-    let errors: Vec<String> =
-        validator.iter_errors(instance).map(|e| format!("{e} at {}", e.instance_path())).collect();
-    assert!(errors.is_empty(), "{what}: {errors:#?}");
 }
 
 /// The ISO 8601 spelling of each duration the Sentinel sample uses.

@@ -183,12 +183,22 @@ fn elastic_queries(text: &str) -> Vec<String> {
     }
 }
 
-/// Every EQL query ruledex shows and writes into Kibana's rule import parses with Elastic's own
-/// parser to what upstream's text of the same rule parses to.
+/// Every EQL query ruledex shows (Elastic Security's rules and hunts, Elastic Defend's endpoint
+/// rules) and writes into Kibana's rule import parses with Elastic's own parser to what
+/// upstream's text of the same rule parses to.
 #[test]
 fn eql_queries_parse_as_upstreams_do() {
-    let (root, source) = read("elastic", Format::Elastic, SourceKind::Vendor, "corpus/elastic-detection-rules");
-    let eql: Vec<&Detection> = source.detections.iter().filter(|d| d.rule.language == Some(Language::Eql)).collect();
+    let sources = [
+        read("elastic", Format::Elastic, SourceKind::Vendor, "corpus/elastic-detection-rules"),
+        read("elastic-endpoint", Format::ElasticEndpoint, SourceKind::Vendor, "corpus/elastic-protections-artifacts"),
+    ];
+    let roots: HashMap<String, &Path> =
+        sources.iter().flat_map(|(root, s)| s.detections.iter().map(|d| (d.address(), root.as_path()))).collect();
+    let eql: Vec<&Detection> = sources
+        .iter()
+        .flat_map(|(_, source)| &source.detections)
+        .filter(|d| d.rule.language == Some(Language::Eql))
+        .collect();
     let export = PlatformFormat::KibanaNdjson.writer().write(&eql, &ExportContext::default()).expect("an export");
     let ndjson = std::str::from_utf8(&export.files[0].bytes).expect("UTF-8");
     let exported: HashMap<&str, String> = export
@@ -203,7 +213,7 @@ fn eql_queries_parse_as_upstreams_do() {
     // (what, ruledex's text, upstream's text): each query of a rule on its own.
     let mut pairs: Vec<(String, String, String)> = Vec::new();
     for detection in &eql {
-        let upstream = elastic_queries(&upstream_file(&root, detection));
+        let upstream = elastic_queries(&upstream_file(roots[&detection.address()], detection));
         let shown = shown_queries(detection);
         assert_eq!(shown.len(), upstream.len(), "{}: one query shown per upstream query", detection.address());
         for (n, (ours, theirs)) in shown.iter().zip(&upstream).enumerate() {
@@ -227,7 +237,7 @@ fn eql_queries_parse_as_upstreams_do() {
         let tally = if what.ends_with("(exported)") { &mut written } else { &mut shown };
         tally.add(what.clone(), clean && same, same);
     }
-    shown.report("EQL, queries shown (Elastic)");
+    shown.report("EQL, queries shown (Elastic Security, Elastic Defend)");
     written.report("EQL, Kibana NDJSON export");
 }
 

@@ -7,11 +7,13 @@ mod oracle;
 
 mod attack;
 mod corpus;
+mod elastic_endpoint;
 mod export;
 mod navigator;
 mod next_release;
 mod oracles;
 mod panther_export;
 mod panther_fixtures;
+mod sentinel_breadth;
 mod splunk_app;
 mod splunk_macros;

@@ -31,7 +31,7 @@ pub use writer::CatalogWriter;
 
 /// Bumped whenever `schema.sql` or a record in `record.rs` changes; a catalog of another
 /// version is refused with a request to run a sync, which rebuilds it.
-pub const SCHEMA_VERSION: i32 = 9;
+pub const SCHEMA_VERSION: i32 = 10;
 
 /// The catalog's file name inside the data directory.
 pub const CATALOG_FILE: &str = "catalog.sqlite";

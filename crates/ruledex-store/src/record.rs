@@ -17,7 +17,8 @@ use std::time::Duration;
 use ruledex_core::attack::{AttackObject, Domain, SoftwareKind, Tactic, Technique, TechniqueUse};
 use ruledex_core::ingest::{AttackCoverage, Failure, SourceReport};
 use ruledex_core::model::{
-    AtlasRef, Dependency, DependencyKind, Detection, Provenance, Query, Rule, RuleTest, TacticRef, TechniqueMapping,
+    AtlasRef, Dependency, DependencyKind, Detection, Provenance, Query, ResponseAction, Rule, RuleTest, TacticRef,
+    TechniqueMapping,
 };
 use serde::{Deserialize, Serialize};
 
@@ -75,6 +76,9 @@ struct RuleRecord {
     /// The tests the rule ships, without their inputs (a column of their own, like the other
     /// long texts): listings say how many there are and what they expect.
     tests: Vec<TestRecord>,
+    version: Option<String>,
+    min_agent_version: Option<String>,
+    response_actions: Vec<ResponseActionRecord>,
     path: String,
 }
 
@@ -82,6 +86,15 @@ struct RuleRecord {
 struct QueryRecord {
     language: Option<String>,
     text: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ResponseActionRecord {
+    action: String,
+    field: String,
+    event: u32,
+    tree: bool,
+    optional: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -193,6 +206,19 @@ impl DetectionRecord {
                     .iter()
                     .map(|t| TestRecord { name: t.name.clone(), expected: t.expected, log_type: t.log_type.clone() })
                     .collect(),
+                version: r.version.clone(),
+                min_agent_version: r.min_agent_version.clone(),
+                response_actions: r
+                    .response_actions
+                    .iter()
+                    .map(|a| ResponseActionRecord {
+                        action: a.action.clone(),
+                        field: a.field.clone(),
+                        event: a.event,
+                        tree: a.tree,
+                        optional: a.optional,
+                    })
+                    .collect(),
                 path: r.path.clone(),
             },
             deprecated: d.deprecated,
@@ -280,6 +306,19 @@ impl DetectionRecord {
                     input: String::new(),
                     log_type: t.log_type,
                     mocks: BTreeMap::new(),
+                })
+                .collect(),
+            version: r.version,
+            min_agent_version: r.min_agent_version,
+            response_actions: r
+                .response_actions
+                .into_iter()
+                .map(|a| ResponseAction {
+                    action: a.action,
+                    field: a.field,
+                    event: a.event,
+                    tree: a.tree,
+                    optional: a.optional,
                 })
                 .collect(),
             path: r.path,

@@ -9,6 +9,7 @@ mod browser;
 mod coverage;
 mod hardening;
 mod history;
+mod host_and_hunting;
 mod http;
 mod openapi;
 mod openapi_fuzz;

@@ -77,9 +77,11 @@ fn sublime_techniques_are_marked_as_mapped_by_ruledex() {
 fn stats_report_attack_coverage_and_counts_matching_disk_for_every_source() {
     let stats = shared_catalog().run(&["stats", "--json"]).ok().json();
     let shared = shared();
-    let sentinel_root = shared.join("corpus-extra/azure-sentinel");
-    let sentinel_files =
-        files_on_disk(&sentinel_root, "Detections", "yaml") + files_on_disk(&sentinel_root, "Solutions", "yaml");
+    let sentinel_root = shared.join("corpus-extra/azure-sentinel-breadth");
+    let sentinel_files: usize = ["Detections", "Hunting Queries", "Solutions"]
+        .iter()
+        .flat_map(|dir| ["yaml", "yml", "YAML"].map(|extension| files_on_disk(&sentinel_root, dir, extension)))
+        .sum();
     let sigma_root = shared.join("corpus/sigma");
     let sigma_files: usize = std::fs::read_dir(&sigma_root)
         .unwrap()
@@ -92,6 +94,7 @@ fn stats_report_attack_coverage_and_counts_matching_disk_for_every_source() {
         ("sentinel", sentinel_files),
         ("sublime", files_on_disk(&shared.join("corpus/sublime-rules"), "detection-rules", "yml")),
         ("sigma", sigma_files),
+        ("elastic-endpoint", files_on_disk(&shared.join("corpus/elastic-protections-artifacts"), "behavior", "toml")),
     ];
     let sources = stats["sources"].as_array().unwrap();
     for (name, on_disk) in expected {
@@ -105,8 +108,17 @@ fn stats_report_attack_coverage_and_counts_matching_disk_for_every_source() {
         }
         assert!(attack["mapped_detections"].as_u64().unwrap() > 0, "{}", source["name"]);
     }
+    // Elastic Defend's 1,314 behavior rules, every one read (issue 25).
+    let endpoint = sources.iter().find(|s| s["name"] == "elastic-endpoint").unwrap();
+    assert_eq!((endpoint["detections"].as_u64(), endpoint["failures"].as_array().map(Vec::len)), (Some(1314), Some(0)));
     let sentinel = sources.iter().find(|s| s["name"] == "sentinel").unwrap();
     let failures: Vec<&str> = sentinel["failures"].as_array().unwrap().iter().map(|f| field(f, "reason")).collect();
-    assert_eq!(failures.len(), 3, "three sample files are invalid YAML upstream");
-    assert!(failures.iter().all(|r| r.starts_with("invalid YAML")), "{failures:?}");
+    // Nine sample files are invalid YAML upstream, four are placeholders left where content
+    // moved, and one holds a bare query.
+    let kind = |start: &str| failures.iter().filter(|r| r.starts_with(start)).count();
+    assert_eq!(
+        (kind("invalid YAML"), kind("a placeholder, not a rule"), kind("not a Sentinel rule"), failures.len()),
+        (9, 4, 1, 14),
+        "{failures:?}"
+    );
 }

@@ -71,19 +71,28 @@ fn fetch_git(url: &str, rev: Option<&str>, allow_http: bool, patterns: &[&str], 
     let transport = git::check_url(url, allow_http).map_err(|reason| anyhow!("git URL {shown:?} {reason}"))?;
     let rev = rev.unwrap_or("HEAD");
     git::check_rev(rev).map_err(|reason| anyhow!("git revision {rev:?} {reason}"))?;
+    let mut sparse = vec!["/LICENSE*".to_string()];
+    sparse.extend(patterns.iter().map(|p| format!("/{p}")));
     if !dir.join(".git").is_dir() {
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         git::run(dir, None, &["init", "--quiet"])?;
-        let mut sparse = vec!["sparse-checkout", "set", "--no-cone", "/LICENSE*"];
-        let anchored: Vec<String> = patterns.iter().map(|p| format!("/{p}")).collect();
-        sparse.extend(anchored.iter().map(String::as_str));
-        git::run(dir, None, &sparse)?;
+        set_sparse_checkout(dir, None, &sparse)?;
+    } else if git::run(dir, None, &["sparse-checkout", "list"])?.lines().ne(sparse.iter().map(String::as_str)) {
+        // A checkout made when the format read other files (Sentinel's hunting queries were
+        // added, say): the files it now reads come in, their contents from the remote.
+        set_sparse_checkout(dir, Some(transport), &sparse)?;
     }
     let fetch = ["fetch", "--quiet", "--depth", "1", "--no-tags", "--filter=blob:none", "--", url, rev];
     git::run(dir, Some(transport), &fetch).with_context(|| format!("cannot fetch {rev} of {shown}"))?;
     // Checking out a partial clone fetches the missing files' contents from the same remote.
     git::run(dir, Some(transport), &["checkout", "--quiet", "--force", "--detach", "FETCH_HEAD"])?;
     git::run(dir, None, &["rev-parse", "HEAD"])
+}
+
+fn set_sparse_checkout(dir: &Path, transport: Option<git::Transport>, patterns: &[String]) -> Result<()> {
+    let mut args = vec!["sparse-checkout", "set", "--no-cone"];
+    args.extend(patterns.iter().map(String::as_str));
+    git::run(dir, transport, &args).map(drop)
 }
 
 #[cfg(test)]
@@ -137,6 +146,22 @@ mod tests {
         assert!(tree.root.join("rules/x/a.yaral").is_file());
         assert!(!tree.root.join("README.md").exists(), "only the format's files are checked out");
         assert!(tree.warning.is_none());
+    }
+
+    /// Issue 29: a checkout made before Sentinel's hunting queries were read kept reading its
+    /// old sparse patterns.
+    #[test]
+    fn a_checkout_follows_the_files_its_format_reads_now() {
+        let _serial = one_at_a_time();
+        let (upstream, head) = upstream();
+        let data = tempfile::tempdir().unwrap();
+        let url = format!("file://{}", upstream.path().display());
+        source_tree(&git_source(&url, "main"), &["rules/**/*.yaral"], data.path()).unwrap();
+        let tree = source_tree(&git_source(&url, "main"), &["rules/**/*.yaral", "README.md"], data.path()).unwrap();
+        assert_eq!((tree.commit.as_deref(), tree.warning), (Some(head.as_str()), None));
+        assert!(tree.root.join("README.md").is_file() && tree.root.join("rules/x/a.yaral").is_file());
+        let tree = source_tree(&git_source(&url, "main"), &["README.md"], data.path()).unwrap();
+        assert!(!tree.root.join("rules").exists(), "files no longer read leave the checkout");
     }
 
     #[test]

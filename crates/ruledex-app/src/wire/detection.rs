@@ -1,6 +1,7 @@
 //! A detection as JSON: everything the model holds of it, in listings without its long texts.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use ruledex_core::ids::{TacticId, TechniqueId};
 use ruledex_core::model::{
@@ -81,6 +82,14 @@ pub struct DetectionJson {
     /// The tests the rule ships (Panther): sample events and the expected result. Listings
     /// carry each test's name and expectation; a single detection has the inputs too.
     pub tests: Vec<RuleTestJson>,
+    /// The rule's own version, as the vendor numbers it.
+    pub version: Option<String>,
+    /// For a rule that runs on the host (type `endpoint`): the oldest version of the vendor's
+    /// agent that runs it.
+    pub min_agent_version: Option<String>,
+    /// What a rule that runs on the host does when it matches (Elastic Defend: `kill_process`,
+    /// `rollback`), and on what.
+    pub response_actions: Vec<ResponseActionJson>,
     /// Path of the rule file in its source.
     pub path: String,
     pub deprecated: bool,
@@ -119,6 +128,42 @@ pub struct RuleTestJson {
     /// Functions or globals the test replaces, with the value each returns.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub mocks: BTreeMap<String, serde_json::Value>,
+}
+
+/// A response a rule takes on the host when it matches.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "ResponseAction")]
+pub struct ResponseActionJson {
+    /// The vendor's name for it: `kill_process`, `rollback`.
+    pub action: String,
+    /// The event field naming what it acts on: `process.entity_id`, `process.parent.entity_id`.
+    pub field: String,
+    /// In a sequence, which of its events holds that field (0: the first).
+    pub event: u32,
+    /// It acts on the whole process tree.
+    pub tree: bool,
+    /// It runs only where the user's policy turns it on.
+    pub optional: bool,
+}
+
+impl fmt::Display for ResponseActionJson {
+    /// "kill process tree on process.entity_id (sequence event 2, optional)", as cards and
+    /// `show` print it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tree = if self.tree { " tree" } else { "" };
+        write!(f, "{}{tree} on {}", self.action.replace('_', " "), self.field)?;
+        let mut notes = Vec::new();
+        if self.event > 0 {
+            notes.push(format!("sequence event {}", self.event + 1));
+        }
+        if self.optional {
+            notes.push("optional".to_string());
+        }
+        if !notes.is_empty() {
+            write!(f, " ({})", notes.join(", "))?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -239,6 +284,19 @@ impl From<&Detection> for DetectionJson {
                     mocks: t.mocks.clone(),
                 })
                 .collect(),
+            version: r.version.clone(),
+            min_agent_version: r.min_agent_version.clone(),
+            response_actions: r
+                .response_actions
+                .iter()
+                .map(|a| ResponseActionJson {
+                    action: a.action.clone(),
+                    field: a.field.clone(),
+                    event: a.event,
+                    tree: a.tree,
+                    optional: a.optional,
+                })
+                .collect(),
             path: r.path.clone(),
             deprecated: d.deprecated,
             techniques: d
@@ -286,4 +344,23 @@ impl From<&Detection> for DetectionJson {
 /// How a mapping was read, when not from the rule's tags.
 fn unusual_via(via: MappingVia) -> Option<MappingVia> {
     Some(via).filter(|v| *v != MappingVia::Tag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn response_actions_read_as_phrases() {
+        let kill = ResponseActionJson {
+            action: "kill_process".into(),
+            field: "process.entity_id".into(),
+            event: 0,
+            tree: false,
+            optional: false,
+        };
+        assert_eq!(kill.to_string(), "kill process on process.entity_id");
+        let tree = ResponseActionJson { tree: true, event: 1, optional: true, ..kill };
+        assert_eq!(tree.to_string(), "kill process tree on process.entity_id (sequence event 2, optional)");
+    }
 }

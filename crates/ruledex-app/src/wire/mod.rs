@@ -25,7 +25,8 @@ pub use coverage::{
     UsedTechniqueJson,
 };
 pub use detection::{
-    AtlasRefJson, DependencyJson, DetectionJson, MappingJson, ProvenanceJson, QueryJson, RuleTestJson, TacticRefJson,
+    AtlasRefJson, DependencyJson, DetectionJson, MappingJson, ProvenanceJson, QueryJson, ResponseActionJson,
+    RuleTestJson, TacticRefJson,
 };
 pub use error::{CandidateJson, CandidatesJson, ErrorDetailJson, ErrorJson, SuggestionJson};
 pub use export::{ExportFileJson, ExportJson, SkippedJson};

@@ -64,6 +64,15 @@ impl Case {
         self.first_page.iter().filter(|a| !shown.contains(a)).map(String::as_str).collect()
     }
 
+    /// R-precision: the share of relevant results among the first R, where R is how many of the
+    /// results are relevant; 0 for none.
+    pub fn r_precision(&self, results: &SearchJson) -> f64 {
+        let relevance: Vec<bool> = results.detections.iter().map(|h| self.is_relevant(&h.detection)).collect();
+        let r = relevance.iter().filter(|&&relevant| relevant).count();
+        let first_r = relevance[..r].iter().filter(|&&relevant| relevant).count();
+        if r == 0 { 0.0 } else { first_r as f64 / r as f64 }
+    }
+
     /// The share of the first page's results (at most 10) that are relevant; 0 for none.
     pub fn precision_at_10(&self, results: &SearchJson) -> f64 {
         let page = &results.detections[..results.detections.len().min(FIRST_PAGE)];

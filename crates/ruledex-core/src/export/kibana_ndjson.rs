@@ -46,6 +46,10 @@ impl Writer for KibanaNdjson {
                 Err("an Elastic hunting query, not a detection rule: Kibana imports only rules".into())
             }
             (Format::Elastic, _) => Ok(()),
+            (Format::ElasticEndpoint, _) => Err(
+                "an Elastic Defend endpoint rule: the agent runs it on the host, and Kibana imports only SIEM rules"
+                    .into(),
+            ),
             (other, _) => Err(format!("not an Elastic rule (it is a {other} rule; Kibana imports only Elastic rules)")),
         }
     }

@@ -82,7 +82,8 @@ impl PlatformFormat {
             Format::Sentinel => vec![PlatformFormat::SentinelArm, PlatformFormat::SentinelYaml],
             Format::Sigma => vec![PlatformFormat::Sigma],
             Format::Panther => vec![PlatformFormat::Panther],
-            Format::Sublime | Format::KqlMarkdown => vec![],
+            // Elastic Defend's behavior rules ship inside the agent's artifacts: nothing imports them.
+            Format::Sublime | Format::KqlMarkdown | Format::ElasticEndpoint => vec![],
         }
     }
 

@@ -1,6 +1,7 @@
-//! Microsoft Sentinel analytic rules as one ARM template (`azuredeploy.json`), deployed with
-//! `az deployment group create -g GROUP --template-file azuredeploy.json --parameters
-//! workspace=WORKSPACE`.
+//! Microsoft Sentinel analytic rules and hunting queries as one ARM template (`azuredeploy.json`),
+//! deployed with `az deployment group create -g GROUP --template-file azuredeploy.json
+//! --parameters workspace=WORKSPACE`. Hunting queries become Log Analytics saved searches (see
+//! [`hunting`]); the rest of this module is about analytic rules.
 //!
 //! Each rule becomes one `Microsoft.OperationalInsights/workspaces/providers/alertRules`
 //! resource, converted from the upstream YAML as Microsoft's own Azure-Sentinel packaging
@@ -17,6 +18,8 @@
 //! (an unknown tactic, a duration it cannot read) is left out with the reason, since one bad
 //! resource fails the whole deployment.
 
+mod hunting;
+
 use std::collections::HashSet;
 
 use serde_json::{Map, Value, json};
@@ -25,7 +28,8 @@ use super::bundle::{Unwritable, convert_each, native_text};
 use super::sentinel_yaml::SentinelYaml;
 use super::{Export, ExportContext, ExportError, ExportFile, PlatformFormat, Writer};
 use crate::ids::TechniqueId;
-use crate::model::{Detection, Severity};
+use crate::model::{Detection, RuleType, Severity};
+use crate::sources::sentinel::unquote;
 use crate::sources::util::yaml;
 
 /// The API version each kind deploys with. Scheduled rules take the newest stable version (its
@@ -75,6 +79,9 @@ impl Writer for SentinelArm {
 
     fn accepts(&self, detection: &Detection) -> Result<(), String> {
         SentinelYaml.accepts(detection)?;
+        if is_hunting_query(detection) {
+            return Ok(());
+        }
         rule_kind(detection)?;
         arm_severity(detection)?;
         Ok(())
@@ -82,7 +89,7 @@ impl Writer for SentinelArm {
 
     fn write(&self, detections: &[&Detection], _context: &ExportContext) -> Result<Export, ExportError> {
         let mut names = HashSet::new();
-        let converted = convert_each(self, detections, |d| alert_rule(d, &mut names))?;
+        let converted = convert_each(self, detections, |d| resource(d, &mut names))?;
         let resources: Vec<&Value> = converted.rules.iter().map(|(_, resource)| resource).collect();
         let template = json!({
             "$schema": TEMPLATE_SCHEMA,
@@ -124,8 +131,13 @@ fn arm_severity(detection: &Detection) -> Result<&'static str, String> {
     }
 }
 
-/// The alert rule resource for one detection; `names` holds the resource names already used.
-fn alert_rule(detection: &Detection, names: &mut HashSet<String>) -> Result<Value, Unwritable> {
+fn is_hunting_query(detection: &Detection) -> bool {
+    detection.rule.rule_type == Some(RuleType::Hunt)
+}
+
+/// The resource for one detection: a hunting query's saved search, else an analytic rule.
+/// `names` holds the resources already written, by type and name.
+fn resource(detection: &Detection, names: &mut HashSet<String>) -> Result<Value, Unwritable> {
     let upstream: Map<String, Value> = yaml(native_text(detection)?).map_err(|e| {
         Unwritable::Unreadable(ExportError::Rule {
             address: detection.address(),
@@ -133,14 +145,28 @@ fn alert_rule(detection: &Detection, names: &mut HashSet<String>) -> Result<Valu
         })
     })?;
     let name = resource_name(&detection.rule.native_id)?;
-    let kind = rule_kind(detection).map_err(Unwritable::Refused)?;
-    let mut properties = properties(detection, &upstream, kind).map_err(Unwritable::Refused)?;
-    arm_literals(&mut properties);
+    let built = if is_hunting_query(detection) {
+        hunting::saved_search(detection, &upstream, &name)
+    } else {
+        alert_rule(detection, &upstream, &name)
+    };
+    let mut resource = built.map_err(Unwritable::Refused)?;
+    if let Some(properties) = resource.get_mut("properties") {
+        arm_literals(properties);
+    }
     // Claimed last, so a rule left out for another reason does not keep its ID from the next.
-    if !names.insert(name.clone()) {
+    let kind = resource["type"].as_str().unwrap_or_default();
+    if !names.insert(format!("{kind}/{name}")) {
         let reason = format!("another rule of this export has the same ID {name}, and a workspace holds one");
         return Err(Unwritable::Refused(reason));
     }
+    Ok(resource)
+}
+
+/// The alert rule resource for an analytic rule named `name`.
+fn alert_rule(detection: &Detection, upstream: &Map<String, Value>, name: &str) -> Result<Value, String> {
+    let kind = rule_kind(detection)?;
+    let properties = properties(detection, upstream, kind)?;
     Ok(json!({
         "type": "Microsoft.OperationalInsights/workspaces/providers/alertRules",
         "apiVersion": api_version(kind),
@@ -159,7 +185,7 @@ fn resource_name(id: &str) -> Result<String, Unwritable> {
     if shaped {
         Ok(id.to_ascii_lowercase())
     } else {
-        Err(Unwritable::Refused(format!("its ID {id:?} is not a GUID, which Sentinel names analytic rules by")))
+        Err(Unwritable::Refused(format!("its ID {id:?} is not a GUID, which Sentinel names its content by")))
     }
 }
 
@@ -167,7 +193,7 @@ fn properties(detection: &Detection, upstream: &Map<String, Value>, kind: &str) 
     let rule = &detection.rule;
     let mut properties = Map::new();
     properties.insert("displayName".into(), rule.title.clone().into());
-    properties.insert("description".into(), rule.description.clone().into());
+    properties.insert("description".into(), description(upstream).into());
     properties.insert("severity".into(), arm_severity(detection)?.into());
     properties.insert("enabled".into(), false.into());
     properties.insert("query".into(), rule.query.clone().into());
@@ -195,6 +221,12 @@ fn properties(detection: &Detection, upstream: &Map<String, Value>, kind: &str) 
         properties.insert("incidentConfiguration".into(), incident_configuration(configuration)?);
     }
     Ok(Value::Object(properties))
+}
+
+/// The rule's `description` as Sentinel shows it (the detection's description may add a longer
+/// `description-detailed`, which Sentinel's resources have no place for).
+fn description(upstream: &Map<String, Value>) -> &str {
+    upstream.get("description").and_then(Value::as_str).map(unquote).unwrap_or_default()
 }
 
 /// A field a scheduled rule cannot do without.

@@ -1,6 +1,6 @@
-//! Microsoft Sentinel analytic rules as their upstream YAML, one file per rule named after its
-//! upstream file: the format of the Azure-Sentinel repository, which Sentinel's repositories
-//! feature and most deployment pipelines read.
+//! Microsoft Sentinel analytic rules and hunting queries as their upstream YAML, one file per rule
+//! named after its upstream file: the format of the Azure-Sentinel repository, which Sentinel's
+//! repositories feature and most deployment pipelines read.
 
 use super::bundle::{upstream_file_name, upstream_files};
 use super::{Export, ExportContext, ExportError, PlatformFormat, Writer};
@@ -21,9 +21,10 @@ impl Writer for SentinelYaml {
         match detection.format {
             Format::Sentinel => Ok(()),
             Format::KqlMarkdown => {
-                Err("a community KQL query, not a Sentinel analytic rule (it has no schedule or trigger)".into())
+                Err("a community KQL query, not Sentinel content (it has no schedule, trigger or hunting metadata)"
+                    .into())
             }
-            other => Err(format!("not a Sentinel analytic rule (it is a {other} rule)")),
+            other => Err(format!("not a Sentinel analytic rule or hunting query (it is a {other} rule)")),
         }
     }
 

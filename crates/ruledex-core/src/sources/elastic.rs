@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::util::{OneOrMany, iso_date, non_empty, toml};
+use super::util::{ElasticThreat, OneOrMany, iso_date, non_empty, toml};
 use super::{Adapter, ParseError, Parsed, SourceFile};
 use crate::model::{Language, Query, Rule, RuleType, Severity, Status};
 
@@ -60,30 +60,9 @@ struct RawRule {
     references: Vec<String>,
     false_positives: Vec<String>,
     tags: Vec<String>,
-    threat: Vec<RawThreat>,
+    threat: Vec<ElasticThreat>,
     note: Option<String>,
     setup: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct RawThreat {
-    framework: String,
-    tactic: Option<RawAttackObject>,
-    technique: Vec<RawTechnique>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct RawTechnique {
-    id: String,
-    subtechnique: Vec<RawAttackObject>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct RawAttackObject {
-    id: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -136,12 +115,7 @@ impl RawRule {
             risk_score: self.risk_score,
             status: Some(status(metadata.maturity.as_deref(), file.path)),
             status_native: metadata.maturity,
-            attack_tags: self
-                .threat
-                .iter()
-                .filter(|t| t.framework.contains("ATT&CK"))
-                .flat_map(RawThreat::tags)
-                .collect(),
+            attack_tags: ElasticThreat::attack_tags(&self.threat),
             data_sources: metadata.integration.0,
             platforms: prefixed(&self.tags, "OS: "),
             author: Some(self.author.0.join(", ")).filter(|a| !a.is_empty()),
@@ -156,23 +130,6 @@ impl RawRule {
             path: file.path.to_string(),
             ..Rule::default()
         })
-    }
-}
-
-impl RawThreat {
-    /// The tactic, then each technique at its most specific: sub-techniques when listed
-    /// (Elastic nests them under their parent), the technique itself otherwise.
-    fn tags(&self) -> Vec<String> {
-        let mut tags: Vec<String> = self.tactic.iter().map(|t| t.id.clone()).collect();
-        for technique in &self.technique {
-            if technique.subtechnique.is_empty() {
-                tags.push(technique.id.clone());
-            } else {
-                tags.extend(technique.subtechnique.iter().map(|s| s.id.clone()));
-            }
-        }
-        tags.retain(|t| !t.trim().is_empty());
-        tags
     }
 }
 

@@ -5,9 +5,10 @@
 
 mod chronicle;
 mod elastic;
+mod elastic_endpoint;
 mod kql_markdown;
 pub(crate) mod panther;
-mod sentinel;
+pub(crate) mod sentinel;
 mod sigma;
 pub mod splunk;
 mod sublime;
@@ -31,6 +32,7 @@ impl Format {
             Format::Sigma => &sigma::Sigma,
             Format::KqlMarkdown => &kql_markdown::KqlMarkdown,
             Format::Panther => &panther::Panther,
+            Format::ElasticEndpoint => &elastic_endpoint::ElasticEndpoint,
         }
     }
 }

@@ -220,6 +220,51 @@ pub fn file_stem(path: &str) -> &str {
     name.rsplit_once('.').map_or(name, |(stem, _)| stem)
 }
 
+/// One `[[threat]]` block as Elastic writes ATT&CK in TOML, in its SIEM rules
+/// (`[[rule.threat]]`) and its endpoint rules (`[[threat]]`) alike.
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct ElasticThreat {
+    framework: String,
+    tactic: Option<ElasticAttackObject>,
+    technique: Vec<ElasticTechnique>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct ElasticTechnique {
+    id: String,
+    subtechnique: Vec<ElasticAttackObject>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct ElasticAttackObject {
+    id: String,
+}
+
+impl ElasticThreat {
+    /// The ATT&CK tags of a rule's blocks: each block's tactic, then each technique at its most
+    /// specific (its sub-techniques when listed, Elastic nesting them under their parent; the
+    /// technique itself otherwise). Blocks of other frameworks are not ATT&CK.
+    pub fn attack_tags(threats: &[ElasticThreat]) -> Vec<String> {
+        threats.iter().filter(|t| t.framework.contains("ATT&CK")).flat_map(ElasticThreat::tags).collect()
+    }
+
+    fn tags(&self) -> Vec<String> {
+        let mut tags: Vec<String> = self.tactic.iter().map(|t| t.id.clone()).collect();
+        for technique in &self.technique {
+            if technique.subtechnique.is_empty() {
+                tags.push(technique.id.clone());
+            } else {
+                tags.extend(technique.subtechnique.iter().map(|s| s.id.clone()));
+            }
+        }
+        tags.retain(|t| !t.trim().is_empty());
+        tags
+    }
+}
+
 /// A YAML/TOML value that is sometimes one string and sometimes a list of strings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OneOrMany(pub Vec<String>);

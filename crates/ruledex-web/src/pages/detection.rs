@@ -121,6 +121,9 @@ impl DetectionView {
             ("Created", d.created.clone().unwrap_or_default()),
             ("Updated", d.updated.clone().unwrap_or_default()),
             ("Platforms", d.platforms.join(", ")),
+            ("Version", d.version.clone().unwrap_or_default()),
+            ("Runs on", card.runs_on.clone()),
+            ("Response actions", card.actions.join("; ")),
             ("License", d.effective_license.clone().unwrap_or_default()),
         ];
         let native_rule = d.native_rule.as_deref().unwrap_or_default();

@@ -50,6 +50,12 @@ pub struct Card {
     pub exports: Vec<ExportLink>,
     /// How many tests the rule ships.
     pub tests: usize,
+    /// For a rule that runs on the host: in which agent and on which systems.
+    pub runs_on: String,
+    /// What a rule that runs on the host does when it matches, one phrase each.
+    pub actions: Vec<String>,
+    /// The rule's own version.
+    pub version: String,
     pub path: String,
     pub commit_short: String,
     pub upstream_url: String,
@@ -167,6 +173,9 @@ impl Card {
             shipped_html: if d.paste_ready_query != d.query { highlight(&d.query, language) } else { String::new() },
             exports: export_links(d),
             tests: d.tests.len(),
+            runs_on: runs_on(d),
+            actions: d.response_actions.iter().map(ToString::to_string).collect(),
+            version: d.version.clone().unwrap_or_default(),
             path: d.provenance.path.clone(),
             commit_short: d.provenance.commit.as_deref().map(short_commit).unwrap_or_default().to_string(),
             upstream_url: d.provenance.upstream_url.clone().unwrap_or_default(),
@@ -174,6 +183,22 @@ impl Card {
             change_badge: "",
         }
     }
+}
+
+/// "runs on the host in Elastic Defend 8.4.0 or later · Windows, macOS" for a rule that runs on
+/// the host; empty for the rest.
+fn runs_on(d: &DetectionJson) -> String {
+    if d.rule_type != Some(RuleType::Endpoint) {
+        return String::new();
+    }
+    let mut line = format!("runs on the host in {}", d.product);
+    if let Some(version) = &d.min_agent_version {
+        line.push_str(&format!(" {version} or later"));
+    }
+    if !d.platforms.is_empty() {
+        line.push_str(&format!(" · {}", d.platforms.join(", ")));
+    }
+    line
 }
 
 fn chips(d: &DetectionJson) -> Vec<Chip> {

@@ -67,6 +67,8 @@ fn print_detection(d: &DetectionJson) -> std::io::Result<()> {
         ("unresolved macros", d.unresolved_macros.join(", ")),
         ("data sources", d.data_sources.join(", ")),
         ("platforms", d.platforms.join(", ")),
+        ("version", d.version.clone().unwrap_or_default()),
+        ("agent", d.min_agent_version.as_ref().map(|v| format!("{v} or later")).unwrap_or_default()),
         (
             "requires",
             d.requires.iter().map(|x| format!("{} {}", x.kind.label(), x.name)).collect::<Vec<_>>().join(", "),
@@ -81,6 +83,7 @@ fn print_detection(d: &DetectionJson) -> std::io::Result<()> {
         ("tags", d.tags.join(", ")),
         ("cves", d.cves.join(", ")),
     ]);
+    fields.extend(d.response_actions.iter().map(|x| ("response", x.to_string())));
     fields.extend(d.references.iter().map(|x| ("reference", x.clone())));
     fields.extend(d.false_positives.iter().map(|x| ("false positive", x.clone())));
 
