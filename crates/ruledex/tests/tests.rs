@@ -9,6 +9,7 @@ mod bad_input;
 mod corpus;
 mod coverage;
 mod export;
+mod first_hour;
 mod history;
 mod hostile_config;
 mod mcp;

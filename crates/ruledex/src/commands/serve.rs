@@ -10,7 +10,8 @@ use std::thread;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use ruledex_app::config::Config;
+use ruledex_app::config::{self, Config};
+use ruledex_app::lifecycle;
 use ruledex_app::sync::Progress;
 use ruledex_app::{Catalog, LiveCatalog, ServiceError};
 use ruledex_web::{AppState, Limits, Mount, Setup};
@@ -43,7 +44,7 @@ pub fn run(env: Env, args: &ServeArgs) -> Result<u8> {
     }
     let setup = Setup {
         config_origin: env.config.origin.clone(),
-        mirrors_command: mirrors_command(),
+        mirrors_command: config::local_mirrors_command("serve"),
         notice,
         badge_days: env.config.history.badge_days,
         public_url: args.public_url.clone().or_else(|| env.config.serve.public_url.clone()),
@@ -71,8 +72,9 @@ pub fn run(env: Env, args: &ServeArgs) -> Result<u8> {
             catalog.catalog_info().detections
         ),
         (None, true) => eprintln!(
-            "ruledex: no catalog at {} yet; serving it as soon as another process (`ruledex sync`) writes it",
-            live.path().display()
+            "ruledex: no catalog at {} yet; serving it as soon as another process (`ruledex sync`) writes it{}",
+            live.path().display(),
+            lifecycle::others_instead(&env.data_dir)
         ),
         (None, false) => eprintln!(
             "ruledex: no usable catalog at {}; building it now (pages answer \"building\" until it is ready)",
@@ -80,7 +82,7 @@ pub fn run(env: Env, args: &ServeArgs) -> Result<u8> {
         ),
     }
     if needs_sync {
-        spawn_sync(env.config, env.data_dir, Arc::clone(&live), state.setup().mirrors_command.clone());
+        spawn_sync(env.config, env.data_dir, Arc::clone(&live));
     }
     live.follow(FOLLOW_EVERY, |change| match change {
         Ok(catalog) => eprintln!("ruledex: reloaded the catalog ({} detections)", catalog.catalog_info().detections),
@@ -92,7 +94,7 @@ pub fn run(env: Env, args: &ServeArgs) -> Result<u8> {
 }
 
 /// Builds the catalog on a thread of its own; the lifecycle installs it in the running server.
-fn spawn_sync(config: Config, data_dir: std::path::PathBuf, live: Arc<LiveCatalog>, mirrors_command: String) {
+fn spawn_sync(config: Config, data_dir: std::path::PathBuf, live: Arc<LiveCatalog>) {
     thread::spawn(move || {
         let progress = BarProgress { bar: std::io::stderr().is_terminal().then(Bar::new) };
         let result = live.sync(&config, &data_dir, &progress);
@@ -111,10 +113,10 @@ fn spawn_sync(config: Config, data_dir: std::path::PathBuf, live: Arc<LiveCatalo
             }
             Err(error) => {
                 eprintln!("ruledex: sync failed: {error:#}");
-                eprintln!(
-                    "ruledex: still serving; the home page says what failed. Offline, serve the local mirrors \
-                     instead:\n    {mirrors_command}"
-                );
+                eprintln!("ruledex: still serving; the home page says what failed");
+                if let Some(hint) = config.offline_hint("serve") {
+                    eprintln!("ruledex: {hint}");
+                }
             }
         }
     });
@@ -129,19 +131,6 @@ fn other_config(catalog: &Catalog, origin: &str) -> Option<String> {
              run `ruledex sync` with this configuration, or pass --data-dir to keep their catalogs apart"
         )
     })
-}
-
-/// The command that serves the example local mirrors, spelled the way this server was started:
-/// through cargo from a checkout, or as an installed `ruledex`.
-fn mirrors_command() -> String {
-    let exe = std::env::current_exe().unwrap_or_default();
-    let from_checkout = exe.components().any(|c| c.as_os_str() == "target");
-    if from_checkout {
-        "cargo run --release -- --config examples/local-mirrors.toml serve".into()
-    } else {
-        let name = exe.file_name().map_or("ruledex".into(), |n| n.to_string_lossy().into_owned());
-        format!("{name} --config examples/local-mirrors.toml serve   (from a checkout of ruledex)")
-    }
 }
 
 /// A sync's progress on a progress bar, when the terminal shows one (the home page shows the

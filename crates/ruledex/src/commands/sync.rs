@@ -19,14 +19,24 @@ pub fn run(env: &Env, args: &SyncArgs) -> Result<u8> {
         let bar = Bar::new();
         let summary = sync::run_with(&env.config, env.data_dir(), &bar, mode);
         bar.0.finish_and_clear();
-        summary?
+        summary
     } else {
-        sync::run_with(&env.config, env.data_dir(), &Quiet, mode)?
+        sync::run_with(&env.config, env.data_dir(), &Quiet, mode)
     };
+    // Said after the error, as `serve` and `mcp` say it: what to run instead without a network.
+    let summary = summary.map_err(|error| match env.config.offline_hint("sync") {
+        Some(hint) => anyhow::anyhow!("{error:#}\n{hint}"),
+        None => error,
+    })?;
     if args.output.json {
         output::json(&summary)?;
     } else {
         print_summary(&summary)?;
+    }
+    if !summary.all_sources_read()
+        && let Some(hint) = env.config.offline_hint("sync")
+    {
+        eprintln!("ruledex: {hint}");
     }
     let unreadable_files = summary.sources.iter().any(|s| s.failures > 0);
     Ok(if !summary.all_sources_read() || (args.strict && unreadable_files) { exit::PARTIAL } else { exit::OK })
