@@ -360,7 +360,10 @@ pub fn others_instead(data_dir: &Path) -> String {
         .iter()
         .map(|other| {
             let selector = other.selector();
-            let count = plural(other.detections, "detection", "detections");
+            let count = match other.detections {
+                1 => "1 detection".to_string(),
+                n => format!("{n} detections"),
+            };
             match other.built_from.as_deref().filter(|origin| !selector.contains(*origin)) {
                 Some(origin) => format!("\n    {selector}: {count}, built from {origin}"),
                 None => format!("\n    {selector}: {count}"),
@@ -368,11 +371,6 @@ pub fn others_instead(data_dir: &Path) -> String {
         })
         .collect();
     format!(". Other configurations have catalogs in {}; select one with:{}", home.display(), lines.concat())
-}
-
-/// "1 detection", "2 detections".
-pub fn plural(count: usize, one: &str, many: &str) -> String {
-    format!("{count} {}", if count == 1 { one } else { many })
 }
 
 /// The current generation in `state`, or why there is none.

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::mcp::{Client, call, connect, runtime};
 use crate::serve::fixture_config;
-use crate::util::{Run, Workspace, fixtures, source};
+use crate::util::{Run, Workspace, fixtures, shared_catalog, source};
 
 /// `ruledex` as a user runs it: no --config, no --data-dir, the user's data directory under
 /// `data_home`, in the folder `cwd` (which holds no ruledex.toml).
@@ -127,4 +127,89 @@ fn offline_sync_and_mcp_name_the_local_mirrors_as_serve_does() {
     let failed = local.run(&["sync"]);
     assert_eq!(failed.code, 1);
     assert!(failed.stderr.contains("does not exist") && !failed.stderr.contains("offline"), "{}", failed.stderr);
+}
+
+/// Issue 22, item 6: the README's splunk-app export printed a line per detection it skipped;
+/// an archive in a missing folder was refused twice over without naming the folder.
+#[test]
+fn an_export_says_once_what_it_skipped_and_names_a_missing_folder() {
+    let workspace = shared_catalog();
+    let out = tempfile::tempdir().unwrap();
+    let archive = out.path().join("t1090-splunk.tar.gz");
+    let export = ["export", "--format", "splunk-app", "--technique", "T1090", "--out", archive.to_str().unwrap()];
+    let run = workspace.run(&export).ok();
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    let [wrote, skipped] = lines.as_slice() else { panic!("two lines: {}", run.stderr) };
+    let count = |line: &str, before: &str| -> usize {
+        let rest = line.strip_prefix(before).unwrap_or_else(|| panic!("{before:?} in {line:?}"));
+        rest.split(' ').next().unwrap().parse().unwrap()
+    };
+    let (written, left_out) = (count(wrote, "ruledex: wrote "), count(skipped, "ruledex: skipped "));
+    assert!(skipped.contains(" detections of the selection that splunk-app does not take (-v names each): "));
+    assert!(skipped.contains(" not a Splunk ESCU detection (read as chronicle)"), "{skipped}");
+    let listed = workspace.run(&["technique", "T1090", "--json"]).ok().json();
+    assert_eq!(written + left_out, listed["shown"].as_u64().unwrap() as usize, "every detection accounted for once");
+    let mut verbose = vec!["-v"];
+    verbose.extend_from_slice(&export);
+    let named = workspace.run(&verbose).ok();
+    assert_eq!(named.stderr.lines().filter(|l| l.contains(" skipped ") && l.contains('/')).count(), left_out);
+
+    let nowhere = out.path().join("nodir/t1090.tar.gz");
+    let refused = workspace.run(&[
+        "export",
+        "--format",
+        "splunk-app",
+        "--technique",
+        "T1090",
+        "--out",
+        nowhere.to_str().unwrap(),
+    ]);
+    assert_eq!(refused.code, 1);
+    let expected = format!(
+        "ruledex: cannot write {}: there is no folder {}; create it, or choose another --out\n",
+        nowhere.display(),
+        out.path().join("nodir").display()
+    );
+    assert_eq!(refused.stderr, expected);
+}
+
+/// Issue 22, item 6: a first sync said "no detection changed", its progress bar was drawn full
+/// at "0/0 files" while fetching, "1 bundles" and "1 detections".
+#[test]
+fn a_first_sync_says_where_history_starts_and_counts_are_spelled_right() {
+    let workspace = Workspace::new();
+    fixture_config(&workspace, &fixtures().join("chronicle"));
+    // `script` gives ruledex a terminal, where it draws its progress bar.
+    let sync = format!(
+        "{} --config {} --data-dir {} sync",
+        env!("CARGO_BIN_EXE_ruledex"),
+        workspace.config().display(),
+        workspace.data_dir().display()
+    );
+    let output = Command::new("script").args(["-qefc", &sync, "/dev/null"]).env("TERM", "xterm").output().unwrap();
+    let terminal = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{terminal}");
+    assert!(terminal.contains("reading chronicle    ["), "the bar was drawn: {terminal}");
+    assert!(!terminal.contains("] 0/0 files"), "no bar before there are files to count: {terminal}");
+    assert!(terminal.contains("ATT&CK (version not configured): 8 techniques from 1 bundle ("), "{terminal}");
+    assert!(terminal.contains("first sync: its detections are where the change history starts"), "{terminal}");
+    assert!(!terminal.contains("no detection changed"), "{terminal}");
+
+    let out = workspace.path().join("one.yaral");
+    let one =
+        ["export", "--format", "yaral", "--detection", "chronicle/fixture_tor_exit", "--out", out.to_str().unwrap()];
+    let wrote = workspace.run(&one).ok();
+    assert!(wrote.stderr.starts_with("ruledex: wrote 1 detection as yaral to "), "{}", wrote.stderr);
+}
+
+/// Issue 22, item 6: `--help` listed the options every command takes among the command's own.
+#[test]
+fn help_lists_the_global_options_apart_from_the_commands() {
+    for command in ["technique", "export", "sync", "mcp"] {
+        let help = Workspace::new().run(&[command, "--help"]).ok().stdout;
+        let (own, global) = help.split_once("Global options (every command):").expect("a heading of their own");
+        for option in ["--config <FILE>", "--data-dir <DIR>", "--verbose"] {
+            assert!(global.contains(option) && !own.contains(option), "{command}: {option} in\n{help}");
+        }
+    }
 }

@@ -20,6 +20,7 @@ use super::Env;
 use super::sync::{Bar, print_summary};
 use crate::cli::ServeArgs;
 use crate::exit;
+use crate::output;
 
 /// How often the catalog file is checked for a newer generation.
 const FOLLOW_EVERY: Duration = Duration::from_secs(1);
@@ -67,9 +68,9 @@ pub fn run(env: Env, args: &ServeArgs) -> Result<u8> {
     }
     match (&catalog, args.no_sync) {
         (Some(catalog), _) => eprintln!(
-            "ruledex: catalog {} with {} detections",
+            "ruledex: catalog {} with {}",
             live.path().display(),
-            catalog.catalog_info().detections
+            output::plural(catalog.catalog_info().detections, "detection")
         ),
         (None, true) => eprintln!(
             "ruledex: no catalog at {} yet; serving it as soon as another process (`ruledex sync`) writes it{}",
@@ -85,7 +86,12 @@ pub fn run(env: Env, args: &ServeArgs) -> Result<u8> {
         spawn_sync(env.config, env.data_dir, Arc::clone(&live));
     }
     live.follow(FOLLOW_EVERY, |change| match change {
-        Ok(catalog) => eprintln!("ruledex: reloaded the catalog ({} detections)", catalog.catalog_info().detections),
+        Ok(catalog) => {
+            eprintln!(
+                "ruledex: reloaded the catalog ({})",
+                output::plural(catalog.catalog_info().detections, "detection")
+            )
+        }
         Err(error) => eprintln!("ruledex: the catalog cannot be read: {error}"),
     });
     let router = ruledex_web::router(state, mounts);
