@@ -245,6 +245,20 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    /// Issue 22, item 8: ARCHITECTURE.md's list of commands lacked `campaign` and `software`.
+    /// It names every command clap has, in `--help`'s order, and no other.
+    #[test]
+    fn the_architecture_lists_every_command() {
+        let architecture = include_str!("../../../ARCHITECTURE.md");
+        let (_, listed) = architecture.split_once("ruledex (CLI) clap and output: ").expect("the CLI's line");
+        let listed = listed.lines().next().unwrap_or_default();
+        let listed: Vec<&str> =
+            listed.split(" · ").map(|item| item.split(" (").next().unwrap_or_default().trim()).collect();
+        let commands = Cli::command();
+        let commands: Vec<&str> = commands.get_subcommands().map(clap::Command::get_name).collect();
+        assert_eq!(listed, commands, "ARCHITECTURE.md's commands, as `ruledex --help` lists them");
+    }
+
     #[test]
     fn filters_parse_enums_and_comma_lists() {
         let cli = Cli::parse_from(["ruledex", "technique", "T1090", "--language", "spl,eql", "--severity", "high"]);
