@@ -15,6 +15,7 @@ mod hostile_config;
 mod mcp;
 mod mcp_http;
 mod parity;
+mod readme;
 mod serve;
 mod sources;
 mod sync;
