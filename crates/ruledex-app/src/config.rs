@@ -11,7 +11,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::str::FromStr;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -270,7 +270,7 @@ impl Serialize for Location {
 impl Location {
     fn relative_to(self, base: &Path) -> Location {
         match self {
-            Location::Path(p) => Location::Path(base.join(p)),
+            Location::Path(p) => Location::Path(normalised(&base.join(p))),
             url => url,
         }
     }
@@ -342,8 +342,9 @@ impl Config {
             .with_context(|| format!("cannot read config {}", path.display()))?;
         let mut config: Config =
             util::toml(&text).map_err(|e| anyhow!("config {} is not valid: {e}", path.display()))?;
-        // Paths in the file are relative to it, and shown and used absolute.
-        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        // Paths in the file are relative to it, and shown and used normalised: one file is one
+        // configuration (and one catalog) whatever it was named by.
+        let path = normalised(path);
         config.resolve_paths(path.parent().unwrap_or(Path::new("/")));
         config.origin = path.display().to_string();
         config.validate().with_context(|| format!("config {} is not valid", path.display()))?;
@@ -361,12 +362,12 @@ impl Config {
     }
 
     fn resolve_paths(&mut self, base: &Path) {
-        self.data_dir = self.data_dir.take().map(|d| base.join(d));
+        self.data_dir = self.data_dir.take().map(|d| normalised(&base.join(d)));
         self.attack.enterprise = self.attack.enterprise.clone().relative_to(base);
         self.attack.ics = self.attack.ics.take().map(|l| l.relative_to(base));
         self.attack.mobile = self.attack.mobile.take().map(|l| l.relative_to(base));
         for source in &mut self.sources {
-            source.path = source.path.take().map(|p| base.join(p));
+            source.path = source.path.take().map(|p| normalised(&base.join(p)));
         }
     }
 
@@ -394,32 +395,100 @@ impl Config {
     }
 
     /// Where the catalog lives: `explicit` (a flag or `RULEDEX_DATA_DIR`), else the config's
-    /// `data_dir`, else the user's data directory.
-    /// Where the catalog lives: `explicit` (a flag or `RULEDEX_DATA_DIR`), else the config's
     /// `data_dir`, else a folder of this configuration's own in the user's data directory, so
     /// two configurations never share a catalog without saying so.
     pub fn data_dir(&self, explicit: Option<&Path>) -> Result<PathBuf> {
         explicit
-            .map(Path::to_path_buf)
+            .map(normalised)
             .or_else(|| self.data_dir.clone())
-            .or_else(|| dirs::data_dir().map(|d| d.join("ruledex").join(self.catalog_folder())))
+            .or_else(|| catalogs_home().map(|home| home.join(catalog_folder(&self.origin))))
             .context("no data directory: pass --data-dir or set RULEDEX_DATA_DIR")
     }
 
-    /// `default` for the built-in configuration, else the file's name and a hash of its path
-    /// (`local-mirrors-3f2a9c1e`).
-    fn catalog_folder(&self) -> String {
-        if self.origin == BUILTIN_ORIGIN {
-            return "default".into();
-        }
-        let stem = Path::new(&self.origin).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        let stem: String = stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
-        format!("{stem}-{}", short_hash(&self.origin))
+    /// Whether syncing this configuration needs the network (a git source or an ATT&CK URL).
+    pub fn fetches(&self) -> bool {
+        self.enabled_sources().any(|s| s.git.is_some())
+            || self.attack.bundles().any(|(_, _, location)| matches!(location, Location::Url(_)))
+    }
+
+    /// What to do when a sync of this configuration could not reach its upstreams: read local
+    /// mirrors instead (`command` spelled the way this ruledex was run). None when the
+    /// configuration reads local copies already.
+    pub fn offline_hint(&self, command: &str) -> Option<String> {
+        self.fetches().then(|| {
+            format!(
+                "offline, read the local mirrors instead (see examples/local-mirrors.toml):\n    {}",
+                local_mirrors_command(command)
+            )
+        })
     }
 
     pub fn enabled_sources(&self) -> impl Iterator<Item = &SourceConfig> {
         self.sources.iter().filter(|s| s.enabled)
     }
+}
+
+/// Where each configuration's catalog has a folder of its own, unless told otherwise: the
+/// user's data directory (`~/.local/share/ruledex`).
+pub fn catalogs_home() -> Option<PathBuf> {
+    dirs::data_dir().map(|dir| dir.join("ruledex"))
+}
+
+/// The folder under [`catalogs_home`] of the configuration from `origin`: `default` for the
+/// built-in one, else the file's name and a hash of its normalised path (`local-mirrors-3f2a9c1e`).
+pub fn catalog_folder(origin: &str) -> String {
+    if origin == BUILTIN_ORIGIN {
+        return "default".into();
+    }
+    let stem = Path::new(origin).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem: String = stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+    format!("{stem}-{}", short_hash(origin))
+}
+
+/// Whether `origin` names the built-in configuration.
+pub fn is_builtin(origin: &str) -> bool {
+    origin == BUILTIN_ORIGIN
+}
+
+/// `ruledex --config examples/local-mirrors.toml COMMAND`, spelled the way this process was
+/// started: through cargo from a checkout, or as an installed `ruledex`.
+pub fn local_mirrors_command(command: &str) -> String {
+    let exe = std::env::current_exe().unwrap_or_default();
+    // Cargo's target folder (whatever its name or place) holds its `.rustc_info.json`.
+    let from_checkout = exe.ancestors().skip(1).take(3).any(|dir| dir.join(".rustc_info.json").is_file());
+    if from_checkout {
+        format!("cargo run --release -- --config examples/local-mirrors.toml {command}")
+    } else {
+        let name = exe.file_name().map_or("ruledex".into(), |n| n.to_string_lossy().into_owned());
+        format!("{name} --config examples/local-mirrors.toml {command}   (from a checkout of ruledex)")
+    }
+}
+
+/// `path` absolute, with symbolic links and `..` resolved in that order (`a/link/..` is the
+/// folder holding the link's target, as the system reads it), so one file has one name in
+/// messages and one catalog folder. What does not exist yet is kept as written, without `..`.
+pub fn normalised(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    if let Ok(canonical) = std::fs::canonicalize(&absolute) {
+        return canonical;
+    }
+    let mut resolved = PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            Component::ParentDir => {
+                resolved.pop();
+            }
+            Component::CurDir => {}
+            Component::Normal(name) => {
+                resolved.push(name);
+                if let Ok(canonical) = std::fs::canonicalize(&resolved) {
+                    resolved = canonical;
+                }
+            }
+            root => resolved.push(root),
+        }
+    }
+    resolved
 }
 
 /// Larger downloads are refused unless `max_bundle_bytes` says otherwise. The enterprise
@@ -469,6 +538,40 @@ mod tests {
         let source = config.sources[0].path.as_deref().unwrap();
         assert!(source.is_absolute(), "{}", source.display());
         assert!(Path::new(&config.origin).is_absolute(), "{}", config.origin);
+    }
+
+    /// Issue 22: the same file reached through `..` or a symbolic link got another catalog,
+    /// and paths were shown as `.../examples/../../shared/...`.
+    #[test]
+    fn one_file_is_one_configuration_whatever_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = normalised(dir.path());
+        std::fs::create_dir_all(root.join("checkout/examples")).unwrap();
+        std::fs::create_dir_all(root.join("shared/corpus")).unwrap();
+        let text = "data_dir = \"../catalog\"\n[attack]\nenterprise = \"../../shared/e.json\"\n[[sources]]\nname = \"s\"\n\
+                    format = \"chronicle\"\nkind = \"vendor\"\npath = \"../../shared/corpus/./x\"\n";
+        std::fs::write(root.join("checkout/examples/m.toml"), text).unwrap();
+        std::os::unix::fs::symlink(root.join("checkout/examples"), root.join("link")).unwrap();
+        let names = [
+            "checkout/examples/m.toml",
+            "checkout/examples/../examples/m.toml",
+            "link/m.toml",
+            "link/../examples/m.toml",
+        ];
+        let configs: Vec<Config> = names.iter().map(|name| Config::load(&root.join(name)).unwrap()).collect();
+        let mut without_data_dir = configs.clone();
+        for config in &mut without_data_dir {
+            config.data_dir = None;
+        }
+        for (name, (config, bare)) in names.iter().zip(configs.iter().zip(&without_data_dir)) {
+            assert_eq!(config.origin, root.join("checkout/examples/m.toml").display().to_string(), "{name}");
+            assert_eq!(bare.data_dir(None).unwrap(), without_data_dir[0].data_dir(None).unwrap(), "{name}");
+            assert_eq!(config.data_dir(None).unwrap(), root.join("checkout/catalog"), "{name}: not created yet");
+            assert_eq!(config.attack.enterprise, Location::Path(root.join("shared/e.json")), "{name}");
+            assert_eq!(config.sources[0].path.as_deref(), Some(root.join("shared/corpus/x").as_path()), "{name}");
+        }
+        let flag = root.join("link/../shared/./data");
+        assert_eq!(configs[0].data_dir(Some(&flag)).unwrap(), root.join("checkout/shared/data"), "the link, then ..");
     }
 
     /// `path` relative to the current directory.

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 pub use ruledex_store::StoreOptions as CatalogOptions;
 use ruledex_store::{GenerationMark, catalog_path, generation_mark};
 
-use crate::config::Config;
+use crate::config::{self, Config};
 use crate::service::{Answer, Catalog, ServiceError};
 use crate::sync::{self, Progress, SyncPhase, SyncSummary};
 
@@ -136,7 +136,7 @@ impl LiveCatalog {
     }
 
     fn try_open(&self) -> Answer<Arc<Catalog>> {
-        let catalog = Arc::new(Catalog::open(&self.path, self.options)?);
+        let catalog = Arc::new(Catalog::open(&self.path, self.options).map_err(|error| self.missing(error))?);
         self.update(|state| {
             state.current = Some(Arc::clone(&catalog));
             state.unusable = None;
@@ -171,6 +171,18 @@ impl LiveCatalog {
                 });
                 Err(error.into())
             }
+        }
+    }
+
+    /// A missing catalog's error, naming the catalogs that are there instead (when the
+    /// configuration in use has none yet, the catalogs of the others are what the user wanted).
+    fn missing(&self, error: ServiceError) -> ServiceError {
+        let data_dir = self.path.parent().unwrap_or(Path::new("/"));
+        match error {
+            ServiceError::Unavailable(reason) if !self.path.exists() => {
+                ServiceError::Unavailable(format!("{reason}{}", others_instead(data_dir)))
+            }
+            other => other,
         }
     }
 
@@ -286,6 +298,79 @@ impl LiveCatalog {
         self.update(|state| state.phase = phase);
         result
     }
+}
+
+/// A catalog of another configuration, in the folder of its own it has in the user's data
+/// directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtherCatalog {
+    pub data_dir: PathBuf,
+    pub detections: usize,
+    /// The configuration it was built from, as the catalog records it.
+    pub built_from: Option<String>,
+}
+
+impl OtherCatalog {
+    /// The options that select this catalog: its configuration, when that still leads to its
+    /// folder; else its folder.
+    pub fn selector(&self) -> String {
+        let data_dir = || format!("--data-dir {}", self.data_dir.display());
+        let folder = self.data_dir.file_name().map(|name| name.to_string_lossy().into_owned());
+        match &self.built_from {
+            Some(origin) if config::is_builtin(origin) && folder.as_deref() == Some("default") => {
+                "no --config (nor RULEDEX_CONFIG, nor a ./ruledex.toml)".into()
+            }
+            Some(origin) if Path::new(origin).is_file() => {
+                if folder.as_deref() == Some(config::catalog_folder(origin).as_str()) {
+                    format!("--config {origin} (or RULEDEX_CONFIG={origin})")
+                } else {
+                    format!("--config {origin} {}", data_dir())
+                }
+            }
+            _ => data_dir(),
+        }
+    }
+}
+
+/// The catalogs in the user's data directory ([`config::catalogs_home`]) besides the one of
+/// `data_dir`, by folder name.
+pub fn other_catalogs(data_dir: &Path) -> Vec<OtherCatalog> {
+    let Some(home) = config::catalogs_home() else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(&home) else { return Vec::new() };
+    let here = config::normalised(data_dir);
+    let mut others: Vec<OtherCatalog> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|folder| config::normalised(folder) != here)
+        .filter_map(|folder| {
+            let info = ruledex_store::Store::describe(&catalog_path(&folder)).ok()?;
+            Some(OtherCatalog { data_dir: folder, detections: info.detections, built_from: info.config })
+        })
+        .collect();
+    others.sort_by(|a, b| a.data_dir.cmp(&b.data_dir));
+    others
+}
+
+/// What follows "there is no catalog" when other configurations have theirs: each, with the
+/// options that select it. Empty when there are none.
+pub fn others_instead(data_dir: &Path) -> String {
+    let others = other_catalogs(data_dir);
+    let Some(home) = config::catalogs_home().filter(|_| !others.is_empty()) else { return String::new() };
+    let lines: Vec<String> = others
+        .iter()
+        .map(|other| {
+            let selector = other.selector();
+            let count = match other.detections {
+                1 => "1 detection".to_string(),
+                n => format!("{n} detections"),
+            };
+            match other.built_from.as_deref().filter(|origin| !selector.contains(*origin)) {
+                Some(origin) => format!("\n    {selector}: {count}, built from {origin}"),
+                None => format!("\n    {selector}: {count}"),
+            }
+        })
+        .collect();
+    format!(". Other configurations have catalogs in {}; select one with:{}", home.display(), lines.concat())
 }
 
 /// The current generation in `state`, or why there is none.

@@ -161,6 +161,8 @@ pub struct SourceOutcome {
     /// What this read changed in the catalog (zero for a source read for the first time, whose
     /// detections are its starting point rather than changes).
     pub changes: ChangeCounts,
+    /// Read for the first time: its detections are its history's starting point.
+    pub first_read: bool,
     /// Detections listed under other techniques than before though their tags are unchanged:
     /// moved by new ATT&CK data.
     pub moved: usize,
@@ -508,6 +510,8 @@ struct NewRead {
     tree: fetch::Tree,
     changes: Vec<DetectionChange>,
     moved: usize,
+    /// No earlier read of the source to compare with.
+    first: bool,
 }
 
 /// Reads the sources in order, handing each to the writing thread; stops at the first error,
@@ -566,12 +570,13 @@ impl NewRead {
     /// A new read, with what changed since the source's `rows` in the current catalog.
     fn of(ingested: IngestedSource, tree: fetch::Tree, rows: &[(i64, Detection)], planned: &Planned) -> NewRead {
         // A source read for the first time starts its history; its detections are not news.
-        let changes = match planned.previous.as_ref().is_some_and(|p| p.fingerprint.is_some()) {
-            true => compare(rows.iter().map(|(_, d)| d), &ingested.detections, tree.commit.as_deref()),
-            false => vec![],
+        let first = planned.previous.as_ref().is_none_or(|p| p.fingerprint.is_none());
+        let changes = match first {
+            false => compare(rows.iter().map(|(_, d)| d), &ingested.detections, tree.commit.as_deref()),
+            true => vec![],
         };
         let moved = moved(rows.iter().map(|(_, d)| d), &ingested.detections);
-        NewRead { ingested, tree, changes, moved }
+        NewRead { ingested, tree, changes, moved, first }
     }
 }
 
@@ -627,6 +632,7 @@ fn store_source(
                 problem: read.tree.warning,
                 files_reused: read.ingested.files_reused,
                 changes: ChangeCounts::of(&read.changes),
+                first_read: read.first,
                 moved: read.moved,
                 ..outcome(&read.ingested.report)
             };
@@ -671,6 +677,7 @@ fn outcome(report: &SourceReport) -> SourceOutcome {
         unchanged: false,
         files_reused: 0,
         changes: ChangeCounts::default(),
+        first_read: false,
         moved: 0,
         fetch_time: Duration::ZERO,
         parse_time: report.parse_time,

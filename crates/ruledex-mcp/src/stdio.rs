@@ -76,13 +76,10 @@ fn start(live: &Arc<LiveCatalog>, config: Config, data_dir: PathBuf, log: Log) {
                 let detections = opener.current().map_or(0, |c| c.catalog_info().detections);
                 say(LoggingLevel::Notice, format!("ruledex: catalog ready ({detections} detections)"));
             }
-            Err(error) => say(
-                LoggingLevel::Error,
-                format!(
-                    "ruledex: building the catalog failed: {error:#}. Offline, point ruledex at local mirrors with \
-                     --config (see examples/local-mirrors.toml), or run `ruledex sync`"
-                ),
-            ),
+            Err(error) => {
+                let hint = config.offline_hint("mcp").map(|hint| format!("; {hint}")).unwrap_or_default();
+                say(LoggingLevel::Error, format!("ruledex: building the catalog failed: {error:#}{hint}"));
+            }
         }
         opener.follow(FOLLOW_EVERY, |change| match change {
             Ok(catalog) => tracing::info!("reopened the catalog ({} detections)", catalog.catalog_info().detections),

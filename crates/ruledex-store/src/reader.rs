@@ -24,6 +24,8 @@ use crate::{Result, SCHEMA_VERSION, StoreError};
 /// How long reading a generation's in-memory tables may take when it opens (the whole catalog
 /// is read once; requests are held to [`StoreOptions::query_budget`]).
 const LOADING_BUDGET: Duration = Duration::from_secs(120);
+/// What describing a catalog may take (a count of one table's rows).
+const DESCRIBE_BUDGET: Duration = Duration::from_secs(2);
 
 /// How a generation is opened.
 #[derive(Debug, Clone, Copy)]
@@ -243,6 +245,20 @@ impl Store {
             .map_err(damaged)?;
         let vocabulary = OnceLock::new();
         Ok(Store { path: path.to_path_buf(), pool, facets, order, title_words, attack, info, sources, vocabulary })
+    }
+
+    /// What a catalog file says of itself (the configuration it was built from, when, how many
+    /// detections), read with two small queries instead of opened as a generation: for naming
+    /// the catalogs beside a missing one.
+    pub fn describe(path: &Path) -> Result<CatalogInfo> {
+        if !path.is_file() {
+            return Err(StoreError::Missing(path.to_path_buf()));
+        }
+        let pool = Pool::open(path, 1, DESCRIBE_BUDGET)?;
+        pool.with_conn(|conn| {
+            let detections: i64 = conn.query_row("SELECT count(*) FROM detections", [], |r| r.get(0))?;
+            read_info(conn, path, usize::try_from(detections).unwrap_or_default())
+        })
     }
 
     pub fn path(&self) -> &Path {

@@ -305,6 +305,8 @@ fn bad_requests_get_clear_answers_never_a_500() {
         ("/techniques/T1999", 404, "T1999 is not an ATT&CK technique"),
         ("/techniques/T10", 404, "; did you mean T"),
         ("/techniques/T1O90", 404, "did you mean T1090 Proxy"),
+        ("/techniques/T1090.3", 404, "T1090.003 Proxy: Multi-hop Proxy"),
+        ("/techniques/T109", 404, "T1090 Proxy"),
         ("/techniques/%FF%FE", 400, "invalid path: Invalid URL: Invalid UTF-8"),
         ("/search?q=%22open", 400, "a double quote is not closed"),
         ("/search?q=AND", 400, "invalid search"),

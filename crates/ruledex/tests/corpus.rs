@@ -134,6 +134,31 @@ fn unknown_and_malformed_techniques_are_clear_errors() {
     let malformed = shared_catalog().run(&["technique", "T10"]);
     assert_eq!(malformed.code, 1);
     assert!(malformed.stderr.contains("neither a technique ID"), "{}", malformed.stderr);
+    // Issue 22, item 4: a mistyped ID is answered with the techniques it is a slip away from.
+    for (typo, meant) in [("T1090.3", "T1090.003 Proxy: Multi-hop Proxy"), ("T109", "T1090 Proxy"), ("T1O90", "T1090 Proxy")] {
+        let answer = shared_catalog().run(&["technique", typo]);
+        assert_eq!(answer.code, 1, "{typo}: {}", answer.stderr);
+        let hint = answer.stderr.split_once("did you mean ").map(|(_, hint)| hint).unwrap_or_default();
+        assert!(hint.contains(meant), "{typo}: {}", answer.stderr);
+    }
+}
+
+/// Issue 22, item 4: a filter naming a source, vendor or language the catalog lacks is a usage
+/// error offering the closest name, not an empty listing ("0 of 83 shown") that exits 0.
+#[test]
+fn unknown_filter_names_are_usage_errors_with_the_closest() {
+    let cases: [(&[&str], &str); 4] = [
+        (&["technique", "T1090", "--source", "splnk"], "--source: there is no source \"splnk\"; did you mean splunk?"),
+        (&["technique", "T1090", "--vendor", "Elastik"], "--vendor: there is no vendor \"Elastik\"; did you mean Elastic?"),
+        (&["search", "tor", "--language", "yaral"], "--language: \"yaral\" is not one of"),
+        (&["coverage", "--have", "sentinl"], "did you mean sentinel?"),
+    ];
+    for (args, message) in cases {
+        let answer = shared_catalog().run(args);
+        assert_eq!(answer.code, 2, "{args:?}: {}{}", answer.stdout, answer.stderr);
+        assert!(answer.stderr.contains(message), "{args:?}: {}", answer.stderr);
+        assert!(answer.stdout.is_empty(), "{args:?} lists nothing: {}", answer.stdout);
+    }
 }
 
 #[test]
@@ -168,6 +193,9 @@ fn show_accepts_the_rule_file_name_and_lists_candidates_for_repeated_ids() {
     let missing = shared_catalog().run(&["show", "nosuch/x"]);
     assert!(missing.stderr.contains("no source named \"nosuch\""), "{}", missing.stderr);
     assert!(shared_catalog().run(&["show", "no-slash"]).stderr.contains("expected SOURCE/ID"));
+    let typo = shared_catalog().run(&["show", "splunk/windows_proxy_via_nets"]);
+    assert_eq!(typo.code, 1);
+    assert!(typo.stderr.contains("did you mean splunk/windows_proxy_via_netsh?"), "{}", typo.stderr);
 }
 
 #[test]

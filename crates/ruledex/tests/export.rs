@@ -152,7 +152,7 @@ fn export_out_writes_through_fifos_and_devices_and_replaces_no_link() {
         catalog.run(&args)
     };
     let null = to(Path::new("/dev/null")).ok();
-    assert!(null.stderr.contains("ruledex: wrote 1 detections as yaral to /dev/null"), "{}", null.stderr);
+    assert!(null.stderr.contains("ruledex: wrote 1 detection as yaral to /dev/null"), "{}", null.stderr);
     assert!(fs::metadata("/dev/null").unwrap().file_type().is_char_device(), "/dev/null is still a device");
 
     let dir = tempfile::tempdir().unwrap();
@@ -190,7 +190,7 @@ fn export_out_writes_through_fifos_and_devices_and_replaces_no_link() {
     assert!(exists.code == 1 && exists.stderr.contains("already exists"), "{}", exists.stderr);
     let json = ["export", "--format", "json", "--detection", "chronicle/gcti_tor_exit_nodes", "--out"];
     let replaced = catalog.run(&[&json[..], &[target.to_str().unwrap()]].concat()).ok();
-    assert!(replaced.stderr.contains("replaced the file there with 1 detections as json"), "{}", replaced.stderr);
+    assert!(replaced.stderr.contains("replaced the file there with 1 detection as json"), "{}", replaced.stderr);
     assert!(fs::read_to_string(&target).unwrap().contains("gcti_tor_exit_nodes"));
     let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(leftovers.len(), 4, "no temporary file left: {leftovers:?}");

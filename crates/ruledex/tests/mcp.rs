@@ -25,7 +25,7 @@ use crate::util::{Workspace, copy_tree, detections, field, fixtures, shared_cata
 /// A client that keeps the log messages the server sends.
 #[derive(Clone, Default)]
 pub(crate) struct Client {
-    logs: Arc<Mutex<Vec<String>>>,
+    pub(crate) logs: Arc<Mutex<Vec<String>>>,
 }
 
 impl ClientHandler for Client {

@@ -40,8 +40,12 @@ pub enum ArchiveError {
     NotAFile { path: PathBuf, what: &'static str },
     #[error("{0} is a FIFO or a device, which cannot hold a directory; give a name ending in .tar.gz or .zip")]
     StreamForDirectory(PathBuf),
-    #[error("cannot write {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {path}: there is no folder {folder}; create it, or choose another --out")]
+    MissingFolder { path: PathBuf, folder: PathBuf },
+    /// The error is said in the message, not kept as a source too: an error's chain would say
+    /// it twice.
+    #[error("cannot write {path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
 }
 
 /// What writing an export did to its destination.
@@ -76,6 +80,11 @@ impl Packing {
 /// or a device takes the export's one file, whatever the format.
 pub fn write(exported: &Exported, path: &Path) -> Result<Written, ArchiveError> {
     let destination = destination(path)?;
+    // Everything is written beside its destination first, so its folder must be there.
+    let folder = path.parent().filter(|folder| !folder.as_os_str().is_empty());
+    if let Some(folder) = folder.filter(|folder| !folder.is_dir()) {
+        return Err(ArchiveError::MissingFolder { path: path.to_path_buf(), folder: folder.to_path_buf() });
+    }
     let bytes = match Packing::for_destination(path, exported) {
         Packing::File => only_file(exported)?.bytes.clone(),
         Packing::Directory if matches!(destination, Destination::Stream) => match only_file(exported) {
@@ -230,7 +239,7 @@ fn write_inside(root: &Path, file: &str, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> ArchiveError + '_ {
-    move |source| ArchiveError::Io { path: path.to_path_buf(), source }
+    move |error| ArchiveError::Io { path: path.to_path_buf(), error }
 }
 
 /// Temporary files and folders of the exports being written, for [`remove_unfinished`].

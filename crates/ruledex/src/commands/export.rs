@@ -12,7 +12,7 @@ use ruledex_app::request::ExportRequest;
 use super::Env;
 use crate::cli::ExportArgs;
 use crate::exit;
-use crate::output::safe;
+use crate::output::{self, safe};
 
 pub fn run(env: &Env, args: &ExportArgs) -> Result<u8> {
     let request = ExportRequest::from_arguments(&args.given.arguments()?)?;
@@ -20,17 +20,33 @@ pub fn run(env: &Env, args: &ExportArgs) -> Result<u8> {
     let base_url = args.links.base_url(&env.config);
     let exported = catalog.export_linked(request.format, &request.selection, None, Some(&base_url))?;
     save(&exported, args.out.as_deref())?;
-    for skipped in &exported.skipped {
-        eprintln!("ruledex: skipped {}: {}", skipped.address, safe(&skipped.reason));
-    }
-    if !exported.skipped.is_empty() {
-        eprintln!(
-            "ruledex: {} detections of the selection are not {}; see above",
-            exported.skipped.len(),
-            exported.format
-        );
+    if let Some(said) = skipped(&exported) {
+        eprintln!("ruledex: {said}");
     }
     Ok(exit::OK)
+}
+
+/// The detections the format does not take, said once: how many, each reason with its count
+/// (most common first); each address is logged with `-v`.
+fn skipped(exported: &Exported) -> Option<String> {
+    let mut reasons: Vec<(usize, &str)> = Vec::new();
+    for skipped in &exported.skipped {
+        tracing::info!("skipped {}: {}", skipped.address, safe(&skipped.reason));
+        match reasons.iter_mut().find(|(_, reason)| *reason == skipped.reason) {
+            Some((count, _)) => *count += 1,
+            None => reasons.push((1, &skipped.reason)),
+        }
+    }
+    reasons.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+    let each: Vec<String> = reasons.iter().map(|(count, reason)| format!("{count} {}", safe(reason))).collect();
+    (!reasons.is_empty()).then(|| {
+        let total = output::plural(exported.skipped.len(), "detection");
+        format!(
+            "skipped {total} of the selection that {} does not take (-v names each): {}",
+            exported.format,
+            each.join("; ")
+        )
+    })
 }
 
 /// Writes an export to `out`, saying so, or its one file to standard output (also `--out -`),
@@ -44,7 +60,7 @@ pub fn save(exported: &Exported, out: Option<&Path>) -> Result<()> {
             // A layer of counts (a stack's coverage) names no detection: it is named itself.
             let what = match exported.included.len() {
                 0 => format!("{} ({})", exported.name, exported.format),
-                n => format!("{n} detections as {}", exported.format),
+                n => format!("{} as {}", output::plural(n, "detection"), exported.format),
             };
             let how = match written {
                 Written::Created | Written::Streamed => "wrote",

@@ -10,7 +10,8 @@ use std::thread;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use ruledex_app::config::Config;
+use ruledex_app::config::{self, Config};
+use ruledex_app::lifecycle;
 use ruledex_app::sync::Progress;
 use ruledex_app::{Catalog, LiveCatalog, ServiceError};
 use ruledex_web::{AppState, Limits, Mount, Setup};
@@ -19,6 +20,7 @@ use super::Env;
 use super::sync::{Bar, print_summary};
 use crate::cli::ServeArgs;
 use crate::exit;
+use crate::output;
 
 /// How often the catalog file is checked for a newer generation.
 const FOLLOW_EVERY: Duration = Duration::from_secs(1);
@@ -43,7 +45,7 @@ pub fn run(env: Env, args: &ServeArgs) -> Result<u8> {
     }
     let setup = Setup {
         config_origin: env.config.origin.clone(),
-        mirrors_command: mirrors_command(),
+        mirrors_command: config::local_mirrors_command("serve"),
         notice,
         badge_days: env.config.history.badge_days,
         public_url: args.public_url.clone().or_else(|| env.config.serve.public_url.clone()),
@@ -66,13 +68,14 @@ pub fn run(env: Env, args: &ServeArgs) -> Result<u8> {
     }
     match (&catalog, args.no_sync) {
         (Some(catalog), _) => eprintln!(
-            "ruledex: catalog {} with {} detections",
+            "ruledex: catalog {} with {}",
             live.path().display(),
-            catalog.catalog_info().detections
+            output::plural(catalog.catalog_info().detections, "detection")
         ),
         (None, true) => eprintln!(
-            "ruledex: no catalog at {} yet; serving it as soon as another process (`ruledex sync`) writes it",
-            live.path().display()
+            "ruledex: no catalog at {} yet; serving it as soon as another process (`ruledex sync`) writes it{}",
+            live.path().display(),
+            lifecycle::others_instead(&env.data_dir)
         ),
         (None, false) => eprintln!(
             "ruledex: no usable catalog at {}; building it now (pages answer \"building\" until it is ready)",
@@ -80,10 +83,15 @@ pub fn run(env: Env, args: &ServeArgs) -> Result<u8> {
         ),
     }
     if needs_sync {
-        spawn_sync(env.config, env.data_dir, Arc::clone(&live), state.setup().mirrors_command.clone());
+        spawn_sync(env.config, env.data_dir, Arc::clone(&live));
     }
     live.follow(FOLLOW_EVERY, |change| match change {
-        Ok(catalog) => eprintln!("ruledex: reloaded the catalog ({} detections)", catalog.catalog_info().detections),
+        Ok(catalog) => {
+            eprintln!(
+                "ruledex: reloaded the catalog ({})",
+                output::plural(catalog.catalog_info().detections, "detection")
+            )
+        }
         Err(error) => eprintln!("ruledex: the catalog cannot be read: {error}"),
     });
     let router = ruledex_web::router(state, mounts);
@@ -92,7 +100,7 @@ pub fn run(env: Env, args: &ServeArgs) -> Result<u8> {
 }
 
 /// Builds the catalog on a thread of its own; the lifecycle installs it in the running server.
-fn spawn_sync(config: Config, data_dir: std::path::PathBuf, live: Arc<LiveCatalog>, mirrors_command: String) {
+fn spawn_sync(config: Config, data_dir: std::path::PathBuf, live: Arc<LiveCatalog>) {
     thread::spawn(move || {
         let progress = BarProgress { bar: std::io::stderr().is_terminal().then(Bar::new) };
         let result = live.sync(&config, &data_dir, &progress);
@@ -111,10 +119,10 @@ fn spawn_sync(config: Config, data_dir: std::path::PathBuf, live: Arc<LiveCatalo
             }
             Err(error) => {
                 eprintln!("ruledex: sync failed: {error:#}");
-                eprintln!(
-                    "ruledex: still serving; the home page says what failed. Offline, serve the local mirrors \
-                     instead:\n    {mirrors_command}"
-                );
+                eprintln!("ruledex: still serving; the home page says what failed");
+                if let Some(hint) = config.offline_hint("serve") {
+                    eprintln!("ruledex: {hint}");
+                }
             }
         }
     });
@@ -129,19 +137,6 @@ fn other_config(catalog: &Catalog, origin: &str) -> Option<String> {
              run `ruledex sync` with this configuration, or pass --data-dir to keep their catalogs apart"
         )
     })
-}
-
-/// The command that serves the example local mirrors, spelled the way this server was started:
-/// through cargo from a checkout, or as an installed `ruledex`.
-fn mirrors_command() -> String {
-    let exe = std::env::current_exe().unwrap_or_default();
-    let from_checkout = exe.components().any(|c| c.as_os_str() == "target");
-    if from_checkout {
-        "cargo run --release -- --config examples/local-mirrors.toml serve".into()
-    } else {
-        let name = exe.file_name().map_or("ruledex".into(), |n| n.to_string_lossy().into_owned());
-        format!("{name} --config examples/local-mirrors.toml serve   (from a checkout of ruledex)")
-    }
 }
 
 /// A sync's progress on a progress bar, when the terminal shows one (the home page shows the

@@ -19,11 +19,11 @@ pub fn run(env: &Env, args: &JsonArg) -> Result<u8> {
     let (info, sources) = (&stats.catalog, &stats.sources);
     let release = info.attack_version.clone().unwrap_or_else(|| "as loaded".into());
     outln!(
-        "catalog {} · built {} · ATT&CK {} · {} detections",
+        "catalog {} · built {} · ATT&CK {} · {}",
         info.path.display(),
         info.built_at.as_deref().unwrap_or("?"),
         info.attack_version.as_deref().unwrap_or("(version not configured)"),
-        info.detections
+        output::plural(info.detections, "detection")
     )?;
     outln!(
         "\n{:<16} {:<10} {:>6} {:>6} {:>10} {:>8} {:>7} {:>10} {:>8} {:>10} {:>8}",

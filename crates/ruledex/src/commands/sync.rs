@@ -19,14 +19,24 @@ pub fn run(env: &Env, args: &SyncArgs) -> Result<u8> {
         let bar = Bar::new();
         let summary = sync::run_with(&env.config, env.data_dir(), &bar, mode);
         bar.0.finish_and_clear();
-        summary?
+        summary
     } else {
-        sync::run_with(&env.config, env.data_dir(), &Quiet, mode)?
+        sync::run_with(&env.config, env.data_dir(), &Quiet, mode)
     };
+    // Said after the error, as `serve` and `mcp` say it: what to run instead without a network.
+    let summary = summary.map_err(|error| match env.config.offline_hint("sync") {
+        Some(hint) => anyhow::anyhow!("{error:#}\n{hint}"),
+        None => error,
+    })?;
     if args.output.json {
         output::json(&summary)?;
     } else {
         print_summary(&summary)?;
+    }
+    if !summary.all_sources_read()
+        && let Some(hint) = env.config.offline_hint("sync")
+    {
+        eprintln!("ruledex: {hint}");
     }
     let unreadable_files = summary.sources.iter().any(|s| s.failures > 0);
     Ok(if !summary.all_sources_read() || (args.strict && unreadable_files) { exit::PARTIAL } else { exit::OK })
@@ -38,23 +48,35 @@ pub struct Bar(pub ProgressBar);
 impl Bar {
     pub fn new() -> Bar {
         let bar = ProgressBar::new(0);
-        let style = ProgressStyle::with_template("{spinner} {msg:20} [{bar:30}] {pos}/{len} files")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
-        bar.set_style(style);
+        bar.set_style(Bar::waiting());
         bar.enable_steady_tick(Duration::from_millis(120));
         Bar(bar)
+    }
+
+    /// A step that reads no files yet (fetching, storing): a spinner, not an empty bar drawn full.
+    fn waiting() -> ProgressStyle {
+        ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner())
+    }
+
+    fn counting() -> ProgressStyle {
+        ProgressStyle::with_template("{spinner} {msg:20} [{bar:30}] {pos}/{len} files")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ")
     }
 }
 
 impl Progress for Bar {
     fn step(&self, message: &str) {
+        self.0.set_style(Bar::waiting());
         self.0.set_message(message.to_string());
         self.0.set_position(0);
         self.0.set_length(0);
     }
 
     fn file_read(&self, total: usize) {
+        if self.0.length() == Some(0) {
+            self.0.set_style(Bar::counting());
+        }
         self.0.set_length(total as u64);
         self.0.inc(1);
     }
@@ -64,10 +86,10 @@ pub fn print_summary(summary: &SyncSummary) -> std::io::Result<()> {
     let attack = &summary.attack;
     outln!("config: {}", summary.config)?;
     outln!(
-        "ATT&CK {}: {} techniques from {} bundles ({})",
+        "ATT&CK {}: {} techniques from {} ({})",
         attack.version.as_deref().unwrap_or("(version not configured)"),
         attack.techniques,
-        attack.bundles.len(),
+        output::plural(attack.bundles.len(), "bundle"),
         seconds(attack.load_time)
     )?;
     outln!()?;
@@ -109,7 +131,7 @@ pub fn print_summary(summary: &SyncSummary) -> std::io::Result<()> {
         let problem = s.problem.as_deref().unwrap_or_default();
         let consequence = match (s.root.is_some(), s.kept_previous) {
             (true, _) => String::new(),
-            (false, true) => format!("; kept its {} detections from the previous sync", s.detections),
+            (false, true) => format!("; kept its {} from the previous sync", output::plural(s.detections, "detection")),
             (false, false) => "; it has no detections yet (point it at a local mirror with `path`, see README)".into(),
         };
         outln!("warning: {}: {problem}{consequence}", s.name)?;
@@ -119,12 +141,14 @@ pub fn print_summary(summary: &SyncSummary) -> std::io::Result<()> {
     }
     let failed: usize = summary.sources.iter().map(|s| s.failures).sum();
     if failed > 0 {
-        outln!("{failed} rule files or rules could not be read; `ruledex stats` lists each with its reason")?;
+        let files = if failed == 1 { "1 rule file or rule" } else { "rule files or rules" };
+        let count = if failed == 1 { String::new() } else { format!("{failed} ") };
+        outln!("{count}{files} could not be read; `ruledex stats` lists each with its reason")?;
     }
-    let detections: usize = summary.sources.iter().map(|s| s.detections).sum();
+    let detections = output::plural(summary.sources.iter().map(|s| s.detections).sum(), "detection");
     if summary.unchanged {
         return outln!(
-            "nothing changed upstream; catalog unchanged: {} ({detections} detections), checked in {}",
+            "nothing changed upstream; catalog unchanged: {} ({detections}), checked in {}",
             summary.catalog.display(),
             seconds(summary.total_time)
         );
@@ -139,12 +163,29 @@ pub fn print_summary(summary: &SyncSummary) -> std::io::Result<()> {
             c.removed,
             sync - 1
         )?,
-        None => outln!("no detection changed")?,
+        None => outln!("{}", no_changes(summary))?,
     }
     if let Some(update) = &summary.attack_update {
         outln!("{} (their own tags unchanged)", update.sentence())?;
     }
-    outln!("catalog: {} ({detections} detections) built in {}", summary.catalog.display(), seconds(summary.total_time))
+    outln!("catalog: {} ({detections}) built in {}", summary.catalog.display(), seconds(summary.total_time))
+}
+
+/// What a sync that recorded no change says: on a first read, that its detections are where the
+/// history starts, not that nothing changed.
+fn no_changes(summary: &SyncSummary) -> String {
+    let first: Vec<&str> = summary.sources.iter().filter(|s| s.first_read).map(|s| s.name.as_str()).collect();
+    match first.len() {
+        0 => "no detection changed".into(),
+        n if n == summary.sources.len() => {
+            "first sync: its detections are where the change history starts (`ruledex changes` lists what later syncs find)"
+                .into()
+        }
+        _ => format!(
+            "no detection changed; read for the first time, their detections where their history starts: {}",
+            first.join(", ")
+        ),
+    }
 }
 
 fn seconds(d: Duration) -> String {
