@@ -135,7 +135,9 @@ fn unknown_and_malformed_techniques_are_clear_errors() {
     assert_eq!(malformed.code, 1);
     assert!(malformed.stderr.contains("neither a technique ID"), "{}", malformed.stderr);
     // Issue 22, item 4: a mistyped ID is answered with the techniques it is a slip away from.
-    for (typo, meant) in [("T1090.3", "T1090.003 Proxy: Multi-hop Proxy"), ("T109", "T1090 Proxy"), ("T1O90", "T1090 Proxy")] {
+    for (typo, meant) in
+        [("T1090.3", "T1090.003 Proxy: Multi-hop Proxy"), ("T109", "T1090 Proxy"), ("T1O90", "T1090 Proxy")]
+    {
         let answer = shared_catalog().run(&["technique", typo]);
         assert_eq!(answer.code, 1, "{typo}: {}", answer.stderr);
         let hint = answer.stderr.split_once("did you mean ").map(|(_, hint)| hint).unwrap_or_default();
@@ -149,7 +151,10 @@ fn unknown_and_malformed_techniques_are_clear_errors() {
 fn unknown_filter_names_are_usage_errors_with_the_closest() {
     let cases: [(&[&str], &str); 4] = [
         (&["technique", "T1090", "--source", "splnk"], "--source: there is no source \"splnk\"; did you mean splunk?"),
-        (&["technique", "T1090", "--vendor", "Elastik"], "--vendor: there is no vendor \"Elastik\"; did you mean Elastic?"),
+        (
+            &["technique", "T1090", "--vendor", "Elastik"],
+            "--vendor: there is no vendor \"Elastik\"; did you mean Elastic?",
+        ),
         (&["search", "tor", "--language", "yaral"], "--language: \"yaral\" is not one of"),
         (&["coverage", "--have", "sentinl"], "did you mean sentinel?"),
     ];

@@ -173,14 +173,18 @@ fn check_server(place: &Place, example: &Example) {
         command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start ruledex");
     match example.args.last().map(String::as_str) {
         Some("serve") => {
-            let stderr = BufReader::new(child.stderr.take().unwrap());
+            let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
             let address = stderr
-                .lines()
+                .by_ref()
                 .map_while(Result::ok)
                 .find_map(|line| Some(line.strip_prefix("ruledex: serving ")?.split(' ').next()?.to_string()))
                 .unwrap_or_else(|| panic!("{}: never said where it serves", example.line));
             let agent = ureq::Agent::config_builder().http_status_as_error(false).build().new_agent();
-            let mut home = agent.get(&format!("{address}/api/v1/stats")).call().unwrap();
+            let mut home = agent.get(&format!("{address}/api/v1/stats")).call().unwrap_or_else(|e| {
+                let _ = child.kill();
+                let said: Vec<String> = stderr.map_while(Result::ok).collect();
+                panic!("{}: {e}; the server said:\n{}", example.line, said.join("\n"))
+            });
             assert_eq!(home.status().as_u16(), 200, "{}", example.line);
             let stats: Value = serde_json::from_str(&home.body_mut().read_to_string().unwrap()).unwrap();
             assert!(stats["catalog"]["detections"].as_u64().unwrap_or(0) > 10_000, "{}: {stats}", example.line);
