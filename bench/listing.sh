@@ -59,7 +59,7 @@ for scale in $scales; do
     listed=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["detections"]))' "$tmp/body" 2> /dev/null || echo "-")
     for _ in $(seq "$runs"); do curl -s -o /dev/null -I -w '%{time_total}\n' "$url"; done > "$tmp/times"
     median_ms=$(awk '{print $1 * 1000}' "$tmp/times" | median)
-    p95_ms=$(awk '{print $1 * 1000}' "$tmp/times" | sort -g | awk -v n="$runs" '{a[NR]=$1} END {print a[int(n * 0.95) > 0 ? int(n * 0.95) : 1]}')
+    p95_ms=$(awk '{print $1 * 1000}' "$tmp/times" | sort -g | awk -v n="$runs" '{a[NR]=$1} END {i = int(n * 0.95); print a[(i > 0) ? i : 1]}')
     printf '%-26s %10s %10s %10.2f %10.2f\n' "$name" "$bytes" "$listed" "$median_ms" "$p95_ms"
   done
   # REQUESTS more: every page of both listings, round and round, uncached (HEAD).
