@@ -296,7 +296,7 @@ impl SourceConfig {
     fn validate_git(&self) -> Result<()> {
         let name = &self.name;
         if let Some(url) = &self.git {
-            git::check_url(url, self.allow_http)
+            git::Remote::parse(url, self.allow_http)
                 .map_err(|reason| anyhow!("source {name:?}: `git` {:?} {reason}", redact_credentials(url)))?;
         }
         if let Some(rev) = &self.rev {

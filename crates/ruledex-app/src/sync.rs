@@ -703,13 +703,14 @@ fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 #[cfg(test)]
 mod tests {
     use std::fs;
+    use std::os::unix::fs::PermissionsExt;
     use std::process::Command;
 
     use ruledex_core::model::Detection;
     use ruledex_store::{Lookup, Previous, Store, SyncLock};
 
     use super::*;
-    use crate::testing::{MINI_BUNDLE, Server, ok, one_at_a_time};
+    use crate::testing::{MINI_BUNDLE, Server, ok, one_at_a_time, open_to_others};
 
     fn fixtures() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
@@ -887,6 +888,30 @@ mod tests {
         let [warning] = offline.attack.warnings.as_slice() else { panic!("{:?}", offline.attack.warnings) };
         assert!(warning.starts_with(&format!("cannot refresh ATT&CK bundle {url}: ")), "{warning}");
         assert!(warning.contains("; using the copy downloaded at "), "{warning}");
+    }
+
+    /// Issue 21, item 2: the data directory was created 0755, the catalog, the ATT&CK download
+    /// and the checkouts readable by everyone. A catalog an earlier version left readable is
+    /// replaced by one that is not.
+    #[test]
+    fn a_sync_keeps_its_data_directory_to_its_owner() {
+        let _serial = one_at_a_time();
+        let upstream = upstream(&fixtures().join("panther"));
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("new/data");
+        let server = Server::start(vec![ok("\"v1\"", MINI_BUNDLE.as_bytes())]);
+        let attack = format!("enterprise = {:?}\nallow_http = true", server.url("/enterprise-attack.json"));
+        let source = format!(
+            "[[sources]]\nname = \"panther\"\nformat = \"panther\"\nkind = \"vendor\"\ngit = \"file://{}\"\n",
+            upstream.path().display()
+        );
+        let config = load_config(dir.path(), &attack, &source);
+        let summary = run(&config, &data, &Quiet).unwrap();
+        assert!(data.join("attack").is_dir() && data.join("sources/panther/rules").is_dir());
+        assert_eq!(open_to_others(&dir.path().join("new")), Vec::<PathBuf>::new());
+        fs::set_permissions(&summary.catalog, fs::Permissions::from_mode(0o644)).unwrap();
+        run_with(&config, &data, &Quiet, Mode::Full).unwrap();
+        assert_eq!(open_to_others(&dir.path().join("new")), Vec::<PathBuf>::new());
     }
 
     /// URLs may carry tokens; only git gets them. The summary, the catalog (reports,

@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use ruledex_core::attack::AttackCatalog;
 use ruledex_core::ingest::{EarlierFile, EarlierRead, SourceReport};
 use ruledex_core::model::Detection;
+use ruledex_core::owner_only;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::reader::{decode, read_attack, stored_rows};
@@ -27,11 +28,11 @@ pub struct SyncLock {
 
 impl SyncLock {
     /// Takes the lock, or fails at once when another sync holds it; removes what a killed sync
-    /// left behind.
+    /// left behind. A data directory this creates is its owner's alone (see [`owner_only`]).
     pub fn acquire(data_dir: &Path) -> Result<SyncLock> {
-        fs::create_dir_all(data_dir).map_err(io_error(data_dir))?;
+        owner_only::create_dir_all(data_dir).map_err(io_error(data_dir))?;
         let lock_path = data_dir.join("sync.lock");
-        let file = File::create(&lock_path).map_err(io_error(&lock_path))?;
+        let file = owner_only::create(&lock_path).map_err(io_error(&lock_path))?;
         if file.try_lock().is_err() {
             return Err(StoreError::Locked(data_dir.to_path_buf()));
         }
