@@ -2,6 +2,7 @@
 # MCP benchmark of `ruledex mcp` over stdio, on an existing catalog.
 #
 #   bench/mcp.sh [CONFIG] [RUNS] [CALLS]    (default: examples/local-mirrors.toml, 20 runs, 200 calls)
+#   RULEDEX_BIN=/path/to/ruledex bench/mcp.sh   (that binary, an earlier build say, instead of building one)
 #
 # Syncs CONFIG into a temporary data dir, then, as an assistant does (JSON-RPC lines on the
 # child's stdin and stdout):
@@ -16,8 +17,11 @@ config=${1:-examples/local-mirrors.toml}
 runs=${2:-20}
 calls=${3:-200}
 
-cargo build --release --quiet -p ruledex
-bin=target/release/ruledex
+bin=${RULEDEX_BIN:-}
+if [ -z "$bin" ]; then
+  cargo build --release --quiet -p ruledex
+  bin=target/release/ruledex
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

@@ -13,13 +13,13 @@ use std::cell::OnceCell;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use ruledex_app::Catalog;
 use ruledex_app::config::Config;
-use ruledex_app::coverage::{CoverageRequest, Stack};
+use ruledex_app::coverage::{CoverageRequest, ObjectRequest, Stack};
+use ruledex_app::request::{Filters, Page, SearchRequest, TechniqueRequest};
+use ruledex_app::{Catalog, CatalogOptions};
 use ruledex_core::attack::Domain;
 use ruledex_core::ids::ObjectKind;
-use ruledex_core::query::{Filter, SearchQuery};
-use ruledex_store::StoreOptions;
+use ruledex_core::model::Language;
 
 const RUNS: usize = 300;
 
@@ -36,7 +36,7 @@ fn build_catalog(dir: &Path, only: Option<&[&str]>) -> Catalog {
         config.sources.retain(|s| only.contains(&s.name.as_str()));
     }
     let summary = ruledex_app::sync::run(&config, dir, &ruledex_app::sync::Quiet).expect("sync");
-    Catalog::open(&summary.catalog, StoreOptions::default()).expect("open")
+    Catalog::open(&summary.catalog, CatalogOptions::default()).expect("open")
 }
 
 /// Runs `query` once (building the catalog it needs), then RUNS times, and prints its median
@@ -87,29 +87,34 @@ fn main() {
         vendors.get_or_init(|| build_catalog(&dir.path().join("vendors"), Some(&["chronicle", "splunk", "elastic"])))
     };
     let full_catalog = || everything.get_or_init(|| build_catalog(&dir.path().join("all"), None));
-    let all = Filter::default();
-    let spl_only = Filter { languages: vec![ruledex_core::model::Language::Spl], ..Filter::default() };
+    // A technique's first page, as front ends ask for it.
+    let technique =
+        |id: &str, filters: &Filters| TechniqueRequest { filters: filters.clone(), ..TechniqueRequest::new(id) };
+    let all = Filters::default();
+    let mut spl_only = Filters::default();
+    spl_only.asked.languages = vec![Language::Spl];
+    let search = |text: &str, limit: usize| SearchRequest { page: Page::first(limit), ..SearchRequest::new(text) };
     // The example stack.
     let stack = Stack { have: vec!["splunk".into(), "sentinel".into()], ..Stack::default() };
     let request = CoverageRequest { stack: stack.clone(), domain: Domain::Enterprise, tactics: vec![] };
     let queries = [
         Query::new("technique T1090 (with sub-techniques)", QUERY_GOAL, || {
-            vendor_catalog().technique_page("T1090", false, &all).unwrap().listing.detections.len()
+            vendor_catalog().technique(&technique("T1090", &all)).unwrap().detections.len()
         }),
         Query::new("technique T1059 (largest family)", QUERY_GOAL, || {
-            vendor_catalog().technique_page("T1059", false, &all).unwrap().listing.detections.len()
+            vendor_catalog().technique(&technique("T1059", &all)).unwrap().detections.len()
         }),
         Query::new("technique T1059, SPL only", QUERY_GOAL, || {
-            vendor_catalog().technique_page("T1059", false, &spl_only).unwrap().listing.detections.len()
+            vendor_catalog().technique(&technique("T1059", &spl_only)).unwrap().detections.len()
         }),
         Query::new("search \"tor\" (first 20)", QUERY_GOAL, || {
-            vendor_catalog().search(&SearchQuery { limit: 20, ..SearchQuery::new("tor") }).unwrap().hits.len()
+            vendor_catalog().search(&search("tor", 20)).unwrap().detections.len()
         }),
         Query::new("search \"powershell\" (first 20, many matches)", QUERY_GOAL, || {
-            vendor_catalog().search(&SearchQuery { limit: 20, ..SearchQuery::new("powershell") }).unwrap().hits.len()
+            vendor_catalog().search(&search("powershell", 20)).unwrap().detections.len()
         }),
         Query::new("search \"netsh portproxy\"", QUERY_GOAL, || {
-            vendor_catalog().search(&SearchQuery::new("netsh portproxy")).unwrap().hits.len()
+            vendor_catalog().search(&search("netsh portproxy", 50)).unwrap().detections.len()
         }),
         Query::new("show elastic/<rule_id>", QUERY_GOAL, || {
             usize::from(vendor_catalog().detection("elastic", "6926b708-7964-425f-bed8-6e006379df08").is_ok())
@@ -121,7 +126,8 @@ fn main() {
             full_catalog().stack_layer(&request, Some("https://ruledex.example.org")).unwrap().files[0].bytes.len()
         }),
         Query::new("coverage of group APT29 for splunk+sentinel", COVERAGE_GOAL, || {
-            full_catalog().attack_object_page(ObjectKind::Group, "APT29", Some(&stack)).unwrap().techniques.len()
+            let apt29 = ObjectRequest { name: "APT29".into(), stack: Some(stack.clone()) };
+            full_catalog().attack_object_page(ObjectKind::Group, &apt29).unwrap().techniques.len()
         }),
     ];
     for query in queries.iter().filter(|q| q.name.contains(filter.as_str())) {

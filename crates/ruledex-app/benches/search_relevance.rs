@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 
 use relevance_suite::{Case, build_catalog, suite};
 use ruledex_app::Catalog;
-use ruledex_store::StoreOptions;
 
 const RUNS: usize = 200;
 
@@ -84,7 +83,7 @@ fn main() {
         }
     }
     let first_correction = {
-        let fresh = Catalog::open(catalog.store().path(), StoreOptions::default()).unwrap();
+        let fresh = Catalog::open(catalog.path(), ruledex_app::CatalogOptions::default()).unwrap();
         let case = suite.cases.iter().find(|c| c.corrected.is_some()).expect("a misspelled search");
         let started = Instant::now();
         case.search(&fresh);

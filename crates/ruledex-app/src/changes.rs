@@ -9,33 +9,30 @@ use ruledex_core::ids::TechniqueId;
 use ruledex_core::model::ChangeKind;
 use ruledex_core::query::Filter;
 
+use crate::listing::window;
+use crate::request::vocabulary::CHANGED_IN;
+use crate::request::{ChangesRequest, Page};
 use crate::service::{Answer, Catalog, ServiceError};
 use crate::sync::stamp;
 use crate::wire::{AttackUpdateJson, ChangeJson, ChangesJson};
 
-/// A request for changes as a front end received it: text to interpret here, once.
-#[derive(Debug, Clone, Default)]
-pub struct ChangeRequest<'a> {
-    /// A date (`2026-11-01`), a time (`2026-11-01T08:00:00Z`) or a sync number.
-    pub since: Option<&'a str>,
-    /// A technique ID in any spelling, or an ATT&CK name.
-    pub technique: Option<&'a str>,
-    pub source: Option<&'a str>,
-    /// One detection's changes (with `source`).
-    pub id: Option<&'a str>,
-    pub limit: Option<usize>,
-}
-
 impl Catalog {
-    /// Changes the request asks for, newest first.
-    pub fn changes(&self, request: &ChangeRequest) -> Answer<ChangesJson> {
+    /// Changes the request asks for, newest first. Listed changes carry at most
+    /// [`LISTED_QUERY_CHARS`] of each query before and after; one detection's history carries
+    /// them whole.
+    pub fn changes(&self, request: &ChangesRequest) -> Answer<ChangesJson> {
         let query = self.change_query(request)?;
         let changes = self.store().changes(&query)?;
         let updates = self.store().attack_updates(query.since.as_ref(), query.limit)?;
-        Ok(ChangesJson {
-            changes: changes.iter().map(ChangeJson::from).collect(),
-            attack_updates: updates.iter().map(AttackUpdateJson::from).collect(),
-        })
+        let mut changes: Vec<ChangeJson> = changes.iter().map(ChangeJson::from).collect();
+        if request.id.is_none() {
+            for change in &mut changes {
+                for query in change.query_before.iter_mut().chain(change.query_after.iter_mut()) {
+                    cut(query, LISTED_QUERY_CHARS, &change.href);
+                }
+            }
+        }
+        Ok(ChangesJson { changes, attack_updates: updates.iter().map(AttackUpdateJson::from).collect() })
     }
 
     /// The latest change of every detection changed in the last `days` days, by source and ID.
@@ -44,28 +41,16 @@ impl Catalog {
         Ok(self.store().recent_changes(&stamp(since))?)
     }
 
-    fn change_query(&self, request: &ChangeRequest) -> Answer<ChangeQuery> {
-        if let Some(source) = request.source
-            && !self.store().sources().iter().any(|s| s.report.name == source)
-        {
-            return Err(ServiceError::NotFound {
-                message: format!("there is no source named {source:?}"),
-                suggestions: vec![],
-            });
-        }
-        let limit = request.limit.unwrap_or(ChangeQuery::DEFAULT_LIMIT);
-        if !(1..=ChangeQuery::MAX_LIMIT).contains(&limit) {
-            return Err(ServiceError::BadRequest(format!(
-                "`limit` must be between 1 and {}, not {limit}",
-                ChangeQuery::MAX_LIMIT
-            )));
+    fn change_query(&self, request: &ChangesRequest) -> Answer<ChangeQuery> {
+        if let Some(source) = &request.source {
+            self.check_sources(CHANGED_IN, std::slice::from_ref(source))?;
         }
         Ok(ChangeQuery {
-            since: request.since.map(parse_since).transpose()?,
-            technique: request.technique.map(|t| self.known_technique(t)).transpose()?,
-            source: request.source.map(str::to_string),
-            id: request.id.map(str::to_string),
-            limit,
+            since: request.since.as_deref().map(parse_since).transpose()?,
+            technique: request.technique.as_deref().map(|t| self.known_technique(t)).transpose()?,
+            source: request.source.clone(),
+            id: request.id.clone(),
+            limit: request.limit,
         })
     }
 }
@@ -76,11 +61,22 @@ impl Catalog {
     fn known_technique(&self, text: &str) -> Answer<TechniqueId> {
         let id = self.find_technique(text)?;
         if self.store().technique(id).is_none() {
-            let everything = Filter { include_deprecated: true, ..Filter::default() };
-            self.technique_page(&id.to_string(), true, &everything)?;
+            let everything = Filter { include_deprecated: true, include_inferred: true, ..Filter::default() };
+            self.technique_page(&id.to_string(), true, &everything, window(Page::first(0)))?;
         }
         Ok(id)
     }
+}
+
+/// Characters of a changed query a listing of changes carries, before and after.
+pub const LISTED_QUERY_CHARS: usize = 4_000;
+
+/// Cuts `text` to `max` characters, saying how many were left out and where the whole is.
+pub(crate) fn cut(text: &mut String, max: usize, whole: &str) {
+    let Some((end, _)) = text.char_indices().nth(max) else { return };
+    let left = text[end..].chars().count();
+    text.truncate(end);
+    text.push_str(&format!("… [{left} more characters: {whole}]"));
 }
 
 /// A sync number, a date (midnight UTC) or a time.

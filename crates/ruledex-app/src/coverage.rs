@@ -18,31 +18,14 @@ use ruledex_core::model::{MappingStatus, SourceKind};
 use ruledex_store::{SourceTallies, Tally};
 
 use crate::links;
+use crate::request::vocabulary::{HAVE, TACTIC};
+pub use crate::request::{CoverageRequest, ObjectRequest, Stack};
+use crate::request::{RequestError, closest};
 use crate::service::{Answer, Catalog, ServiceError, Suggestion};
 use crate::wire::{
     AttackObjectJson, AttackObjectPageJson, CoverageStatus, StackCoverageJson, StackTechniqueJson, StatusSummaryJson,
     TacticCoverageJson, TacticJson, UsedTechniqueJson,
 };
-
-/// What the user runs, and what counts.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Stack {
-    /// Configured source names.
-    pub have: Vec<String>,
-    /// Community content (Sigma, community KQL) counts as the stack's own.
-    pub community: bool,
-    /// Detections listed only through ruledex's mapping of vendor labels count.
-    pub inferred: bool,
-}
-
-/// A stack's coverage of one matrix, optionally of some tactics only.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CoverageRequest {
-    pub stack: Stack,
-    pub domain: Domain,
-    /// Tactic IDs, names or shortnames; empty for all.
-    pub tactics: Vec<String>,
-}
 
 /// How many close names an unknown group, campaign or software name offers.
 const CLOSEST_OBJECTS: usize = 8;
@@ -119,16 +102,12 @@ impl Catalog {
 
     /// A group, campaign or software (by ID, name or alias, in any letter case) with the
     /// techniques it uses and their detections; with a stack, where each stands.
-    pub fn attack_object_page(
-        &self,
-        kind: ObjectKind,
-        query: &str,
-        stack: Option<&Stack>,
-    ) -> Answer<AttackObjectPageJson> {
+    pub fn attack_object_page(&self, kind: ObjectKind, request: &ObjectRequest) -> Answer<AttackObjectPageJson> {
+        let stack = request.stack.as_ref();
         if let Some(stack) = stack {
             self.check_stack(stack)?;
         }
-        let object = self.find_object(kind, query)?;
+        let object = self.find_object(kind, &request.name)?;
         let tallies = self.tallies()?;
         let attack = self.store().attack();
         let techniques: Vec<UsedTechniqueJson> = object
@@ -219,14 +198,7 @@ impl Catalog {
 
     /// Every source of a stack must be configured.
     fn check_stack(&self, stack: &Stack) -> Answer<()> {
-        let configured: Vec<&str> = self.store().sources().iter().map(|s| s.report.name.as_str()).collect();
-        match stack.have.iter().find(|have| !configured.contains(&have.as_str())) {
-            Some(unknown) => Err(ServiceError::BadRequest(format!(
-                "there is no source named {unknown:?} to have; the configured sources are {}",
-                configured.join(", ")
-            ))),
-            None => Ok(()),
-        }
+        self.check_sources(HAVE, &stack.have)
     }
 
     /// The tactics of `domain` that `names` name (all of them when none are named).
@@ -249,11 +221,15 @@ impl Catalog {
                     .map(|t| t.id)
                     .ok_or_else(|| {
                         let known: Vec<&str> = tactics.iter().map(|t| t.shortname.as_str()).collect();
-                        ServiceError::BadRequest(format!(
-                            "{name:?} is not a tactic of the {} matrix (expected an ID like TA0011 or one of: {})",
+                        let hint = closest(name, known.iter().copied())
+                            .map(|c| format!("; did you mean {c}?"))
+                            .unwrap_or_default();
+                        let problem = format!(
+                            "{name:?} is not a tactic of the {} matrix{hint} (give an ID like TA0011 or one of: {})",
                             domain.label(),
                             known.join(", ")
-                        ))
+                        );
+                        ServiceError::from(RequestError::new(TACTIC, problem))
                     })
             })
             .collect()

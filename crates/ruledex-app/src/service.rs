@@ -1,25 +1,28 @@
 //! The query service: what the CLI, the web and the MCP server ask of a catalog, decided once.
 //!
-//! A [`Catalog`] is one catalog generation. Front ends turn a request into a call here and the
-//! answer into text, HTML or JSON; they never decide what a request means (which technique a
-//! name names, what an address resolves to, which detections a filter keeps).
+//! A [`Catalog`] is one catalog generation, and the only door to it: the store is private to
+//! this crate. Front ends turn a request into a call here (their arguments checked by the
+//! request vocabulary of [`crate::request`]) and its answer, an owned wire type of
+//! [`crate::wire`], into text, HTML or JSON; they never decide what a request means (which
+//! technique a name names, what an address resolves to, which detections a filter keeps).
+//! Listings are answered in the `listing` module, whole-catalog views in `views`.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::OnceLock;
 
-use ruledex_core::attack::TechniqueLookup;
+use ruledex_core::attack::{Domain, TechniqueLookup};
 use ruledex_core::ids::TechniqueId;
-use ruledex_core::model::Detection;
-use ruledex_core::query::{Filter, SearchQuery};
-use ruledex_store::{
-    Candidate, Lookup, SearchResults, SourceTallies, Store, StoreError, StoreOptions, TechniquePage, Window,
-};
+use ruledex_core::model::{Detection, Format, SourceKind};
+use ruledex_core::query::Filter;
+use ruledex_store::{Lookup, SourceTallies, Store, StoreError, StoreOptions, TechniquePage, Window};
 
 use crate::links;
+use crate::request::vocabulary::{SOURCE, VENDOR};
+use crate::request::{Filters, Param, RequestError, closest};
 use crate::technique_search::{NameMatch, TechniqueWords};
 use crate::wire::{
-    CatalogJson, CoverageJson, CoveredTechniqueJson, DetectionJson, FacetsJson, SearchHitJson, SearchJson, SourceJson,
-    StatsJson, TacticJson, TechniqueSuggestionJson,
+    CandidateJson, CatalogJson, DetectionJson, SourceJson, StatsJson, TacticJson, TechniqueSuggestionJson,
 };
 
 /// A catalog generation and the questions it answers.
@@ -30,11 +33,17 @@ pub struct Catalog {
     /// Every detection's technique links counted per source, on the first coverage answer:
     /// counting them is nine tenths of such an answer's time, and a generation never changes.
     tallies: OnceLock<SourceTallies>,
+    /// Every vendor and its kind of content, on the first filter naming a vendor.
+    vendors: OnceLock<BTreeMap<String, SourceKind>>,
 }
 
 /// Why a request could not be answered, in terms every front end can show.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ServiceError {
+    /// A parameter's value is not one ruledex takes (out of its range, not a name it knows):
+    /// the error names the parameter, and the closest name when one is close. A usage error.
+    #[error(transparent)]
+    Invalid(#[from] RequestError),
     /// The request itself is wrong; the message says what to fix.
     #[error("{0}")]
     BadRequest(String),
@@ -42,7 +51,7 @@ pub enum ServiceError {
     NotFound { message: String, suggestions: Vec<Suggestion> },
     /// An address or name names several things.
     #[error("{message}")]
-    Ambiguous { message: String, candidates: Vec<Candidate> },
+    Ambiguous { message: String, candidates: Vec<CandidateJson> },
     /// There is no usable catalog right now (none built, another version, busy, reopening).
     #[error("{0}")]
     Unavailable(String),
@@ -63,7 +72,7 @@ impl ServiceError {
     /// A stable name for the kind of error, in JSON errors.
     pub fn kind(&self) -> &'static str {
         match self {
-            ServiceError::BadRequest(_) => "bad_request",
+            ServiceError::Invalid(_) | ServiceError::BadRequest(_) => "bad_request",
             ServiceError::NotFound { .. } => "not_found",
             ServiceError::Ambiguous { .. } => "ambiguous",
             ServiceError::Unavailable(_) => "unavailable",
@@ -108,6 +117,8 @@ pub type Answer<T> = Result<T, ServiceError>;
 
 /// How many techniques a suggestion list offers at most.
 pub const MAX_SUGGESTIONS: usize = 10;
+/// How many close IDs a mistyped address offers.
+const CLOSEST_IDS: usize = 5;
 
 impl Catalog {
     /// Opens the catalog file at `path` as a new generation.
@@ -116,7 +127,28 @@ impl Catalog {
             store: Store::open_with(path, options)?,
             technique_words: OnceLock::new(),
             tallies: OnceLock::new(),
+            vendors: OnceLock::new(),
         })
+    }
+
+    /// The store, for this crate's services only.
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The catalog file this generation was opened from.
+    pub fn path(&self) -> &Path {
+        self.store.path()
+    }
+
+    /// The configuration the catalog was built from (its origin, as the configuration names it).
+    pub fn built_from(&self) -> Option<&str> {
+        self.store.info().config.as_deref()
+    }
+
+    /// Whether a newer generation can be opened (see [`crate::lifecycle`]).
+    pub(crate) fn superseded(&self) -> bool {
+        self.store.superseded()
     }
 
     /// Every detection's tallies per technique and source, counted once per generation.
@@ -124,12 +156,8 @@ impl Catalog {
         if let Some(tallies) = self.tallies.get() {
             return Ok(tallies);
         }
-        let counted = self.store.source_tallies(&Filter::default())?;
+        let counted = self.store.source_tallies(&Filter { include_inferred: true, ..Filter::default() })?;
         Ok(self.tallies.get_or_init(|| counted))
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.store
     }
 
     /// The ATT&CK release the catalog was built from.
@@ -138,13 +166,42 @@ impl Catalog {
     }
 
     /// The native format of a configured source.
-    pub fn source_format(&self, source: &str) -> Option<ruledex_core::model::Format> {
+    pub fn source_format(&self, source: &str) -> Option<Format> {
         self.store.sources().iter().find(|s| s.report.name == source).map(|s| s.report.format)
     }
 
     /// "Parent: Sub" for sub-techniques, the name otherwise.
     pub fn technique_name(&self, id: TechniqueId) -> Option<String> {
         self.store.attack().full_name(id)
+    }
+
+    /// The tactics of a matrix, in matrix order.
+    pub fn tactics(&self, domain: Domain) -> Vec<TacticJson> {
+        self.store.tactics().iter().filter(|t| t.domain == domain).map(TacticJson::from).collect()
+    }
+
+    /// The vendors whose content is community content (Sigma, community KQL).
+    pub fn community_vendors(&self) -> BTreeSet<String> {
+        let vendors = self.vendors();
+        vendors.iter().filter(|(_, kind)| **kind == SourceKind::Community).map(|(v, _)| v.clone()).collect()
+    }
+
+    fn vendors(&self) -> &BTreeMap<String, SourceKind> {
+        self.vendors.get_or_init(|| self.store.vendors())
+    }
+
+    /// Checks the names a request's filters give (sources, vendors) against the catalog's:
+    /// an unknown one is a usage error offering the closest.
+    pub(crate) fn check_filters(&self, filters: &Filters) -> Answer<()> {
+        self.check_sources(SOURCE, &filters.asked.sources)?;
+        let vendors: Vec<&str> = self.vendors().keys().map(String::as_str).collect();
+        check_names(VENDOR, &filters.asked.vendors, &vendors, "vendor")
+    }
+
+    /// Checks that every name of `names` (given as `param`) is a configured source.
+    pub(crate) fn check_sources(&self, param: &'static Param, names: &[String]) -> Answer<()> {
+        let sources: Vec<&str> = self.store.sources().iter().map(|s| s.report.name.as_str()).collect();
+        check_names(param, names, &sources, "source")
     }
 
     /// The technique a reference names: an ID in any spelling or an ATT&CK name.
@@ -158,23 +215,15 @@ impl Catalog {
                     names.join(", ")
                 )))
             }
-            TechniqueLookup::NotFound(close) => Err(ServiceError::NotFound {
-                message: format!(
-                    "{text:?} is neither a technique ID (like T1090 or T1090.003) nor an ATT&CK technique name"
-                ),
-                suggestions: self.technique_suggestions(&close),
-            }),
+            TechniqueLookup::NotFound(close) => Err(self.no_technique(
+                format!("{text:?} is neither a technique ID (like T1090 or T1090.003) nor an ATT&CK technique name"),
+                &close,
+            )),
         }
     }
 
-    /// A technique's page: the technique, its sub-techniques with counts, and the detections
-    /// `filter` keeps (under its sub-techniques too unless `exact`).
-    pub fn technique_page(&self, technique: &str, exact: bool, filter: &Filter) -> Answer<TechniquePage> {
-        self.technique_page_window(technique, exact, filter, Window::ALL)
-    }
-
-    /// [`Catalog::technique_page`] with only the detections in `window` read.
-    pub fn technique_page_window(
+    /// The page of a technique, its detections in `window`.
+    pub(crate) fn technique_page(
         &self,
         technique: &str,
         exact: bool,
@@ -182,9 +231,9 @@ impl Catalog {
         window: Window,
     ) -> Answer<TechniquePage> {
         let id = self.find_technique(technique)?;
-        self.store.technique_page(id, exact, filter, window)?.ok_or_else(|| ServiceError::NotFound {
-            message: format!("{id} is not an ATT&CK technique, and no detection is tagged with it"),
-            suggestions: self.technique_suggestions(&self.store.attack().closest_techniques(&id.to_string())),
+        self.store.technique_page(id, exact, filter, window)?.ok_or_else(|| {
+            let close = self.store.attack().closest_techniques(&id.to_string());
+            self.no_technique(format!("{id} is not an ATT&CK technique, and no detection is tagged with it"), &close)
         })
     }
 
@@ -200,14 +249,16 @@ impl Catalog {
 
     /// Techniques for the words typed ("proxy", "T1090", "multi hop", "tor"): those whose ID or
     /// name words start with them first (from their first word first), then those whose ATT&CK
-    /// description has them; each group by the detections `filter` keeps.
+    /// description has them; each group by the detections `filters` keep.
     pub fn suggest_techniques(
         &self,
         text: &str,
-        filter: &Filter,
+        filters: &Filters,
         limit: usize,
     ) -> Answer<Vec<TechniqueSuggestionJson>> {
-        Ok(self.ranked_techniques(text, filter)?.into_iter().take(limit).map(|(_, s)| s).collect())
+        self.check_filters(filters)?;
+        let ranked = self.ranked_techniques(text, &filters.resolve(true))?;
+        Ok(ranked.into_iter().take(limit).map(|(_, s)| s).collect())
     }
 
     /// Techniques matching `text`, best first, each with how well.
@@ -221,101 +272,80 @@ impl Catalog {
             .into_iter()
             .filter_map(|(id, matched)| {
                 let name = self.technique_name(id)?;
-                Some((matched, TechniqueSuggestionJson { id, name, detections: counts.family(id) }))
+                Some((matched, TechniqueSuggestionJson { id, name, detections: counts.listed(id, filter) }))
             })
             .collect();
         ranked.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.detections.cmp(&a.1.detections)).then(a.1.id.cmp(&b.1.id)));
         Ok(ranked)
     }
 
-    pub fn search(&self, query: &SearchQuery) -> Answer<SearchResults> {
-        Ok(self.store.search(query)?)
+    /// The detection at `SOURCE/ID`, whole.
+    pub fn detection_at(&self, address: &str) -> Answer<DetectionJson> {
+        self.detection_model_at(address).map(|d| self.detection_json(&d))
+    }
+
+    /// One detection, whole: by address, the vendor's ID, or the rule's file name.
+    pub fn detection(&self, source: &str, id: &str) -> Answer<DetectionJson> {
+        self.detection_model(source, id).map(|d| self.detection_json(&d))
     }
 
     /// A single detection as every front end's JSON carries it, naming the ATT&CK release.
-    pub fn detection_json(&self, detection: &Detection) -> DetectionJson {
+    fn detection_json(&self, detection: &Detection) -> DetectionJson {
         DetectionJson { attack_version: self.attack_version(), ..DetectionJson::from(detection) }
     }
 
-    /// Search results as every front end's JSON carries them, naming the ATT&CK release.
-    pub fn search_json(&self, text: &str, results: &SearchResults) -> SearchJson {
-        SearchJson {
-            query: text.to_string(),
-            corrected_query: results.corrected_query.clone(),
-            attack_version: self.attack_version(),
-            total: results.total,
-            offset: results.offset,
-            limit: results.limit,
-            facets: FacetsJson::from(&results.facets),
-            detections: results.hits.iter().map(SearchHitJson::from).collect(),
-        }
-    }
-
-    /// The detection at `SOURCE/ID`.
-    pub fn detection_at(&self, address: &str) -> Answer<Detection> {
+    pub(crate) fn detection_model_at(&self, address: &str) -> Answer<Detection> {
         let Some((source, id)) = address.split_once('/') else {
             return Err(ServiceError::BadRequest(format!(
                 "{address:?} is not an address; expected SOURCE/ID, like chronicle/gcti_tor_exit_nodes"
             )));
         };
-        self.detection(source, id)
+        self.detection_model(source, id)
     }
 
-    /// One detection, long texts included: by address, the vendor's ID, or the rule's file name.
-    pub fn detection(&self, source: &str, id: &str) -> Answer<Detection> {
+    /// One detection, long texts included.
+    pub(crate) fn detection_model(&self, source: &str, id: &str) -> Answer<Detection> {
         match self.store.detection(source, id)? {
             Lookup::Found(detection) => Ok(*detection),
             Lookup::Ambiguous(candidates) => Err(ServiceError::Ambiguous {
                 message: format!("{source}/{id} names {} detections; pick one", candidates.len()),
-                candidates,
+                candidates: candidates.iter().map(CandidateJson::from).collect(),
             }),
             Lookup::NotFound if !self.store.sources().iter().any(|s| s.report.name == source) => {
+                let sources: Vec<&str> = self.store.sources().iter().map(|s| s.report.name.as_str()).collect();
+                let hint = closest(source, sources.iter().copied()).map(|c| format!("; did you mean {c}?"));
                 Err(ServiceError::NotFound {
-                    message: format!("there is no source named {source:?}"),
+                    message: format!("there is no source named {source:?}{}", hint.unwrap_or_default()),
                     suggestions: vec![Suggestion { label: "All sources".into(), href: links::SOURCES.into() }],
                 })
             }
-            Lookup::NotFound => Err(ServiceError::NotFound {
-                message: format!("source {source:?} has no detection {id:?}"),
-                suggestions: vec![Suggestion { label: format!("Search for {id:?}"), href: links::search(id) }],
-            }),
+            Lookup::NotFound => {
+                let close = self.store.closest_ids(source, id, CLOSEST_IDS)?;
+                let addresses: Vec<String> = close.iter().map(|c| format!("{source}/{c}")).collect();
+                let hint =
+                    if close.is_empty() { String::new() } else { format!("; did you mean {}?", one_of(&addresses)) };
+                let mut suggestions: Vec<Suggestion> = close
+                    .iter()
+                    .map(|c| Suggestion { label: format!("{source}/{c}"), href: links::detection(source, c) })
+                    .collect();
+                suggestions.push(Suggestion { label: format!("Search for {id:?}"), href: links::search(id) });
+                let message = format!("source {source:?} has no detection {id:?}{hint}");
+                Err(ServiceError::NotFound { message, suggestions })
+            }
         }
     }
 
     pub fn stats(&self) -> StatsJson {
-        StatsJson { catalog: self.store.info().into(), sources: self.sources() }
+        StatsJson { catalog: self.catalog_info(), sources: self.sources() }
     }
 
     pub fn catalog_info(&self) -> CatalogJson {
         self.store.info().into()
     }
 
+    /// Every source as the last sync left it, its tags newer than the loaded ATT&CK flagged.
     pub fn sources(&self) -> Vec<SourceJson> {
-        self.store.sources().iter().map(SourceJson::from).collect()
-    }
-
-    /// Detection counts per technique for the detections `filter` keeps.
-    pub fn coverage(&self, filter: &Filter) -> Answer<CoverageJson> {
-        let counts = self.store.technique_counts(filter)?;
-        let attack = self.store.attack();
-        let mut techniques: Vec<CoveredTechniqueJson> = counts
-            .family
-            .iter()
-            .map(|(id, family)| CoveredTechniqueJson {
-                id: *id,
-                name: self.technique_name(*id).unwrap_or_default(),
-                tactics: attack.technique(*id).map(|t| t.tactics.clone()).unwrap_or_default(),
-                exact: counts.exact.get(id).copied().unwrap_or(0),
-                detections: *family,
-                inferred: counts.inferred(*id),
-            })
-            .collect();
-        techniques.sort_by_key(|t| t.id);
-        Ok(CoverageJson {
-            attack_version: self.attack_version(),
-            tactics: attack.tactics().iter().map(TacticJson::from).collect(),
-            techniques,
-        })
+        self.store.sources().iter().map(|s| SourceJson::new(s, self.store.attack())).collect()
     }
 
     /// Completions for a technique being typed: IDs while it looks like one ("T10", "t1090.0"),
@@ -385,11 +415,36 @@ impl Catalog {
         Ok((ids.into_iter().map(|id| format!("{source}/{id}")).collect(), more))
     }
 
-    fn technique_suggestions(&self, ids: &[TechniqueId]) -> Vec<Suggestion> {
-        ids.iter().map(|id| Suggestion { label: self.label(*id), href: links::technique(*id) }).collect()
+    /// Nothing is the technique `message` speaks of: the closest techniques are offered.
+    fn no_technique(&self, message: String, close: &[TechniqueId]) -> ServiceError {
+        let labels: Vec<String> = close.iter().map(|id| self.label(*id)).collect();
+        let hint = if labels.is_empty() { String::new() } else { format!("; did you mean {}?", one_of(&labels)) };
+        let suggestions =
+            close.iter().map(|id| Suggestion { label: self.label(*id), href: links::technique(*id) }).collect();
+        ServiceError::NotFound { message: format!("{message}{hint}"), suggestions }
     }
 
     fn label(&self, id: TechniqueId) -> String {
         format!("{id} {}", self.technique_name(id).unwrap_or_default()).trim_end().to_string()
+    }
+}
+
+/// Every name of `given` (as `param`) must be one of `known` (ignoring letter case): else a
+/// usage error naming it, the closest known name, and what the known names are.
+fn check_names(param: &'static Param, given: &[String], known: &[&str], what: &str) -> Answer<()> {
+    let Some(unknown) = given.iter().find(|g| !known.iter().any(|k| k.eq_ignore_ascii_case(g))) else {
+        return Ok(());
+    };
+    let hint = closest(unknown, known.iter().copied()).map(|c| format!("; did you mean {c}?")).unwrap_or_default();
+    Err(RequestError::new(param, format!("there is no {what} {unknown:?}{hint} (the {what}s: {})", known.join(", ")))
+        .into())
+}
+
+/// "a, b or c".
+pub(crate) fn one_of(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
     }
 }

@@ -5,8 +5,8 @@
 
 mod relevance_suite;
 
-use relevance_suite::{build_catalog, suite};
-use ruledex_store::SearchResults;
+use relevance_suite::{address, build_catalog, suite};
+use ruledex_app::wire::SearchJson;
 
 /// Below this, a first page is mostly noise (the benchmark reports the precision itself).
 const MIN_PRECISION_AT_10: f64 = 0.5;
@@ -36,6 +36,6 @@ fn every_search_of_the_suite_puts_what_users_expect_on_the_first_page() {
 }
 
 /// The first page as addresses with titles, for messages.
-fn describe(results: &SearchResults) -> String {
-    results.hits.iter().map(|h| format!("\n  {} | {}", h.detection.address(), h.detection.rule.title)).collect()
+fn describe(results: &SearchJson) -> String {
+    results.detections.iter().map(|h| format!("\n  {} | {}", address(&h.detection), h.detection.title)).collect()
 }

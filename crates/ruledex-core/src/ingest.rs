@@ -451,7 +451,8 @@ fn assets(patterns: &[&str], support: &Support) -> Result<Vec<Asset>, WalkError>
         .collect())
 }
 
-/// Wraps a rule into a detection: address, provenance, license, resolved ATT&CK.
+/// Wraps a rule into a detection: address, provenance, license, resolved ATT&CK, its free text
+/// capped ([`crate::free_text`]).
 fn place(spec: &SourceSpec, attack: &AttackCatalog, id: String, rule: Rule) -> Detection {
     let links = link_attack(attack, &rule);
     let repository = shown_repository(spec);
@@ -461,7 +462,7 @@ fn place(spec: &SourceSpec, attack: &AttackCatalog, id: String, rule: Rule) -> D
         repository,
         commit: spec.commit.clone(),
     };
-    Detection {
+    let mut detection = Detection {
         source: spec.name.clone(),
         source_kind: spec.kind,
         format: spec.format,
@@ -475,7 +476,9 @@ fn place(spec: &SourceSpec, attack: &AttackCatalog, id: String, rule: Rule) -> D
         atlas: links.atlas,
         provenance,
         rule,
-    }
+    };
+    crate::free_text::cap(&mut detection);
+    detection
 }
 
 /// The CVEs a rule is about: named in its title, tags or references (a description may mention

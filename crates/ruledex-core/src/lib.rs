@@ -7,6 +7,7 @@ pub mod attack;
 pub mod cve;
 pub mod export;
 pub mod fingerprint;
+pub mod free_text;
 pub mod history;
 pub mod ids;
 pub mod ingest;

@@ -51,6 +51,10 @@ pub struct Filter {
     pub data_sources: Vec<String>,
     /// Deprecated detections are hidden unless asked for.
     pub include_deprecated: bool,
+    /// Detections listed under a technique only through ruledex's mapping of vendor labels are
+    /// left out of that technique's listing unless asked for. A detection's own attributes say
+    /// nothing about it ([`Filter::matches`] ignores it): it is a property of the listing.
+    pub include_inferred: bool,
 }
 
 impl Filter {
@@ -77,9 +81,14 @@ impl Filter {
         self
     }
 
-    /// True when nothing but the deprecated switch is set.
+    /// True when nothing but the deprecated and inferred switches is set.
     pub fn is_empty(&self) -> bool {
-        Filter { include_deprecated: self.include_deprecated, ..Filter::default() } == *self
+        let switches = Filter {
+            include_deprecated: self.include_deprecated,
+            include_inferred: self.include_inferred,
+            ..Filter::default()
+        };
+        switches == *self
     }
 }
 

@@ -1,7 +1,7 @@
 //! ruledex-mcp: the catalog for AI assistants, over the Model Context Protocol.
 //!
-//! [`Server`] is one MCP server (an `rmcp` [`ServerHandler`](rmcp::ServerHandler)) over a
-//! catalog that a [`CatalogProvider`] hands it: tools ([`tools`]) that answer with the same JSON
+//! [`Server`] is one MCP server (an `rmcp` [`ServerHandler`](rmcp::ServerHandler)) over the
+//! catalog of a `ruledex_app::LiveCatalog` (the one lifecycle every front end shares): tools ([`tools`]) that answer with the same JSON
 //! as the CLI's `--json` (the wire types of `ruledex_app::wire`, whose schemas are the tools'
 //! output schemas) plus a short text summary; detections and technique pages as resources;
 //! argument completion for technique IDs and names, sources and detection addresses; and two
@@ -16,7 +16,6 @@
 mod complete;
 pub mod http;
 mod prompts;
-mod provider;
 mod resources;
 mod server;
 pub mod stdio;
@@ -24,5 +23,4 @@ mod text;
 pub mod tools;
 mod uri;
 
-pub use provider::{CatalogProvider, Unavailable};
 pub use server::{Access, Server};

@@ -4,9 +4,10 @@
 use std::fmt::Write as _;
 
 use rmcp::model::{Resource, ResourceContents, ResourceTemplate};
+use ruledex_app::request::vocabulary::MAX_LIMIT;
+use ruledex_app::request::{Filters, Page, TechniqueRequest};
 use ruledex_app::{Catalog, ServiceError};
 use ruledex_core::model::Format;
-use ruledex_core::query::Filter;
 
 use crate::text;
 use crate::tools::ToolError;
@@ -29,7 +30,8 @@ pub fn templates() -> Vec<ResourceTemplate> {
             .with_title("An ATT&CK technique's detections")
             .with_description(
                 "A technique (ID like T1090 or T1090.003) as Markdown: its description, tactics, sub-techniques \
-                 and every vendor-native detection for it, grouped by vendor, each with its address.",
+                 and its first 100 vendor-native detections, grouped by vendor, each with its address (the \
+                 `technique` tool pages through the rest).",
             )
             .with_mime_type("text/markdown"),
     ]
@@ -42,7 +44,7 @@ pub fn list(catalog: &Catalog, cursor: Option<&str>) -> Result<(Vec<Resource>, O
         None => 0,
         Some(c) => c.parse().map_err(|_| ToolError(format!("invalid cursor {c:?}")))?,
     };
-    let coverage = catalog.coverage(&Filter::default().vendor_native_unless_asked(false))?;
+    let coverage = catalog.coverage(&Filters::default())?;
     let mut techniques = coverage.techniques;
     techniques.sort_by(|a, b| b.detections.cmp(&a.detections).then(a.id.cmp(&b.id)));
     let next = (start + LIST_PAGE < techniques.len()).then(|| (start + LIST_PAGE).to_string());
@@ -88,16 +90,13 @@ pub fn read(catalog: &Catalog, uri: &str, named: Named) -> Result<ResourceConten
     match named {
         Named::Detection { source, id } => {
             let d = catalog.detection(&source, &id)?;
-            let mut rule = d.rule.native_rule.clone();
-            if rule.is_empty() {
-                rule = d.rule.query.clone();
-            }
-            Ok(ResourceContents::text(rule, uri).with_mime_type(mime(d.format, &d.rule.path)))
+            let rule = d.native_rule.clone().filter(|rule| !rule.is_empty()).unwrap_or_else(|| d.query.clone());
+            Ok(ResourceContents::text(rule, uri).with_mime_type(mime(d.format, &d.path)))
         }
         Named::Technique(id) => {
-            let filter = Filter::default().vendor_native_unless_asked(false);
-            let page = catalog.technique_page(&id, false, &filter)?;
-            let json = ruledex_app::wire::TechniquePageJson::new(&page, catalog.attack_version(), None);
+            let first = usize::try_from(MAX_LIMIT).unwrap_or(usize::MAX);
+            let json =
+                catalog.technique(&TechniqueRequest { page: Page::first(first), ..TechniqueRequest::new(id) })?;
             Ok(ResourceContents::text(technique_markdown(&json), uri).with_mime_type("text/markdown"))
         }
     }
@@ -154,6 +153,15 @@ fn technique_markdown(page: &ruledex_app::wire::TechniquePageJson) -> String {
             out,
             "{} community detections (Sigma, community KQL) are not listed; the `technique` tool with `community: true` lists them.\n",
             page.hidden_community
+        );
+    }
+    if page.more > 0 {
+        let _ = writeln!(
+            out,
+            "The first {} are listed; the `technique` tool with `offset: {}` lists the {} others.\n",
+            page.detections.len(),
+            page.detections.len(),
+            page.more
         );
     }
     let mut vendor = None;

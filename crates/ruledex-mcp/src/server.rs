@@ -1,5 +1,5 @@
 //! The MCP server: one `rmcp` handler answering tools, resources, prompts and completions from
-//! the catalog its [`CatalogProvider`] hands it.
+//! the current generation of a [`LiveCatalog`].
 //!
 //! Catalog work runs on blocking threads, at most [`CATALOG_TASKS`] at once, so the protocol
 //! keeps flowing (pings, cancellations, other calls) while a query runs. A panic in a query
@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult, ContentBlock,
@@ -22,10 +22,9 @@ use rmcp::model::{
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler};
-use ruledex_app::{Catalog, ServiceError};
+use ruledex_app::{Catalog, LiveCatalog, ServiceError};
 use tokio::sync::Semaphore;
 
-use crate::provider::{CatalogProvider, Unavailable};
 use crate::tools::{self, Definition, ToolError};
 use crate::{complete, prompts, resources, uri};
 
@@ -57,7 +56,7 @@ pub enum Access {
 /// The MCP server. Cheap to clone; clones share the catalog and the limit on catalog work.
 #[derive(Clone)]
 pub struct Server {
-    provider: Arc<dyn CatalogProvider>,
+    live: Arc<LiveCatalog>,
     access: Access,
     tasks: Arc<Semaphore>,
     log_level: LogLevel,
@@ -92,14 +91,14 @@ fn rank(level: LoggingLevel) -> u8 {
 }
 
 impl Server {
-    pub fn new(provider: Arc<dyn CatalogProvider>, access: Access) -> Server {
-        Server::with_tasks(provider, access, Arc::new(Semaphore::new(CATALOG_TASKS)))
+    pub fn new(live: Arc<LiveCatalog>, access: Access) -> Server {
+        Server::with_tasks(live, access, Arc::new(Semaphore::new(CATALOG_TASKS)))
     }
 
     /// A server sharing `tasks` (the limit on catalog work) with others: the HTTP transport
     /// makes one per request.
-    pub fn with_tasks(provider: Arc<dyn CatalogProvider>, access: Access, tasks: Arc<Semaphore>) -> Server {
-        Server { provider, access, tasks, log_level: LogLevel::default() }
+    pub fn with_tasks(live: Arc<LiveCatalog>, access: Access, tasks: Arc<Semaphore>) -> Server {
+        Server { live, access, tasks, log_level: LogLevel::default() }
     }
 
     pub fn log_level(&self) -> LogLevel {
@@ -114,8 +113,9 @@ impl Server {
         self.tools().find(|t| t.name == name)
     }
 
-    /// Runs `work` on the catalog on a blocking thread, waiting a while for a catalog that is
-    /// still being opened or built.
+    /// Runs `work` on the catalog on a blocking thread, waiting there for a catalog that is
+    /// still being opened or built: the wait ends the moment it is ready (the lifecycle notifies
+    /// its waiters), or after [`PENDING_WAIT`].
     async fn with_catalog<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Catalog) -> T + Send + 'static,
@@ -123,26 +123,14 @@ impl Server {
         let Ok(Ok(_permit)) = tokio::time::timeout(QUEUE_WAIT, self.tasks.acquire()).await else {
             return Err("ruledex is busy answering other calls; try again in a moment".into());
         };
-        let deadline = Instant::now() + PENDING_WAIT;
-        // Opening a catalog takes tens of milliseconds and building one seconds: the first
-        // checks come soon after each other (a client's first call often arrives while the
-        // catalog is still opening), later ones at most every 200 ms.
-        let mut pause = Duration::from_millis(5);
-        let catalog = loop {
-            let provider = Arc::clone(&self.provider);
-            match tokio::task::spawn_blocking(move || provider.catalog()).await {
-                Ok(Ok(catalog)) => break catalog,
-                Ok(Err(Unavailable::Pending(_))) if Instant::now() < deadline => {
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_millis(200));
-                }
-                Ok(Err(unavailable)) => return Err(unavailable.to_string()),
-                Err(error) => return Err(format!("internal error while opening the catalog: {error}")),
-            }
-        };
-        tokio::task::spawn_blocking(move || work(&catalog))
+        let live = Arc::clone(&self.live);
+        let answer = tokio::task::spawn_blocking(move || {
+            let catalog = live.wait(PENDING_WAIT).map_err(|unavailable| unavailable.to_string())?;
+            Ok(work(&catalog))
+        });
+        answer
             .await
-            .map_err(|error| format!("internal error: the query failed ({error}); other calls still work"))
+            .unwrap_or_else(|error| Err(format!("internal error: the query failed ({error}); other calls still work")))
     }
 }
 
@@ -154,7 +142,9 @@ fn service_error(error: ServiceError) -> McpError {
     let message = ToolError::from(error.clone()).0;
     match error {
         ServiceError::NotFound { .. } => McpError::resource_not_found(message, None),
-        ServiceError::BadRequest(_) | ServiceError::Ambiguous { .. } => McpError::invalid_params(message, None),
+        ServiceError::Invalid(_) | ServiceError::BadRequest(_) | ServiceError::Ambiguous { .. } => {
+            McpError::invalid_params(message, None)
+        }
         ServiceError::Unavailable(_) | ServiceError::Internal(_) => McpError::internal_error(message, None),
     }
 }
@@ -204,11 +194,11 @@ impl ServerHandler for Server {
             ));
         };
         let arguments = serde_json::Value::Object(request.arguments.unwrap_or_default());
-        let call = match definition.parse(arguments) {
-            Ok(call) => call,
+        let arguments = match definition.parse(arguments) {
+            Ok(arguments) => arguments,
             Err(ToolError(message)) => return Ok(error_result(message)),
         };
-        match self.with_catalog(move |catalog| call.run(catalog)).await {
+        match self.with_catalog(move |catalog| definition.run(catalog, &arguments)).await {
             Ok(Ok(answer)) => {
                 let mut result = CallToolResult::structured(answer.structured);
                 let files = answer.files.into_iter().map(|file| {

@@ -20,7 +20,8 @@ pub fn cut(text: &mut String, max: usize, whole: &str) {
 /// A detection as listings carry it: long texts cut, each saying where the whole one is.
 pub fn listed(mut d: DetectionJson) -> DetectionJson {
     let whole = format!("`show` {}/{} has the whole text", d.source, d.id);
-    for text in [&mut d.description, &mut d.query, &mut d.paste_ready_query] {
+    let queries = d.queries.iter_mut().map(|q| &mut q.query);
+    for text in [&mut d.description, &mut d.query, &mut d.paste_ready_query].into_iter().chain(queries) {
         cut(text, LISTING_TEXT_CHARS, &whole);
     }
     for text in d.false_positives.iter_mut().chain(d.implementation.iter_mut()).chain(d.investigation.iter_mut()) {
@@ -32,7 +33,8 @@ pub fn listed(mut d: DetectionJson) -> DetectionJson {
 /// A single detection with every text, each cut only when it is huge.
 pub fn whole(mut d: DetectionJson) -> DetectionJson {
     let resource = format!("read the resource {} for the whole rule", crate::uri::detection_uri(&d.source, &d.id));
-    for text in [&mut d.description, &mut d.query, &mut d.paste_ready_query] {
+    let queries = d.queries.iter_mut().map(|q| &mut q.query);
+    for text in [&mut d.description, &mut d.query, &mut d.paste_ready_query].into_iter().chain(queries) {
         cut(text, DETECTION_TEXT_CHARS, &resource);
     }
     let optional = d.native_rule.iter_mut().chain(d.implementation.iter_mut()).chain(d.investigation.iter_mut());

@@ -21,7 +21,8 @@ use std::path::{Path, PathBuf};
 pub use history::{RecordedAttackUpdate, RecordedChange, Retention};
 pub use previous::{Previous, PreviousDetections, PreviousSource, SyncLock};
 pub use reader::{
-    Candidate, CatalogInfo, FamilyMember, Listing, Lookup, SourceStatus, Store, StoreOptions, TechniqueCounts, Window,
+    Candidate, CatalogInfo, FamilyMember, Listing, Lookup, MAX_PAGE_BYTES, SourceStatus, Store, StoreOptions,
+    TechniqueCounts, Window,
 };
 pub use search::{Field, Hit, MAX_QUERY_CHARS, Marked, SearchResults};
 pub use tally::{SourceTallies, Tally};
@@ -40,6 +41,22 @@ const TEMP_PREFIX: &str = "catalog.sqlite.tmp-";
 
 pub fn catalog_path(data_dir: &Path) -> PathBuf {
     data_dir.join(CATALOG_FILE)
+}
+
+/// What tells the catalog generation at a path from another, read without opening it: equal
+/// marks, the same generation. A reader that could not open one waits for another mark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GenerationMark {
+    file: (u64, u64),
+    modified: Option<std::time::SystemTime>,
+    len: u64,
+}
+
+/// The mark of the generation at `path`, when there is a file.
+pub fn generation_mark(path: &Path) -> Option<GenerationMark> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    Some(GenerationMark { file: (m.dev(), m.ino()), modified: m.modified().ok(), len: m.len() })
 }
 
 #[derive(Debug, thiserror::Error)]

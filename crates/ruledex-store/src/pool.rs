@@ -32,6 +32,8 @@ pub(crate) struct Pool {
     budget: Duration,
     /// Set when a query found the file unreadable (overwritten or truncated in place).
     broken: AtomicBool,
+    /// The file the connections read (device and inode).
+    file: (u64, u64),
 }
 
 struct Reader {
@@ -52,6 +54,7 @@ impl Pool {
                     returned: Condvar::new(),
                     budget,
                     broken: AtomicBool::new(false),
+                    file: before,
                 };
                 return Ok(pool);
             }
@@ -80,6 +83,12 @@ impl Pool {
     /// Whether a query found the file damaged: the generation should be replaced.
     pub(crate) fn is_broken(&self) -> bool {
         self.broken.load(Ordering::Relaxed)
+    }
+
+    /// Whether `path` names another file than the one the connections read (a sync renamed a
+    /// new catalog into place), or none.
+    pub(crate) fn is_replaced(&self, path: &Path) -> bool {
+        identity(path).map_or(true, |now| now != self.file)
     }
 
     fn take(&self) -> Result<Reader> {

@@ -1,7 +1,7 @@
 //! Reading the catalog: one generation, opened once. Everything here returns model types.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -83,16 +83,28 @@ pub struct SourceStatus {
     pub error: Option<String>,
 }
 
+/// The most bytes of detection records one page of a listing reads, but its first detection:
+/// a page's cost stays bounded whatever its rules hold (a few rules ship queries of hundreds of
+/// kilobytes). The page then holds fewer than its limit; the next starts after its last.
+pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
+
 /// Which part of a list to read: pages of a long list are read on their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
     pub offset: usize,
     pub limit: usize,
+    /// The most bytes of records read (see [`MAX_PAGE_BYTES`]), but the first one.
+    pub max_bytes: usize,
 }
 
 impl Window {
     /// The whole list.
-    pub const ALL: Window = Window { offset: 0, limit: usize::MAX };
+    pub const ALL: Window = Window { offset: 0, limit: usize::MAX, max_bytes: usize::MAX };
+
+    /// A page of `limit` from `offset`, within [`MAX_PAGE_BYTES`].
+    pub fn page(offset: usize, limit: usize) -> Window {
+        Window { offset, limit, max_bytes: MAX_PAGE_BYTES }
+    }
 
     fn of<T>(self, items: &[T]) -> &[T] {
         let start = self.offset.min(items.len());
@@ -115,6 +127,9 @@ pub struct Listing {
     /// How many more it would show with community content included (0 unless the filter is
     /// restricted to vendor-native content).
     pub hidden_community: usize,
+    /// How many more it would show with the detections listed only through ruledex's mapping
+    /// of vendor labels included (0 when they are).
+    pub hidden_inferred: usize,
     /// After filtering, in display order, the window asked for; without their long texts (see
     /// [`Store::detection`]).
     pub detections: Vec<Detection>,
@@ -155,6 +170,12 @@ impl TechniqueCounts {
     /// The family's detections the vendors themselves tagged with the technique.
     pub fn tagged(&self, id: TechniqueId) -> usize {
         self.family(id) - self.inferred(id)
+    }
+
+    /// The family's detections a listing with `filter` lists: those only ruledex's mapping
+    /// lists under it too when the filter includes them.
+    pub fn listed(&self, id: TechniqueId, filter: &Filter) -> usize {
+        if filter.include_inferred { self.family(id) } else { self.tagged(id) }
     }
 }
 
@@ -241,10 +262,11 @@ impl Store {
         &self.attack
     }
 
-    /// Whether a query found this generation's file damaged (overwritten in place): the catalog
-    /// should be opened again.
-    pub fn is_broken(&self) -> bool {
-        self.pool.is_broken()
+    /// Whether there is a newer generation than this one to open: a sync replaced the catalog
+    /// (or removed it), or a query found this one's file damaged (overwritten in place). The one
+    /// question a long-running reader asks to follow the catalog.
+    pub fn superseded(&self) -> bool {
+        self.pool.is_broken() || self.pool.is_replaced(&self.path)
     }
 
     pub fn technique(&self, id: TechniqueId) -> Option<&Technique> {
@@ -275,7 +297,8 @@ impl Store {
     }
 
     /// Detections listed under a technique: under its sub-techniques too unless `exact`; of
-    /// those `filter` keeps, the ones in `window`.
+    /// those `filter` keeps, the ones in `window`, read from the catalog (the others are only
+    /// counted, from the in-memory facets).
     pub fn technique_detections(
         &self,
         id: TechniqueId,
@@ -287,23 +310,34 @@ impl Store {
         let mut pks: Vec<i64> = listed.keys().copied().collect();
         let facets = FacetCounts::count(pks.iter().filter_map(|pk| self.facets.get(pk)));
         let total = pks.len();
-        let count = |f: &Filter| pks.iter().filter(|pk| self.facets.get(pk).is_some_and(|x| f.matches(x))).count();
+        let keeps = |f: &Filter, pk: &i64| {
+            (f.include_inferred || listed[pk]) && self.facets.get(pk).is_some_and(|x| f.matches(x))
+        };
+        let count = |f: &Filter| pks.iter().filter(|pk| keeps(f, pk)).count();
         let shown = count(filter);
         let hidden_deprecated = count(&Filter { include_deprecated: true, ..filter.clone() }) - shown;
         let hidden_community = match filter.kinds.as_slice() {
             [SourceKind::Vendor] => count(&Filter { kinds: vec![], ..filter.clone() }) - shown,
             _ => 0,
         };
-        pks.retain(|pk| self.facets.get(pk).is_some_and(|f| filter.matches(f)));
+        let hidden_inferred = count(&Filter { include_inferred: true, ..filter.clone() }) - shown;
+        pks.retain(|pk| keeps(filter, pk));
         let inferred = pks.iter().filter(|pk| !listed[pk]).count();
         self.sort_for_display(&mut pks);
-        let detections = self.detections_by_pk(window.of(&pks))?;
-        Ok(Listing { total, shown, inferred, facets, hidden_deprecated, hidden_community, detections })
+        let detections = self.detections_within(window.of(&pks), window.max_bytes)?;
+        Ok(Listing { total, shown, inferred, facets, hidden_deprecated, hidden_community, hidden_inferred, detections })
     }
 
-    /// The vendors whose detections come from community sources (Sigma, community KQL).
-    pub fn community_vendors(&self) -> BTreeSet<String> {
-        self.facets.values().filter(|f| f.kind == SourceKind::Community).map(|f| f.vendor.clone()).collect()
+    /// Every vendor with its kind of content (a vendor with both counts as vendor-native).
+    pub fn vendors(&self) -> BTreeMap<String, SourceKind> {
+        let mut vendors = BTreeMap::new();
+        for f in self.facets.values() {
+            let kind = vendors.entry(f.vendor.clone()).or_insert(f.kind);
+            if f.kind == SourceKind::Vendor {
+                *kind = SourceKind::Vendor;
+            }
+        }
+        vendors
     }
 
     /// The filterable attributes of every detection listed under a technique and its
@@ -353,19 +387,34 @@ impl Store {
     }
 
     pub(crate) fn detections_by_pk(&self, pks: &[i64]) -> Result<Vec<Detection>> {
+        self.detections_within(pks, usize::MAX)
+    }
+
+    /// The detections of `pks`, in order, as long as their records add up to at most
+    /// `max_bytes` (the first is always read).
+    pub(crate) fn detections_within(&self, pks: &[i64], max_bytes: usize) -> Result<Vec<Detection>> {
         self.with_conn(|conn| {
             let mut statement = conn.prepare_cached("SELECT body FROM detections WHERE pk = ?1")?;
-            pks.iter()
-                .map(|pk| DetectionRecord::parse(&statement.query_row([pk], |r| r.get::<_, String>(0))?))
-                .collect()
+            let mut detections = Vec::with_capacity(pks.len());
+            let mut bytes = 0usize;
+            for pk in pks {
+                let body = statement.query_row([pk], |r| r.get::<_, String>(0))?;
+                bytes = bytes.saturating_add(body.len());
+                if bytes > max_bytes && !detections.is_empty() {
+                    break;
+                }
+                detections.push(DetectionRecord::parse(&body)?);
+            }
+            Ok(detections)
         })
     }
 
-    /// Every detection `filter` keeps, in display order, without their long texts.
-    pub fn select(&self, filter: &Filter) -> Result<Vec<Detection>> {
+    /// How many detections `filter` keeps, and those of them in `window`, in display order,
+    /// without their long texts: only the window's rows are read.
+    pub fn select(&self, filter: &Filter, window: Window) -> Result<(usize, Vec<Detection>)> {
         let mut pks: Vec<i64> = self.facets.iter().filter(|(_, f)| filter.matches(f)).map(|(pk, _)| *pk).collect();
         self.sort_for_display(&mut pks);
-        self.detections_by_pk(&pks)
+        Ok((pks.len(), self.detections_within(window.of(&pks), window.max_bytes)?))
     }
 
     /// The same detections with their long texts (native rule, notes, test inputs), for exports.
@@ -450,6 +499,28 @@ impl Store {
             ids.truncate(limit);
             Ok((ids, more))
         })
+    }
+
+    /// The IDs of `source`'s detections closest to `typed` (a mistyped ID), best first, at most
+    /// `limit`: those starting the same way, then those within a few edits.
+    pub fn closest_ids(&self, source: &str, typed: &str, limit: usize) -> Result<Vec<String>> {
+        let ids: Vec<String> = self.with_conn(|conn| {
+            let mut statement = conn.prepare_cached("SELECT id FROM detections WHERE source = ?1")?;
+            let ids = statement.query_map([source], |r| r.get::<_, String>(0))?;
+            Ok(ids.collect::<Result<Vec<String>, _>>()?)
+        })?;
+        let typed = typed.to_lowercase();
+        let allowed = (typed.chars().count() / 4).max(2);
+        let mut scored: Vec<(usize, String)> = ids
+            .into_iter()
+            .filter_map(|id| {
+                let lower = id.to_lowercase();
+                let distance = if lower.starts_with(&typed) { 0 } else { strsim::levenshtein(&lower, &typed) };
+                (distance <= allowed).then_some((distance, id))
+            })
+            .collect();
+        scored.sort();
+        Ok(scored.into_iter().take(limit).map(|(_, id)| id).collect())
     }
 
     fn candidates(&self, pks: &[i64]) -> Result<Vec<Candidate>> {

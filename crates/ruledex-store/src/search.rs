@@ -25,7 +25,7 @@ use parse::{PROSE_TIER, ParsedSearch, TITLE_TIER, Token};
 pub(crate) use spelling::Vocabulary;
 pub(crate) use word_counts::{RowChange, SpellingUpdate, record_changed_row, record_changes, update_spelling};
 
-use crate::{Result, Store, StoreError};
+use crate::{MAX_PAGE_BYTES, Result, Store, StoreError};
 
 /// BM25 weight per column (title, description, query, tags, cves, and the stems of title,
 /// description and tags): a word in the title says most about a rule, one deep in its query
@@ -200,10 +200,10 @@ impl Store {
     fn results(&self, found: Found, query: &SearchQuery) -> Result<SearchResults> {
         let facets = FacetCounts::count(found.matches.iter().filter_map(|m| self.facets_of(m.pk)));
         let mut ranked = self.ranked(found.matches, &query.filter);
-        let page = query.offset.min(ranked.len())..(query.offset + query.limit).min(ranked.len());
+        let page = query.offset.min(ranked.len())..query.offset.saturating_add(query.limit).min(ranked.len());
         let scores = self.order_by_score(&mut ranked, page.clone(), &found.parsed.expression)?;
         let pks: Vec<i64> = ranked[page].iter().map(|r| r.1).collect();
-        let detections = self.detections_by_pk(&pks)?;
+        let detections = self.detections_within(&pks, MAX_PAGE_BYTES)?;
         let hits = pks
             .iter()
             .zip(detections)

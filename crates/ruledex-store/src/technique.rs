@@ -77,7 +77,7 @@ impl Store {
             .attack()
             .subtechniques(id)
             .filter(|s| !s.revoked)
-            .map(|s| SubtechniqueCount { count: counts.family(s.id), id: s.id, name: s.name.clone() })
+            .map(|s| SubtechniqueCount { count: counts.listed(s.id, filter), id: s.id, name: s.name.clone() })
             .collect())
     }
 }

@@ -1,11 +1,16 @@
 //! The JSON API under `/api/v1/`: the same answers as the pages, as the query service's wire
-//! types, described by the OpenAPI document generated from those types.
+//! types, described by the OpenAPI document generated from those types and from the request
+//! vocabulary each endpoint reads its parameters with.
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use ruledex_app::changes::ChangeRequest;
+use ruledex_app::coverage::{CoverageRequest, ObjectRequest};
+use ruledex_app::request::vocabulary::{
+    ATTACK_OBJECT, CHANGES, MATRIX, SEARCH, STACK_COVERAGE, SUGGEST, TECHNIQUE_LISTING,
+};
+use ruledex_app::request::{ChangesRequest, Filters, SearchRequest, SuggestRequest, TechniqueRequest};
 use ruledex_app::service::MAX_SUGGESTIONS;
 use ruledex_app::sync::SyncPhase;
 use ruledex_app::wire::{
@@ -13,10 +18,9 @@ use ruledex_app::wire::{
     StackCoverageJson, StatsJson, TechniquePageJson, TechniqueSuggestionJson,
 };
 use ruledex_core::ids::ObjectKind;
-use ruledex_core::query::SearchQuery;
 
 use crate::error::ApiError;
-use crate::params::{FilterParams, PathParams, number, parse_query, technique_id};
+use crate::params::{PathParams, arguments};
 use crate::state::{AppState, Cost};
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
@@ -30,24 +34,14 @@ async fn answer<T: Send + 'static>(
     Ok(Json(state.run(cost, work).await?))
 }
 
-fn filter_params(query: &RawQuery) -> Result<FilterParams, ApiError> {
-    Ok(FilterParams::parse(query.0.as_deref())?)
-}
-
-/// A technique and its detections, filtered like the page (vendor-native unless asked).
+/// A technique and a page of its detections, filtered like the page (vendor-native unless asked).
 pub async fn technique(
     State(state): State<AppState>,
     PathParams(raw, _): PathParams<String, ApiError>,
     query: RawQuery,
 ) -> ApiResult<TechniquePageJson> {
-    let params = filter_params(&query)?;
-    let id = technique_id(&raw)?;
-    let (exact, filter) = (params.exact(), params.technique_filter()?);
-    answer(&state, Cost::Ordinary, move |catalog| {
-        let page = catalog.technique_page(&id.to_string(), exact, &filter)?;
-        Ok(TechniquePageJson::new(&page, catalog.attack_version(), None))
-    })
-    .await
+    let request = TechniqueRequest::from_arguments(&arguments(&TECHNIQUE_LISTING, &query, Some(raw))?)?;
+    answer(&state, Cost::Ordinary, move |catalog| Ok(catalog.technique(&request)?)).await
 }
 
 /// Techniques for what was typed, for search-box suggestions.
@@ -55,10 +49,11 @@ pub async fn technique_suggestions(
     State(state): State<AppState>,
     query: RawQuery,
 ) -> ApiResult<Vec<TechniqueSuggestionJson>> {
-    let params = filter_params(&query)?;
-    let (text, filter) = (params.q.clone().unwrap_or_default(), params.technique_filter()?);
-    answer(&state, Cost::Ordinary, move |catalog| Ok(catalog.suggest_techniques(&text, &filter, MAX_SUGGESTIONS)?))
-        .await
+    let request = SuggestRequest::from_arguments(&arguments(&SUGGEST, &query, None)?);
+    answer(&state, Cost::Ordinary, move |catalog| {
+        Ok(catalog.suggest_techniques(&request.typed, &request.filters, MAX_SUGGESTIONS)?)
+    })
+    .await
 }
 
 /// One detection, long texts included.
@@ -66,16 +61,12 @@ pub async fn detection(
     State(state): State<AppState>,
     PathParams((source, id), _): PathParams<(String, String), ApiError>,
 ) -> ApiResult<DetectionJson> {
-    answer(&state, Cost::Ordinary, move |catalog| Ok(catalog.detection_json(&catalog.detection(&source, &id)?))).await
+    answer(&state, Cost::Ordinary, move |catalog| Ok(catalog.detection(&source, &id)?)).await
 }
 
 pub async fn search(State(state): State<AppState>, query: RawQuery) -> ApiResult<SearchJson> {
-    let search: SearchQuery = filter_params(&query)?.search(SearchQuery::DEFAULT_LIMIT)?;
-    answer(&state, Cost::Search, move |catalog| {
-        let results = catalog.search(&search)?;
-        Ok(catalog.search_json(&search.text, &results))
-    })
-    .await
+    let request = SearchRequest::from_arguments(&arguments(&SEARCH, &query, None)?)?;
+    answer(&state, Cost::Search, move |catalog| Ok(catalog.search(&request)?)).await
 }
 
 pub async fn sources(State(state): State<AppState>) -> ApiResult<Vec<SourceJson>> {
@@ -88,35 +79,14 @@ pub async fn stats(State(state): State<AppState>) -> ApiResult<StatsJson> {
 
 /// Detection counts per technique, as the home page's matrix shows them.
 pub async fn coverage(State(state): State<AppState>, query: RawQuery) -> ApiResult<CoverageJson> {
-    let filter = filter_params(&query)?.technique_filter()?;
-    answer(&state, Cost::Ordinary, move |catalog| Ok(catalog.coverage(&filter)?)).await
-}
-
-/// `?since=&technique=&source=&limit=` of `/api/v1/changes`.
-#[derive(Default, serde::Deserialize)]
-#[serde(default)]
-struct ChangeParams {
-    since: Option<String>,
-    technique: Option<String>,
-    source: Option<String>,
-    limit: Option<String>,
+    let filters = Filters::from_arguments(&arguments(&MATRIX, &query, None)?);
+    answer(&state, Cost::Ordinary, move |catalog| Ok(catalog.coverage(&filters)?)).await
 }
 
 /// What syncs changed, newest first.
 pub async fn changes(State(state): State<AppState>, query: RawQuery) -> ApiResult<ChangesJson> {
-    let params: ChangeParams = parse_query(query.0.as_deref())?;
-    let limit = number(params.limit.as_deref(), "limit")?;
-    answer(&state, Cost::Ordinary, move |catalog| {
-        let request = ChangeRequest {
-            since: params.since.as_deref(),
-            technique: params.technique.as_deref(),
-            source: params.source.as_deref(),
-            id: None,
-            limit,
-        };
-        Ok(catalog.changes(&request)?)
-    })
-    .await
+    let request = ChangesRequest::from_arguments(&arguments(&CHANGES, &query, None)?);
+    answer(&state, Cost::Ordinary, move |catalog| Ok(catalog.changes(&request)?)).await
 }
 
 /// Whether a sync is running, finished or failed (not cached: it changes while it runs).
@@ -133,7 +103,7 @@ pub async fn openapi() -> Response {
 
 /// A stack's coverage of a matrix (`have`, `community`, `inferred`, `tactic`, `domain`).
 pub async fn stack_coverage(State(state): State<AppState>, query: RawQuery) -> ApiResult<StackCoverageJson> {
-    let request = filter_params(&query)?.coverage_request()?;
+    let request = CoverageRequest::from_arguments(&arguments(&STACK_COVERAGE, &query, None)?);
     answer(&state, Cost::Ordinary, move |catalog| Ok(catalog.stack_coverage(&request)?)).await
 }
 
@@ -149,6 +119,6 @@ pub async fn attack_object(
     PathParams(name, _): PathParams<String, ApiError>,
     query: RawQuery,
 ) -> ApiResult<AttackObjectPageJson> {
-    let stack = filter_params(&query)?.optional_stack();
-    answer(&state, Cost::Ordinary, move |catalog| Ok(catalog.attack_object_page(kind, &name, stack.as_ref())?)).await
+    let request = ObjectRequest::from_arguments(&arguments(&ATTACK_OBJECT, &query, Some(name))?);
+    answer(&state, Cost::Ordinary, move |catalog| Ok(catalog.attack_object_page(kind, &request)?)).await
 }

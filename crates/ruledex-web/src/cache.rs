@@ -10,6 +10,7 @@
 //! burst of the same costly page (a popular search) did the same work once per connection.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::OwnedMutexGuard;
@@ -38,6 +39,8 @@ impl CachedResponse {
 pub struct PageCache {
     capacity: usize,
     entries: RwLock<Entries>,
+    /// The catalog version the kept responses were made from.
+    version: AtomicU64,
     /// Keys being rendered now, each with the lock its renderer holds.
     in_flight: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
@@ -81,7 +84,7 @@ struct Entries {
 
 impl PageCache {
     pub fn new(capacity: usize) -> PageCache {
-        PageCache { capacity, entries: RwLock::default(), in_flight: Arc::default() }
+        PageCache { capacity, entries: RwLock::default(), version: AtomicU64::new(0), in_flight: Arc::default() }
     }
 
     /// Waits while another request renders `key`, then gives this one its turn.
@@ -124,8 +127,11 @@ impl PageCache {
         entries.responses.insert(key, Arc::new(response));
     }
 
-    pub fn clear(&self) {
-        *self.entries.write().unwrap_or_else(|p| p.into_inner()) = Entries::default();
+    /// Drops every response made from another catalog version than `version`.
+    pub fn keep_only(&self, version: u64) {
+        if self.version.swap(version, Ordering::Relaxed) != version {
+            *self.entries.write().unwrap_or_else(|p| p.into_inner()) = Entries::default();
+        }
     }
 
     /// Bytes held now, keys and headers included.

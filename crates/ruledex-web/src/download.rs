@@ -9,31 +9,42 @@
 use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use ruledex_app::coverage::CoverageRequest;
 use ruledex_app::export::{ExportFormat, Exported, archive};
+use ruledex_app::request::ExportRequest;
+use ruledex_app::request::vocabulary::{ARCHIVE, DOWNLOAD, STACK_COVERAGE};
 use ruledex_core::export::PlatformFormat;
 
 use crate::error::{ApiError, WebError};
-use crate::params::FilterParams;
+use crate::params::arguments;
 use crate::state::{AppState, Cost};
 
 pub async fn export(State(state): State<AppState>, query: RawQuery) -> Result<Response, ApiError> {
-    let params = FilterParams::parse(query.0.as_deref())?;
-    let format = params.export_format()?;
-    let selection = params.export_selection()?;
-    let archive = params.archive.clone().unwrap_or_default();
-    let max = state.limits().max_export_detections;
+    let args = arguments(&DOWNLOAD, &query, None)?;
+    let request = ExportRequest::from_arguments(&args)?;
+    let archive = args.text(ARCHIVE).filter(|_| args.has(ARCHIVE)).unwrap_or_default().to_string();
+    let (max, max_bytes) = (state.limits().max_export_detections, state.limits().max_export_bytes);
     let base_url = state.public_url();
     let exported = state
         .run(Cost::Search, move |catalog| {
-            Ok(catalog.export_linked(format, &selection, Some(max), base_url.as_deref())?)
+            Ok(catalog.export_linked(request.format, &request.selection, Some(max), base_url.as_deref())?)
         })
         .await?;
+    let bytes: usize = exported.files.iter().map(|f| f.bytes.len()).sum();
+    if bytes > max_bytes {
+        return Err(WebError::bad_request(format!(
+            "the export of {} detections is {bytes} bytes, more than the {max_bytes} a download here may have; \
+             narrow the selection (filters) or use `ruledex export`",
+            exported.included.len()
+        ))
+        .into());
+    }
     Ok(download(exported, &archive)?)
 }
 
 /// The Navigator layer of a stack's coverage (the parameters of `/api/v1/coverage/stack`).
 pub async fn stack_layer(State(state): State<AppState>, query: RawQuery) -> Result<Response, ApiError> {
-    let request = FilterParams::parse(query.0.as_deref())?.coverage_request()?;
+    let request = CoverageRequest::from_arguments(&arguments(&STACK_COVERAGE, &query, None)?);
     let base_url = state.public_url();
     let layer =
         state.run(Cost::Ordinary, move |catalog| Ok(catalog.stack_layer(&request, base_url.as_deref())?)).await?;

@@ -6,6 +6,7 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use ruledex_app::ServiceError;
+use ruledex_app::request::RequestError;
 use ruledex_app::wire::{ErrorDetailJson, ErrorJson, SuggestionJson};
 
 use crate::layout::Layout;
@@ -54,7 +55,7 @@ impl WebError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            WebError::Service(ServiceError::BadRequest(_)) => StatusCode::BAD_REQUEST,
+            WebError::Service(ServiceError::BadRequest(_) | ServiceError::Invalid(_)) => StatusCode::BAD_REQUEST,
             WebError::Service(ServiceError::NotFound { .. }) => StatusCode::NOT_FOUND,
             WebError::Service(ServiceError::Ambiguous { .. }) => StatusCode::MULTIPLE_CHOICES,
             WebError::Service(ServiceError::Unavailable(_)) | WebError::NoCatalog | WebError::Busy => {
@@ -79,7 +80,7 @@ impl WebError {
 
     pub fn title(&self) -> &'static str {
         match self {
-            WebError::Service(ServiceError::BadRequest(_)) => "Bad request",
+            WebError::Service(ServiceError::BadRequest(_) | ServiceError::Invalid(_)) => "Bad request",
             WebError::Service(ServiceError::NotFound { .. }) => "Not found",
             WebError::Service(ServiceError::Ambiguous { .. }) => "Several detections match",
             WebError::Service(ServiceError::Unavailable(_)) => "The catalog is not available",
@@ -154,6 +155,12 @@ impl From<ServiceError> for WebError {
     }
 }
 
+impl From<RequestError> for WebError {
+    fn from(error: RequestError) -> WebError {
+        WebError::Service(error.into())
+    }
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
@@ -192,6 +199,12 @@ impl From<WebError> for ApiError {
 
 impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> ApiError {
+        ApiError(error.into())
+    }
+}
+
+impl From<RequestError> for ApiError {
+    fn from(error: RequestError) -> ApiError {
         ApiError(error.into())
     }
 }

@@ -1,7 +1,8 @@
 //! ruledex-web: the web catalog and the JSON API, server-rendered from the read-only catalog.
 //!
-//! [`router`] builds every route; [`serve`] runs it on a listener until a shutdown signal. Pages
-//! work without JavaScript; `static/app.js` adds copy buttons and filtering without reloads.
+//! [`router`] builds every route, and mounts beside them what the binary adds (MCP at `/mcp`);
+//! [`serve`] runs it on a listener until a shutdown signal. Pages work without JavaScript;
+//! `static/app.js` adds copy buttons and filtering without reloads.
 //! Every string from a rule is escaped by the templates, and a strict Content-Security-Policy
 //! forbids inline scripts and styles. Handlers parse requests, call the query service of
 //! `ruledex-app` on a blocking thread, and format its answers; catalog work never runs on the
@@ -67,8 +68,16 @@ fn attack_object_routes() -> Router<AppState> {
     })
 }
 
-/// Every route, one line each.
-pub fn router(state: AppState) -> Router {
+/// A service answering beside the web routes at `path`, whatever the method (MCP, spoken with
+/// POST): it gets the same limits and headers as the pages.
+pub struct Mount {
+    pub path: &'static str,
+    /// A router answering at `path`.
+    pub router: Router,
+}
+
+/// Every route, one line each, and the mounted services.
+pub fn router(state: AppState, mounts: Vec<Mount>) -> Router {
     let cached = Router::new()
         .route("/", get(pages::home))
         .route("/feed.atom", get(pages::feed))
@@ -94,20 +103,21 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/coverage/stack/layer", get(download::stack_layer))
         .merge(attack_object_routes())
         .route_layer(from_fn_with_state(state.clone(), middleware::cached));
-    let mut router = Router::new();
-    if let Some(hosts) = state.mcp_hosts() {
-        let provider = std::sync::Arc::new(state::McpCatalog(state.clone()));
-        router = router.route_service("/mcp", ruledex_mcp::http::service(provider, hosts));
-    }
-    router
+    let guard = middleware::Guard {
+        state: state.clone(),
+        mounted: std::sync::Arc::new(mounts.iter().map(|m| m.path).collect()),
+    };
+    let mounted = mounts.into_iter().fold(Router::new(), |router, mount| router.merge(mount.router));
+    Router::new()
         .merge(cached)
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/sync", get(api::sync_status))
         .route("/static/{file}", get(pages::static_file))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(pages::not_found)
-        .layer(from_fn_with_state(state.clone(), middleware::guard))
         .with_state(state)
+        .merge(mounted)
+        .layer(from_fn_with_state(guard, middleware::guard))
         .layer(CatchPanicLayer::custom(pages::panic_response))
         // Pages are large and repetitive (the T1090 page: 385 KB, 48 KB gzipped). Cached
         // responses arrive already compressed; this compresses the rest.
@@ -137,11 +147,11 @@ fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _: &tracing::
     }
 }
 
-/// Serves until `shutdown` completes, then finishes the requests in flight.
+/// Serves `router` until `shutdown` completes, then finishes the requests in flight.
 pub async fn serve(
     listener: TcpListener,
-    state: AppState,
+    router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
 }

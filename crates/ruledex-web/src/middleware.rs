@@ -13,9 +13,10 @@ use flate2::write::GzEncoder;
 use ruledex_app::sync::SyncPhase;
 use ruledex_core::url::encode_component;
 
+use ruledex_app::request::vocabulary::is_query_name;
+
 use crate::cache::CachedResponse;
 use crate::error::{ApiError, WebError};
-use crate::params::KNOWN_PARAMETERS;
 use crate::state::AppState;
 
 /// Bodies smaller than this are sent as they are: compressing them saves nothing.
@@ -23,16 +24,24 @@ const MIN_GZIP_BYTES: usize = 1024;
 /// The largest response body buffered for the cache.
 const MAX_BUFFERED_BYTES: usize = 64 * 1024 * 1024;
 
+/// What the guard needs: the limits, and the paths of the services mounted beside the web
+/// routes, which answer their own methods.
+#[derive(Clone)]
+pub struct Guard {
+    pub state: AppState,
+    pub mounted: std::sync::Arc<Vec<&'static str>>,
+}
+
 /// Refuses what a read-only catalog never answers, with a body saying why: methods other than
-/// GET and HEAD outside `/mcp` (405), request targets longer than `max_url_bytes` (414), headers larger than
-/// `max_header_bytes` (431).
-pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let limits = state.limits();
+/// GET and HEAD outside the mounted services (405), request targets longer than `max_url_bytes`
+/// (414), headers larger than `max_header_bytes` (431).
+pub async fn guard(State(guard): State<Guard>, request: Request, next: Next) -> Response {
+    let limits = guard.state.limits();
     let target = request.uri().path_and_query().map_or(0, |p| p.as_str().len());
     let headers: usize = request.headers().iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum();
-    // MCP is spoken with POST; the MCP service answers other methods itself.
-    let mcp = request.uri().path() == "/mcp" && state.mcp_hosts().is_some();
-    let error = if !mcp && !matches!(*request.method(), Method::GET | Method::HEAD) {
+    // A mounted service (MCP, spoken with POST) answers other methods itself.
+    let mounted = guard.mounted.contains(&request.uri().path());
+    let error = if !mounted && !matches!(*request.method(), Method::GET | Method::HEAD) {
         Some(WebError::MethodNotAllowed)
     } else if target > limits.max_url_bytes {
         Some(WebError::UriTooLong { limit: limits.max_url_bytes })
@@ -52,14 +61,16 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
 /// clients that accept it. Nothing is cached while a sync is running (pages show its progress)
 /// or before there is a catalog.
 pub async fn cached(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let generation = state.catalog().map(|c| c.store().info().generation.clone());
-    let (Some(generation), Method::GET, false) =
-        (generation, request.method().clone(), matches!(state.sync_phase(), SyncPhase::Running { .. }))
+    let (Some(_), Method::GET, false) =
+        (state.catalog(), request.method().clone(), matches!(state.sync_phase(), SyncPhase::Running { .. }))
     else {
         return next.run(request).await;
     };
+    // A new generation, or a sync's outcome, makes every kept response stale.
+    let version = state.live().version();
+    state.cache().keep_only(version);
     let gzip = accepts_gzip(request.headers());
-    let key = cache_key(&generation, &request, gzip);
+    let key = cache_key(version, &request, gzip);
     if let Some(hit) = state.cache().get(&key) {
         return replay(&hit);
     }
@@ -117,19 +128,20 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
     })
 }
 
-/// The generation, the encoding, the path, and the parameters ruledex knows, sorted: requests
-/// that mean the same share one entry, and parameters ruledex ignores cannot multiply entries.
-fn cache_key(generation: &str, request: &Request, gzip: bool) -> String {
+/// The catalog's version, the encoding, the path, and the parameters ruledex knows, sorted:
+/// requests that mean the same share one entry, and parameters ruledex ignores cannot multiply
+/// entries.
+fn cache_key(version: u64, request: &Request, gzip: bool) -> String {
     let raw = request.uri().query().unwrap_or_default();
     let mut pairs: Vec<(String, String)> = serde_html_form::from_str(raw).unwrap_or_default();
-    pairs.retain(|(name, _)| KNOWN_PARAMETERS.contains(&name.as_str()));
+    pairs.retain(|(name, _)| is_query_name(name));
     pairs.sort();
     let query: Vec<String> =
         pairs.iter().map(|(n, v)| format!("{}={}", encode_component(n), encode_component(v))).collect();
     let encoding = if gzip { "gzip" } else { "identity" };
     // "New" and "updated" badges depend on the day: a cached page lasts until midnight UTC.
     let day = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() / 86_400);
-    format!("{generation} {day} {encoding} {}?{}", request.uri().path(), query.join("&"))
+    format!("{version} {day} {encoding} {}?{}", request.uri().path(), query.join("&"))
 }
 
 fn gzipped(body: &Bytes) -> std::io::Result<Bytes> {
@@ -148,11 +160,11 @@ mod tests {
 
     #[test]
     fn keys_are_canonical_and_drop_unknown_parameters() {
-        let a = cache_key("g1", &request("/techniques/T1090?vendor=Splunk&language=spl&junk=1"), false);
-        let b = cache_key("g1", &request("/techniques/T1090?language=spl&vendor=Splunk"), false);
+        let a = cache_key(1, &request("/techniques/T1090?vendor=Splunk&language=spl&junk=1"), false);
+        let b = cache_key(1, &request("/techniques/T1090?language=spl&vendor=Splunk"), false);
         assert_eq!(a, b);
-        assert_ne!(a, cache_key("g2", &request("/techniques/T1090?language=spl&vendor=Splunk"), false));
-        assert_ne!(a, cache_key("g1", &request("/techniques/T1090?language=spl&vendor=Splunk"), true));
+        assert_ne!(a, cache_key(2, &request("/techniques/T1090?language=spl&vendor=Splunk"), false));
+        assert_ne!(a, cache_key(1, &request("/techniques/T1090?language=spl&vendor=Splunk"), true));
     }
 
     #[test]

@@ -1,13 +1,13 @@
-//! What every handler shares: the current catalog generation (absent until the first sync
-//! finishes), the state of a sync running in the background, the cache of rendered responses,
-//! and the limits that keep one client from starving the others.
+//! What every handler shares: the catalog's lifecycle (its current generation, absent until the
+//! first sync finishes, and the sync running in the background), the cache of rendered
+//! responses, and the limits that keep one client from starving the others.
 
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use ruledex_app::Catalog;
 use ruledex_app::config::{HistoryConfig, PublicUrl};
 use ruledex_app::sync::SyncPhase;
+use ruledex_app::{Catalog, LiveCatalog};
 use tokio::sync::Semaphore;
 
 use crate::cache::PageCache;
@@ -30,6 +30,8 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// The most detections one export request may hold (the CLI's `ruledex export` has no limit).
     pub max_export_detections: usize,
+    /// The most bytes one export download may have, its files added up.
+    pub max_export_bytes: usize,
 }
 
 impl Default for Limits {
@@ -42,6 +44,7 @@ impl Default for Limits {
             max_url_bytes: 8 * 1024,
             max_header_bytes: 16 * 1024,
             max_export_detections: 2_000,
+            max_export_bytes: 32 * 1024 * 1024,
         }
     }
 }
@@ -50,16 +53,13 @@ impl Default for Limits {
 pub struct AppState(Arc<Inner>);
 
 struct Inner {
-    catalog: RwLock<Option<Arc<Catalog>>>,
-    sync: Mutex<SyncPhase>,
+    live: Arc<LiveCatalog>,
     cache: PageCache,
     limits: Limits,
     catalog_tasks: Semaphore,
     searches: Semaphore,
     /// What the server tells people about how it was started.
     setup: Setup,
-    /// Set when `/mcp` answers MCP: the `Host` names it accepts besides loopback ones.
-    mcp_hosts: OnceLock<Vec<String>>,
 }
 
 /// How the server was started, for its messages: which configuration, the command that serves
@@ -100,40 +100,25 @@ pub enum Cost {
 }
 
 impl AppState {
-    pub fn new(catalog: Option<Catalog>, setup: impl Into<Setup>, limits: Limits) -> AppState {
+    pub fn new(live: Arc<LiveCatalog>, setup: impl Into<Setup>, limits: Limits) -> AppState {
         AppState(Arc::new(Inner {
-            catalog: RwLock::new(catalog.map(Arc::new)),
-            sync: Mutex::new(SyncPhase::Idle),
+            live,
             cache: PageCache::new(limits.cache_bytes),
             catalog_tasks: Semaphore::new(limits.catalog_tasks.max(1)),
             searches: Semaphore::new(limits.searches.max(1)),
             limits,
             setup: setup.into(),
-            mcp_hosts: OnceLock::new(),
         }))
     }
 
-    /// Makes the router answer MCP at `/mcp` (read-only tools), accepting requests for `hosts`
-    /// besides loopback names. Call before building the router.
-    pub fn enable_mcp(&self, hosts: Vec<String>) {
-        let _ = self.0.mcp_hosts.set(hosts);
-    }
-
-    /// The extra `Host` names `/mcp` accepts, when it answers at all.
-    pub fn mcp_hosts(&self) -> Option<&[String]> {
-        self.0.mcp_hosts.get().map(Vec::as_slice)
+    /// The catalog's lifecycle.
+    pub fn live(&self) -> &Arc<LiveCatalog> {
+        &self.0.live
     }
 
     /// The current generation; a request keeps the one it started with to the end.
     pub fn catalog(&self) -> Option<Arc<Catalog>> {
-        self.0.catalog.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// Swaps in a new generation. Requests in flight finish on the old one; cached responses
-    /// of the old one are never served again (the cache is keyed by generation).
-    pub fn install(&self, catalog: Catalog) {
-        *self.0.catalog.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(catalog));
-        self.0.cache.clear();
+        self.0.live.current()
     }
 
     /// Runs catalog work on a blocking thread, so queries and rendering never hold up the
@@ -158,25 +143,7 @@ impl AppState {
     }
 
     pub fn sync_phase(&self) -> SyncPhase {
-        self.0.sync.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    pub fn set_sync_phase(&self, phase: SyncPhase) {
-        let was_running = matches!(self.sync_phase(), SyncPhase::Running { .. });
-        *self.0.sync.lock().unwrap_or_else(|p| p.into_inner()) = phase;
-        if !was_running || !matches!(self.sync_phase(), SyncPhase::Running { .. }) {
-            self.0.cache.clear();
-        }
-    }
-
-    /// Progress within a running sync; cheap, called once per file read.
-    pub fn sync_file_read(&self, total: usize) {
-        if let SyncPhase::Running { files_read, files_total, .. } =
-            &mut *self.0.sync.lock().unwrap_or_else(|p| p.into_inner())
-        {
-            *files_read += 1;
-            *files_total = total;
-        }
+        self.0.live.phase()
     }
 
     pub fn cache(&self) -> &PageCache {
@@ -205,26 +172,5 @@ async fn acquire(semaphore: &Semaphore, wait: Duration) -> Result<tokio::sync::S
     match tokio::time::timeout(wait, semaphore.acquire()).await {
         Ok(Ok(permit)) => Ok(permit),
         _ => Err(WebError::Busy),
-    }
-}
-
-/// The web server's catalog, as the MCP server sees it: the current generation, or the sync
-/// that is building one.
-pub struct McpCatalog(pub AppState);
-
-impl ruledex_mcp::CatalogProvider for McpCatalog {
-    fn catalog(&self) -> Result<Arc<Catalog>, ruledex_mcp::Unavailable> {
-        if let Some(catalog) = self.0.catalog() {
-            return Ok(catalog);
-        }
-        Err(match self.0.sync_phase() {
-            SyncPhase::Running { step, files_read, files_total } => ruledex_mcp::Unavailable::Pending(format!(
-                "the server is building it ({step}: {files_read}/{files_total} files)"
-            )),
-            SyncPhase::Failed { error } => ruledex_mcp::Unavailable::Missing(format!("building it failed: {error}")),
-            SyncPhase::Idle | SyncPhase::Finished { .. } => {
-                ruledex_mcp::Unavailable::Missing("the server has no catalog; run `ruledex sync`".into())
-            }
-        })
     }
 }

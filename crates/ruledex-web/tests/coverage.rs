@@ -3,11 +3,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ruledex_store::StoreOptions;
-use ruledex_web::{AppState, Limits, Setup};
+use ruledex_app::CatalogOptions;
+use ruledex_web::{Limits, Setup};
 use serde_json::Value;
 
-use crate::util::{Server, build_catalog, fixture_config, reopen, select, shared_server, texts};
+use crate::util::{Server, build_catalog, fixture_config, following, reopen, select, serving, shared_server, texts};
 
 #[test]
 fn the_coverage_page_colours_the_matrix_by_the_stacks_status_and_lists_the_gaps() {
@@ -87,15 +87,19 @@ fn home_cell(page: &scraper::Html, technique: &str) -> (usize, bool, String) {
 #[test]
 fn the_home_matrix_counts_ruledex_mappings_apart_unless_asked() {
     let server = shared_server();
-    let api = server.get("/api/v1/coverage").ok().json();
-    let t1598 = api["techniques"].as_array().unwrap().iter().find(|t| t["id"] == "T1598").unwrap().clone();
-    let (all, inferred) =
-        (t1598["detections"].as_u64().unwrap() as usize, t1598["inferred"].as_u64().unwrap() as usize);
-    assert!(inferred > 500 && inferred < all, "most of T1598's {all} detections are ruledex's mapping: {inferred}");
+    let t1598 = |query: &str| {
+        let api = server.get(&format!("/api/v1/coverage{query}")).ok().json();
+        let t1598 = api["techniques"].as_array().unwrap().iter().find(|t| t["id"] == "T1598").unwrap().clone();
+        (t1598["detections"].as_u64().unwrap() as usize, t1598["inferred"].as_u64().unwrap() as usize)
+    };
+    let (tagged, inferred) = t1598("");
+    let all = tagged + inferred;
+    assert!(inferred > 500 && tagged > 0, "most of T1598's {all} detections are ruledex's mapping: {inferred}");
+    assert_eq!(t1598("?inferred=1"), (all, inferred), "asked for, they are counted in");
 
     let honest = server.get("/").ok().html();
     let (count, marked, title) = home_cell(&honest, "T1598");
-    assert_eq!((count, marked), (all - inferred, true));
+    assert_eq!((count, marked), (tagged, true));
     assert!(title.contains(&format!("{inferred} more only ruledex mapped")), "{title}");
     let (_, proxy_marked, _) = home_cell(&honest, "T1090");
     assert!(!proxy_marked, "T1090's detections are all tagged by their vendors");
@@ -110,8 +114,11 @@ fn the_home_matrix_counts_ruledex_mappings_apart_unless_asked() {
 
     let technique = server.get("/techniques/T1598").ok().html();
     let headline = texts(&technique, ".headline")[0].clone();
-    assert!(headline.starts_with(&format!("{} vendor-native", all - inferred)), "{headline}");
+    assert!(headline.starts_with(&format!("{tagged} vendor-native")), "{headline}");
     assert!(headline.contains(&format!("+ {inferred} mapped by ruledex")), "{headline}");
+    let shown = |page: &scraper::Html| texts(page, "#shown-count")[0].parse::<usize>().unwrap();
+    assert_eq!(shown(&technique), tagged, "the page lists what the matrix counts");
+    assert_eq!(shown(&server.get("/techniques/T1598?inferred=1").ok().html()), all, "and the rest when asked");
 }
 
 /// The matrix's shades are a log scale: 5, 50 and 500 detections look different, and the
@@ -183,7 +190,7 @@ fn downloaded_layers_link_to_the_public_url_never_to_the_requests_host() {
     let shared = shared_server();
     let setup =
         Setup { public_url: Some("https://ruledex.example.org/".parse().unwrap()), ..Setup::from("public test") };
-    let server = Server::start(AppState::new(Some(reopen(shared, StoreOptions::default())), setup, Limits::default()));
+    let server = Server::start(serving(reopen(shared, CatalogOptions::default()), setup, Limits::default()));
     for path in ["/api/v1/coverage/stack/layer?have=splunk", "/api/v1/export?format=navigator&technique=T1090"] {
         let layer = server.get(path).ok().json();
         assert_eq!(layer["links"][0]["url"], "https://ruledex.example.org", "{path}");
@@ -213,14 +220,16 @@ fn sources_counted(coverage: &Value) -> BTreeSet<String> {
 fn coverage_counts_follow_a_new_catalog_generation() {
     let dir = tempfile::tempdir().unwrap();
     let config = fixture_config(dir.path());
-    let first = build_catalog(&config, &dir.path().join("first"));
-    let server = Server::start(AppState::new(Some(first), "fixtures", Limits::default()));
+    let data = dir.path().join("data");
+    build_catalog(&config, &data);
+    let (live, server) = following(&data, "fixtures");
     let path = "/api/v1/coverage/stack?have=chronicle";
     let before = sources_counted(&server.get(path).ok().json());
     assert!(before.contains("chronicle") && before.contains("splunk"), "{before:?}");
     let mut fewer = config.clone();
     fewer.sources.retain(|s| s.name == "chronicle");
-    server.state.install(build_catalog(&fewer, &dir.path().join("second")));
+    build_catalog(&fewer, &data);
+    assert!(live.refresh().unwrap(), "the store says a newer generation is there");
     assert_eq!(sources_counted(&server.get(path).ok().json()), BTreeSet::from(["chronicle".to_string()]));
 }
 

@@ -6,9 +6,9 @@ use std::fs;
 use std::path::Path;
 
 use ruledex_app::config::Config;
-use ruledex_web::{AppState, Limits, Setup};
+use ruledex_web::{Limits, Setup};
 
-use crate::util::{Server, build_catalog, repo_root, select, shared_server, texts};
+use crate::util::{Server, build_catalog, repo_root, select, serving, shared_server, texts};
 
 const HOSTILE: &str = "rules/community/hostile_strings.yaral";
 
@@ -60,7 +60,7 @@ fn changed_catalog_at(dir: &Path, public_url: Option<&str>) -> Server {
         public_url: public_url.map(|url| url.parse().unwrap()),
         ..Setup::from("test catalog of a changed fixture")
     };
-    Server::start(AppState::new(Some(catalog), setup, Limits::default()))
+    Server::start(serving(catalog, setup, Limits::default()))
 }
 
 #[test]

@@ -66,7 +66,8 @@ fn every_documented_path_is_served() {
             Some("software") => "S0154",
             _ => "T1090",
         };
-        let concrete = path.replace("{id}", id).replace("{source}", "chronicle");
+        let concrete =
+            path.replace("{technique}", id).replace("{name}", id).replace("{id}", id).replace("{source}", "chronicle");
         let concrete = if concrete.contains("/detections/") {
             "/api/v1/detections/chronicle/gcti_tor_exit_nodes".to_string()
         } else {

@@ -4,11 +4,12 @@
 
 mod util;
 
+mod bounded;
 mod browser;
 mod coverage;
 mod hardening;
 mod history;
 mod http;
-mod mcp;
 mod openapi;
+mod openapi_fuzz;
 mod security;

@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use ruledex_app::Catalog;
+use std::sync::Arc;
+
 use ruledex_app::config::Config;
-use ruledex_store::StoreOptions;
+use ruledex_app::{Catalog, CatalogOptions, LiveCatalog};
 use ruledex_web::{AppState, Limits};
 use scraper::{Html, Selector};
 
@@ -27,12 +28,25 @@ pub fn shared() -> PathBuf {
 /// opens it.
 pub fn build_catalog(config: &Config, dir: &Path) -> Catalog {
     let summary = ruledex_app::sync::run(config, dir, &ruledex_app::sync::Quiet).unwrap();
-    Catalog::open(&summary.catalog, StoreOptions::default()).unwrap()
+    Catalog::open(&summary.catalog, CatalogOptions::default()).unwrap()
+}
+
+/// The state of a server answering from `catalog`.
+pub fn serving(catalog: Catalog, setup: impl Into<ruledex_web::Setup>, limits: Limits) -> AppState {
+    AppState::new(LiveCatalog::serving(catalog), setup, limits)
 }
 
 /// Another generation of the catalog an existing server serves, opened with other options.
-pub fn reopen(server: &Server, options: StoreOptions) -> Catalog {
-    Catalog::open(server.state.catalog().unwrap().store().path(), options).unwrap()
+pub fn reopen(server: &Server, options: CatalogOptions) -> Catalog {
+    Catalog::open(server.state.catalog().unwrap().path(), options).unwrap()
+}
+
+/// A server following the catalog of `data_dir` as `ruledex serve` does.
+pub fn following(data_dir: &Path, setup: impl Into<ruledex_web::Setup>) -> (Arc<LiveCatalog>, Server) {
+    let live = LiveCatalog::new(data_dir, CatalogOptions::default());
+    let _ = live.open();
+    let server = Server::start(AppState::new(Arc::clone(&live), setup, Limits::default()));
+    (live, server)
 }
 
 /// The configuration of every corpus in the test data: examples/local-mirrors.toml, the one
@@ -58,7 +72,7 @@ pub fn shared_server() -> &'static Server {
     let (_, server) = SERVER.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let catalog = build_catalog(&local_mirrors(dir.path()), &dir.path().join("data"));
-        let server = Server::start(AppState::new(Some(catalog), "test catalog of ../shared", Limits::default()));
+        let server = Server::start(serving(catalog, "test catalog of ../shared", Limits::default()));
         (dir, server)
     });
     server
@@ -93,7 +107,7 @@ pub fn fixture_server() -> &'static Server {
     let (_, server) = SERVER.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let catalog = build_catalog(&fixture_config(dir.path()), &dir.path().join("data"));
-        (dir, Server::start(AppState::new(Some(catalog), "test catalog of tests/fixtures", Limits::default())))
+        (dir, Server::start(serving(catalog, "test catalog of tests/fixtures", Limits::default())))
     });
     server
 }
@@ -114,7 +128,8 @@ impl Server {
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 sender.send(listener.local_addr().unwrap()).unwrap();
-                ruledex_web::serve(listener, served, std::future::pending()).await.unwrap();
+                let router = ruledex_web::router(served, vec![]);
+                ruledex_web::serve(listener, router, std::future::pending()).await.unwrap();
             });
         });
         let addr = receiver.recv_timeout(Duration::from_secs(30)).unwrap();

@@ -4,10 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use ruledex_app::config::{Config, PublicUrl};
-use ruledex_app::coverage::Stack;
-use ruledex_core::attack::Domain;
-use ruledex_core::model::{Language, RuleType, Severity, SourceKind, Status};
-use ruledex_core::query::Filter;
+
+use crate::request::Given;
+use crate::request::questions::{AttackObject, Changes, Export, Search, Show, StackCoverage, Technique};
 
 /// ruledex: vendor-native security detections, cross-linked to MITRE ATT&CK.
 #[derive(Debug, Parser)]
@@ -103,8 +102,13 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8080", env = "RULEDEX_ADDR")]
     pub addr: std::net::SocketAddr,
     /// Sync in the background at start even when a catalog exists
-    #[arg(long)]
+    #[arg(long, conflicts_with = "no_sync")]
     pub sync: bool,
+    /// Never sync: serve what another process (`ruledex sync`, another server) writes into the
+    /// data directory, following each new catalog. Any number of such servers can share one
+    /// data directory with one process that syncs.
+    #[arg(long)]
+    pub no_sync: bool,
     /// Also answer MCP at /mcp, for AI assistants (read-only tools; also `[serve] mcp = true`)
     #[arg(long)]
     pub mcp: bool,
@@ -120,22 +124,19 @@ pub struct ServeArgs {
 
 #[derive(Debug, Args)]
 pub struct TechniqueArgs {
-    /// Technique ID (T1090, t1090.003, T1090/003) or name ("Proxy: Multi-hop Proxy")
-    pub technique: String,
-    /// Only detections tagged with this technique itself, not its sub-techniques
-    #[arg(long)]
-    pub exact: bool,
     #[command(flatten)]
-    pub filter: FilterArgs,
+    pub given: Given<Technique>,
+    /// Every page of detections, one after another (instead of --offset/--limit)
+    #[arg(long, conflicts_with_all = ["offset", "limit"])]
+    pub all: bool,
     #[command(flatten)]
     pub output: JsonArg,
 }
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// SOURCE/ID, as listed by `technique` and `search` (the vendor's own ID or the rule's
-    /// file name also work)
-    pub address: String,
+    #[command(flatten)]
+    pub given: Given<Show>,
     /// Print the whole native rule file instead of the query
     #[arg(long)]
     pub native: bool,
@@ -145,62 +146,30 @@ pub struct ShowArgs {
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {
-    /// Words, "quoted phrases", AND/OR/NOT, prefix*, title:word
-    #[arg(required = true, num_args = 1..)]
-    pub query: Vec<String>,
     #[command(flatten)]
-    pub filter: FilterArgs,
-    /// Results per page (at most 200; --all for every match)
-    #[arg(long, default_value_t = 20)]
-    pub limit: usize,
-    /// Every match, however many
-    #[arg(long, conflicts_with_all = ["limit", "offset"])]
+    pub given: Given<Search>,
+    /// Every match, page after page (instead of --offset/--limit)
+    #[arg(long, conflicts_with_all = ["offset", "limit"])]
     pub all: bool,
-    /// Results to skip
-    #[arg(long, default_value_t = 0)]
-    pub offset: usize,
     #[command(flatten)]
     pub output: JsonArg,
 }
 
 #[derive(Debug, Args)]
 pub struct ChangesArgs {
-    /// Only changes since a date (2026-11-01, 2026-11-01T08:00:00Z) or after a sync number
-    #[arg(long, value_name = "DATE|SYNC")]
-    pub since: Option<String>,
-    /// Only detections listed under this technique or its sub-techniques (ID or name)
-    #[arg(long)]
-    pub technique: Option<String>,
-    /// Only this source (by configured name)
-    #[arg(long)]
-    pub source: Option<String>,
-    /// Changes at most, newest first
-    #[arg(long, default_value_t = 200)]
-    pub limit: usize,
+    #[command(flatten)]
+    pub given: Given<Changes>,
     #[command(flatten)]
     pub output: JsonArg,
 }
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// splunk-app, kibana-ndjson, yaral, sentinel-arm, sentinel-yaml, sigma, panther, navigator (an
-    /// ATT&CK Navigator layer), json or csv
-    #[arg(long)]
-    pub format: String,
-    /// One detection, by address (SOURCE/ID)
-    #[arg(long, conflicts_with_all = ["technique", "query"])]
-    pub detection: Option<String>,
-    /// A technique's detections (with its sub-techniques' unless --exact), as `technique` lists them
-    #[arg(long, conflicts_with = "query")]
-    pub technique: Option<String>,
-    /// Only detections tagged with the technique itself
-    #[arg(long, requires = "technique")]
-    pub exact: bool,
-    /// Every detection a search finds
-    #[arg(long)]
-    pub query: Option<String>,
+    /// What to export and in which format: one detection (--detection), a technique's
+    /// detections (--technique, as `technique` lists them), a search's matches (--query), or
+    /// every detection the filters keep
     #[command(flatten)]
-    pub filter: FilterArgs,
+    pub given: Given<Export>,
     #[command(flatten)]
     pub links: LayerLinkArgs,
     /// Where to write: a file; a directory, FILE.tar.gz or FILE.zip for formats of several
@@ -226,40 +195,10 @@ impl LayerLinkArgs {
     }
 }
 
-/// The sources a user runs, for coverage answers.
-#[derive(Debug, Args, Default)]
-pub struct StackArgs {
-    /// The sources you run, by configured name (splunk,sentinel)
-    #[arg(long, value_delimiter = ',', value_name = "SOURCE")]
-    pub have: Vec<String>,
-    /// Count community content (Sigma, community KQL) as yours
-    #[arg(long)]
-    pub community: bool,
-    /// Also count detections listed only through ruledex's mapping of vendor labels (Sublime's),
-    /// which are otherwise counted apart
-    #[arg(long)]
-    pub inferred: bool,
-}
-
-impl StackArgs {
-    pub fn to_stack(&self) -> Stack {
-        Stack { have: self.have.clone(), community: self.community, inferred: self.inferred }
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct CoverageArgs {
     #[command(flatten)]
-    pub stack: StackArgs,
-    /// Only these tactics (TA0011, "Command and Control", command-and-control)
-    #[arg(long, value_delimiter = ',')]
-    pub tactic: Vec<String>,
-    /// The ATT&CK matrix: enterprise, mobile or ics
-    #[arg(long, default_value = "enterprise", value_parser = parse_domain)]
-    pub domain: Domain,
-    /// Write an ATT&CK Navigator layer instead: every technique in its status's colour
-    #[arg(long, conflicts_with = "json")]
-    pub layer: bool,
+    pub given: Given<StackCoverage>,
     #[command(flatten)]
     pub links: LayerLinkArgs,
     /// Where to write the layer [default: standard output]
@@ -269,19 +208,10 @@ pub struct CoverageArgs {
     pub output: JsonArg,
 }
 
-fn parse_domain(text: &str) -> Result<Domain, String> {
-    [Domain::Enterprise, Domain::Mobile, Domain::Ics]
-        .into_iter()
-        .find(|d| d.label().eq_ignore_ascii_case(text) || d.attack_name() == text)
-        .ok_or_else(|| format!("{text:?} is not an ATT&CK matrix (expected enterprise, mobile or ics)"))
-}
-
 #[derive(Debug, Args)]
 pub struct AttackObjectArgs {
-    /// ATT&CK ID (G0016), name or alias ("Cozy Bear"), in any letter case
-    pub name: String,
     #[command(flatten)]
-    pub stack: StackArgs,
+    pub given: Given<AttackObject>,
     #[command(flatten)]
     pub output: JsonArg,
 }
@@ -300,65 +230,10 @@ pub enum ConfigCommand {
     Show,
 }
 
-/// Filters shared by `technique` and `search`. Each may be repeated or comma-separated.
-#[derive(Debug, Args, Default)]
-pub struct FilterArgs {
-    /// Only these sources (by configured name)
-    #[arg(long, value_delimiter = ',')]
-    pub source: Vec<String>,
-    /// Only these vendors ("Google SecOps", Splunk, Elastic)
-    #[arg(long, value_delimiter = ',')]
-    pub vendor: Vec<String>,
-    /// Only vendor-native or community content
-    #[arg(long, value_delimiter = ',', conflicts_with = "community")]
-    pub kind: Vec<SourceKind>,
-    /// Include community content (Sigma, community KQL), which `technique` leaves out unless
-    /// asked for by `--kind`, `--source` or `--vendor`
-    #[arg(long)]
-    pub community: bool,
-    /// Only these query languages (yara-l, spl, eql, kql, esql, lucene, machine_learning, ...)
-    #[arg(long, value_delimiter = ',')]
-    pub language: Vec<Language>,
-    /// Only these severities (informational, low, medium, high, critical)
-    #[arg(long, value_delimiter = ',')]
-    pub severity: Vec<Severity>,
-    /// Only these rule types (alert, hunt, anomaly, ttp, building_block, threshold, ...)
-    #[arg(long = "type", value_delimiter = ',')]
-    pub rule_type: Vec<RuleType>,
-    /// Only these statuses (production, experimental, deprecated)
-    #[arg(long, value_delimiter = ',')]
-    pub status: Vec<Status>,
-    /// Only detections needing one of these data sources or integrations
-    #[arg(long, value_delimiter = ',')]
-    pub data_source: Vec<String>,
-    /// Include deprecated detections (hidden by default)
-    #[arg(long)]
-    pub deprecated: bool,
-}
-
-impl FilterArgs {
-    /// The filter these flags ask for. With `vendor_by_default`, community content is left out
-    /// unless `--community`, `--kind`, `--source` or `--vendor` asks for it.
-    pub fn to_filter(&self, vendor_by_default: bool) -> Filter {
-        let filter = Filter {
-            sources: self.source.clone(),
-            vendors: self.vendor.clone(),
-            kinds: self.kind.clone(),
-            languages: self.language.clone(),
-            rule_types: self.rule_type.clone(),
-            severities: self.severity.clone(),
-            // Asking for deprecated rules by status implies showing them.
-            include_deprecated: self.deprecated || self.status.contains(&Status::Deprecated),
-            statuses: self.status.clone(),
-            data_sources: self.data_source.clone(),
-        };
-        if vendor_by_default { filter.vendor_native_unless_asked(self.community) } else { filter }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
+    use ruledex_core::model::{Language, Severity, SourceKind};
 
     use super::*;
 
@@ -371,15 +246,19 @@ mod tests {
     fn filters_parse_enums_and_comma_lists() {
         let cli = Cli::parse_from(["ruledex", "technique", "T1090", "--language", "spl,eql", "--severity", "high"]);
         let Command::Technique(args) = cli.command else { panic!("technique") };
-        let filter = args.filter.to_filter(true);
+        let request = ruledex_app::request::TechniqueRequest::from_arguments(&args.given.arguments().unwrap()).unwrap();
+        let filter = request.filter();
         assert_eq!(filter.languages, vec![Language::Spl, Language::Eql]);
         assert_eq!(filter.severities, vec![Severity::High]);
         assert_eq!(filter.kinds, vec![SourceKind::Vendor], "vendor-native by default");
         let cli = Cli::parse_from(["ruledex", "technique", "T1090", "--community"]);
         let Command::Technique(args) = cli.command else { panic!("technique") };
-        assert!(args.filter.to_filter(true).kinds.is_empty(), "--community shows both");
-        assert!(Cli::try_parse_from(["ruledex", "technique", "T1090", "--community", "--kind", "vendor"]).is_err());
-        assert!(Cli::try_parse_from(["ruledex", "technique", "T1090", "--language", "cobol"]).is_err());
+        let request = ruledex_app::request::TechniqueRequest::from_arguments(&args.given.arguments().unwrap()).unwrap();
+        assert!(request.filter().kinds.is_empty(), "--community shows both");
+        let cli = Cli::parse_from(["ruledex", "technique", "T1090", "--language", "cobol"]);
+        let Command::Technique(args) = cli.command else { panic!("technique") };
+        assert!(args.given.arguments().is_err(), "the vocabulary checks values");
+        assert!(Cli::try_parse_from(["ruledex", "technique", "T1090", "--all", "--offset", "5"]).is_err());
     }
 
     #[test]

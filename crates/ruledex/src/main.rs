@@ -1,14 +1,16 @@
 //! The `ruledex` command: wiring, logging, exit codes and user-facing errors. Each command lives
-//! in `commands/`; they read the catalog through `ruledex-store` and never write it, except
-//! `sync`.
+//! in `commands/`; they read the catalog through the query service of `ruledex-app` and never
+//! write it, except `sync`.
 
 mod cli;
 mod commands;
 mod output;
+mod request;
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use ruledex_app::request::{RequestError, Spelling};
 
 use crate::cli::Cli;
 
@@ -22,7 +24,9 @@ pub mod exit {
     pub const OK: u8 = 0;
     /// The command failed (bad input, missing catalog, nothing found).
     pub const FAILED: u8 = 1;
-    // 2 is clap's status for a usage error.
+    /// A usage error: clap's own, and a value ruledex does not take (an unknown source, a
+    /// number out of its range), said the same way by every front end.
+    pub const USAGE: u8 = 2;
     /// `sync` wrote the catalog, but some source or file could not be read.
     pub const PARTIAL: u8 = 3;
 }
@@ -35,13 +39,14 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         // The reader went away (`ruledex ... | head`): nothing more to say.
         Err(error) if is_broken_pipe(&error) => ExitCode::from(exit::OK),
-        Err(error) if json => {
-            eprintln!("{}", serde_json::json!({ "error": error_json(&error) }));
-            ExitCode::from(exit::FAILED)
-        }
         Err(error) => {
-            eprintln!("ruledex: {}", output::safe(&format!("{error:#}")));
-            ExitCode::from(exit::FAILED)
+            let code = if invalid(&error).is_some() { exit::USAGE } else { exit::FAILED };
+            if json {
+                eprintln!("{}", serde_json::json!({ "error": error_json(&error) }));
+            } else {
+                eprintln!("ruledex: {}", output::safe(&message(&error)));
+            }
+            ExitCode::from(code)
         }
     }
 }
@@ -53,11 +58,24 @@ fn error_json(error: &anyhow::Error) -> serde_json::Value {
     let service = error.chain().find_map(|e| e.downcast_ref::<ruledex_app::ServiceError>());
     let suggestions: Vec<String> =
         service.map(|e| e.suggestions().into_iter().map(|s| s.label).collect()).unwrap_or_default();
-    serde_json::json!({
-        "kind": service.map_or("failed", |e| e.kind()),
-        "message": format!("{error:#}"),
-        "suggestions": suggestions,
+    let kind = if invalid(error).is_some() { "bad_request" } else { service.map_or("failed", |e| e.kind()) };
+    serde_json::json!({ "kind": kind, "message": message(error), "suggestions": suggestions })
+}
+
+/// The value ruledex did not take, when that is the error.
+fn invalid(error: &anyhow::Error) -> Option<&RequestError> {
+    error.chain().find_map(|e| match e.downcast_ref::<ruledex_app::ServiceError>() {
+        Some(ruledex_app::ServiceError::Invalid(invalid)) => Some(invalid),
+        _ => e.downcast_ref::<RequestError>(),
     })
+}
+
+/// The error as the command line says it: a value ruledex did not take names its `--flag`.
+fn message(error: &anyhow::Error) -> String {
+    match invalid(error) {
+        Some(invalid) => invalid.spelled(Spelling::Flag),
+        None => format!("{error:#}"),
+    }
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {

@@ -8,9 +8,10 @@ use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 
 use anyhow::Result;
-use ruledex_core::model::{Detection, MappingStatus};
-use ruledex_store::Marked;
+use ruledex_app::wire::{DetectionJson, TextPieceJson};
+use ruledex_core::model::MappingStatus;
 use serde::Serialize;
+use serde_json::Value;
 
 /// `println!` of text made safe for a terminal (see [`safe`]) that returns an error instead of
 /// panicking when stdout is closed early (`ruledex technique T1059 | head`); `main` treats that
@@ -55,15 +56,57 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     Ok(())
 }
 
+/// A listing's JSON: `first` (a page) as it is, or, with `all`, the whole listing: the page's
+/// fields, then the detections of every page, each page written as it comes, and `limit`, how
+/// many were listed (`offset` and `more` are 0).
+pub fn json_listing<T: Serialize, D: Serialize>(
+    first: &T,
+    all: bool,
+    rest: impl Iterator<Item = Result<Vec<D>>>,
+) -> Result<()> {
+    if !all {
+        return json(first);
+    }
+    let Value::Object(mut head) = serde_json::to_value(first)? else { return json(first) };
+    let Some(Value::Array(listed)) = head.remove("detections") else { return json(first) };
+    head.remove("limit");
+    head.insert("offset".into(), Value::from(0));
+    head.insert("more".into(), Value::from(0));
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{{")?;
+    for (name, value) in &head {
+        writeln!(out, "  {}: {},", Value::from(name.as_str()), indented(&serde_json::to_string_pretty(value)?))?;
+    }
+    write!(out, "  \"detections\": [")?;
+    let mut count = 0;
+    let first_page = listed.into_iter().map(Ok).collect::<Vec<Result<Value>>>();
+    let rest = rest.flat_map(|page| match page {
+        Ok(page) => page.into_iter().map(|d| Ok(serde_json::to_value(d)?)).collect::<Vec<Result<Value>>>(),
+        Err(error) => vec![Err(error)],
+    });
+    for detection in first_page.into_iter().chain(rest) {
+        let separator = if count == 0 { "" } else { "," };
+        write!(out, "{separator}\n    {}", indented(&indented(&serde_json::to_string_pretty(&detection?)?)))?;
+        count += 1;
+    }
+    writeln!(out, "\n  ],\n  \"limit\": {count}\n}}")?;
+    Ok(())
+}
+
+/// Pretty JSON one level deeper: every line but the first indented by two spaces.
+fn indented(text: &str) -> String {
+    text.replace('\n', "\n  ")
+}
+
 /// Search matches in bold on a terminal, plain elsewhere. The bold markers are added after the
 /// text is made safe; print the result with [`styled`].
-pub fn highlighted(text: &Marked) -> String {
+pub fn highlighted(pieces: &[TextPieceJson]) -> String {
     let bold = std::io::stdout().is_terminal();
-    text.0
+    pieces
         .iter()
-        .map(|(piece, matched)| match (bold && *matched, safe(piece)) {
-            (true, piece) => format!("\x1b[1m{piece}\x1b[0m"),
-            (false, piece) => piece.into_owned(),
+        .map(|piece| match (bold && piece.matched, safe(&piece.text)) {
+            (true, text) => format!("\x1b[1m{text}\x1b[0m"),
+            (false, text) => text.into_owned(),
         })
         .collect()
 }
@@ -74,7 +117,7 @@ pub fn styled(line: &str) -> std::io::Result<()> {
 }
 
 /// The techniques a detection maps to, with revoked and unknown tags marked.
-pub fn technique_list(detection: &Detection) -> String {
+pub fn technique_list(detection: &DetectionJson) -> String {
     detection
         .techniques
         .iter()
@@ -89,12 +132,11 @@ pub fn technique_list(detection: &Detection) -> String {
 
 /// Two lines per detection: its title (already made safe, possibly styled), then address and
 /// badges.
-pub fn detection_line(detection: &Detection, title: &str) -> String {
-    let r = &detection.rule;
-    let mut badges = vec![detection.address()];
-    badges.extend(r.language.map(|l| l.label().to_string()));
-    badges.extend(r.rule_type.map(|t| t.label().to_string()));
-    badges.extend(r.severity.map(|s| s.as_str().to_string()));
+pub fn detection_line(detection: &DetectionJson, title: &str) -> String {
+    let mut badges = vec![format!("{}/{}", detection.source, detection.id)];
+    badges.extend(detection.language.map(|l| l.label().to_string()));
+    badges.extend(detection.rule_type.map(|t| t.label().to_string()));
+    badges.extend(detection.severity.map(|s| s.as_str().to_string()));
     if detection.deprecated {
         badges.push("DEPRECATED".into());
     }

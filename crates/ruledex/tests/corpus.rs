@@ -186,7 +186,11 @@ fn search_ranks_title_matches_first_and_rejects_broken_syntax() {
     assert_eq!(broken.code, 1);
     assert!(broken.stderr.contains("invalid search: a double quote is not closed"), "{}", broken.stderr);
     let huge = shared_catalog().run(&["search", "tor", "--limit", "100000"]);
-    assert!(huge.stderr.contains("page size 100000 is out of range"), "{}", huge.stderr);
+    assert_eq!(huge.code, 2, "a page out of range is a usage error");
+    assert!(huge.stderr.contains("--limit: give a whole number from 1 to 100, not \"100000\""), "{}", huge.stderr);
+    let unknown = shared_catalog().run(&["search", "tor", "--source", "splnk"]);
+    assert_eq!(unknown.code, 2, "an unknown source is a usage error, not a search that found nothing");
+    assert!(unknown.stderr.contains("--source: there is no source \"splnk\"; did you mean splunk?"));
     let misspelled = shared_catalog().run(&["search", "mimikats", "--limit", "3"]).ok().stdout;
     let mut lines = misspelled.lines();
     assert_eq!(lines.next(), Some("\"mimikats\" finds almost nothing; showing results for \"mimikatz\""));

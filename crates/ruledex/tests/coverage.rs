@@ -17,7 +17,7 @@ fn counts(technique: &Value) -> BTreeMap<String, u64> {
 fn listed(args: &[&str]) -> usize {
     let mut all = vec!["technique"];
     all.extend_from_slice(args);
-    all.push("--json");
+    all.extend(["--all", "--json"]);
     let run = shared_catalog().run(&all);
     if run.code != 0 {
         return 0;
@@ -94,11 +94,14 @@ fn coverage_narrows_to_tactics_and_community_content_counts_when_asked() {
 #[test]
 fn coverage_refuses_unknown_sources_and_tactics() {
     let unknown = shared_catalog().run(&["coverage", "--have", "splunk,qradar"]);
-    assert_eq!(unknown.code, 1);
-    assert!(unknown.stderr.contains("\"qradar\"") && unknown.stderr.contains("sentinel"), "{}", unknown.stderr);
+    assert_eq!(unknown.code, 2, "an unknown name is a usage error");
+    assert!(unknown.stderr.contains("--have: there is no source \"qradar\""), "{}", unknown.stderr);
+    assert!(unknown.stderr.contains("sentinel"), "{}", unknown.stderr);
+    let typo = shared_catalog().run(&["coverage", "--have", "splnk"]);
+    assert!(typo.stderr.contains("did you mean splunk?"), "{}", typo.stderr);
     let tactic = shared_catalog().run(&["coverage", "--tactic", "teleportation"]);
-    assert_eq!(tactic.code, 1);
-    assert!(tactic.stderr.contains("command-and-control"), "{}", tactic.stderr);
+    assert_eq!(tactic.code, 2);
+    assert!(tactic.stderr.contains("--tactic: \"teleportation\"") && tactic.stderr.contains("command-and-control"));
 }
 
 #[test]
@@ -294,7 +297,7 @@ fn a_stack_layer_of_some_tactics_marks_techniques_under_those_only() {
     assert!(layer["techniques"][0]["links"][0]["url"].as_str().unwrap().starts_with("http://127.0.0.1:8080/"));
 
     let unknown = shared_catalog().run(&["coverage", "--have", "qradar", "--layer"]);
-    assert_eq!(unknown.code, 1);
+    assert_eq!(unknown.code, 2);
     assert!(unknown.stdout.is_empty() && unknown.stderr.contains("\"qradar\""), "{}", unknown.stderr);
     let url = shared_catalog().run(&["coverage", "--layer", "--base-url", "javascript:alert(1)"]);
     assert_eq!(url.code, 2, "a usage error: {}", url.stderr);
@@ -306,7 +309,7 @@ fn a_stack_layer_of_some_tactics_marks_techniques_under_those_only() {
 /// technique's family says `mapped_by: ruledex`, and the text says so.
 #[test]
 fn technique_counts_ruledex_mappings_apart_from_vendor_tags() {
-    let page = shared_catalog().run(&["technique", "T1598", "--json"]).ok().json();
+    let page = shared_catalog().run(&["technique", "T1598", "--inferred", "--all", "--json"]).ok().json();
     let only_mapped = detections(&page)
         .iter()
         .filter(|d| {
@@ -321,6 +324,6 @@ fn technique_counts_ruledex_mappings_apart_from_vendor_tags() {
         .count();
     assert!(only_mapped > 500, "Sublime's attack types bring hundreds: {only_mapped}");
     assert_eq!(page["inferred"], only_mapped);
-    let text = shared_catalog().run(&["technique", "T1598"]).ok().stdout;
+    let text = shared_catalog().run(&["technique", "T1598", "--inferred"]).ok().stdout;
     assert!(text.contains(&format!("of which {only_mapped} detections only through ruledex's mapping")), "{text}");
 }

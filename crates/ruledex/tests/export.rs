@@ -33,7 +33,7 @@ fn json_exports_hold_each_detection_as_show_prints_it() {
     let exported: Value =
         serde_json::from_str(&catalog.run(&["export", "--format", "json", "--technique", "T1090"]).ok().stdout)
             .unwrap();
-    let listed = catalog.run(&["technique", "T1090", "--json"]).ok().json();
+    let listed = catalog.run(&["technique", "T1090", "--all", "--json"]).ok().json();
     let addresses = |v: &Value| -> Vec<String> {
         detections(v)
             .iter()
@@ -71,10 +71,11 @@ fn a_splunk_app_archive_and_a_directory_hold_the_same_app() {
     }
     let app = names.iter().find(|n| n.ends_with("default/savedsearches.conf")).expect("savedsearches.conf");
     let searches = fs::read_to_string(folder.join(app)).unwrap();
-    let splunk_t1090 = detections(&catalog.run(&["technique", "T1090", "--source", "splunk", "--json"]).ok().json())
-        .iter()
-        .map(|d| d["title"].as_str().unwrap().to_string())
-        .collect::<Vec<_>>();
+    let splunk_t1090 =
+        detections(&catalog.run(&["technique", "T1090", "--source", "splunk", "--all", "--json"]).ok().json())
+            .iter()
+            .map(|d| d["title"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>();
     for title in &splunk_t1090 {
         assert!(searches.contains(&format!("[{title}]")) || searches.contains(title), "{title} has a stanza");
     }
@@ -110,8 +111,11 @@ fn bad_selections_fail_with_status_1_and_leave_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("x.zip");
     let out = out.to_str().unwrap();
-    let cases: [(&[&str], &str); 5] = [
-        (&["--format", "pdf"], "unknown export format \"pdf\""),
+    let usage = catalog.run(&["export", "--format", "splunk_app", "--technique", "T1090"]);
+    assert_eq!(usage.code, 2, "an unknown format is a usage error: {}", usage.stderr);
+    assert!(usage.stderr.contains("--format: \"splunk_app\" is not one of splunk-app,"), "{}", usage.stderr);
+    assert!(usage.stderr.contains("did you mean splunk-app?"), "{}", usage.stderr);
+    let cases: [(&[&str], &str); 4] = [
         (&["--format", "json", "--technique", "T9999"], "T9999 is not an ATT&CK technique"),
         (
             &["--format", "json", "--technique", "T1090", "--source", "kql", "--language", "yara-l"],

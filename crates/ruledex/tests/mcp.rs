@@ -24,7 +24,7 @@ use crate::util::{Workspace, copy_tree, detections, field, fixtures, shared_cata
 
 /// A client that keeps the log messages the server sends.
 #[derive(Clone, Default)]
-struct Client {
+pub(crate) struct Client {
     logs: Arc<Mutex<Vec<String>>>,
 }
 
@@ -38,26 +38,26 @@ impl ClientHandler for Client {
     }
 }
 
-type Session = RunningService<RoleClient, Client>;
+pub(crate) type Session = RunningService<RoleClient, Client>;
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
 
-async fn connect(workspace: &Workspace, client: Client) -> Session {
+pub(crate) async fn connect(workspace: &Workspace, client: Client) -> Session {
     let mut command = tokio::process::Command::from(workspace.command());
     command.arg("mcp");
     let (transport, _) = TokioChildProcess::builder(command).stderr(Stdio::null()).spawn().unwrap();
     client.serve(transport).await.unwrap()
 }
 
-async fn call(session: &Session, tool: &str, arguments: Value) -> CallToolResult {
+pub(crate) async fn call(session: &Session, tool: &str, arguments: Value) -> CallToolResult {
     let Value::Object(arguments) = arguments else { panic!("arguments are an object") };
     let request = CallToolRequestParams::new(tool.to_string()).with_arguments(arguments);
     tokio::time::timeout(Duration::from_secs(120), session.call_tool(request)).await.unwrap().unwrap()
 }
 
-fn text(result: &CallToolResult) -> String {
+pub(crate) fn text(result: &CallToolResult) -> String {
     result.content.iter().filter_map(|c| c.as_text()).map(|t| t.text.clone()).collect()
 }
 
@@ -118,7 +118,7 @@ fn an_assistant_uses_every_tool_resource_completion_and_prompt() {
         };
 
         // technique: the CLI's JSON, paged, with the summary fields of each detection.
-        let all = cli(&["technique", "T1090", "--json"]);
+        let all = cli(&["technique", "T1090", "--all", "--json"]);
         let first = structured(
             call(&session, "technique", json!({"technique": "T1090", "limit": 5})).await,
             &schema("technique"),
@@ -174,6 +174,26 @@ fn an_assistant_uses_every_tool_resource_completion_and_prompt() {
         assert_eq!(shown["attack_version"], stats_release(&cli(&["stats", "--json"])), "the release it maps to");
         let splunk = call(&session, "show", json!({"address": "splunk/windows_proxy_via_netsh"})).await;
         assert!(text(&splunk).contains("Paste-ready query:\n```\n"), "{}", text(&splunk));
+        // A hunt of several queries: each reaches MCP through the service, whole in `show` and
+        // cut in listings like every long text, saying where the whole one is.
+        let hunt = "elastic/persistence_via_loadable_kernel_modules";
+        let whole = structured(call(&session, "show", json!({"address": hunt})).await, &schema("show"));
+        assert_eq!(whole["queries"], cli(&["show", hunt, "--json"])["queries"]);
+        assert_eq!(whole["queries"].as_array().unwrap().len(), 4);
+        let listing = structured(
+            call(&session, "technique", json!({"technique": "T1547.006", "limit": 100})).await,
+            &schema("technique"),
+        );
+        let listed = detections(&listing).iter().find(|d| format!("{}/{}", field(d, "source"), field(d, "id")) == hunt);
+        let queries = listed.expect("the hunt is listed under T1547.006")["queries"].as_array().unwrap();
+        assert_eq!(queries.len(), 4);
+        // Each query is listed whole when short, else cut saying where the whole one is.
+        let marker = format!("more characters: `show` {hunt} has the whole text]");
+        for (listed, whole) in queries.iter().zip(whole["queries"].as_array().unwrap()) {
+            let (listed, whole) = (field(listed, "query"), field(whole, "query"));
+            assert!(listed == whole || listed.ends_with(&marker), "{listed}");
+        }
+        assert!(queries.iter().any(|q| field(q, "query").ends_with(&marker)), "{queries:?}");
 
         // stats
         let stats = structured(call(&session, "stats", json!({})).await, &schema("stats"));
@@ -327,9 +347,9 @@ fn changes_tells_what_syncs_recorded_as_the_cli_does() {
         let message = failed(call(&session, "changes", json!({"since": "last week"})).await);
         assert!(message.contains("neither a date"), "{message}");
         let message = failed(call(&session, "changes", json!({"source": "splunk"})).await);
-        assert!(message.contains("no source named \"splunk\""), "{message}");
+        assert!(message.contains("`source`: there is no source \"splunk\""), "{message}");
         let message = failed(call(&session, "changes", json!({"limit": 0})).await);
-        assert!(message.contains("`limit` 0 is outside"), "{message}");
+        assert!(message.contains("`limit`: give a whole number from 1 to 500, not \"0\""), "{message}");
         session.cancel().await.unwrap();
     });
 }
@@ -340,24 +360,25 @@ fn bad_arguments_get_errors_a_model_can_act_on_and_the_server_goes_on() {
     runtime().block_on(async {
         let session = connect(workspace, Client::default()).await;
         let message = failed(call(&session, "technique", json!({"technique": "T9999"})).await);
-        assert!(message.contains("Closest matches: T1"), "{message}");
+        assert!(message.contains("; did you mean T"), "{message}");
         let message = failed(call(&session, "technique", json!({"technique": "Proxxy"})).await);
-        assert!(message.contains("Closest matches: T1090 Proxy"), "{message}");
+        assert!(message.contains("did you mean T1090 Proxy"), "{message}");
         let message = failed(call(&session, "technique", json!({"technique": "T1090", "limit": 1_000_000})).await);
-        assert!(message.contains("at most 100"), "{message}");
+        assert!(message.contains("`limit`: give a whole number from 1 to 100, not \"1000000\""), "{message}");
         let message = failed(call(&session, "technique", json!({"technique": "T1090", "limit": "ten"})).await);
-        assert!(message.contains("`limit`: invalid type: string \"ten\""), "{message}");
-        assert!(message.contains("technique (string, required)"), "{message}");
+        assert!(message.contains("`limit`: give a whole number from 1 to 100, not \"ten\""), "{message}");
         let message = failed(call(&session, "technique", json!({"technique": "T1090", "languages": ["cobol"]})).await);
-        assert!(message.contains("unknown variant `cobol`, expected one of `yara-l`"), "{message}");
+        assert!(message.contains("`languages`: \"cobol\" is not one of yara-l, spl"), "{message}");
+        let message = failed(call(&session, "technique", json!({"technique": "T1090", "sources": ["splnk"]})).await);
+        assert!(message.contains("`sources`: there is no source \"splnk\"; did you mean splunk?"), "{message}");
         let message = failed(call(&session, "technique", json!({"tecnique": "T1090"})).await);
-        assert!(message.contains("there is no argument `tecnique`"), "{message}");
+        assert!(message.contains("there is no parameter `tecnique` (did you mean `technique`?)"), "{message}");
         let message = failed(call(&session, "show", json!({"address": "gcti_tor_exit_nodes"})).await);
         assert!(message.contains("expected SOURCE/ID"), "{message}");
         let message = failed(call(&session, "show", json!({"address": "nosuch/x"})).await);
         assert!(message.contains("`stats` lists the sources"), "{message}");
         let message = failed(call(&session, "show", json!({"address": 42})).await);
-        assert!(message.contains("`address`: invalid type: integer `42`, expected a string"), "{message}");
+        assert!(message.contains("\"42\" is not an address; expected SOURCE/ID"), "{message}");
         let message = failed(call(&session, "search", json!({"query": "x".repeat(5000)})).await);
         assert!(message.contains("longer than 1000 characters"), "{message}");
         let unknown = session.call_tool(CallToolRequestParams::new("delete_everything")).await;

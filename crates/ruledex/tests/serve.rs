@@ -14,7 +14,7 @@ use crate::util::{Workspace, fixtures, shared, shared_attack, source};
 /// A running `ruledex serve`, killed when dropped.
 pub(crate) struct Served {
     child: Child,
-    base: String,
+    pub base: String,
     /// What serve said on stderr before announcing its address.
     said_first: Vec<String>,
 }
@@ -27,9 +27,15 @@ impl Drop for Served {
 }
 
 pub(crate) fn serve(workspace: &Workspace) -> Served {
+    serve_with(workspace, &[])
+}
+
+/// `ruledex serve` with more arguments.
+pub(crate) fn serve_with(workspace: &Workspace, args: &[&str]) -> Served {
     let mut child = workspace
         .command()
         .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -60,7 +66,7 @@ pub(crate) fn get(served: &Served, path: &str) -> (u16, String) {
 }
 
 /// Polls `path` until `done` holds for its JSON, for at most a minute.
-fn wait_for(served: &Served, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+pub(crate) fn wait_for(served: &Served, path: &str, done: impl Fn(&Value) -> bool) -> Value {
     let started = Instant::now();
     loop {
         let (_, body) = get(served, path);
@@ -73,7 +79,7 @@ fn wait_for(served: &Served, path: &str, done: impl Fn(&Value) -> bool) -> Value
     }
 }
 
-fn fixture_config(workspace: &Workspace, chronicle_root: &std::path::Path) {
+pub(crate) fn fixture_config(workspace: &Workspace, chronicle_root: &std::path::Path) {
     workspace.write_config(&format!(
         "[attack]\nenterprise = {:?}\n{}",
         fixtures().join("attack/mini-enterprise.json"),
@@ -225,7 +231,7 @@ fn a_catalog_overwritten_in_place_never_kills_the_server() {
     assert_eq!(get(&served, "/api/v1/techniques/T1090").0, 200);
 
     fs::OpenOptions::new().write(true).open(&catalog).unwrap().set_len(0).unwrap();
-    let (status, body) = get(&served, "/api/v1/techniques/T1090?vendor=x");
+    let (status, body) = get(&served, "/api/v1/techniques/T1090?language=yara-l");
     assert!(status == 503 || status == 200, "{status}: {body}");
     assert_eq!(get(&served, "/healthz").0, 200, "the server lives on");
 
@@ -244,4 +250,49 @@ fn serve_on_a_damaged_catalog_says_to_sync_and_rebuilds_it() {
     let said = served.said_first.join("\n");
     assert!(said.contains("cannot be read") && said.contains("run `ruledex sync`"), "{said}");
     wait_for(&served, "/api/v1/techniques/T1090", |v| v["detections"].is_array());
+}
+
+/// Issue 20, item 5: one process syncs, any number of `serve --no-sync` replicas serve the same
+/// data directory. After a sync both answer from the new generation, with one history and one
+/// set of feed IDs (the writer's), and neither ever syncs.
+#[test]
+fn no_sync_replicas_follow_the_one_writer() {
+    let workspace = Workspace::new();
+    let upstream = workspace.path().join("upstream");
+    crate::util::copy_tree(&fixtures().join("chronicle"), &upstream);
+    fixture_config(&workspace, &upstream);
+    workspace.run(&["sync"]).ok();
+    let replicas = [serve_with(&workspace, &["--no-sync"]), serve_with(&workspace, &["--no-sync"])];
+    let built_at = |served: &Served| {
+        wait_for(served, "/api/v1/stats", |v| v["catalog"].is_object())["catalog"]["built_at"].clone()
+    };
+    let first = built_at(&replicas[0]);
+    assert_eq!(built_at(&replicas[1]), first, "both serve the catalog there is");
+
+    let rule = upstream.join("rules/community/two_rules.yaral");
+    let text = fs::read_to_string(&rule).unwrap().replace("tor{1,2}\\.example", "tor{1,3}\\.example");
+    fs::write(&rule, text).unwrap();
+    std::thread::sleep(Duration::from_millis(1_100)); // a new built_at, to the second
+    workspace.run(&["sync"]).ok();
+    let changes = workspace.run(&["changes", "--json"]).ok().json();
+    assert_eq!(changes["changes"].as_array().unwrap().len(), 1, "{changes}");
+    for served in &replicas {
+        let stats = wait_for(served, "/api/v1/stats", |v| v["catalog"]["built_at"] != first);
+        assert_ne!(stats["catalog"]["built_at"], first);
+        let (_, answer) = get(served, "/api/v1/changes");
+        assert_eq!(serde_json::from_str::<Value>(&answer).unwrap(), changes, "the writer's one history");
+        let (_, sync) = get(served, "/api/v1/sync");
+        assert!(sync.contains("\"idle\""), "a replica never syncs: {sync}");
+    }
+    let feed_ids = |served: &Served| {
+        let (_, feed) = get(served, "/feed.atom");
+        let ids: Vec<String> =
+            feed.split("<id>").skip(2).map(|s| s.split("</id>").next().unwrap().to_string()).collect();
+        ids
+    };
+    let ids = feed_ids(&replicas[0]);
+    assert!(ids.contains(&changes["changes"][0]["change_id"].as_str().unwrap().to_string()), "{ids:?}");
+    assert_eq!(feed_ids(&replicas[1]), ids, "one set of feed IDs");
+    let (_, detection) = get(&replicas[1], "/api/v1/detections/chronicle/fixture_tor_exit");
+    assert!(detection.contains("tor{1,3}"), "the new generation's query: {detection:.300}");
 }

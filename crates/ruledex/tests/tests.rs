@@ -12,6 +12,8 @@ mod export;
 mod history;
 mod hostile_config;
 mod mcp;
+mod mcp_http;
+mod parity;
 mod serve;
 mod sources;
 mod sync;

@@ -183,11 +183,11 @@ pub fn files_on_disk(root: &Path, sub: &str, extension: &str) -> usize {
     walk(&root.join(sub), extension)
 }
 
-/// `ruledex technique ARGS... --json` on the shared catalog.
+/// `ruledex technique ARGS... --all --json` on the shared catalog: every page, as one listing.
 pub fn technique_json(args: &[&str]) -> Value {
     let mut all = vec!["technique"];
     all.extend_from_slice(args);
-    all.push("--json");
+    all.extend(["--all", "--json"]);
     shared_catalog().run(&all).ok().json()
 }
 

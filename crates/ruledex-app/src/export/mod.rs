@@ -3,88 +3,24 @@
 //! to standard output, a directory or an archive ([`archive`]).
 
 pub mod archive;
+pub mod format;
 mod rows;
-
-use std::fmt;
-use std::str::FromStr;
 
 use std::cmp::Reverse;
 
 use ruledex_core::attack::Domain;
 use ruledex_core::export::navigator;
 use ruledex_core::export::{ExportContext, ExportError, ExportFile, PlatformFormat, Skipped};
+
+pub use format::ExportFormat;
 use ruledex_core::ids::TechniqueId;
 use ruledex_core::model::Detection;
-use ruledex_core::query::Filter;
+use ruledex_core::query::SearchQuery;
 
+use crate::listing::window;
+use crate::request::{Page, Scope, Selection};
 use crate::service::{Answer, Catalog, ServiceError};
 use crate::wire::{ExportFileJson, ExportJson, SkippedJson};
-
-/// What ruledex exports to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ExportFormat {
-    /// A platform's own import format.
-    Platform(PlatformFormat),
-    /// `{"detections": [...]}`, each detection as `show --json` prints it.
-    Json,
-    /// One row per detection: the catalog's summary fields.
-    Csv,
-    /// An ATT&CK Navigator layer: each technique scored by its detections in the selection.
-    Navigator,
-}
-
-impl ExportFormat {
-    pub fn all() -> Vec<ExportFormat> {
-        let platforms = PlatformFormat::ALL.iter().map(|f| ExportFormat::Platform(*f));
-        platforms.chain([ExportFormat::Navigator, ExportFormat::Json, ExportFormat::Csv]).collect()
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ExportFormat::Platform(format) => format.as_str(),
-            ExportFormat::Json => "json",
-            ExportFormat::Csv => "csv",
-            ExportFormat::Navigator => "navigator",
-        }
-    }
-
-    /// Whether the format holds several files (a directory or an archive) or exactly one.
-    pub fn multi_file(self) -> bool {
-        match self {
-            ExportFormat::Platform(format) => format.writer().multi_file(),
-            ExportFormat::Json | ExportFormat::Csv | ExportFormat::Navigator => false,
-        }
-    }
-}
-
-impl fmt::Display for ExportFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ExportFormat {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ExportFormat::all().into_iter().find(|f| f.as_str() == s).ok_or_else(|| {
-            let known: Vec<&str> = ExportFormat::all().iter().map(|f| f.as_str()).collect();
-            format!("unknown export format {s:?} (expected one of: {})", known.join(", "))
-        })
-    }
-}
-
-/// Which detections an export holds.
-#[derive(Debug, Clone)]
-pub enum Selection {
-    /// One detection, by address.
-    Detection(String),
-    /// A technique's detections (with its sub-techniques' unless `exact`), as its page lists them.
-    Technique { technique: String, exact: bool, filter: Filter },
-    /// Every match of a search.
-    Search { text: String, filter: Filter },
-    /// Every detection the filter keeps (a source, a vendor, the whole catalog).
-    Catalog { filter: Filter },
-}
 
 /// The files of an export and what went into it.
 #[derive(Debug, Clone)]
@@ -115,16 +51,9 @@ impl Catalog {
         max: Option<usize>,
         base_url: Option<&str>,
     ) -> Answer<Exported> {
-        let (label, detections) = self.selected(selection)?;
+        let (label, detections) = self.selected(selection, max)?;
         if detections.is_empty() {
             return Err(ServiceError::BadRequest(format!("{label} holds no detection to export")));
-        }
-        if let Some(max) = max.filter(|max| detections.len() > *max) {
-            return Err(ServiceError::BadRequest(format!(
-                "{label} holds {} detections, more than the {max} one export here may hold; narrow the selection \
-                 (filters) or use `ruledex export`",
-                detections.len()
-            )));
         }
         let detections = self.store().with_long_texts(&detections)?;
         let name = format!("ruledex-{}-{format}", file_safe(&label));
@@ -139,25 +68,47 @@ impl Catalog {
         Ok(Exported { format, name, files, included, skipped })
     }
 
-    /// A short label of the selection and its detections, without their long texts.
-    fn selected(&self, selection: &Selection) -> Answer<(String, Vec<Detection>)> {
-        Ok(match selection {
-            Selection::Detection(address) => (address.replace('/', "-"), vec![self.detection_at(address)?]),
-            Selection::Technique { technique, exact, filter } => {
-                let page = self.technique_page(technique, *exact, filter)?;
-                (page.id.to_string(), page.listing.detections)
+    /// A short label of the selection and its detections, without their long texts; a
+    /// selection of more than `max` is refused before its detections are read.
+    fn selected(&self, selection: &Selection, max: Option<usize>) -> Answer<(String, Vec<Detection>)> {
+        if !matches!(selection.scope, Scope::Detection(_)) {
+            self.check_filters(&selection.filters)?;
+        }
+        let filter = selection.filter();
+        let (label, total) = match &selection.scope {
+            Scope::Detection(address) => {
+                return Ok((address.replace('/', "-"), vec![self.detection_model_at(address)?]));
             }
-            Selection::Search { text, filter } => {
-                (format!("search-{text}"), self.store().search_all(text, filter).map_err(ServiceError::from)?)
+            Scope::Technique { technique, exact } => {
+                let page = self.technique_page(technique, *exact, &filter, window(Page::first(0)))?;
+                (page.id.to_string(), page.shown)
             }
-            Selection::Catalog { filter } => {
+            Scope::Search(text) => {
+                let first = SearchQuery { text: text.clone(), filter: filter.clone(), offset: 0, limit: 1 };
+                (format!("search-{text}"), self.store().search(&first)?.total)
+            }
+            Scope::Everything => {
                 let label = match filter.sources.as_slice() {
                     [one] => one.clone(),
-                    _ => "catalog".into(),
+                    _ => "catalog".to_string(),
                 };
-                (label, self.store().select(filter)?)
+                (label, self.store().select(&filter, window(Page::first(0)))?.0)
             }
-        })
+        };
+        if let Some(max) = max.filter(|max| total > *max) {
+            return Err(ServiceError::BadRequest(format!(
+                "{label} holds {total} detections, more than the {max} one export here may hold; narrow the selection \
+                 (filters) or use `ruledex export`"
+            )));
+        }
+        let detections = match &selection.scope {
+            Scope::Technique { technique, exact } => {
+                self.technique_page(technique, *exact, &filter, window(Page::ALL))?.listing.detections
+            }
+            Scope::Search(text) => self.store().search_all(text, &filter)?,
+            _ => self.store().select(&filter, window(Page::ALL))?.1,
+        };
+        Ok((label, detections))
     }
 
     fn platform_files(

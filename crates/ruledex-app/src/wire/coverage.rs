@@ -219,3 +219,61 @@ pub struct UsedTechniqueJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<CoverageStatus>,
 }
+
+/// Detection counts per technique, as the home page's matrix shows them (`/api/v1/coverage`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Coverage")]
+pub struct CoverageJson {
+    pub attack_version: Option<String>,
+    pub tactics: Vec<TacticJson>,
+    /// Techniques with at least one detection passing the filter.
+    pub techniques: Vec<CoveredTechniqueJson>,
+}
+
+/// The ATT&CK Enterprise matrix as the home page shows it: each tactic with its current
+/// techniques, each with the detections the filters keep.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Matrix")]
+pub struct MatrixJson {
+    pub attack_version: Option<String>,
+    /// Whether detections listed only through ruledex's mapping are counted in.
+    pub inferred: bool,
+    pub tactics: Vec<MatrixColumnJson>,
+}
+
+/// A tactic and its techniques (sub-techniques rolled up), by name.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "MatrixColumn")]
+pub struct MatrixColumnJson {
+    pub id: TacticId,
+    pub name: String,
+    pub techniques: Vec<MatrixCellJson>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "MatrixCell")]
+pub struct MatrixCellJson {
+    pub id: TechniqueId,
+    pub name: String,
+    /// Detections for the technique and its sub-techniques, each once.
+    pub detections: usize,
+    /// Detections listed only through ruledex's mapping, left out of `detections` (0 when
+    /// they are counted in).
+    pub inferred: usize,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "CoveredTechnique")]
+pub struct CoveredTechniqueJson {
+    pub id: TechniqueId,
+    pub name: String,
+    pub tactics: Vec<TacticId>,
+    /// Detections tagged with the technique itself.
+    pub exact: usize,
+    /// With its sub-techniques, each detection once (with `inferred`, those listed only through
+    /// ruledex's mapping of vendor labels too).
+    pub detections: usize,
+    /// Detections listed only through ruledex's own mapping of vendor labels: counted in
+    /// `detections` with `inferred`, left out of it otherwise.
+    pub inferred: usize,
+}

@@ -7,12 +7,11 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use ruledex_app::Catalog;
 use ruledex_app::config::Config;
-use ruledex_core::model::Detection;
-use ruledex_core::query::SearchQuery;
+use ruledex_app::request::{Page, SearchRequest};
+use ruledex_app::wire::{DetectionJson, SearchJson};
+use ruledex_app::{Catalog, CatalogOptions};
 use ruledex_core::words::{stem, words};
-use ruledex_store::{SearchResults, StoreOptions};
 use serde::Deserialize;
 
 /// The first page, as precision at 10 counts it.
@@ -47,37 +46,42 @@ pub fn suite() -> Suite {
 }
 
 impl Case {
-    pub fn search(&self, catalog: &Catalog) -> SearchResults {
-        let query = SearchQuery { limit: FIRST_PAGE, ..SearchQuery::new(&self.query) };
-        catalog.search(&query).unwrap_or_else(|e| panic!("{:?}: {e}", self.query))
+    pub fn search(&self, catalog: &Catalog) -> SearchJson {
+        let request = SearchRequest { page: Page::first(FIRST_PAGE), ..SearchRequest::new(&self.query) };
+        catalog.search(&request).unwrap_or_else(|e| panic!("{:?}: {e}", self.query))
     }
 
     /// Whether a result is about what the search is after.
-    pub fn is_relevant(&self, detection: &Detection) -> bool {
-        let text = format!("{} {}", detection.rule.title, detection.rule.description);
+    pub fn is_relevant(&self, detection: &DetectionJson) -> bool {
+        let text = format!("{} {}", detection.title, detection.description);
         let stems: HashSet<String> = words(&text).map(stem).collect();
         self.about.iter().any(|about| words(about).all(|w| stems.contains(&stem(w))))
     }
 
     /// The expected detections missing from the first page.
-    pub fn missing<'a>(&'a self, results: &SearchResults) -> Vec<&'a str> {
-        let shown: Vec<String> = results.hits.iter().take(FIRST_PAGE).map(|h| h.detection.address()).collect();
+    pub fn missing<'a>(&'a self, results: &SearchJson) -> Vec<&'a str> {
+        let shown: Vec<String> = results.detections.iter().take(FIRST_PAGE).map(|h| address(&h.detection)).collect();
         self.first_page.iter().filter(|a| !shown.contains(a)).map(String::as_str).collect()
     }
 
     /// The share of the first page's results (at most 10) that are relevant; 0 for none.
-    pub fn precision_at_10(&self, results: &SearchResults) -> f64 {
-        let page = &results.hits[..results.hits.len().min(FIRST_PAGE)];
+    pub fn precision_at_10(&self, results: &SearchJson) -> f64 {
+        let page = &results.detections[..results.detections.len().min(FIRST_PAGE)];
         let relevant = page.iter().filter(|h| self.is_relevant(&h.detection)).count();
         if page.is_empty() { 0.0 } else { relevant as f64 / page.len() as f64 }
     }
+}
+
+/// `SOURCE/ID`.
+pub fn address(detection: &DetectionJson) -> String {
+    format!("{}/{}", detection.source, detection.id)
 }
 
 /// The catalog of every source of examples/local-mirrors.toml, built into `dir`.
 pub fn build_catalog(dir: &Path) -> Catalog {
     let config = Config::load(&local_mirrors(dir)).expect("examples/local-mirrors.toml");
     let summary = ruledex_app::sync::run(&config, &dir.join("data"), &ruledex_app::sync::Quiet).expect("sync");
-    Catalog::open(&summary.catalog, StoreOptions::default()).expect("open the catalog")
+    Catalog::open(&summary.catalog, CatalogOptions::default()).expect("open the catalog")
 }
 
 /// examples/local-mirrors.toml, whose paths name `../../shared` from its folder, copied beside a

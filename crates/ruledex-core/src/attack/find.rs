@@ -39,11 +39,13 @@ impl AttackCatalog {
         }
     }
 
-    /// Techniques whose ID is within two edits of `text` (for mistyped IDs), or whose name is
-    /// closest to it, best first.
+    /// Techniques whose ID is within two edits of `text` (for mistyped IDs: `T109`, `T1090.3`,
+    /// `T1O90`), or whose name is closest to it, best first.
     pub fn closest_techniques(&self, text: &str) -> Vec<TechniqueId> {
         let wanted = text.trim().to_lowercase();
-        let looks_like_id = wanted.starts_with('t') && wanted.chars().skip(1).all(|c| c.is_ascii_digit() || c == '.');
+        // Mostly digits after a `t`: an ID, a letter O for a zero or a short sub-technique aside.
+        let digits = wanted.chars().skip(1).filter(char::is_ascii_digit).count();
+        let looks_like_id = wanted.starts_with('t') && digits * 2 >= wanted.chars().count().saturating_sub(1).max(1);
         let mut scored: Vec<(usize, TechniqueId)> = self
             .techniques()
             .filter(|t| !t.revoked)

@@ -5,20 +5,18 @@ use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use ruledex_app::Catalog;
 use ruledex_app::links::technique as technique_url;
+use ruledex_app::request::vocabulary::{MATRIX, SEARCH_PAGE};
+use ruledex_app::request::{Filters, SearchRequest};
 use ruledex_app::sync::SyncPhase;
-use ruledex_core::attack::{Domain, Technique};
-use ruledex_core::ids::TechniqueId;
-use ruledex_core::query::SearchQuery;
-use ruledex_store::{Marked, SourceStatus};
+use ruledex_app::wire::{MatrixJson, SearchJson, SourceJson, TechniqueSuggestionJson, TextPieceJson};
 
 use super::changes::{ChangeItem, badge, feed_link, short_time, source_feed_href, whats_new};
-use super::view::{
-    Card, ExportLink, FacetGroup, FacetScope, breakable_parts, export_menu, facet_groups, short_commit, with_param,
-};
-use super::{PageResult, params, render};
+use super::view::{Card, ExportLink, FacetGroup, breakable_parts, export_menu, facet_groups, short_commit, with_param};
+use super::{PageResult, render};
 use crate::error::WebError;
 use crate::highlight::escape_into;
 use crate::layout::Layout;
+use crate::params::arguments;
 use crate::state::{AppState, Cost};
 
 #[derive(Template)]
@@ -106,13 +104,10 @@ struct CatalogSummary {
 }
 
 pub async fn home(State(state): State<AppState>, query: RawQuery) -> PageResult {
-    let params = params(&query)?;
-    let (community, inferred) = (params.community(), params.inferred());
+    let filters = Filters::from_arguments(&arguments(&MATRIX, &query, None)?);
+    let (community, inferred) = (filters.community, filters.asked.include_inferred);
     let summary = match state.catalog() {
-        Some(_) => {
-            let filter = params.technique_filter()?;
-            state.run(Cost::Ordinary, move |catalog| catalog_summary(catalog, &filter, inferred)).await?
-        }
+        Some(_) => state.run(Cost::Ordinary, move |catalog| catalog_summary(catalog, &filters)).await?,
         None => CatalogSummary::default(),
     };
     let mut layout = Layout::new("ruledex · vendor-native detections cross-linked to ATT&CK")
@@ -149,23 +144,13 @@ fn switches(community: bool, inferred: bool) -> String {
     }
 }
 
-fn catalog_summary(
-    catalog: &Catalog,
-    filter: &ruledex_core::query::Filter,
-    with_inferred: bool,
-) -> Result<CatalogSummary, WebError> {
-    let store = catalog.store();
-    let counts = store.technique_counts(filter).map_err(ruledex_app::ServiceError::from)?;
-    let info = store.info();
-    let count = |id| {
-        let inferred = counts.inferred(id);
-        if with_inferred { (counts.family(id), 0) } else { (counts.family(id) - inferred, inferred) }
-    };
+fn catalog_summary(catalog: &Catalog, filters: &Filters) -> Result<CatalogSummary, WebError> {
+    let info = catalog.catalog_info();
     Ok(CatalogSummary {
-        sources: source_rows(store.sources()),
-        matrix: matrix(catalog, count),
+        sources: source_rows(&catalog.sources()),
+        matrix: matrix(&catalog.matrix(filters)?),
         detections: info.detections,
-        attack_version: info.attack_version.clone().unwrap_or_default(),
+        attack_version: info.attack_version.unwrap_or_default(),
         built_at: short_time(info.built_at.as_deref().unwrap_or_default()),
         whats_new: whats_new(catalog, None)?,
     })
@@ -182,59 +167,47 @@ fn sync_view(phase: SyncPhase) -> SyncView {
     }
 }
 
-fn source_rows(sources: &[SourceStatus]) -> Vec<SourceRow> {
+fn source_rows(sources: &[SourceJson]) -> Vec<SourceRow> {
     sources
         .iter()
         .map(|s| {
-            let r = &s.report;
-            let commit = r.commit.clone().unwrap_or_default();
+            let commit = s.commit.clone().unwrap_or_default();
             SourceRow {
-                name: r.name.clone(),
-                kind: r.kind.label().to_string(),
-                detections: r.detections,
-                files: r.files,
-                failures: r.failures.len(),
+                name: s.name.clone(),
+                kind: s.kind.label().to_string(),
+                detections: s.detections,
+                files: s.files,
+                failures: s.failures.len(),
                 commit_short: short_commit(&commit).to_string(),
                 commit,
-                repository: r.repository.clone().unwrap_or_default(),
+                repository: s.repository.clone().unwrap_or_default(),
                 synced_at: short_time(&s.synced_at),
-                license: r.license.clone().unwrap_or_default(),
+                license: s.license.clone().unwrap_or_default(),
                 error: s.error.clone().unwrap_or_default(),
             }
         })
         .collect()
 }
 
-/// Enterprise tactics as columns, their (parent) techniques as cells; `count` gives a
-/// technique's detections counted and those left out for being only ruledex's mapping.
-fn matrix(catalog: &Catalog, count: impl Fn(TechniqueId) -> (usize, usize)) -> Vec<TacticColumn> {
-    let attack = catalog.store().attack();
-    let mut techniques: Vec<&Technique> = attack
-        .techniques()
-        .filter(|t| t.domain == Domain::Enterprise && !t.id.is_subtechnique() && !t.revoked && !t.deprecated)
-        .collect();
-    techniques.sort_by(|a, b| a.name.cmp(&b.name));
-    attack
-        .tactics()
+/// The matrix's tactics as columns, their techniques as cells.
+fn matrix(matrix: &MatrixJson) -> Vec<TacticColumn> {
+    matrix
+        .tactics
         .iter()
-        .filter(|t| t.domain == Domain::Enterprise)
         .map(|tactic| TacticColumn {
             name: tactic.name.clone(),
             id: tactic.id.to_string(),
-            cells: techniques
+            cells: tactic
+                .techniques
                 .iter()
-                .filter(|t| t.tactics.contains(&tactic.id))
-                .map(|t| {
-                    let (n, inferred) = count(t.id);
-                    Cell {
-                        id: t.id.to_string(),
-                        name_parts: breakable_parts(&t.name),
-                        name: t.name.clone(),
-                        href: technique_url(t.id),
-                        count: n,
-                        inferred,
-                        heat: heat(n),
-                    }
+                .map(|t| Cell {
+                    id: t.id.to_string(),
+                    name_parts: breakable_parts(&t.name),
+                    name: t.name.clone(),
+                    href: technique_url(t.id),
+                    count: t.detections,
+                    inferred: t.inferred,
+                    heat: heat(t.detections),
                 })
                 .collect(),
         })
@@ -292,33 +265,30 @@ struct TechniqueMatch {
     label: String,
 }
 
-/// The default page size of the search page.
-const PAGE_SIZE: usize = 20;
 /// Techniques offered above the results.
 const TECHNIQUE_MATCHES: usize = 6;
 
 pub async fn search(State(state): State<AppState>, query: RawQuery) -> Result<Response, WebError> {
-    let params = params(&query)?;
-    let search = params.search(PAGE_SIZE)?;
-    let technique_filter = params.technique_filter()?;
+    let request = SearchRequest::from_arguments(&arguments(&SEARCH_PAGE, &query, None)?)?;
     let raw_query = query.0.unwrap_or_default();
     let badge_days = state.badge_days();
-    if search.text.trim().is_empty() {
-        return Ok(render(&empty_search(&search))?.into_response());
+    if request.text.trim().is_empty() {
+        return Ok(render(&empty_search(&request))?.into_response());
     }
     state
         .run(Cost::Search, move |catalog| {
-            if let Some(id) = catalog.technique_in_search(&search.text) {
+            if let Some(id) = catalog.technique_in_search(&request.text) {
                 return Ok(Redirect::to(&technique_url(id)).into_response());
             }
-            let techniques = catalog.suggest_techniques(&search.text, &technique_filter, TECHNIQUE_MATCHES)?;
-            let view = results(catalog, badge_days, &search, &raw_query, techniques)?;
+            let techniques = catalog.suggest_techniques(&request.text, &request.filters, TECHNIQUE_MATCHES)?;
+            let results = catalog.search(&request)?;
+            let view = results_view(catalog, badge_days, &request, &results, &raw_query, techniques)?;
             Ok(render(&view)?.into_response())
         })
         .await
 }
 
-fn empty_search(search: &SearchQuery) -> SearchView {
+fn empty_search(request: &SearchRequest) -> SearchView {
     SearchView {
         layout: Layout::new("Search · ruledex"),
         query: String::new(),
@@ -328,42 +298,43 @@ fn empty_search(search: &SearchQuery) -> SearchView {
         hits: vec![],
         techniques: vec![],
         facets: vec![],
-        show_deprecated: search.filter.include_deprecated,
+        show_deprecated: request.filters.asked.include_deprecated,
         previous: String::new(),
         next: String::new(),
         exports: vec![],
     }
 }
 
-fn results(
+fn results_view(
     catalog: &Catalog,
     badge_days: u32,
-    search: &SearchQuery,
+    request: &SearchRequest,
+    results: &SearchJson,
     raw_query: &str,
-    techniques: Vec<ruledex_app::wire::TechniqueSuggestionJson>,
+    techniques: Vec<TechniqueSuggestionJson>,
 ) -> Result<SearchView, WebError> {
-    let results = catalog.search(search)?;
     let recent = catalog.recent_changes(badge_days)?;
     let hits = results
-        .hits
+        .detections
         .iter()
         .enumerate()
         .map(|(i, hit)| Hit {
             card: Card {
-                change_badge: badge(&recent, &hit.detection),
-                ..Card::new(i, &hit.detection, None, &Default::default())
+                change_badge: badge(&recent, &hit.detection.source, &hit.detection.id),
+                ..Card::new(i, &hit.detection, None)
             },
-            title_html: marked(&hit.title),
-            snippet_html: marked(&hit.snippet),
+            title_html: marked(&hit.title_marked),
+            snippet_html: marked(&hit.snippet_marked),
         })
         .collect();
     let page = |offset: usize| format!("/search?{}", with_param(raw_query, "offset", &offset.to_string()));
-    let last = results.offset + results.hits.len();
-    let mut layout = Layout::new(format!("{} · search", search.text)).with_attack(catalog.attack_version());
-    layout.search = search.text.clone();
+    let last = results.offset + results.detections.len();
+    let mut layout = Layout::new(format!("{} · search", request.text)).with_attack(catalog.attack_version());
+    layout.search = request.text.clone();
+    let sources = &request.filters.asked.sources;
     Ok(SearchView {
         layout,
-        query: search.text.clone(),
+        query: request.text.clone(),
         corrected: results.corrected_query.clone().unwrap_or_default(),
         total: results.total,
         offset: results.offset,
@@ -372,13 +343,8 @@ fn results(
             .into_iter()
             .map(|t| TechniqueMatch { href: technique_url(t.id), label: format!("{} {}", t.id, t.name) })
             .collect(),
-        facets: facet_groups(
-            &results.facets,
-            &results.facets,
-            &search.filter,
-            &FacetScope { community_vendors: &catalog.store().community_vendors(), vendor_native: None },
-        ),
-        show_deprecated: search.filter.include_deprecated,
+        facets: facet_groups(&results.facets, &results.facets, &request.filters, &catalog.community_vendors()),
+        show_deprecated: request.filters.asked.include_deprecated,
         previous: if results.offset > 0 { page(results.offset.saturating_sub(results.limit)) } else { String::new() },
         next: if last < results.total { page(last) } else { String::new() },
         exports: export_menu(
@@ -386,7 +352,7 @@ fn results(
                 .facets
                 .sources
                 .keys()
-                .filter(|source| search.filter.sources.is_empty() || search.filter.sources.contains(source))
+                .filter(|source| sources.is_empty() || sources.contains(source))
                 .filter_map(|source| catalog.source_format(source)),
             &with_param(&with_param(raw_query, "offset", ""), "limit", ""),
         ),
@@ -394,14 +360,14 @@ fn results(
 }
 
 /// Escapes each piece and wraps the matched ones in `<mark>`.
-fn marked(text: &Marked) -> String {
+fn marked(pieces: &[TextPieceJson]) -> String {
     let mut html = String::new();
-    for (piece, matched) in &text.0 {
-        if *matched {
+    for piece in pieces {
+        if piece.matched {
             html.push_str("<mark>");
         }
-        escape_into(&mut html, piece);
-        if *matched {
+        escape_into(&mut html, &piece.text);
+        if piece.matched {
             html.push_str("</mark>");
         }
     }
@@ -419,10 +385,10 @@ struct SourcesView {
 
 /// A source's unknown tags, most used first, each marked when it is newer than the loaded
 /// ATT&CK release (Sigma's `stealth` tactic, T1685 and up when ATT&CK 18.1 is loaded).
-fn unknown_tags(catalog: &Catalog, unknown: &std::collections::BTreeMap<String, usize>) -> Vec<(String, usize, bool)> {
-    let attack = catalog.store().attack();
+fn unknown_tags(source: &SourceJson) -> Vec<(String, usize, bool)> {
+    let attack = &source.attack;
     let mut tags: Vec<(String, usize, bool)> =
-        unknown.iter().map(|(tag, n)| (tag.clone(), *n, attack.is_newer_than_release(tag))).collect();
+        attack.unknown.iter().map(|(tag, n)| (tag.clone(), *n, attack.newer_than_release.contains(tag))).collect();
     tags.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     tags
 }
@@ -447,33 +413,31 @@ struct SourceDetail {
 pub async fn sources(State(state): State<AppState>) -> PageResult {
     state
         .run(Cost::Ordinary, |catalog| {
-            let statuses = catalog.store().sources();
+            let statuses = catalog.sources();
             let sources = statuses
                 .iter()
-                .zip(source_rows(statuses))
-                .map(|(s, row)| {
-                    let r = &s.report;
-                    SourceDetail {
-                        feed_href: source_feed_href(&r.name),
-                        row,
-                        format: r.format.to_string(),
-                        files_parsed: r.files_parsed,
-                        mapped: r.attack.mapped_detections,
-                        techniques: r.attack.techniques,
-                        revoked: r.attack.revoked_tags,
-                        deprecated: r.attack.deprecated_tags,
-                        unknown: r.attack.unknown_tags,
-                        unknown_tags: unknown_tags(catalog, &r.attack.unknown),
-                        atlas_refs: r.attack.atlas_refs,
-                        failures: r.failures.iter().map(|f| (f.path.clone(), f.reason.clone())).collect(),
-                    }
+                .zip(source_rows(&statuses))
+                .map(|(s, row)| SourceDetail {
+                    feed_href: source_feed_href(&s.name),
+                    row,
+                    format: s.format.to_string(),
+                    files_parsed: s.files_parsed,
+                    mapped: s.attack.mapped_detections,
+                    techniques: s.attack.techniques,
+                    revoked: s.attack.revoked_tags,
+                    deprecated: s.attack.deprecated_tags,
+                    unknown: s.attack.unknown_tags,
+                    unknown_tags: unknown_tags(s),
+                    atlas_refs: s.attack.atlas_refs,
+                    failures: s.failures.iter().map(|f| (f.path.clone(), f.reason.clone())).collect(),
                 })
                 .collect();
             let release = catalog.attack_version().unwrap_or_else(|| "loaded".into());
             let mut layout = Layout::new("Sources · ruledex").with_attack(catalog.attack_version());
-            for s in statuses {
-                let name = &s.report.name;
-                layout.feeds.push(feed_link(format!("ruledex · what changed in {name}"), source_feed_href(name)));
+            for s in &statuses {
+                layout
+                    .feeds
+                    .push(feed_link(format!("ruledex · what changed in {}", s.name), source_feed_href(&s.name)));
             }
             render(&SourcesView { layout, sources, release })
         })
@@ -486,7 +450,8 @@ mod tests {
 
     #[test]
     fn marks_are_escaped_pieces() {
-        let text = Marked(vec![("a ".into(), false), ("<b>".into(), true), ("\u{2} c".into(), false)]);
+        let piece = |text: &str, matched| TextPieceJson { text: text.into(), matched };
+        let text = [piece("a ", false), piece("<b>", true), piece("\u{2} c", false)];
         assert_eq!(marked(&text), "a <mark>&lt;b&gt;</mark>\u{2} c");
     }
 }

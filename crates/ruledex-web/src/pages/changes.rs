@@ -8,16 +8,17 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use ruledex_app::Catalog;
-use ruledex_app::changes::ChangeRequest;
-use ruledex_app::wire::{AttackUpdateJson, ChangeJson};
+use ruledex_app::request::ChangesRequest;
+use ruledex_app::request::vocabulary::MAX_CHANGES;
+use ruledex_app::wire::{AttackUpdateJson, ChangeJson, DetectionJson};
 use ruledex_core::ids::TechniqueId;
-use ruledex_core::model::{ChangeKind, Detection};
+use ruledex_core::model::ChangeKind;
 use similar::{ChangeTag, TextDiff};
 
 use super::view::short_commit;
 use crate::atom::{Entry, Feed};
 use crate::error::WebError;
-use crate::params::{PathParams, technique_id};
+use crate::params::PathParams;
 use crate::state::{AppState, Cost};
 
 /// Entries a feed carries.
@@ -37,7 +38,8 @@ pub async fn technique_feed(
     State(state): State<AppState>,
     PathParams(raw, _): PathParams<String>,
 ) -> Result<Response, WebError> {
-    atom(&state, FeedScope::Technique(technique_id(&raw)?)).await
+    let id = raw.parse().map_err(|e| WebError::bad_request(format!("{e}")))?;
+    atom(&state, FeedScope::Technique(id)).await
 }
 
 /// `/sources/{name}/feed.atom`: changes of one source.
@@ -92,15 +94,15 @@ async fn atom(state: &AppState, scope: FeedScope) -> Result<Response, WebError> 
                 _ => None,
             };
             let source = match &scope {
-                FeedScope::Source(name) => Some(name.as_str()),
+                FeedScope::Source(name) => Some(name.clone()),
                 _ => None,
             };
-            let request = ChangeRequest {
-                technique: technique.as_deref(),
-                source,
-                limit: Some(FEED_ENTRIES),
-                ..ChangeRequest::default()
-            };
+            let request = ChangesRequest { technique, source, limit: FEED_ENTRIES, ..ChangesRequest::default() };
+            if let FeedScope::Source(name) = &scope
+                && !catalog.sources().iter().any(|s| &s.name == name)
+            {
+                return Err(WebError::not_found(format!("there is no source named {name:?}"), vec![]));
+            }
             let history = catalog.changes(&request)?;
             // A new ATT&CK release moves detections of every source: only the whole feed has it.
             let releases = match scope {
@@ -111,7 +113,7 @@ async fn atom(state: &AppState, scope: FeedScope) -> Result<Response, WebError> 
             let updated = entries
                 .first()
                 .map(|e| e.updated.clone())
-                .or_else(|| catalog.store().info().built_at.clone())
+                .or_else(|| catalog.catalog_info().built_at)
                 .unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
             let id = format!("urn:ruledex:feed:{self_href}");
             let feed = Feed { id, title, base_url, self_href, page_href, updated, entries };
@@ -256,7 +258,7 @@ pub fn short_time(timestamp: &str) -> String {
 /// the new ATT&CK releases.
 pub fn whats_new(catalog: &Catalog, technique: Option<TechniqueId>) -> Result<Vec<ChangeItem>, WebError> {
     let only = technique.map(|t| t.to_string());
-    let request = ChangeRequest { technique: only.as_deref(), limit: Some(WHATS_NEW), ..ChangeRequest::default() };
+    let request = ChangesRequest { technique: only, limit: WHATS_NEW, ..ChangesRequest::default() };
     let history = catalog.changes(&request)?;
     let releases = history.attack_updates.iter().filter(|_| technique.is_none()).map(ChangeItem::from);
     let changes = history.changes.iter().map(ChangeItem::from);
@@ -276,8 +278,13 @@ pub struct DiffLine {
 }
 
 /// Everything the history holds of one detection, newest first.
-pub fn detection_history(catalog: &Catalog, d: &Detection) -> Result<Vec<HistoryEntry>, WebError> {
-    let request = ChangeRequest { source: Some(&d.source), id: Some(&d.id), ..ChangeRequest::default() };
+pub fn detection_history(catalog: &Catalog, d: &DetectionJson) -> Result<Vec<HistoryEntry>, WebError> {
+    let request = ChangesRequest {
+        source: Some(d.source.clone()),
+        id: Some(d.id.clone()),
+        limit: usize::try_from(MAX_CHANGES).unwrap_or(usize::MAX),
+        ..ChangesRequest::default()
+    };
     let changes = catalog.changes(&request)?.changes;
     Ok(changes
         .iter()
@@ -314,8 +321,8 @@ fn diff(before: &str, after: &str) -> Vec<DiffLine> {
 }
 
 /// "new" or "updated" for a detection that changed recently (see `AppState::badge_days`).
-pub fn badge(recent: &HashMap<(String, String), ChangeKind>, d: &Detection) -> &'static str {
-    match recent.get(&(d.source.clone(), d.id.clone())) {
+pub fn badge(recent: &HashMap<(String, String), ChangeKind>, source: &str, id: &str) -> &'static str {
+    match recent.get(&(source.to_string(), id.to_string())) {
         Some(ChangeKind::Added) => "new",
         Some(ChangeKind::Changed | ChangeKind::Deprecated) => "updated",
         _ => "",

@@ -3,7 +3,9 @@
 
 use askama::Template;
 use axum::extract::{RawQuery, State};
+use ruledex_app::coverage::{CoverageRequest, ObjectRequest};
 use ruledex_app::links;
+use ruledex_app::request::vocabulary::{ATTACK_OBJECT, STACK_COVERAGE};
 use ruledex_app::wire::{
     AttackObjectJson, AttackObjectPageJson, CoverageStatus, StackCoverageJson, StackTechniqueJson,
 };
@@ -11,9 +13,9 @@ use ruledex_core::attack::Domain;
 use ruledex_core::ids::ObjectKind;
 
 use super::view::breakable_parts;
-use super::{PageResult, params, render};
+use super::{PageResult, render};
 use crate::layout::Layout;
-use crate::params::{FilterParams, PathParams};
+use crate::params::{PathParams, arguments};
 use crate::state::{AppState, Cost};
 
 /// A source to tick, and whether it is ticked.
@@ -83,9 +85,8 @@ fn counts_of(summary: &ruledex_app::wire::StatusSummaryJson) -> [usize; 4] {
 }
 
 pub async fn coverage(State(state): State<AppState>, query: RawQuery) -> PageResult {
-    let params = params(&query)?;
-    let request = params.coverage_request()?;
-    let layer_href = format!("/api/v1/coverage/stack/layer?{}", FilterParams::coverage_query(&request));
+    let request = CoverageRequest::from_arguments(&arguments(&STACK_COVERAGE, &query, None)?);
+    let layer_href = format!("/api/v1/coverage/stack/layer?{}", request.query_string());
     let (coverage, sources, tactics) = state
         .run(Cost::Ordinary, move |catalog| {
             let sources: Vec<SourceChoice> = catalog
@@ -109,11 +110,9 @@ pub async fn coverage(State(state): State<AppState>, query: RawQuery) -> PageRes
 fn tactic_choices(catalog: &ruledex_app::Catalog, coverage: &StackCoverageJson, asked: bool) -> Vec<Choice> {
     let shown: Vec<_> = coverage.tactics.iter().map(|t| t.tactic.id).collect();
     catalog
-        .store()
-        .tactics()
-        .iter()
-        .filter(|t| t.domain == coverage.domain)
-        .map(|t| Choice { value: t.shortname.clone(), label: t.name.clone(), chosen: asked && shown.contains(&t.id) })
+        .tactics(coverage.domain)
+        .into_iter()
+        .map(|t| Choice { chosen: asked && shown.contains(&t.id), value: t.shortname, label: t.name })
         .collect()
 }
 
@@ -216,16 +215,16 @@ pub async fn attack_object(
     PathParams(name, _): PathParams<String>,
     query: RawQuery,
 ) -> PageResult {
-    let stack = params(&query)?.optional_stack();
+    let request = ObjectRequest::from_arguments(&arguments(&ATTACK_OBJECT, &query, Some(name))?);
     let (page, sources) = state
         .run(Cost::Ordinary, move |catalog| {
-            let have = stack.as_ref().map(|s| s.have.clone()).unwrap_or_default();
+            let have = request.stack.as_ref().map(|s| s.have.clone()).unwrap_or_default();
             let sources: Vec<SourceChoice> = catalog
                 .sources()
                 .into_iter()
                 .map(|s| SourceChoice { ticked: have.contains(&s.name), name: s.name, kind: s.kind.label().into() })
                 .collect();
-            Ok((catalog.attack_object_page(kind, &name, stack.as_ref())?, sources))
+            Ok((catalog.attack_object_page(kind, &request)?, sources))
         })
         .await?;
     let Some(object) = page.group.clone().or(page.campaign.clone()).or(page.software.clone()) else {

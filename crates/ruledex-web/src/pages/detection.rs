@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use ruledex_app::links;
-use ruledex_core::model::Detection;
+use ruledex_app::wire::DetectionJson;
 
 use super::changes::{HistoryEntry, badge, detection_history};
 use super::view::{Card, Chip, download_name};
@@ -68,7 +68,7 @@ pub async fn detection(
             let mut view = DetectionView::new(&detection);
             view.layout.attack_version = catalog.attack_version().unwrap_or_default();
             view.history = detection_history(catalog, &detection)?;
-            view.card.change_badge = badge(&catalog.recent_changes(badge_days)?, &detection);
+            view.card.change_badge = badge(&catalog.recent_changes(badge_days)?, &detection.source, &detection.id);
             render(&view)
         })
         .await
@@ -80,78 +80,77 @@ pub async fn raw_rule(
     PathParams((source, id), _): PathParams<(String, String)>,
 ) -> Result<Response, WebError> {
     let detection = state.run(Cost::Ordinary, move |catalog| Ok(catalog.detection(&source, &id)?)).await?;
-    let disposition = format!("attachment; filename=\"{}\"", download_name(&detection));
+    let disposition = format!("attachment; filename=\"{}\"", download_name(&detection.path));
     Ok((
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)],
-        detection.rule.native_rule,
+        detection.native_rule.unwrap_or_default(),
     )
         .into_response())
 }
 
 impl DetectionView {
-    fn new(d: &Detection) -> DetectionView {
-        let r = &d.rule;
-        let mut card = Card::new(0, d, None, &Default::default());
-        card.hidden = false;
+    fn new(d: &DetectionJson) -> DetectionView {
+        let card = Card::new(0, d, None);
         let facts = [
-            ("Product", r.product.clone()),
+            ("Product", d.product.clone()),
             (
                 "Type",
                 join([
-                    r.rule_type.map(|t| t.label().to_string()),
-                    r.rule_type_native.clone().map(|n| format!("native: {n}")),
+                    d.rule_type.map(|t| t.label().to_string()),
+                    d.rule_type_native.clone().map(|n| format!("native: {n}")),
                 ]),
             ),
             (
                 "Severity",
                 join([
-                    r.severity.map(|s| s.label().to_string()),
-                    r.severity_native.clone().map(|n| format!("native: {n}")),
+                    d.severity.map(|s| s.label().to_string()),
+                    d.severity_native.clone().map(|n| format!("native: {n}")),
                 ]),
             ),
-            ("Risk score", r.risk_score.map(|s| s.to_string()).unwrap_or_default()),
+            ("Risk score", d.risk_score.map(|s| s.to_string()).unwrap_or_default()),
             (
                 "Status",
                 join([
-                    r.status.map(|s| s.as_str().to_string()),
-                    r.status_native.clone().map(|n| format!("native: {n}")),
+                    d.status.map(|s| s.as_str().to_string()),
+                    d.status_native.clone().map(|n| format!("native: {n}")),
                 ]),
             ),
             ("Source", format!("{} ({})", d.source, d.source_kind.label())),
-            ("Vendor ID", r.native_id.clone()),
-            ("Author", r.author.clone().unwrap_or_default()),
-            ("Created", r.created.clone().unwrap_or_default()),
-            ("Updated", r.updated.clone().unwrap_or_default()),
-            ("Platforms", r.platforms.join(", ")),
+            ("Vendor ID", d.native_id.clone()),
+            ("Author", d.author.clone().unwrap_or_default()),
+            ("Created", d.created.clone().unwrap_or_default()),
+            ("Updated", d.updated.clone().unwrap_or_default()),
+            ("Platforms", d.platforms.join(", ")),
             ("License", d.effective_license.clone().unwrap_or_default()),
         ];
+        let native_rule = d.native_rule.as_deref().unwrap_or_default();
         DetectionView {
-            layout: Layout::new(format!("{} · {}", r.title, d.address())),
-            native_rule_html: highlight(&r.native_rule, native_language(d)),
+            layout: Layout::new(format!("{} · {}/{}", d.title, d.source, d.id)),
+            native_rule_html: highlight(native_rule, native_language(d)),
             facts: facts.into_iter().filter(|(_, v)| !v.is_empty()).collect(),
             tactics: d.tactics.iter().map(|t| format!("{} ({})", t.name, t.id)).collect(),
             unresolved_tags: d.unresolved_tags.clone(),
             cves: d.cves.iter().map(|cve| (cve.clone(), links::search(&format!("cve:{cve}")))).collect(),
-            references: r.references.iter().map(|x| reference(x)).collect(),
-            false_positives: r.false_positives.clone(),
-            implementation: r.implementation.clone().unwrap_or_default(),
-            investigation: r.investigation.clone().unwrap_or_default(),
-            requires: r.requires.iter().map(|x| format!("{} {}", x.kind.label(), x.name)).collect(),
-            tags: r.tags.clone(),
+            references: d.references.iter().map(|x| reference(x)).collect(),
+            false_positives: d.false_positives.clone(),
+            implementation: d.implementation.clone().unwrap_or_default(),
+            investigation: d.investigation.clone().unwrap_or_default(),
+            requires: d.requires.iter().map(|x| format!("{} {}", x.kind.label(), x.name)).collect(),
+            tags: d.tags.clone(),
             repository: d.provenance.repository.clone().unwrap_or_default(),
             commit: d.provenance.commit.clone().unwrap_or_default(),
             commit_url: commit_url(d),
             other_techniques_note: other_techniques_note(&card.chips),
             history: vec![],
-            atlas: d.atlas.iter().map(|a| Reference { href: a.url.clone(), text: a.id.to_string() }).collect(),
-            tests: r
+            atlas: d.atlas.iter().map(|a| Reference { href: a.url.clone(), text: a.id.clone() }).collect(),
+            tests: d
                 .tests
                 .iter()
                 .map(|t| TestView {
                     name: t.name.clone(),
                     expected: if t.expected { "match" } else { "no match" },
                     log_type: t.log_type.clone().unwrap_or_default(),
-                    input: t.input.clone(),
+                    input: t.input.clone().unwrap_or_default(),
                 })
                 .collect(),
             card,
@@ -160,8 +159,8 @@ impl DetectionView {
 }
 
 /// The native file is YAML or TOML for most formats; only YARA-L's rule text is its query.
-fn native_language(d: &Detection) -> Option<ruledex_core::model::Language> {
-    (d.rule.native_rule == d.rule.query).then_some(d.rule.language).flatten()
+fn native_language(d: &DetectionJson) -> Option<ruledex_core::model::Language> {
+    (d.native_rule.as_deref() == Some(d.query.as_str())).then_some(d.language).flatten()
 }
 
 fn other_techniques_note(chips: &[Chip]) -> String {
@@ -182,7 +181,7 @@ fn reference(text: &str) -> Reference {
 }
 
 /// The commit on GitHub, when the repository is there.
-fn commit_url(d: &Detection) -> String {
+fn commit_url(d: &DetectionJson) -> String {
     match (&d.provenance.repository, &d.provenance.commit) {
         (Some(repo), Some(commit)) if repo.starts_with("https://github.com/") => {
             format!("{}/commit/{commit}", repo.trim_end_matches('/').trim_end_matches(".git"))

@@ -11,7 +11,6 @@ pub mod view;
 use std::any::Any;
 
 use askama::Template;
-use axum::extract::RawQuery;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 
@@ -23,7 +22,7 @@ pub use technique::{technique, technique_by_url_path};
 
 use crate::error::{Suggestion, WebError};
 use crate::layout::{SCRIPT, STYLE};
-use crate::params::{FilterParams, PathParams};
+use crate::params::PathParams;
 
 pub fn render(template: &impl Template) -> Result<Html<String>, WebError> {
     template.render().map(Html).map_err(|e| WebError::internal(format!("template: {e}")))
@@ -58,11 +57,6 @@ pub async fn static_file(PathParams(file, _): PathParams<String>) -> Response {
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=604800")], body).into_response()
-}
-
-/// Parses the raw query string for a page; errors become 400 pages.
-pub fn params(query: &RawQuery) -> Result<FilterParams, WebError> {
-    FilterParams::parse(query.0.as_deref())
 }
 
 pub type PageResult = Result<Html<String>, WebError>;

@@ -6,28 +6,24 @@
 //! page and a link shows the next page; with it, `static/app.js` fetches the same URLs and
 //! swaps the results in place.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use axum::extract::{RawQuery, State};
-use axum::response::Redirect;
+use axum::response::{IntoResponse, Redirect, Response};
+use ruledex_app::Catalog;
 use ruledex_app::links::technique as technique_url;
-use ruledex_app::{Catalog, ServiceError};
-use ruledex_core::attack::Technique;
+use ruledex_app::request::TechniqueRequest;
+use ruledex_app::request::vocabulary::TECHNIQUE_PAGE;
+use ruledex_app::wire::{TechniqueJson, TechniquePageJson};
 use ruledex_core::ids::{ObjectKind, TechniqueId};
 use ruledex_core::model::SourceKind;
-use ruledex_core::query::{FacetCounts, Facets, Filter};
-use ruledex_store::{FamilyMember, TechniquePage, Window};
 
 use super::changes::{ChangeItem, badge, feed_link, technique_feed_href, whats_new};
-use super::view::{Card, ExportLink, FacetGroup, FacetScope, attack_paragraphs, export_menu, facet_groups, with_param};
-use super::{PageResult, params, render};
+use super::render;
+use super::view::{Card, ExportLink, FacetGroup, attack_paragraphs, export_menu, facet_groups, with_param};
+use crate::error::WebError;
 use crate::layout::Layout;
-use crate::params::{FilterParams, PathParams, technique_id};
+use crate::params::{PathParams, arguments};
 use crate::state::{AppState, Cost};
-
-/// Cards sent at once; the rest come page by page.
-pub const PAGE_SIZE: usize = 100;
 
 #[derive(Template)]
 #[template(path = "technique.html")]
@@ -64,6 +60,8 @@ struct TechniqueView {
     last: usize,
     next: String,
     previous: String,
+    /// Show the detections listed only through ruledex's mapping.
+    show_inferred: bool,
     /// Live vendor detections their vendor tagged with the technique.
     vendor_native: usize,
     /// Live vendor detections listed only through ruledex's mapping of vendor labels.
@@ -94,84 +92,72 @@ struct VendorGroup {
     shown: usize,
 }
 
+/// `/techniques/{id}`: the technique's page, at its canonical address (an ID or a name in any
+/// spelling leads there; a mistyped one gets the closest techniques).
 pub async fn technique(
     State(state): State<AppState>,
     PathParams(raw, _): PathParams<String>,
     query: RawQuery,
-) -> PageResult {
-    let params = params(&query)?;
-    let requested = technique_id(&raw)?;
-    let raw_query = query.0.unwrap_or_default();
+) -> Result<Response, WebError> {
+    let raw_query = query.0.clone().unwrap_or_default();
+    let request = TechniqueRequest::from_arguments(&arguments(&TECHNIQUE_PAGE, &query, Some(raw.clone()))?)?;
     let badge_days = state.badge_days();
-    state.run(Cost::Ordinary, move |catalog| technique_view(catalog, requested, &params, &raw_query, badge_days)).await
+    state
+        .run(Cost::Ordinary, move |catalog| {
+            let id = catalog.find_technique(&request.technique)?;
+            if id.to_string() != raw {
+                let query = if raw_query.is_empty() { String::new() } else { format!("?{raw_query}") };
+                return Ok(Redirect::permanent(&format!("{}{query}", technique_url(id))).into_response());
+            }
+            Ok(technique_view(catalog, &request, &raw_query, badge_days)?.into_response())
+        })
+        .await
 }
 
 /// `/techniques/T1090/003`, as attack.mitre.org spells sub-techniques, leads to T1090.003.
 pub async fn technique_by_url_path(
     PathParams((id, sub), _): PathParams<(String, String)>,
     query: RawQuery,
-) -> Result<Redirect, crate::error::WebError> {
-    let id = technique_id(&format!("{id}/{sub}"))?;
+) -> Result<Redirect, WebError> {
+    let id: TechniqueId = format!("{id}/{sub}").parse().map_err(|e| WebError::bad_request(format!("{e}")))?;
     let query = query.0.map(|q| format!("?{q}")).unwrap_or_default();
     Ok(Redirect::permanent(&format!("{}{query}", technique_url(id))))
 }
 
 fn technique_view(
     catalog: &Catalog,
-    requested: TechniqueId,
-    params: &FilterParams,
+    request: &TechniqueRequest,
     raw_query: &str,
     badge_days: u32,
-) -> PageResult {
-    let (chosen, filter, exact) = (params.filter()?, params.technique_filter()?, params.exact());
-    let window = Window { offset: (params.page()? - 1) * PAGE_SIZE, limit: PAGE_SIZE };
-    let page = catalog.technique_page_window(&requested.to_string(), exact, &filter, window)?;
-    let whole_family = catalog.store().family_facets(page.id, exact).map_err(ServiceError::from)?;
-    let family: Vec<FamilyMember> = whole_family.iter().filter(|m| m.direct || !exact).cloned().collect();
-    let counts = catalog.store().family_counts(page.id.parent(), &filter).map_err(ServiceError::from)?;
-    let mut view = TechniqueView::new(catalog, &page, &family, params, raw_query, |id| counts.family(id))?;
+) -> Result<axum::response::Html<String>, WebError> {
+    let page = catalog.technique(request)?;
+    let mut view = TechniqueView::new(catalog, &page, request, raw_query);
     let recent = catalog.recent_changes(badge_days)?;
-    for (card, d) in view.groups.iter_mut().flat_map(|g| g.cards.iter_mut()).zip(&page.listing.detections) {
-        card.change_badge = badge(&recent, d);
+    for (card, d) in view.groups.iter_mut().flat_map(|g| g.cards.iter_mut()).zip(&page.detections) {
+        card.change_badge = badge(&recent, &d.source, &d.id);
     }
     view.whats_new = whats_new(catalog, Some(page.id))?;
-    let (choices, order) = option_counts(&whole_family, &family, &chosen, params.community());
-    let community_vendors = catalog.store().community_vendors();
-    let vendor_native = (!view.show_community)
-        .then(|| FacetCounts::count(whole_family.iter().map(|m| &m.facets).filter(|f| f.kind == SourceKind::Vendor)));
-    let scope = FacetScope { community_vendors: &community_vendors, vendor_native: vendor_native.as_ref() };
-    render(&view.with_facets(&choices, &order, &filter, &scope))
+    view.facets = facet_groups(&page.choices, &page.facets, &request.filters, &catalog.community_vendors());
+    render(&view)
 }
 
 impl TechniqueView {
-    fn new(
-        catalog: &Catalog,
-        page: &TechniquePage,
-        family: &[FamilyMember],
-        params: &FilterParams,
-        raw_query: &str,
-        count: impl Fn(TechniqueId) -> usize,
-    ) -> Result<TechniqueView, crate::error::WebError> {
-        let (id, filter, exact) = (page.id, params.technique_filter()?, params.exact());
-        let offset = (params.page()? - 1) * PAGE_SIZE;
-        let cards: Vec<Card> = page
-            .listing
-            .detections
-            .iter()
-            .enumerate()
-            .map(|(i, d)| Card::new(offset + i, d, Some(id), &filter))
-            .collect();
-        let kept: Vec<&Facets> = family.iter().map(|m| &m.facets).filter(|f| filter.matches(f)).collect();
-        let live = |kind: SourceKind| family.iter().filter(move |m| !m.facets.deprecated && m.facets.kind == kind);
+    fn new(catalog: &Catalog, page: &TechniquePageJson, request: &TechniqueRequest, raw_query: &str) -> TechniqueView {
+        let id = page.id;
+        let offset = page.offset;
+        let cards: Vec<Card> =
+            page.detections.iter().enumerate().map(|(i, d)| Card::new(offset + i, d, Some(id))).collect();
         let technique = page.technique.as_ref();
         let paragraphs = technique.map(|t| attack_paragraphs(&t.description)).unwrap_or_default();
         let name = catalog.technique_name(id).unwrap_or_else(|| "not in the loaded ATT&CK data".into());
         let last = offset + cards.len();
-        let page_link = |n: usize| format!("?{}", with_param(raw_query, "page", &n.to_string()));
-        let number = params.page()?;
+        let page_link = |offset: usize| {
+            format!("?{}", with_param(&with_param(raw_query, "page", ""), "offset", &offset.to_string()))
+        };
         let mut layout = Layout::new(format!("{id} {name} · detections")).with_attack(catalog.attack_version());
         layout.feeds.push(feed_link(format!("ruledex · what changed for {id}"), technique_feed_href(id)));
-        Ok(TechniqueView {
+        let asked = &request.filters;
+        TechniqueView {
             layout,
             whats_new: vec![],
             feed_href: technique_feed_href(id),
@@ -197,31 +183,36 @@ impl TechniqueView {
                     href: technique_url(s.id),
                     id: s.id.to_string(),
                     name: s.name.clone(),
-                    count: count(s.id),
+                    count: s.count,
                 })
                 .collect(),
             is_parent: !id.is_subtechnique(),
             facets: vec![],
-            exact,
-            show_deprecated: filter.include_deprecated,
+            exact: page.exact,
+            show_deprecated: asked.asked.include_deprecated,
             // Asked for outright: naming a community vendor shows its cards, but does not switch
             // community content on for the rest.
-            show_community: params.community() || filter.kinds.contains(&SourceKind::Community),
-            total: family.len(),
+            show_community: asked.community || asked.asked.kinds.contains(&SourceKind::Community),
+            show_inferred: asked.asked.include_inferred,
+            total: page.total,
             shown: page.shown,
             first: if cards.is_empty() { 0 } else { offset + 1 },
             last,
-            next: if last < page.shown { page_link(number + 1) } else { String::new() },
-            previous: if number > 1 { page_link(number - 1) } else { String::new() },
-            vendor_native: live(SourceKind::Vendor).filter(|m| m.tagged).count(),
-            inferred: live(SourceKind::Vendor).filter(|m| !m.tagged).count(),
-            community: live(SourceKind::Community).count(),
-            deprecated_count: family.iter().filter(|m| m.facets.deprecated).count(),
+            next: if page.more > 0 { page_link(last) } else { String::new() },
+            previous: if offset > 0 { page_link(offset.saturating_sub(page.limit)) } else { String::new() },
+            vendor_native: page.counts.vendor_native,
+            inferred: page.counts.inferred,
+            community: page.counts.community,
+            deprecated_count: page.counts.deprecated,
             exports: export_menu(
-                kept.iter().filter_map(|f| catalog.source_format(&f.source)),
-                &with_param(&with_param(raw_query, "page", ""), "technique", &id.to_string()),
+                page.shown_facets.sources.keys().filter_map(|source| catalog.source_format(source)),
+                &with_param(
+                    &with_param(&with_param(raw_query, "page", ""), "offset", ""),
+                    "technique",
+                    &id.to_string(),
+                ),
             ),
-            groups: group_by_vendor(cards, &kept),
+            groups: group_by_vendor(cards, page),
             used_by: catalog
                 .technique_users(id)
                 .into_iter()
@@ -229,56 +220,30 @@ impl TechniqueView {
                 .map(|o| Link { href: o.href, label: o.name })
                 .collect(),
             name,
-        })
-    }
-
-    fn with_facets(
-        mut self,
-        choices: &FacetCounts,
-        order: &FacetCounts,
-        filter: &Filter,
-        scope: &FacetScope,
-    ) -> TechniqueView {
-        self.facets = facet_groups(choices, order, filter, scope);
-        self
+        }
     }
 }
 
-/// What each filter checkbox would show, among the detections the sub-technique switch leaves
-/// (`listed`), and the whole family's plain counts, which name and order the checkboxes: every
-/// value of the family keeps its checkbox and its place whatever is ticked.
-fn option_counts(
-    whole_family: &[FamilyMember],
-    listed: &[FamilyMember],
-    chosen: &Filter,
-    community: bool,
-) -> (FacetCounts, FacetCounts) {
-    let counts = FacetCounts::count(whole_family.iter().map(|m| &m.facets));
-    let items: Vec<&Facets> = listed.iter().map(|m| &m.facets).collect();
-    (counts.if_chosen(&items, chosen, |f| f.vendor_native_unless_asked(community)), counts)
-}
-
-fn tactic_links(catalog: &Catalog, technique: Option<&Technique>) -> Vec<Link> {
-    let ids = technique.map(|t| t.tactics.as_slice()).unwrap_or_default();
-    ids.iter()
-        .filter_map(|id| catalog.store().attack().tactic(*id))
+fn tactic_links(catalog: &Catalog, technique: Option<&TechniqueJson>) -> Vec<Link> {
+    let Some(technique) = technique else { return vec![] };
+    let tactics = catalog.tactics(technique.domain);
+    technique
+        .tactics
+        .iter()
+        .filter_map(|id| tactics.iter().find(|t| t.id == *id))
         .map(|t| Link { href: t.url.clone(), label: format!("{} ({})", t.name, t.id) })
         .collect()
 }
 
 /// Consecutive cards of one vendor (the store lists detections by source, then severity), each
 /// group counting its vendor's detections on every page.
-fn group_by_vendor(cards: Vec<Card>, kept: &[&Facets]) -> Vec<VendorGroup> {
-    let mut per_vendor: HashMap<&str, usize> = HashMap::new();
-    for facets in kept {
-        *per_vendor.entry(facets.vendor.as_str()).or_default() += 1;
-    }
+fn group_by_vendor(cards: Vec<Card>, page: &TechniquePageJson) -> Vec<VendorGroup> {
     let mut groups: Vec<VendorGroup> = Vec::new();
     for card in cards {
         match groups.last_mut() {
             Some(group) if group.vendor == card.vendor => group.cards.push(card),
             _ => {
-                let shown = per_vendor.get(card.vendor.as_str()).copied().unwrap_or(0);
+                let shown = page.shown_facets.vendors.get(card.vendor.as_str()).copied().unwrap_or(0);
                 groups.push(VendorGroup { vendor: card.vendor.clone(), cards: vec![card], shown });
             }
         }

@@ -1,15 +1,14 @@
 //! View models: model types turned into what templates show. Templates escape every string
 //! they print; the only pre-rendered HTML is highlighted code, escaped by `highlight`.
 
-use ruledex_app::links::{detection as detection_url, technique as technique_url};
-use ruledex_core::export::PlatformFormat;
-use ruledex_core::ids::TechniqueId;
 use std::collections::{BTreeMap, BTreeSet};
 
-use ruledex_core::model::{
-    Detection, Format, Language, MappedBy, MappingStatus, MappingVia, RuleType, Severity, SourceKind,
-};
-use ruledex_core::query::{FacetCounts, Filter};
+use ruledex_app::links::{detection as detection_url, technique as technique_url};
+use ruledex_app::request::Filters;
+use ruledex_app::wire::{DetectionJson, FacetsJson};
+use ruledex_core::export::PlatformFormat;
+use ruledex_core::ids::TechniqueId;
+use ruledex_core::model::{Format, Language, MappedBy, MappingStatus, MappingVia, RuleType, Severity, SourceKind};
 use ruledex_core::url::encode_component;
 
 use crate::highlight::highlight;
@@ -55,8 +54,6 @@ pub struct Card {
     pub commit_short: String,
     pub upstream_url: String,
     pub license: String,
-    /// Hidden by the filters in the URL (scripts may reveal it without a reload).
-    pub hidden: bool,
     /// "new" or "updated" when it changed upstream recently; empty otherwise.
     pub change_badge: &'static str,
 }
@@ -93,7 +90,7 @@ fn platform_label(format: PlatformFormat) -> &'static str {
 
 /// The platform formats a detection exports to, but those that are its native file as it is
 /// (the card's own download).
-fn export_links(d: &Detection) -> Vec<ExportLink> {
+fn export_links(d: &DetectionJson) -> Vec<ExportLink> {
     PlatformFormat::for_source(d.format)
         .into_iter()
         .filter_map(|format| {
@@ -139,52 +136,47 @@ pub struct Chip {
 }
 
 impl Card {
-    pub fn new(index: usize, d: &Detection, page_technique: Option<TechniqueId>, filter: &Filter) -> Card {
-        let r = &d.rule;
-        let (lead, more) = split_description(&r.description);
-        let language = r.language;
+    pub fn new(index: usize, d: &DetectionJson, page_technique: Option<TechniqueId>) -> Card {
+        let (lead, more) = split_description(&d.description);
+        let language = d.language;
         Card {
             anchor: format!("d{index}"),
             url: detection_url(&d.source, &d.id),
             raw_url: format!("{}/raw", detection_url(&d.source, &d.id)),
-            download_name: download_name(d),
-            address: d.address(),
-            title: r.title.clone(),
+            download_name: download_name(&d.path),
+            address: format!("{}/{}", d.source, d.id),
+            title: d.title.clone(),
             description: lead.clone(),
             description_more: more,
-            vendor: r.vendor.clone(),
+            vendor: d.vendor.clone(),
             language: language.map(|l| l.label()).unwrap_or("query").to_string(),
             language_key: language.map(|l| l.as_str()).unwrap_or_default().to_string(),
-            severity_key: r.severity.map(|s| s.as_str()).unwrap_or_default().to_string(),
-            severity: r.severity.map(|s| s.label()).unwrap_or_default().to_string(),
-            rule_type_key: r.rule_type.map(|t| t.as_str()).unwrap_or_default().to_string(),
-            rule_type: r.rule_type.map(|t| t.label()).unwrap_or_default().to_string(),
-            status_key: r.status.map(|s| s.as_str()).unwrap_or_default().to_string(),
+            severity_key: d.severity.map(|s| s.as_str()).unwrap_or_default().to_string(),
+            severity: d.severity.map(|s| s.label()).unwrap_or_default().to_string(),
+            rule_type_key: d.rule_type.map(|t| t.as_str()).unwrap_or_default().to_string(),
+            rule_type: d.rule_type.map(|t| t.label()).unwrap_or_default().to_string(),
+            status_key: d.status.map(|s| s.as_str()).unwrap_or_default().to_string(),
             kind_key: d.source_kind.as_str().to_string(),
             community: d.source_kind == SourceKind::Community,
             deprecated: d.deprecated,
             direct: page_technique.is_none_or(|t| d.techniques.iter().any(|m| m.id == t)),
             chips: chips(d),
-            data_sources: r.data_sources.clone(),
-            data_sources_key: r.data_sources.iter().map(|s| s.to_lowercase()).collect::<Vec<_>>().join("|"),
-            query_html: highlight(r.paste_ready_query.as_deref().unwrap_or(&r.query), language),
-            shipped_html: match &r.paste_ready_query {
-                Some(paste_ready) if *paste_ready != r.query => highlight(&r.query, language),
-                _ => String::new(),
-            },
+            data_sources: d.data_sources.clone(),
+            data_sources_key: d.data_sources.iter().map(|s| s.to_lowercase()).collect::<Vec<_>>().join("|"),
+            query_html: highlight(&d.paste_ready_query, language),
+            shipped_html: if d.paste_ready_query != d.query { highlight(&d.query, language) } else { String::new() },
             exports: export_links(d),
-            tests: r.tests.len(),
+            tests: d.tests.len(),
             path: d.provenance.path.clone(),
             commit_short: d.provenance.commit.as_deref().map(short_commit).unwrap_or_default().to_string(),
             upstream_url: d.provenance.upstream_url.clone().unwrap_or_default(),
             license: d.effective_license.clone().unwrap_or_default(),
-            hidden: !filter.matches(&d.into()),
             change_badge: "",
         }
     }
 }
 
-fn chips(d: &Detection) -> Vec<Chip> {
+fn chips(d: &DetectionJson) -> Vec<Chip> {
     d.techniques
         .iter()
         .map(|m| Chip {
@@ -196,7 +188,7 @@ fn chips(d: &Detection) -> Vec<Chip> {
                 (MappingStatus::Deprecated, _, _, _) => "deprecated in ATT&CK".into(),
                 (MappingStatus::Unknown, _, _, _) => "not in ATT&CK".into(),
                 (_, _, MappedBy::Ruledex, _) => "mapped by ruledex".into(),
-                (_, _, _, MappingVia::Reference) => MappingVia::Reference.label().into(),
+                (_, _, _, Some(MappingVia::Reference)) => MappingVia::Reference.label().into(),
                 _ => String::new(),
             },
         })
@@ -207,9 +199,10 @@ pub fn short_commit(commit: &str) -> &str {
     commit.get(..7).unwrap_or(commit)
 }
 
-/// The rule's own file name, restricted to characters safe in a header.
-pub fn download_name(d: &Detection) -> String {
-    let name = d.rule.path.rsplit('/').next().unwrap_or("rule.txt");
+/// The rule's own file name (the last part of its `path`), restricted to characters safe in a
+/// header.
+pub fn download_name(path: &str) -> String {
+    let name = path.rsplit('/').next().unwrap_or("rule.txt");
     let safe: String =
         name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
     if safe.is_empty() { "rule.txt".into() } else { safe }
@@ -249,25 +242,19 @@ impl FacetOption {
     }
 }
 
-/// What the filter controls of a list offer besides counts: which vendors are community
-/// content (they get a heading of their own), and, while community content is hidden, the
-/// values vendor-native detections have (so a value only community rules have is not offered
-/// as an empty choice beside a community vendor that has it).
-pub struct FacetScope<'a> {
-    pub community_vendors: &'a BTreeSet<String>,
-    /// `Some` while community content is hidden: the vendor-native detections' values.
-    pub vendor_native: Option<&'a FacetCounts>,
-}
-
 /// The filter controls for a list. Each option shows its count from `shown` (what choosing it
-/// would show); options keep the order of `order` (counts over the whole list), so they keep
-/// their places as filters change; severities go by level.
-pub fn facet_groups(shown: &FacetCounts, order: &FacetCounts, filter: &Filter, scope: &FacetScope) -> Vec<FacetGroup> {
+/// would show; the service leaves out values not worth offering); options keep the order of
+/// `order` (counts over the whole list), so they keep their places as filters change;
+/// severities go by level. Vendors of `community_vendors` get a heading of their own.
+pub fn facet_groups(
+    shown: &FacetsJson,
+    order: &FacetsJson,
+    filters: &Filters,
+    community_vendors: &BTreeSet<String>,
+) -> Vec<FacetGroup> {
     type Values = BTreeMap<String, usize>;
-    let offered = |pick: fn(&FacetCounts) -> &Values, value: &str| {
-        scope.vendor_native.is_none_or(|native| pick(native).contains_key(value))
-    };
-    let options = |pick: fn(&FacetCounts) -> &Values,
+    let filter = &filters.asked;
+    let options = |pick: fn(&FacetsJson) -> &Values,
                    keep: &dyn Fn(&str) -> bool,
                    checked: &dyn Fn(&str) -> bool,
                    relabel: fn(&str) -> String| {
@@ -285,15 +272,12 @@ pub fn facet_groups(shown: &FacetCounts, order: &FacetCounts, filter: &Filter, s
         options.sort_by(|(a_rank, a), (b_rank, b)| b_rank.cmp(a_rank).then(a.label.cmp(&b.label)));
         options.into_iter().map(|(_, o)| o).collect::<Vec<FacetOption>>()
     };
-    let community = |v: &str| scope.community_vendors.contains(v);
+    let any = |_: &str| true;
+    let community = |v: &str| community_vendors.contains(v);
     let named = |wanted: &[String], v: &str| wanted.iter().any(|x| x.eq_ignore_ascii_case(v));
     let vendors = |v: &str| named(&filter.vendors, v);
-    let mut severities = options(
-        |c| &c.severities,
-        &|v| offered(|c| &c.severities, v),
-        &|v| filter.severities.iter().any(|s| s.as_str() == v),
-        str::to_string,
-    );
+    let mut severities =
+        options(|c| &c.severities, &any, &|v| filter.severities.iter().any(|s| s.as_str() == v), str::to_string);
     severities.sort_by_key(|o| std::cmp::Reverse(o.value.parse::<Severity>().ok()));
     vec![
         FacetGroup {
@@ -311,7 +295,7 @@ pub fn facet_groups(shown: &FacetCounts, order: &FacetCounts, filter: &Filter, s
             label: "Language",
             options: options(
                 |c| &c.languages,
-                &|v| offered(|c| &c.languages, v),
+                &any,
                 &|v| filter.languages.iter().any(|l| l.as_str() == v),
                 |v| v.parse::<Language>().map_or_else(|_| v.to_string(), |l| l.label().to_string()),
             ),
@@ -322,7 +306,7 @@ pub fn facet_groups(shown: &FacetCounts, order: &FacetCounts, filter: &Filter, s
             label: "Type",
             options: options(
                 |c| &c.rule_types,
-                &|v| offered(|c| &c.rule_types, v),
+                &any,
                 &|v| filter.rule_types.iter().any(|t| t.as_str() == v),
                 |v| v.parse::<RuleType>().map_or_else(|_| v.to_string(), |t| t.label().to_string()),
             ),
@@ -333,7 +317,7 @@ pub fn facet_groups(shown: &FacetCounts, order: &FacetCounts, filter: &Filter, s
             // Deprecated detections have a switch of their own.
             options: options(
                 |c| &c.statuses,
-                &|v| v != "deprecated" && offered(|c| &c.statuses, v),
+                &|v| v != "deprecated",
                 &|v| filter.statuses.iter().any(|s| s.as_str() == v),
                 str::to_string,
             ),
@@ -341,12 +325,7 @@ pub fn facet_groups(shown: &FacetCounts, order: &FacetCounts, filter: &Filter, s
         FacetGroup {
             name: "data_source",
             label: "Data source",
-            options: options(
-                |c| &c.data_sources,
-                &|v| offered(|c| &c.data_sources, v),
-                &|v| named(&filter.data_sources, v),
-                readable,
-            ),
+            options: options(|c| &c.data_sources, &any, &|v| named(&filter.data_sources, v), readable),
         },
     ]
 }

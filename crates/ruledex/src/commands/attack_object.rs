@@ -1,6 +1,7 @@
 //! `ruledex group APT29`, `ruledex campaign C0024`, `ruledex software "Cobalt Strike"`
 
 use anyhow::Result;
+use ruledex_app::coverage::ObjectRequest;
 use ruledex_app::wire::AttackObjectPageJson;
 use ruledex_core::ids::ObjectKind;
 
@@ -11,10 +12,9 @@ use crate::exit;
 use crate::output::{self, outln};
 
 pub fn run(env: &Env, kind: ObjectKind, args: &AttackObjectArgs) -> Result<u8> {
+    let request = ObjectRequest::from_arguments(&args.given.arguments()?);
     let catalog = env.open_catalog()?;
-    let stack = args.stack.to_stack();
-    let asked = !stack.have.is_empty() || stack.community;
-    let page = catalog.attack_object_page(kind, &args.name, asked.then_some(&stack))?;
+    let page = catalog.attack_object_page(kind, &request)?;
     if args.output.json {
         output::json(&page)?;
     } else {

@@ -1,7 +1,7 @@
 //! `ruledex changes`
 
 use anyhow::Result;
-use ruledex_app::changes::ChangeRequest;
+use ruledex_app::request::ChangesRequest;
 use ruledex_app::wire::ChangeJson;
 
 use super::Env;
@@ -11,14 +11,8 @@ use crate::output;
 use crate::output::outln;
 
 pub fn run(env: &Env, args: &ChangesArgs) -> Result<u8> {
+    let request = ChangesRequest::from_arguments(&args.given.arguments()?);
     let catalog = env.open_catalog()?;
-    let request = ChangeRequest {
-        since: args.since.as_deref(),
-        technique: args.technique.as_deref(),
-        source: args.source.as_deref(),
-        id: None,
-        limit: Some(args.limit),
-    };
     let changes = catalog.changes(&request)?;
     if args.output.json {
         output::json(&changes)?;

@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 use ruledex_app::coverage::CoverageRequest;
+use ruledex_app::request::vocabulary::LAYER;
 use ruledex_app::wire::{CoverageStatus, StackCoverageJson, StatusSummaryJson};
 
 use super::Env;
@@ -11,9 +12,10 @@ use crate::exit;
 use crate::output::{self, outln};
 
 pub fn run(env: &Env, args: &CoverageArgs) -> Result<u8> {
+    let given = args.given.arguments()?;
+    let request = CoverageRequest::from_arguments(&given);
     let catalog = env.open_catalog()?;
-    let request = CoverageRequest { stack: args.stack.to_stack(), domain: args.domain, tactics: args.tactic.clone() };
-    if args.layer {
+    if given.flag(LAYER) {
         let layer = catalog.stack_layer(&request, Some(&args.links.base_url(&env.config)))?;
         save(&layer, args.out.as_deref())?;
         return Ok(exit::OK);

@@ -2,10 +2,12 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Result;
+use ruledex_app::export::Exported;
 use ruledex_app::export::archive::{self, Written};
-use ruledex_app::export::{ExportFormat, Exported, Selection};
+use ruledex_app::request::ExportRequest;
 
 use super::Env;
 use crate::cli::ExportArgs;
@@ -13,11 +15,10 @@ use crate::exit;
 use crate::output::safe;
 
 pub fn run(env: &Env, args: &ExportArgs) -> Result<u8> {
-    // Parsed here, not by clap: a format ruledex does not write is a failed export (status 1),
-    // not a usage error.
-    let format: ExportFormat = args.format.parse().map_err(anyhow::Error::msg)?;
+    let request = ExportRequest::from_arguments(&args.given.arguments()?)?;
     let catalog = env.open_catalog()?;
-    let exported = catalog.export_linked(format, &selection(args), None, Some(&args.links.base_url(&env.config)))?;
+    let base_url = args.links.base_url(&env.config);
+    let exported = catalog.export_linked(request.format, &request.selection, None, Some(&base_url))?;
     save(&exported, args.out.as_deref())?;
     for skipped in &exported.skipped {
         eprintln!("ruledex: skipped {}: {}", skipped.address, safe(&skipped.reason));
@@ -39,7 +40,7 @@ pub fn save(exported: &Exported, out: Option<&Path>) -> Result<()> {
     match out.filter(|path| *path != Path::new("-")) {
         Some(path) => {
             remove_unfinished_when_stopped();
-            let written = archive::write(exported, path)?;
+            let written = unless_stopped(archive::write(exported, path))?;
             // A layer of counts (a stack's coverage) names no detection: it is named itself.
             let what = match exported.included.len() {
                 0 => format!("{} ({})", exported.name, exported.format),
@@ -65,6 +66,20 @@ pub fn save(exported: &Exported, out: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
+/// Set once a signal stops the export: its temporaries are being removed and the process is
+/// about to exit with the signal's status.
+static STOPPING: AtomicBool = AtomicBool::new(false);
+
+/// The export's outcome, unless a signal stopped it: then the writer, whose files are being
+/// removed under it, waits for the signal's handler to end the process with the signal's status
+/// rather than exit first with an error about a file that vanished.
+fn unless_stopped<T>(outcome: T) -> T {
+    while STOPPING.load(Ordering::SeqCst) {
+        std::thread::park();
+    }
+    outcome
+}
+
 /// On SIGINT or SIGTERM, removes the temporary files of the export being written, then exits
 /// as a process killed by that signal would (128 + its number). Installed once, for the
 /// commands that write exports to disk.
@@ -86,22 +101,9 @@ fn remove_unfinished_when_stopped() {
                     _ = terminate.recv() => 143,
                 }
             });
+            STOPPING.store(true, Ordering::SeqCst);
             archive::remove_unfinished();
             std::process::exit(code);
         });
     });
-}
-
-/// One detection, a technique, a search, or every detection the filters keep.
-fn selection(args: &ExportArgs) -> Selection {
-    match (&args.detection, &args.technique, &args.query) {
-        (Some(address), _, _) => Selection::Detection(address.clone()),
-        (_, Some(technique), _) => Selection::Technique {
-            technique: technique.clone(),
-            exact: args.exact,
-            filter: args.filter.to_filter(true),
-        },
-        (_, _, Some(text)) => Selection::Search { text: text.clone(), filter: args.filter.to_filter(false) },
-        _ => Selection::Catalog { filter: args.filter.to_filter(false) },
-    }
 }

@@ -1,4 +1,5 @@
-//! One module per command. Each turns its arguments into store calls and prints the result.
+//! One module per command. Each checks its arguments with the request vocabulary, asks the
+//! query service, and prints the answer.
 
 mod attack_object;
 mod changes;
@@ -15,10 +16,11 @@ mod technique;
 
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use anyhow::Result;
-use ruledex_app::Catalog;
+use ruledex_app::{Catalog, CatalogOptions, LiveCatalog};
 use ruledex_core::ids::ObjectKind;
-use ruledex_store::StoreOptions;
 
 use crate::cli::{Cli, Command};
 use ruledex_app::config::Config;
@@ -36,14 +38,37 @@ impl Env {
         Ok(Env { config, data_dir })
     }
 
+    /// The catalog's lifecycle in the data directory, not opened yet.
+    pub fn live_catalog(&self) -> Arc<LiveCatalog> {
+        LiveCatalog::new(&self.data_dir, CatalogOptions::default())
+    }
+
     /// The catalog the commands read: one generation, opened once.
-    pub fn open_catalog(&self) -> Result<Catalog> {
-        Ok(Catalog::open(&ruledex_store::catalog_path(&self.data_dir), StoreOptions::default())?)
+    pub fn open_catalog(&self) -> Result<Arc<Catalog>> {
+        Ok(self.live_catalog().open()?)
     }
 
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }
+}
+
+/// The pages of a listing after its first, each read as the one before is printed: from
+/// `offset`, while `more` follow, `fetch(offset)` giving a page's items and how many follow it.
+pub fn following_pages<T>(
+    mut offset: usize,
+    mut more: usize,
+    mut fetch: impl FnMut(usize) -> Result<(Vec<T>, usize)>,
+) -> impl Iterator<Item = Result<Vec<T>>> {
+    std::iter::from_fn(move || {
+        if more == 0 {
+            return None;
+        }
+        Some(fetch(offset).map(|(items, after)| {
+            (offset, more) = (offset + items.len(), if items.is_empty() { 0 } else { after });
+            items
+        }))
+    })
 }
 
 /// Runs the command; returns the exit status.

@@ -1,9 +1,7 @@
 //! `ruledex stats`
 
-use std::collections::BTreeMap;
-
 use anyhow::Result;
-use ruledex_core::attack::AttackCatalog;
+use ruledex_app::wire::SourceJson;
 
 use super::Env;
 use crate::cli::JsonArg;
@@ -13,12 +11,12 @@ use crate::output::outln;
 
 pub fn run(env: &Env, args: &JsonArg) -> Result<u8> {
     let catalog = env.open_catalog()?;
+    let stats = catalog.stats();
     if args.json {
-        output::json(&catalog.stats())?;
+        output::json(&stats)?;
         return Ok(exit::OK);
     }
-    let store = catalog.store();
-    let (info, sources) = (store.info(), store.sources());
+    let (info, sources) = (&stats.catalog, &stats.sources);
     let release = info.attack_version.clone().unwrap_or_else(|| "as loaded".into());
     outln!(
         "catalog {} · built {} · ATT&CK {} · {} detections",
@@ -42,20 +40,19 @@ pub fn run(env: &Env, args: &JsonArg) -> Result<u8> {
         "unknown"
     )?;
     for s in sources {
-        let r = &s.report;
         outln!(
             "{:<16} {:<10} {:>6} {:>6} {:>10} {:>8} {:>7} {:>10} {:>8} {:>10} {:>8}",
-            r.name,
-            r.kind.as_str(),
-            r.files,
-            r.files_parsed,
-            r.detections,
-            r.failures.len(),
-            r.attack.mapped_detections,
-            r.attack.techniques,
-            r.attack.revoked_tags,
-            r.attack.deprecated_tags,
-            r.attack.unknown_tags
+            s.name,
+            s.kind.as_str(),
+            s.files,
+            s.files_parsed,
+            s.detections,
+            s.failures.len(),
+            s.attack.mapped_detections,
+            s.attack.techniques,
+            s.attack.revoked_tags,
+            s.attack.deprecated_tags,
+            s.attack.unknown_tags
         )?;
     }
     outln!(
@@ -63,20 +60,16 @@ pub fn run(env: &Env, args: &JsonArg) -> Result<u8> {
          deprecated or unknown technique, or nothing in ATT&CK"
     )?;
     for s in sources {
-        let r = &s.report;
-        let commit = r.commit.as_deref().unwrap_or("unknown commit");
-        outln!("\n{} · {} · {} · synced {}", r.name, r.repository.as_deref().unwrap_or("local"), commit, s.synced_at)?;
+        let commit = s.commit.as_deref().unwrap_or("unknown commit");
+        outln!("\n{} · {} · {} · synced {}", s.name, s.repository.as_deref().unwrap_or("local"), commit, s.synced_at)?;
         if let Some(error) = &s.error {
             outln!("  last sync could not read it: {error}")?;
         }
-        for failure in &r.failures {
+        for failure in &s.failures {
             outln!("  {}: {}", failure.path, failure.reason)?;
         }
-        if !r.attack.unknown.is_empty() {
-            outln!(
-                "  tags naming nothing in ATT&CK {release}: {}",
-                unknown_tags(catalog.store().attack(), &r.attack.unknown, &release)
-            )?;
+        if !s.attack.unknown.is_empty() {
+            outln!("  tags naming nothing in ATT&CK {release}: {}", unknown_tags(s, &release))?;
         }
     }
     Ok(exit::OK)
@@ -84,11 +77,11 @@ pub fn run(env: &Env, args: &JsonArg) -> Result<u8> {
 
 /// "stealth (1099, newer than ATT&CK 18.1), T1685 (12, newer than ATT&CK 18.1), TA003 (1)", most
 /// used first.
-fn unknown_tags(attack: &AttackCatalog, unknown: &BTreeMap<String, usize>, release: &str) -> String {
-    let mut tags: Vec<(&String, &usize)> = unknown.iter().collect();
+fn unknown_tags(source: &SourceJson, release: &str) -> String {
+    let mut tags: Vec<(&String, &usize)> = source.attack.unknown.iter().collect();
     tags.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
     tags.iter()
-        .map(|(tag, n)| match attack.is_newer_than_release(tag) {
+        .map(|(tag, n)| match source.attack.newer_than_release.contains(tag) {
             true => format!("{tag} ({n}, newer than ATT&CK {release})"),
             false => format!("{tag} ({n})"),
         })

@@ -1,30 +1,60 @@
-//! `ruledex technique T1090`
+//! `ruledex technique T1090`: a page of a technique's detections (`--all`: every page, one
+//! after another, printed as each comes).
 
 use anyhow::Result;
 use ruledex_app::Catalog;
-use ruledex_app::wire::TechniquePageJson;
-use ruledex_store::TechniquePage;
+use ruledex_app::request::vocabulary::MAX_LIMIT;
+use ruledex_app::request::{Page, TechniqueRequest};
+use ruledex_app::wire::{DetectionJson, TechniquePageJson};
 
-use super::Env;
+use super::{Env, following_pages};
 use crate::cli::TechniqueArgs;
 use crate::exit;
 use crate::output;
 use crate::output::outln;
 
 pub fn run(env: &Env, args: &TechniqueArgs) -> Result<u8> {
+    let mut request = TechniqueRequest::from_arguments(&args.given.arguments()?)?;
     let catalog = env.open_catalog()?;
-    let filter = args.filter.to_filter(true);
-    let page = catalog.technique_page(&args.technique, args.exact, &filter)?;
+    if args.all {
+        request.page = Page::first(usize::try_from(MAX_LIMIT).unwrap_or(usize::MAX));
+    }
+    let first = catalog.technique(&request)?;
+    let rest = pages(&catalog, &request, &first, args.all);
     if args.output.json {
-        output::json(&TechniquePageJson::new(&page, catalog.attack_version(), Some(args.technique.clone())))?;
-    } else {
-        print_header(&catalog, &page)?;
-        print_listing(&page)?;
+        output::json_listing(&first, args.all, rest)?;
+        return Ok(exit::OK);
+    }
+    print_header(&catalog, &first)?;
+    print_counts(&first)?;
+    let mut vendor = None;
+    print_detections(&first, &first.detections, &mut vendor)?;
+    for page in rest {
+        print_detections(&first, &page?, &mut vendor)?;
+    }
+    if !args.all && first.more > 0 {
+        let next = first.offset + first.detections.len();
+        outln!("\nmore: --offset {next} (the next {}), or --all for every one", first.more.min(first.limit))?;
     }
     Ok(exit::OK)
 }
 
-fn print_header(catalog: &Catalog, page: &TechniquePage) -> std::io::Result<()> {
+/// The pages after `first`, when every one is asked for.
+fn pages<'a>(
+    catalog: &'a Catalog,
+    request: &'a TechniqueRequest,
+    first: &TechniquePageJson,
+    all: bool,
+) -> impl Iterator<Item = Result<Vec<DetectionJson>>> + 'a {
+    let more = if all { first.more } else { 0 };
+    following_pages(first.offset + first.detections.len(), more, move |offset| {
+        let page = TechniqueRequest { page: Page { offset, ..request.page }, ..request.clone() };
+        let page = catalog.technique(&page)?;
+        Ok((page.detections, page.more))
+    })
+}
+
+fn print_header(catalog: &Catalog, page: &TechniquePageJson) -> std::io::Result<()> {
     let id = page.id;
     if let Some(old) = page.revoked {
         outln!("{old} was revoked in ATT&CK and replaced by {id}; showing {id}.\n")?;
@@ -32,12 +62,16 @@ fn print_header(catalog: &Catalog, page: &TechniquePage) -> std::io::Result<()> 
     let Some(t) = &page.technique else {
         return outln!("{id} (not in the loaded ATT&CK data; listed because detections are tagged with it)\n");
     };
-    let version = catalog.attack_version().map(|v| format!(" · ATT&CK v{v}")).unwrap_or_default();
+    let version = page.attack_version.as_ref().map(|v| format!(" · ATT&CK v{v}")).unwrap_or_default();
     let parent = page.parent.as_ref().map(|p| format!("{}: ", p.name)).unwrap_or_default();
     outln!("{id} · {parent}{}{version}", t.name)?;
-    let attack = catalog.store().attack();
-    let tactic_names: Vec<String> =
-        t.tactics.iter().filter_map(|tid| attack.tactic(*tid)).map(|x| format!("{} ({})", x.name, x.id)).collect();
+    let tactics = catalog.tactics(t.domain);
+    let tactic_names: Vec<String> = t
+        .tactics
+        .iter()
+        .filter_map(|tid| tactics.iter().find(|x| x.id == *tid))
+        .map(|x| format!("{} ({})", x.name, x.id))
+        .collect();
     if !tactic_names.is_empty() {
         outln!("Tactics: {}", tactic_names.join(", "))?;
     }
@@ -53,32 +87,42 @@ fn print_header(catalog: &Catalog, page: &TechniquePage) -> std::io::Result<()> 
     outln!()
 }
 
-fn print_listing(page: &TechniquePage) -> std::io::Result<()> {
-    let (id, listing) = (page.id, &page.listing);
+fn print_counts(page: &TechniquePageJson) -> std::io::Result<()> {
+    let id = page.id;
     let scope = match (page.exact, id.is_subtechnique()) {
         (false, false) => format!("for {id} and its sub-techniques (--exact for {id} only)"),
         _ => format!("tagged {id}"),
     };
-    outln!("{} of {} shown, {scope}", page.shown, output::plural(listing.total, "detection"))?;
-    if listing.inferred > 0 {
-        let inferred = output::plural(listing.inferred, "detection");
+    outln!("{} of {} shown, {scope}", page.shown, output::plural(page.total, "detection"))?;
+    if page.inferred > 0 {
+        let inferred = output::plural(page.inferred, "detection");
         outln!("  of which {inferred} only through ruledex's mapping of vendor labels, not tagged {id} by the vendor")?;
     }
-    if listing.hidden_community > 0 {
-        let hidden = output::plural(listing.hidden_community, "community detection");
-        outln!("+ {hidden} (Sigma, community KQL): --community to show them")?;
+    let hidden = [
+        (page.hidden_community, "community detection", " (Sigma, community KQL)", "--community"),
+        (page.hidden_inferred, "detection", " listed only through ruledex's mapping of vendor labels", "--inferred"),
+        (page.hidden_deprecated, "deprecated detection", "", "--deprecated"),
+    ];
+    for (count, noun, what, flag) in hidden.into_iter().filter(|(count, ..)| *count > 0) {
+        outln!("+ {}{what}: {flag} to show them", output::plural(count, noun))?;
     }
-    if listing.hidden_deprecated > 0 {
-        outln!("+ {}: --deprecated to show them", output::plural(listing.hidden_deprecated, "deprecated detection"))?;
-    }
-    let mut vendor = None;
-    for d in &listing.detections {
-        if vendor != Some(d.rule.vendor.as_str()) {
-            vendor = Some(d.rule.vendor.as_str());
-            let count = listing.detections.iter().filter(|x| x.rule.vendor == d.rule.vendor).count();
-            outln!("\n{} ({count})", d.rule.vendor)?;
+    Ok(())
+}
+
+/// Detections under a heading per vendor, each saying how many of the vendor's are shown on
+/// every page; `vendor` is the last heading printed, carried from page to page.
+fn print_detections(
+    page: &TechniquePageJson,
+    detections: &[DetectionJson],
+    vendor: &mut Option<String>,
+) -> std::io::Result<()> {
+    for d in detections {
+        if vendor.as_deref() != Some(d.vendor.as_str()) {
+            *vendor = Some(d.vendor.clone());
+            let count = page.shown_facets.vendors.get(&d.vendor).copied().unwrap_or(0);
+            outln!("\n{} ({count})", d.vendor)?;
         }
-        output::styled(&output::detection_line(d, &output::safe(&d.rule.title)))?;
+        output::styled(&output::detection_line(d, &output::safe(&d.title)))?;
     }
     Ok(())
 }

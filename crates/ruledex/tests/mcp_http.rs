@@ -1,31 +1,33 @@
-//! `/mcp` on the web server: off unless enabled, then MCP over Streamable HTTP with the
-//! read-only tools, refusing foreign `Host` names, and answering on after a client that hangs up
-//! mid-call.
+//! `/mcp` on `ruledex serve`, mounted by the binary beside the web routes: off unless enabled,
+//! then MCP over Streamable HTTP with the read-only tools, refusing foreign `Host` names, and
+//! answering on after a client that hangs up mid-call.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use ruledex_web::{AppState, Limits};
 use serde_json::{Value, json};
 
-use crate::util::{Server, build_catalog, fixture_config, fixture_server};
+use crate::serve::{Served, fixture_config, get, serve_with};
+use crate::util::{Workspace, fixtures};
 
-fn mcp_server() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let catalog = build_catalog(&fixture_config(dir.path()), &dir.path().join("data"));
-    let state = AppState::new(Some(catalog), "test catalog of tests/fixtures", Limits::default());
-    state.enable_mcp(vec!["ruledex.example.internal".into()]);
-    let server = Server::start(state);
-    // The catalog is open: its file may go.
-    drop(dir);
-    server
+/// A synced workspace of the fixtures' Chronicle rules, and `ruledex serve` on it with `args`.
+fn server(args: &[&str]) -> (Workspace, Served) {
+    let workspace = Workspace::new();
+    fixture_config(&workspace, &fixtures().join("chronicle"));
+    workspace.run(&["sync"]).ok();
+    let served = serve_with(&workspace, args);
+    (workspace, served)
+}
+
+fn address(served: &Served) -> String {
+    served.base.trim_start_matches("http://").to_string()
 }
 
 /// POSTs one JSON-RPC message to /mcp with `host`; the status and the body.
-fn post(server: &Server, host: &str, message: &Value) -> (u16, String) {
+fn post(server: &Served, host: &str, message: &Value) -> (u16, String) {
     let body = message.to_string();
-    let mut stream = TcpStream::connect(server.addr).unwrap();
+    let mut stream = TcpStream::connect(address(server)).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     write!(
         stream,
@@ -42,7 +44,7 @@ fn post(server: &Server, host: &str, message: &Value) -> (u16, String) {
     (status, body)
 }
 
-fn rpc(server: &Server, id: u64, method: &str, params: Value) -> Value {
+fn rpc(server: &Served, id: u64, method: &str, params: Value) -> Value {
     let (status, body) =
         post(server, "127.0.0.1", &json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
     assert_eq!(status, 200, "{body}");
@@ -51,14 +53,14 @@ fn rpc(server: &Server, id: u64, method: &str, params: Value) -> Value {
 
 #[test]
 fn mcp_is_off_unless_enabled() {
-    let server = fixture_server();
-    let (status, _) = post(server, "127.0.0.1", &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}));
+    let (_workspace, server) = server(&[]);
+    let (status, _) = post(&server, "127.0.0.1", &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}));
     assert_eq!(status, 405, "a server without MCP refuses POST as ever");
 }
 
 #[test]
 fn mcp_answers_read_only_tools_to_allowed_hosts_and_survives_a_client_hanging_up() {
-    let server = mcp_server();
+    let (_workspace, server) = server(&["--mcp", "--mcp-host", "ruledex.example.internal"]);
     let initialize = rpc(
         &server,
         1,
@@ -77,7 +79,7 @@ fn mcp_answers_read_only_tools_to_allowed_hosts_and_survives_a_client_hanging_up
     assert!(tools["result"]["tools"].as_array().unwrap().iter().all(|t| t["annotations"]["readOnlyHint"] == true));
 
     // A client that sends a call and hangs up before the answer.
-    let mut stream = TcpStream::connect(server.addr).unwrap();
+    let mut stream = TcpStream::connect(address(&server)).unwrap();
     let body = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
         "params": {"name": "search", "arguments": {"query": "tor", "limit": 100}}})
     .to_string();
@@ -93,13 +95,17 @@ fn mcp_answers_read_only_tools_to_allowed_hosts_and_survives_a_client_hanging_up
     let call = rpc(&server, 4, "tools/call", json!({"name": "technique", "arguments": {"technique": "T1090.003"}}));
     let structured = &call["result"]["structuredContent"];
     assert_eq!(structured["id"], "T1090.003", "{call}");
-    let api = server.get("/api/v1/techniques/T1090.003").ok().json();
-    for key in ["technique", "subtechniques", "shown", "total", "facets", "hidden_community"] {
+    let (status, api) = get(&server, "/api/v1/techniques/T1090.003");
+    assert_eq!(status, 200, "{api}");
+    let api: Value = serde_json::from_str(&api).unwrap();
+    for key in ["technique", "subtechniques", "shown", "total", "facets", "choices", "hidden_community"] {
         assert_eq!(structured[key], api[key], "{key}: the API's JSON");
     }
     let ids = |v: &Value| v["detections"].as_array().unwrap().iter().map(|d| d["id"].clone()).collect::<Vec<_>>();
     assert_eq!(ids(structured), ids(&api));
     let error = rpc(&server, 5, "tools/call", json!({"name": "technique", "arguments": {"technique": "T9999"}}));
+    let typo = rpc(&server, 8, "tools/call", json!({"name": "technique", "arguments": {"technique": "T1O90"}}));
+    assert!(typo["result"]["content"][0]["text"].as_str().unwrap().contains("did you mean T1090 Proxy"), "{typo}");
     assert_eq!(error["result"]["isError"], true, "{error}");
 
     let (status, body) =
