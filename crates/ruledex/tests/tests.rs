@@ -6,11 +6,13 @@
 mod util;
 
 mod bad_input;
+mod connections;
 mod corpus;
 mod coverage;
 mod export;
 mod history;
 mod hostile_config;
+mod markup;
 mod mcp;
 mod mcp_http;
 mod parity;
