@@ -187,13 +187,20 @@ impl Registry {
 
     /// Room for one more connection: at once below the cap; at the cap, once the connection
     /// waiting longest for its first byte has been closed, or once any connection closes.
+    /// While none waits, it looks again every 100 ms (connections just accepted are listed as
+    /// waiting once their task first runs).
     async fn slot(&self) -> OwnedSemaphorePermit {
-        if let Ok(permit) = self.slots.clone().try_acquire_owned() {
-            return permit;
+        loop {
+            if let Ok(permit) = self.slots.clone().try_acquire_owned() {
+                return permit;
+            }
+            let evicted = self.evict_oldest_waiting();
+            self.report_cap(evicted);
+            tokio::select! {
+                permit = self.slots.clone().acquire_owned() => return permit.expect("the semaphore is never closed"),
+                () = tokio::time::sleep(Duration::from_millis(100)), if !evicted => {}
+            }
         }
-        let evicted = self.evict_oldest_waiting();
-        self.report_cap(evicted);
-        self.slots.clone().acquire_owned().await.expect("the semaphore is never closed")
     }
 
     /// Closes the connection that has waited longest without sending anything; false when
@@ -258,13 +265,15 @@ impl Connection {
         }
     }
 
-    /// Waits for the connection's first byte (or its end: hyper then sees it close), unless it
-    /// is evicted or takes longer than the header read timeout.
+    /// Waits for the connection's first byte; false when it closes first, is evicted, or takes
+    /// longer than the header read timeout. (A peek, not `readable`, which may report a
+    /// socket readable that is not.)
     async fn first_byte(&self, stream: &TcpStream) -> bool {
         let (id, evicted) = self.registry.wait();
+        let mut byte = [0; 1];
         let ready = tokio::select! {
-            ready = tokio::time::timeout(self.limits.header_read_timeout, stream.readable()) => {
-                matches!(ready, Ok(Ok(())))
+            peeked = tokio::time::timeout(self.limits.header_read_timeout, stream.peek(&mut byte)) => {
+                matches!(peeked, Ok(Ok(1..)))
             }
             _ = evicted => false,
         };
@@ -499,7 +508,7 @@ mod tests {
     /// one of them closes.
     #[tokio::test]
     async fn at_the_cap_with_every_connection_busy_a_new_one_waits_its_turn() {
-        let server = start(limits(1)).await;
+        let server = start(ConnectionLimits { idle_timeout: Duration::from_secs(30), ..limits(1) }).await;
         let mut half_sent = TcpStream::connect(server.addr).await.unwrap();
         half_sent.write_all(b"GET /healthz HTTP/1.1\r\n").await.unwrap();
         // Time for the server to see that it sent something.
