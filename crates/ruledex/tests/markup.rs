@@ -32,12 +32,31 @@ fn html_and_markdown_images_in_a_rule_reach_an_assistant_as_text() {
     });
     for answer in &answers {
         assert!(answer.contains(r"Proxy use \<img src="), "the title is shown, escaped: {answer}");
-        let unescaped = |markup: &str| answer.match_indices(markup).any(|(at, _)| !answer[..at].ends_with('\\'));
+        let prose = outside_code_fences(answer);
+        let unescaped = |markup: &str| prose.match_indices(markup).any(|(at, _)| !prose[..at].ends_with('\\'));
         for markup in ["<img", "<script", "![", "[leak]"] {
             assert!(!unescaped(markup), "{markup} unescaped in: {answer}");
         }
     }
     assert!(answers[0].contains(r"Logs \<script\>alert(1)\</script\>"), "{}", answers[0]);
+}
+
+/// The Markdown outside fenced code blocks (inside them, nothing is rendered: the paste-ready
+/// YARA-L query holds the whole rule, title included).
+fn outside_code_fences(markdown: &str) -> String {
+    let mut fence: Option<&str> = None;
+    let mut prose = String::new();
+    for line in markdown.lines() {
+        let ticks = &line[..line.len() - line.trim_start_matches('`').len()];
+        match fence {
+            Some(open) if ticks.len() >= open.len() => fence = None,
+            Some(_) => {}
+            None if ticks.len() >= 3 => fence = Some(ticks),
+            None => prose.push_str(line),
+        }
+        prose.push('\n');
+    }
+    prose
 }
 
 /// `/api/v1/stats` told anonymous clients the catalog's absolute path; the CLI still says it.
