@@ -88,7 +88,7 @@ struct Credentials {
 }
 
 impl Remote {
-    /// Checks a configured URL (see [`check_url`]) and takes its credentials out.
+    /// Checks a configured URL (as `check_url` does) and takes its credentials out.
     pub fn parse(url: &str, allow_http: bool) -> Result<Remote, Refused> {
         let transport = check_url(url, allow_http)?;
         let user_info = user_info(url);
