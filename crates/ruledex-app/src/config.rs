@@ -11,6 +11,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::num::{NonZeroU64, NonZeroUsize};
 use std::path::{Component, Path, PathBuf};
 use std::str::FromStr;
 
@@ -110,6 +111,20 @@ pub struct ServeConfig {
     /// to its pages there. Never taken from a request's `Host`, which the client chooses.
     #[serde(default)]
     pub public_url: Option<PublicUrl>,
+    /// Connections open at once, at most (kept below the open file limit in any case); unset,
+    /// the server's default, as for the times below.
+    #[serde(default)]
+    pub max_connections: Option<NonZeroUsize>,
+    /// Seconds a connection may take to send a request head, or wait for its next one.
+    #[serde(default)]
+    pub header_timeout_secs: Option<NonZeroU64>,
+    /// Seconds a connection may go without a byte moving (a client that stopped reading); more
+    /// than the 30 s a request may take.
+    #[serde(default)]
+    pub idle_timeout_secs: Option<NonZeroU64>,
+    /// Seconds requests in flight may take to finish after SIGTERM before they are cut off.
+    #[serde(default)]
+    pub shutdown_grace_secs: Option<NonZeroU64>,
 }
 
 /// The http(s) address of a served ruledex (`https://ruledex.example.org`,
@@ -296,7 +311,7 @@ impl SourceConfig {
     fn validate_git(&self) -> Result<()> {
         let name = &self.name;
         if let Some(url) = &self.git {
-            git::check_url(url, self.allow_http)
+            git::Remote::parse(url, self.allow_http)
                 .map_err(|reason| anyhow!("source {name:?}: `git` {:?} {reason}", redact_credentials(url)))?;
         }
         if let Some(rev) = &self.rev {

@@ -542,9 +542,11 @@ fn read_source<'a>(fetched: Fetched<'a>, planned: &Planned, context: &ReadContex
     let (files, previous) = files_and_previous_rows(fetched.tree, source, planned, context);
     let previous = previous?;
     let rows = previous.as_ref().map_or(&[][..], |p| p.rows.as_slice());
-    let earlier = match context.mode {
-        Mode::Incremental => previous.as_ref().map(PreviousDetections::earlier).unwrap_or_default(),
-        Mode::Full => EarlierRead::default(),
+    let earlier = match (context.mode, previous.as_ref()) {
+        (_, None) => EarlierRead::default(),
+        (Mode::Incremental, Some(previous)) => previous.earlier(),
+        // Everything is parsed again, but addresses stay with their detections.
+        (Mode::Full, Some(previous)) => EarlierRead { addresses: previous.addresses(), ..EarlierRead::default() },
     };
     let ingested = files.and_then(|FilesRead { tree, spec, files }| {
         let on_file = |total| progress.file_read(total);
@@ -710,13 +712,14 @@ fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 #[cfg(test)]
 mod tests {
     use std::fs;
+    use std::os::unix::fs::PermissionsExt;
     use std::process::Command;
 
     use ruledex_core::model::Detection;
     use ruledex_store::{Lookup, Previous, Store, SyncLock};
 
     use super::*;
-    use crate::testing::{MINI_BUNDLE, Server, ok, one_at_a_time};
+    use crate::testing::{MINI_BUNDLE, Server, ok, one_at_a_time, open_to_others};
 
     fn fixtures() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
@@ -894,6 +897,66 @@ mod tests {
         let [warning] = offline.attack.warnings.as_slice() else { panic!("{:?}", offline.attack.warnings) };
         assert!(warning.starts_with(&format!("cannot refresh ATT&CK bundle {url}: ")), "{warning}");
         assert!(warning.contains("; using the copy downloaded at "), "{warning}");
+    }
+
+    /// Issue 21, item 2: the data directory was created 0755, the catalog, the ATT&CK download
+    /// and the checkouts readable by everyone. A catalog an earlier version left readable is
+    /// replaced by one that is not.
+    #[test]
+    fn a_sync_keeps_its_data_directory_to_its_owner() {
+        let _serial = one_at_a_time();
+        let upstream = upstream(&fixtures().join("panther"));
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("new/data");
+        let server = Server::start(vec![ok("\"v1\"", MINI_BUNDLE.as_bytes())]);
+        let attack = format!("enterprise = {:?}\nallow_http = true", server.url("/enterprise-attack.json"));
+        let source = format!(
+            "[[sources]]\nname = \"panther\"\nformat = \"panther\"\nkind = \"vendor\"\ngit = \"file://{}\"\n",
+            upstream.path().display()
+        );
+        let config = load_config(dir.path(), &attack, &source);
+        let summary = run(&config, &data, &Quiet).unwrap();
+        assert!(data.join("attack").is_dir() && data.join("sources/panther/rules").is_dir());
+        assert_eq!(open_to_others(&dir.path().join("new")), Vec::<PathBuf>::new());
+        fs::set_permissions(&summary.catalog, fs::Permissions::from_mode(0o644)).unwrap();
+        run_with(&config, &data, &Quiet, Mode::Full).unwrap();
+        assert_eq!(open_to_others(&dir.path().join("new")), Vec::<PathBuf>::new());
+    }
+
+    /// Issue 21, item 6, through syncs: a file added upstream declares the name of an existing
+    /// Google SecOps rule. The existing rule keeps its address (nothing is recorded as removed),
+    /// the newcomer is added at a suffixed address, and the source's report says why.
+    #[test]
+    fn a_new_rule_cannot_take_an_existing_rules_address() {
+        let _serial = one_at_a_time();
+        let dir = tempfile::tempdir().unwrap();
+        let rules = dir.path().join("secops");
+        copy_fixture(&fixtures().join("chronicle"), &rules);
+        let source =
+            format!("[[sources]]\nname = \"secops\"\nformat = \"chronicle\"\nkind = \"vendor\"\npath = {rules:?}\n");
+        let config = load_config(dir.path(), &mini_attack(), &source);
+        let data = dir.path().join("data");
+        run(&config, &data, &Quiet).unwrap();
+        let squatter = "rules/community/a_squatter.yaral";
+        let text = "rule fixture_tor_exit {\n  meta:\n    author = \"someone else\"\n  events:\n    \
+                    $e.metadata.event_type = \"PROCESS_LAUNCH\"\n  condition:\n    $e\n}\n";
+        fs::write(rules.join(squatter), text).unwrap();
+
+        let summary = run(&config, &data, &Quiet).unwrap();
+        assert_eq!((summary.changes.added, summary.changes.removed), (1, 0), "{:?}", summary.changes);
+        let store = Store::open(&summary.catalog).unwrap();
+        let Lookup::Found(real) = store.detection("secops", "fixture_tor_exit").unwrap() else { panic!("moved") };
+        assert_eq!(real.rule.path, "rules/community/two_rules.yaral");
+        let report = &store.sources().iter().find(|s| s.report.name == "secops").unwrap().report;
+        let note = report.failures.iter().find(|f| f.path == squatter).expect("a note on the squatting file");
+        let (_, address) = note.reason.rsplit_once(" this one is ").unwrap();
+        let (_, id) = address.split_once('/').unwrap();
+        assert!(id.starts_with("fixture_tor_exit~"), "{}", note.reason);
+        let Lookup::Found(newcomer) = store.detection("secops", id).unwrap() else { panic!("{address} not found") };
+        assert_eq!(newcomer.rule.author.as_deref(), Some("someone else"));
+
+        let full = run_with(&config, &data, &Quiet, Mode::Full).unwrap();
+        assert_eq!(full.changes.total(), 0, "a full read keeps the addresses: {:?}", full.changes);
     }
 
     /// URLs may carry tokens; only git gets them. The summary, the catalog (reports,

@@ -155,6 +155,35 @@ pub struct EarlierRead<'a> {
     pub support_digest: String,
     /// By path.
     pub files: HashMap<String, EarlierFile<'a>>,
+    /// The addresses its detections had, which stay theirs (also when nothing else is reused).
+    pub addresses: EarlierAddresses,
+}
+
+/// The addresses a source's detections had in the current catalog, so that each keeps its own
+/// across syncs whatever appears beside it. A rule is known by its file, its readable ID and
+/// which of the file's rules with that ID it is.
+#[derive(Debug, Clone, Default)]
+pub struct EarlierAddresses {
+    /// Path, readable ID, then the addresses of that file's rules with that ID, in file order.
+    by_rule: HashMap<String, HashMap<String, Vec<String>>>,
+}
+
+impl EarlierAddresses {
+    /// From the earlier read's detections, each file's in the order the file holds them.
+    pub fn new<'a>(detections: impl IntoIterator<Item = &'a Detection>) -> EarlierAddresses {
+        let mut by_rule: HashMap<String, HashMap<String, Vec<String>>> = HashMap::new();
+        for detection in detections {
+            let rule = &detection.rule;
+            let of_file = by_rule.entry(rule.path.clone()).or_default();
+            of_file.entry(url_safe(base_id(rule))).or_default().push(detection.id.clone());
+        }
+        EarlierAddresses { by_rule }
+    }
+
+    /// The address of the `nth` rule (from 1) with readable ID `id` in `path`.
+    fn get(&self, path: &str, id: &str, nth: usize) -> Option<&str> {
+        self.by_rule.get(path)?.get(id)?.get(nth.checked_sub(1)?).map(String::as_str)
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -268,7 +297,7 @@ pub fn parse_files(
         rules.extend(outcome.rules);
         failures.push(outcome.failures);
     }
-    let ids = unique_ids(&rules);
+    let (ids, address_notes) = unique_ids(&spec.name, &rules, &earlier.addresses);
     let files = file_digests(digests, &ids);
     let detections: Vec<Detection> =
         rules.into_par_iter().zip(ids).map(|(rule, id)| place(spec, attack, id, rule)).collect();
@@ -282,7 +311,7 @@ pub fn parse_files(
         files: files.len(),
         files_parsed,
         detections: detections.len(),
-        failures: support_failures.into_iter().chain(failures.into_iter().flatten()).collect(),
+        failures: support_failures.into_iter().chain(failures.into_iter().flatten()).chain(address_notes).collect(),
         attack: coverage(&detections),
         parse_time: started.elapsed(),
     };
@@ -538,33 +567,66 @@ impl AttackLinks {
     }
 }
 
-/// Addresses unique within the source. A native ID used once is the address; IDs upstream
-/// repeats (Elastic reuses some rule_ids for hunts, Google SecOps repeats rule names across
-/// files) get a suffix derived from the file path, so each keeps the same address across syncs.
-fn unique_ids(rules: &[Rule]) -> Vec<String> {
+/// Addresses unique within the source. A rule keeps the address an earlier read gave it while
+/// its file and readable ID stay the same. A new rule's address is its native ID when no other
+/// rule has that ID; IDs upstream repeats (Elastic reuses some rule_ids for hunts, Google SecOps
+/// repeats rule names across files) get a suffix derived from the file path, so each keeps the
+/// same address across syncs.
+///
+/// A new rule whose ID is the address a rule keeps gets a suffix too, and a note (returned as a
+/// failure of its file): a file added upstream never takes over another rule's address, and with
+/// it the links, bookmarks and history that point there.
+fn unique_ids(source: &str, rules: &[Rule], earlier: &EarlierAddresses) -> (Vec<String>, Vec<Failure>) {
     let base: Vec<String> = rules.iter().map(|r| url_safe(base_id(r))).collect();
     let mut uses: HashMap<&str, usize> = HashMap::new();
     for id in &base {
         *uses.entry(id.as_str()).or_default() += 1;
     }
-    let mut seen_in_file: HashMap<(&str, &str), usize> = HashMap::new();
-    let mut taken: HashSet<String> = HashSet::new();
+    let nth = nth_in_file(rules, &base);
+    let kept: Vec<Option<&str>> =
+        rules.iter().zip(&base).zip(&nth).map(|((rule, id), nth)| earlier.get(&rule.path, id, *nth)).collect();
+    // Each address taken, with the rule holding it: the kept ones first, whatever their order.
+    let mut holders: HashMap<String, usize> =
+        kept.iter().enumerate().filter_map(|(i, kept)| Some(((*kept)?.to_string(), i))).collect();
     let mut ids = Vec::with_capacity(rules.len());
-    for (rule, id) in rules.iter().zip(&base) {
-        let mut candidate = if uses[id.as_str()] == 1 {
-            id.clone()
-        } else {
-            let nth = seen_in_file.entry((rule.path.as_str(), id.as_str())).or_default();
-            *nth += 1;
-            format!("{id}~{}", short_hash(&format!("{}#{}", rule.path, nth)))
+    let mut notes = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
+        if let Some(kept) = kept[i] {
+            ids.push(kept.to_string());
+            continue;
+        }
+        let id = &base[i];
+        let owner = holders.get(id).copied().filter(|&holder| kept[holder].is_some());
+        let mut candidate = match uses[id.as_str()] == 1 && owner.is_none() {
+            true => id.clone(),
+            false => format!("{id}~{}", short_hash(&format!("{}#{}", rule.path, nth[i]))),
         };
-        while taken.contains(&candidate) {
+        while holders.contains_key(&candidate) {
             candidate.push('_');
         }
-        taken.insert(candidate.clone());
+        if let Some(owner) = owner {
+            let reason = format!(
+                "its ID {id:?} is the address of the detection read from {} since an earlier sync; this one is \
+                 {source}/{candidate}",
+                rules[owner].path
+            );
+            notes.push(Failure { path: rule.path.clone(), reason });
+        }
+        holders.insert(candidate.clone(), i);
         ids.push(candidate);
     }
-    ids
+    (ids, notes)
+}
+
+/// Which of its file's rules with the same readable ID (`base`) each rule is, from 1.
+fn nth_in_file<'a>(rules: &'a [Rule], base: &'a [String]) -> Vec<usize> {
+    let mut seen: HashMap<(&'a str, &'a str), usize> = HashMap::new();
+    let nth = |(rule, id): (&'a Rule, &'a String)| {
+        let nth = seen.entry((rule.path.as_str(), id.as_str())).or_default();
+        *nth += 1;
+        *nth
+    };
+    rules.iter().zip(base).map(nth).collect()
 }
 
 /// The readable part of an address: the vendor's ID where it is a name people read (a Google
@@ -678,7 +740,7 @@ mod tests {
             rule("not-a-uuid-3c7e", "rules/x.yml"),
         ];
         assert_eq!(
-            unique_ids(&rules),
+            fresh_ids(&rules),
             vec!["windows_proxy_via_netsh", "a", "b", "gcti_tor_exit_nodes", "not-a-uuid-3c7e"]
         );
     }
@@ -692,13 +754,67 @@ mod tests {
             rule("", "hunting/no id here.toml"),
             rule("dup", "rules/y/dup.yaral"),
         ];
-        let ids = unique_ids(&rules);
+        let ids = fresh_ids(&rules);
         assert_eq!(ids[0], "a");
         assert_eq!(ids[3], "no_id_here");
         let dups = [&ids[1], &ids[2], &ids[4]];
         assert!(dups.iter().all(|id| id.starts_with("dup~")), "{dups:?}");
         assert_eq!(dups.iter().collect::<HashSet<_>>().len(), 3, "{dups:?}");
-        assert_eq!(unique_ids(&rules), ids, "stable across runs");
+        assert_eq!(fresh_ids(&rules), ids, "stable across runs");
+    }
+
+    /// The addresses a first read gives, with no note.
+    fn fresh_ids(rules: &[Rule]) -> Vec<String> {
+        let (ids, notes) = unique_ids("s", rules, &EarlierAddresses::default());
+        assert_eq!(notes, vec![]);
+        ids
+    }
+
+    /// The rules placed as detections of source `s` at the addresses a read gave them.
+    fn placed(rules: &[Rule], ids: &[String]) -> Vec<Detection> {
+        let spec = SourceSpec { name: "s".into(), ..spec() };
+        rules.iter().zip(ids).map(|(rule, id)| place(&spec, &mini_catalog(), id.clone(), rule.clone())).collect()
+    }
+
+    /// Issue 21, item 6: a new file whose native ID was an existing rule's address took that
+    /// address; the real rule was renamed and recorded as removed.
+    #[test]
+    fn an_address_stays_with_its_rule_when_a_new_rule_claims_its_id() {
+        let real = rule("3e3c8d9a-3c7e-4bd2-9a31-6e1a4d9b1e20", "detections/windows_proxy_via_netsh.yml");
+        let twins = [rule("dup", "rules/x/dup.yaral"), rule("dup", "rules/y/dup.yaral")];
+        let before = [vec![real.clone()], twins.to_vec()].concat();
+        let earlier = EarlierAddresses::new(&placed(&before, &fresh_ids(&before)));
+        let squatter = rule("windows_proxy_via_netsh", "detections/a_squatter.yml");
+        let now = [vec![squatter, real], twins.to_vec()].concat();
+        let (ids, notes) = unique_ids("s", &now, &earlier);
+        assert_eq!(ids[1], "windows_proxy_via_netsh", "the real rule keeps its address");
+        assert!(ids[0].starts_with("windows_proxy_via_netsh~"), "{ids:?}");
+        assert_eq!(ids[2..], fresh_ids(&before)[1..], "suffixed addresses are kept too");
+        assert_eq!(
+            notes,
+            [Failure {
+                path: "detections/a_squatter.yml".into(),
+                reason: format!(
+                    "its ID \"windows_proxy_via_netsh\" is the address of the detection read from \
+                     detections/windows_proxy_via_netsh.yml since an earlier sync; this one is s/{}",
+                    ids[0]
+                ),
+            }]
+        );
+        assert_eq!(unique_ids("s", &now, &earlier), (ids, notes), "stable across runs");
+    }
+
+    /// An ID once repeated keeps its suffixed addresses when the repetition ends, and a rule
+    /// that moved to another file reads as new.
+    #[test]
+    fn addresses_a_repetition_gave_are_kept_after_it_ends() {
+        let twins = [rule("dup", "rules/x/dup.yaral"), rule("dup", "rules/y/dup.yaral")];
+        let earlier_ids = fresh_ids(&twins);
+        let earlier = EarlierAddresses::new(&placed(&twins, &earlier_ids));
+        let (ids, notes) = unique_ids("s", &twins[..1], &earlier);
+        assert_eq!((ids.as_slice(), notes), (&earlier_ids[..1], vec![]));
+        let moved = [rule("dup", "rules/z/dup.yaral")];
+        assert_eq!(unique_ids("s", &moved, &earlier), (vec!["dup".to_string()], vec![]));
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod history;
 pub mod ids;
 pub mod ingest;
 pub mod model;
+pub mod owner_only;
 pub mod query;
 pub mod sources;
 pub mod url;

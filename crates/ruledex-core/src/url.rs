@@ -41,6 +41,14 @@ pub fn redact_credentials(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The user information of a URL (`user:token` in `https://user:token@host/`), as written
+/// (percent-encoded), found as [`redact_credentials`] finds it.
+pub fn user_info(url: &str) -> Option<&str> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = &rest[..rest.find(ends_authority).unwrap_or(rest.len())];
+    authority.rfind('@').map(|at| &authority[..at])
+}
+
 /// Where a URL's authority (`user:pass@host:port`) ends, in a URL or in the message quoting it.
 fn ends_authority(c: char) -> bool {
     matches!(c, '/' | '?' | '#' | '\'' | '"' | '`' | '<' | '>' | '(' | ')' | '[' | ']' | ',' | ';')
@@ -70,6 +78,22 @@ mod tests {
         ];
         for (url, shown) in cases {
             assert_eq!(redact_credentials(url), shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn user_information_is_found_where_redaction_removes_it() {
+        let cases = [
+            ("https://user:ghp_token@github.com/org/repo", Some("user:ghp_token")),
+            ("https://ghp_token@github.com/org/repo.git", Some("ghp_token")),
+            ("ssh://git:pa%40ss@example.org:2222/repo", Some("git:pa%40ss")),
+            ("http://a@b@host/x", Some("a@b")),
+            ("file://user:tok@/srv/rules", Some("user:tok")),
+            ("https://registry.example/@scope/package", None),
+            ("git@github.com:org/repo.git", None),
+        ];
+        for (url, user_info) in cases {
+            assert_eq!(super::user_info(url), user_info, "{url}");
         }
     }
 

@@ -175,7 +175,7 @@ fn technique_markdown(page: &ruledex_app::wire::TechniquePageJson) -> String {
         let _ = writeln!(
             out,
             "- [{}]({}) `{}/{}`{language}{severity}",
-            text::line(&d.title, 200).replace(['[', ']'], ""),
+            text::inert(&text::line(&d.title, 200)),
             detection_uri(&d.source, &d.id),
             d.source,
             d.id

@@ -1,5 +1,7 @@
 //! Sizing answers for a model's context: long texts cut with a note saying where the whole
-//! text is.
+//! text is. And making a rule's texts inert in Markdown: clients render tool text and resources
+//! as Markdown, where a title holding `<img src=...>` or `![](https://...)` would load an address
+//! the rule's author chose (and could carry the conversation in it).
 
 use ruledex_app::wire::DetectionJson;
 
@@ -54,6 +56,27 @@ pub fn line(text: &str, max: usize) -> String {
     flat
 }
 
+/// `text` shown as written in Markdown: the characters that open HTML, links and images (and
+/// the backslash that would undo the escaping) are backslash-escaped.
+pub fn inert(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '<' | '>' | '[' | ']' | '!' | '&') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `code` in a fenced block that nothing inside can close: the fence is longer than any run of
+/// backticks in it.
+pub fn fenced(code: &str) -> String {
+    let longest = code.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    format!("{fence}\n{code}\n{fence}")
+}
+
 /// One line per detection in summaries: address, vendor, language, severity, title.
 pub fn detection_line(d: &DetectionJson) -> String {
     let mut parts = vec![format!("{}/{}", d.source, d.id), d.vendor.clone()];
@@ -62,7 +85,7 @@ pub fn detection_line(d: &DetectionJson) -> String {
     if d.deprecated {
         parts.push("deprecated".into());
     }
-    format!("- {} · {}", parts.join(" · "), line(&d.title, 160))
+    format!("- {} · {}", parts.join(" · "), inert(&line(&d.title, 160)))
 }
 
 #[cfg(test)]
@@ -77,6 +100,16 @@ mod tests {
         let mut short = "abc".to_string();
         cut(&mut short, 3, "see X");
         assert_eq!(short, "abc");
+    }
+
+    #[test]
+    fn markdown_and_html_in_a_rule_stay_text() {
+        assert_eq!(
+            inert(r"![x](https://e.example/?q=1) <img src=x> \<b>"),
+            r"\!\[x\](https://e.example/?q=1) \<img src=x\> \\\<b\>"
+        );
+        assert_eq!(fenced("a ``` b"), "````\na ``` b\n````");
+        assert_eq!(fenced("plain"), "```\nplain\n```");
     }
 
     #[test]

@@ -10,8 +10,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rayon::prelude::*;
 use ruledex_core::attack::AttackCatalog;
-use ruledex_core::ingest::{EarlierFile, EarlierRead, SourceReport};
+use ruledex_core::ingest::{EarlierAddresses, EarlierFile, EarlierRead, SourceReport};
 use ruledex_core::model::Detection;
+use ruledex_core::owner_only;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::reader::{decode, read_attack, stored_rows};
@@ -27,11 +28,11 @@ pub struct SyncLock {
 
 impl SyncLock {
     /// Takes the lock, or fails at once when another sync holds it; removes what a killed sync
-    /// left behind.
+    /// left behind. A data directory this creates is its owner's alone (see [`owner_only`]).
     pub fn acquire(data_dir: &Path) -> Result<SyncLock> {
-        fs::create_dir_all(data_dir).map_err(io_error(data_dir))?;
+        owner_only::create_dir_all(data_dir).map_err(io_error(data_dir))?;
         let lock_path = data_dir.join("sync.lock");
-        let file = File::create(&lock_path).map_err(io_error(&lock_path))?;
+        let file = owner_only::create(&lock_path).map_err(io_error(&lock_path))?;
         if file.try_lock().is_err() {
             return Err(StoreError::Locked(data_dir.to_path_buf()));
         }
@@ -95,12 +96,24 @@ pub struct PreviousDetections {
 impl PreviousDetections {
     /// What the last read leaves for the next one (see [`EarlierRead`]), borrowing the rules.
     pub fn earlier(&self) -> EarlierRead<'_> {
-        let by_id: HashMap<&str, &Detection> = self.rows.iter().map(|(_, d)| (d.id.as_str(), d)).collect();
+        let by_id = self.by_id();
         let files = self.files.iter().map(|(path, hash, ids)| {
             let rules = ids.iter().filter_map(|id| by_id.get(id.as_str())).map(|d| &d.rule).collect();
             (path.clone(), EarlierFile { hash: hash.clone(), rules })
         });
-        EarlierRead { support_digest: self.support_digest.clone(), files: files.collect() }
+        EarlierRead { support_digest: self.support_digest.clone(), files: files.collect(), addresses: self.addresses() }
+    }
+
+    /// The addresses of the last read's detections, which stay theirs (see [`EarlierAddresses`]).
+    pub fn addresses(&self) -> EarlierAddresses {
+        let by_id = self.by_id();
+        let in_file_order =
+            self.files.iter().flat_map(|(_, _, ids)| ids.iter().filter_map(|id| by_id.get(id.as_str())));
+        EarlierAddresses::new(in_file_order.copied())
+    }
+
+    fn by_id(&self) -> HashMap<&str, &Detection> {
+        self.rows.iter().map(|(_, d)| (d.id.as_str(), d)).collect()
     }
 }
 

@@ -2,11 +2,13 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File};
+use std::io;
 use std::path::PathBuf;
 
 use ruledex_core::attack::AttackCatalog;
 use ruledex_core::ingest::{Asset, FileDigest, IngestedSource, SourceReport};
 use ruledex_core::model::Detection;
+use ruledex_core::owner_only;
 use ruledex_core::words::Stems;
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -45,10 +47,15 @@ impl CatalogWriter {
         let data_dir = lock.data_dir().to_path_buf();
         let temp = data_dir.join(format!("{TEMP_PREFIX}{}", std::process::id()));
         let mut flush = BackgroundFlush::new(temp.clone());
+        // Created before SQLite opens it, which would make it readable by everyone; a copy
+        // into it (rather than `fs::copy`) keeps its permissions.
+        let mut file = owner_only::create(&temp).map_err(io_error(&temp))?;
         if let Some(previous) = previous {
-            fs::copy(previous.path(), &temp).map_err(io_error(&temp))?;
+            let mut current = File::open(previous.path()).map_err(io_error(previous.path()))?;
+            io::copy(&mut current, &mut file).map_err(io_error(&temp))?;
             flush.start()?;
         }
+        drop(file);
         let conn = Connection::open(&temp)?;
         // The temporary file is discarded on any failure, so durability per statement buys
         // nothing; the finished file is fsynced before it is renamed into place.

@@ -74,7 +74,7 @@ pub async fn sources(State(state): State<AppState>) -> ApiResult<Vec<SourceJson>
 }
 
 pub async fn stats(State(state): State<AppState>) -> ApiResult<StatsJson> {
-    answer(&state, Cost::Ordinary, |catalog| Ok(catalog.stats())).await
+    answer(&state, Cost::Ordinary, |catalog| Ok(catalog.stats().published())).await
 }
 
 /// Detection counts per technique, as the home page's matrix shows them.

@@ -1,7 +1,7 @@
 //! ruledex-web: the web catalog and the JSON API, server-rendered from the read-only catalog.
 //!
 //! [`router`] builds every route, and mounts beside them what the binary adds (MCP at `/mcp`);
-//! [`serve`] runs it on a listener until a shutdown signal. Pages work without JavaScript;
+//! [`serve`] runs it on a listener until a shutdown signal, within [`ConnectionLimits`]. Pages work without JavaScript;
 //! `static/app.js` adds copy buttons and filtering without reloads.
 //! Every string from a rule is escaped by the templates, and a strict Content-Security-Policy
 //! forbids inline scripts and styles. Handlers parse requests, call the query service of
@@ -11,6 +11,7 @@
 mod api;
 mod atom;
 mod cache;
+mod connections;
 mod download;
 mod error;
 mod highlight;
@@ -20,7 +21,6 @@ mod pages;
 mod params;
 mod state;
 
-use std::future::Future;
 use std::time::Duration;
 
 use axum::Router;
@@ -32,7 +32,6 @@ use crate::params::PathParams;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
-use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::compression::CompressionLayer;
@@ -40,6 +39,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+pub use connections::{ConnectionLimits, raise_open_file_limit, serve};
 pub use state::{AppState, Limits, Setup};
 
 /// Scripts and styles come only from ruledex itself; nothing is framed, nothing is embedded.
@@ -145,13 +145,4 @@ fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _: &tracing::
         }
         _ => tracing::error!(%class, ?latency, "response failed"),
     }
-}
-
-/// Serves `router` until `shutdown` completes, then finishes the requests in flight.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
 }

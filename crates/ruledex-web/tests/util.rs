@@ -129,7 +129,9 @@ impl Server {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 sender.send(listener.local_addr().unwrap()).unwrap();
                 let router = ruledex_web::router(served, vec![]);
-                ruledex_web::serve(listener, router, std::future::pending()).await.unwrap();
+                ruledex_web::serve(listener, router, ruledex_web::ConnectionLimits::default(), std::future::pending())
+                    .await
+                    .unwrap();
             });
         });
         let addr = receiver.recv_timeout(Duration::from_secs(30)).unwrap();

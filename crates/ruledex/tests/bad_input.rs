@@ -6,7 +6,7 @@ use std::fs;
 
 use serde_json::Value;
 
-use crate::util::{Workspace, copy_tree, detections, field, fixtures, source, terminal_escapes_catalog};
+use crate::util::{Workspace, copy_tree, detections, field, fixture_catalog, fixtures, source};
 
 /// The three fixture sources plus generated hostile files, with a 16 KiB file size limit.
 fn hostile_workspace() -> Workspace {
@@ -135,7 +135,7 @@ fn revoked_and_name_only_tags_resolve_against_attack() {
 /// window title change). They are shown as escapes instead.
 #[test]
 fn terminal_escapes_in_rule_text_are_shown_not_sent() {
-    let workspace = terminal_escapes_catalog();
+    let workspace = fixture_catalog("terminal");
     for args in [&["technique", "T1090"][..], &["search", "screen"], &["show", "chronicle/fixture_terminal_escapes"]] {
         let out = workspace.run(args).ok().stdout;
         assert!(!out.contains('\u{1b}') && !out.contains('\u{7}') && !out.contains('\u{202e}'), "{args:?}: {out:?}");

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::util::{detections, shared_catalog, terminal_escapes_catalog};
+use crate::util::{detections, fixture_catalog, shared_catalog};
 
 #[test]
 fn show_json_has_the_paste_ready_query_its_unresolved_macros_and_lookups() {
@@ -272,7 +272,7 @@ fn an_interrupted_export_removes_its_temporary_folder() {
 /// --native` shows them; redirected, the bytes stay as they are.
 #[test]
 fn exports_to_a_terminal_show_escape_sequences_instead_of_sending_them() {
-    let workspace = terminal_escapes_catalog();
+    let workspace = fixture_catalog("terminal");
     let binary = env!("CARGO_BIN_EXE_ruledex");
     let base = format!(
         "{binary} --config {} --data-dir {} export --detection chronicle/fixture_terminal_escapes --format",

@@ -5,6 +5,7 @@
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -17,6 +18,28 @@ pub(crate) struct Served {
     pub base: String,
     /// What serve said on stderr before announcing its address.
     said_first: Vec<String>,
+    /// What it said since.
+    said_later: Arc<Mutex<Vec<String>>>,
+}
+
+impl Served {
+    pub fn said_later(&self) -> Vec<String> {
+        self.said_later.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM; the exit status, if the process ended within `bound`.
+    pub fn terminate(&mut self, bound: Duration) -> Option<std::process::ExitStatus> {
+        let pid = self.child.id().to_string();
+        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let started = Instant::now();
+        while started.elapsed() < bound {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
 }
 
 impl Drop for Served {
@@ -55,8 +78,10 @@ pub(crate) fn serve_with(workspace: &Workspace, args: &[&str]) -> Served {
         })
         .expect("serve announces its address");
     // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    Served { child, base, said_first }
+    let said_later = Arc::new(Mutex::new(Vec::new()));
+    let kept = Arc::clone(&said_later);
+    std::thread::spawn(move || lines.map_while(Result::ok).for_each(|line| kept.lock().unwrap().push(line)));
+    Served { child, base, said_first, said_later }
 }
 
 pub(crate) fn get(served: &Served, path: &str) -> (u16, String) {

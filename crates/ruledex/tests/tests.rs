@@ -6,12 +6,14 @@
 mod util;
 
 mod bad_input;
+mod connections;
 mod corpus;
 mod coverage;
 mod export;
 mod first_hour;
 mod history;
 mod hostile_config;
+mod markup;
 mod mcp;
 mod mcp_http;
 mod parity;

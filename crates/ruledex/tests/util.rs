@@ -136,14 +136,15 @@ pub fn shared_catalog() -> &'static Workspace {
     })
 }
 
-/// A catalog of the fixture rule whose title holds terminal escape sequences
-/// (tests/fixtures/terminal).
-pub fn terminal_escapes_catalog() -> Workspace {
+/// A catalog of one fixture folder's YARA-L rules, as the vendor source `chronicle`:
+/// tests/fixtures/terminal (a title holding terminal escape sequences), tests/fixtures/markup
+/// (HTML and Markdown images in a title and a description).
+pub fn fixture_catalog(folder: &str) -> Workspace {
     let workspace = Workspace::new();
     workspace.write_config(&format!(
         "[attack]\nenterprise = {:?}\n{}",
         fixtures().join("attack/mini-enterprise.json"),
-        source("chronicle", "chronicle", "vendor", &fixtures().join("terminal"))
+        source("chronicle", "chronicle", "vendor", &fixtures().join(folder))
     ));
     workspace.run(&["sync"]).ok();
     workspace

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use ruledex_core::attack::{AttackCatalog, Domain};
+use ruledex_core::owner_only;
 use ruledex_core::url::redact_credentials;
 use ruledex_core::walk::read_text_file;
 use serde::{Deserialize, Serialize};
@@ -162,9 +163,9 @@ impl Cache {
     /// its Content-Length is an error of the reader.
     fn download(&self, body: ureq::Body, max_bytes: u64) -> Result<()> {
         let dir = self.partial.parent().unwrap_or(Path::new("."));
-        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        owner_only::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let mut file =
-            fs::File::create(&self.partial).with_context(|| format!("cannot write {}", self.partial.display()))?;
+            owner_only::create(&self.partial).with_context(|| format!("cannot write {}", self.partial.display()))?;
         let mut reader = io::Read::take(body.into_reader(), max_bytes.saturating_add(1));
         let copied = io::copy(&mut reader, &mut file).context("the download broke off")?;
         if copied > max_bytes {
@@ -179,7 +180,8 @@ impl Cache {
         fs::rename(&self.partial, &self.bundle).with_context(|| format!("cannot write {}", self.bundle.display()))?;
         let json = serde_json::to_string_pretty(meta)?;
         let partial_meta = self.meta.with_extension("part");
-        fs::write(&partial_meta, json).with_context(|| format!("cannot write {}", partial_meta.display()))?;
+        owner_only::write(&partial_meta, json.as_bytes())
+            .with_context(|| format!("cannot write {}", partial_meta.display()))?;
         fs::rename(&partial_meta, &self.meta).with_context(|| format!("cannot write {}", self.meta.display()))
     }
 }

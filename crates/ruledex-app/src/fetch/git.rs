@@ -4,13 +4,20 @@
 //! and values that start with `-` are refused anyway), only the transports a source needs are
 //! allowed (https, ssh, file; http on request; never `ext::` or `fd::`, which run commands), and
 //! git runs without system config, hooks, fsmonitor or prompts.
+//!
+//! Credentials in a URL never reach git's command line or disk: git records the URL it fetched
+//! from in the checkout's config (a partial clone's promisor remote), so it is given the URL
+//! without them, and the credentials through a credential helper that reads them from its
+//! environment, for each call that reaches the remote (see [`Remote`]).
 
+use std::fmt;
 use std::io;
 use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Result, anyhow, bail};
-use ruledex_core::url::redact_credentials;
+use percent_encoding::percent_decode_str;
+use ruledex_core::url::{redact_credentials, user_info};
 
 /// A transport git may use for one source, by the name git's protocol allowlist knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,13 +62,90 @@ pub enum Refused {
     DashHost,
     #[error("is a local path; write it as a file:// URL, or use `path` for a local directory")]
     LocalPath,
+    #[error("carries a password, which ssh never uses; authenticate with a key (ssh-agent or ~/.ssh/config)")]
+    SshPassword,
+    #[error("carries a user or password that is not text once percent-decoded (a control character, or not UTF-8)")]
+    Credentials,
 }
 
 const USE: &str = "use https://, ssh://, user@host:path or file://";
 
+/// A git remote as git is given it: the URL without user information, the transport it needs,
+/// and the credentials apart. An ssh URL keeps its user (an account name, which ssh needs and
+/// which is no secret).
+#[derive(Clone)]
+pub struct Remote {
+    url: String,
+    transport: Transport,
+    credentials: Option<Credentials>,
+}
+
+/// A user and password (or token) taken out of a URL, percent-decoded as git decodes them.
+#[derive(Clone)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
+impl Remote {
+    /// Checks a configured URL (as `check_url` does) and takes its credentials out.
+    pub fn parse(url: &str, allow_http: bool) -> Result<Remote, Refused> {
+        let transport = check_url(url, allow_http)?;
+        let user_info = user_info(url);
+        if transport == Transport::Ssh {
+            if user_info.is_some_and(|u| u.contains(':')) {
+                return Err(Refused::SshPassword);
+            }
+            return Ok(Remote { url: url.to_string(), transport, credentials: None });
+        }
+        let credentials = user_info.map(Credentials::parse).transpose()?;
+        Ok(Remote { url: redact_credentials(url).into_owned(), transport, credentials })
+    }
+
+    /// The URL to give git: without credentials, so also as it may be shown.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl fmt::Debug for Remote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let credentials = self.credentials.as_ref().map(|_| "<redacted>");
+        f.debug_struct("Remote")
+            .field("url", &self.url)
+            .field("transport", &self.transport)
+            .field("credentials", &credentials)
+            .finish()
+    }
+}
+
+impl Credentials {
+    /// `user[:password]`. A user alone (a token given as the user, as GitHub accepts) gets an
+    /// empty password, which git takes as given rather than asking for one.
+    fn parse(user_info: &str) -> Result<Credentials, Refused> {
+        let (username, password) = user_info.split_once(':').unwrap_or((user_info, ""));
+        Ok(Credentials { username: decode(username)?, password: decode(password)? })
+    }
+}
+
+/// A percent-decoded URL part, refused when it holds what the credential protocol cannot carry
+/// (a newline would start another of its lines).
+fn decode(part: &str) -> Result<String, Refused> {
+    let text = percent_decode_str(part).decode_utf8().map_err(|_| Refused::Credentials)?;
+    if text.chars().any(char::is_control) {
+        return Err(Refused::Credentials);
+    }
+    Ok(text.into_owned())
+}
+
+/// The credential helper git runs for a remote with credentials: it answers `get` from its
+/// environment and ignores `store` and `erase`. The credentials travel in the environment of
+/// the one git process, never on a command line (other users can read those) or in a file.
+const CREDENTIAL_HELPER: &str = r#"!f() { test "$1" = get && printf 'username=%s\npassword=%s\n' "$RULEDEX_GIT_USERNAME" "$RULEDEX_GIT_PASSWORD"; }; f"#;
+
 /// The transport a git URL needs, or why it is refused. Accepted: `https://`, `ssh://`
 /// (`git+ssh://`), scp-like `user@host:path`, `file://`, and `http://` when `allow_http`.
-pub fn check_url(url: &str, allow_http: bool) -> Result<Transport, Refused> {
+fn check_url(url: &str, allow_http: bool) -> Result<Transport, Refused> {
     check_common(url)?;
     let transport = match url.split_once("://") {
         Some((scheme, rest)) if !scheme.contains(['/', ':']) => {
@@ -128,10 +212,11 @@ fn check_common(value: &str) -> Result<(), Refused> {
 }
 
 /// Runs git in `dir`: never prompting, giving up on a stalled transfer after a minute, without
-/// system config, hooks or fsmonitor, and with only `transport` allowed (none for work that
-/// needs no remote). Callers put `--` before arguments that come from a config.
-pub fn run(dir: &Path, transport: Option<Transport>, args: &[&str]) -> Result<String> {
-    let allowed = transport.map(Transport::name).unwrap_or_default();
+/// system config, hooks or fsmonitor, and with only `remote`'s transport allowed (none for work
+/// that needs no remote) and its credentials offered. Callers put `--` before arguments that
+/// come from a config.
+pub fn run(dir: &Path, remote: Option<&Remote>, args: &[&str]) -> Result<String> {
+    let allowed = remote.map(|r| r.transport.name()).unwrap_or_default();
     let mut command = Command::new("git");
     command.arg("-C").arg(dir);
     for setting in [
@@ -146,6 +231,12 @@ pub fn run(dir: &Path, transport: Option<Transport>, args: &[&str]) -> Result<St
     }
     if !allowed.is_empty() {
         command.arg("-c").arg(format!("protocol.{allowed}.allow=always"));
+    }
+    if let Some(credentials) = remote.and_then(|r| r.credentials.as_ref()) {
+        // The empty value first drops the user's own helpers: `store` would write these
+        // credentials to ~/.git-credentials.
+        command.args(["-c", "credential.helper=", "-c"]).arg(format!("credential.helper={CREDENTIAL_HELPER}"));
+        command.env("RULEDEX_GIT_USERNAME", &credentials.username).env("RULEDEX_GIT_PASSWORD", &credentials.password);
     }
     command
         .args(args)
@@ -214,6 +305,35 @@ mod tests {
     }
 
     #[test]
+    fn credentials_are_taken_out_of_urls_decoded() {
+        let remote = Remote::parse("https://alice:s3cret%2Ftoken@github.com/org/repo.git", false).unwrap();
+        assert_eq!(remote.url(), "https://github.com/org/repo.git");
+        let credentials = remote.credentials.as_ref().unwrap();
+        assert_eq!((credentials.username.as_str(), credentials.password.as_str()), ("alice", "s3cret/token"));
+        assert!(!format!("{remote:?}").contains("s3cret"), "{remote:?}");
+        let token_only = Remote::parse("https://ghp_token@github.com/org/repo.git", false).unwrap();
+        let credentials = token_only.credentials.as_ref().unwrap();
+        assert_eq!((credentials.username.as_str(), credentials.password.as_str()), ("ghp_token", ""));
+        let file = Remote::parse("file://user:token@/srv/mirrors/rules", false).unwrap();
+        assert_eq!(file.url(), "file:///srv/mirrors/rules");
+        let ssh = Remote::parse("ssh://git@github.com/org/repo.git", false).unwrap();
+        assert_eq!((ssh.url(), ssh.credentials.is_none()), ("ssh://git@github.com/org/repo.git", true));
+        assert!(Remote::parse("https://github.com/org/repo.git", false).unwrap().credentials.is_none());
+    }
+
+    #[test]
+    fn credentials_git_could_not_be_given_safely_are_refused() {
+        let cases = [
+            ("ssh://git:secret@example.org/repo.git", Refused::SshPassword),
+            ("https://alice:to%0Aken@example.org/repo.git", Refused::Credentials),
+            ("https://alice:%FF@example.org/repo.git", Refused::Credentials),
+        ];
+        for (url, refused) in cases {
+            assert_eq!(Remote::parse(url, false).map(|r| r.url), Err(refused), "{url}");
+        }
+    }
+
+    #[test]
     fn revisions_are_names_never_options_or_refspecs() {
         for rev in ["main", "v1.2.3", "release/2025-01", "19793ebdd29c896cc753afc5fe351ceba4d8d193", "HEAD"] {
             assert_eq!(check_rev(rev), Ok(()), "{rev}");
@@ -241,8 +361,9 @@ mod tests {
         let upstream = tempfile::tempdir().unwrap();
         run(upstream.path(), None, &["init", "--quiet"]).unwrap();
         let url = format!("file://{}", upstream.path().display());
-        for transport in [None, Some(Transport::Https)] {
-            let error = run(dir.path(), transport, &["fetch", "--quiet", "--", &url, "HEAD"]).unwrap_err();
+        let https = Remote::parse("https://example.org/rules.git", false).unwrap();
+        for remote in [None, Some(&https)] {
+            let error = run(dir.path(), remote, &["fetch", "--quiet", "--", &url, "HEAD"]).unwrap_err();
             assert!(error.to_string().contains("transport 'file' not allowed"), "{error}");
         }
     }
@@ -253,7 +374,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         run(dir.path(), None, &["init", "--quiet"]).unwrap();
         let url = "https://alice:s3cret-token@127.0.0.1:9/repo.git";
-        let error = run(dir.path(), Some(Transport::Https), &["fetch", "--quiet", "--", url, "main"]).unwrap_err();
+        let remote = Remote::parse(url, false).unwrap();
+        // The URL as written, credentials and all, as a message from git may quote one.
+        let error = run(dir.path(), Some(&remote), &["fetch", "--quiet", "--", url, "main"]).unwrap_err();
         let message = format!("{error:#}");
         assert!(message.starts_with("git fetch: "), "{message}");
         assert!(!message.contains("s3cret") && !message.contains("alice"), "{message}");

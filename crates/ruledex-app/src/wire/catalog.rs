@@ -13,7 +13,9 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[schemars(rename = "CatalogInfo")]
 pub struct CatalogJson {
-    pub path: PathBuf,
+    /// Where the catalog file is: on the command line only, never to anonymous clients.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
     pub built_at: Option<String>,
     pub attack_version: Option<String>,
     pub ruledex_version: Option<String>,
@@ -23,7 +25,7 @@ pub struct CatalogJson {
 impl From<&CatalogInfo> for CatalogJson {
     fn from(i: &CatalogInfo) -> CatalogJson {
         CatalogJson {
-            path: i.path.clone(),
+            path: Some(i.path.clone()),
             built_at: i.built_at.clone(),
             attack_version: i.attack_version.clone(),
             ruledex_version: i.ruledex_version.clone(),
@@ -125,6 +127,15 @@ impl SourceJson {
 pub struct StatsJson {
     pub catalog: CatalogJson,
     pub sources: Vec<SourceJson>,
+}
+
+impl StatsJson {
+    /// These stats as anyone reaching a server may see them: without the catalog's place on
+    /// the server's disk.
+    pub fn published(mut self) -> StatsJson {
+        self.catalog.path = None;
+        self
+    }
 }
 
 /// The tags of `unknown` newer than `attack`'s release, most used first.

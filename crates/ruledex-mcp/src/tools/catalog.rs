@@ -54,7 +54,14 @@ pub const STATS: Definition = Definition {
 fn show(catalog: &Catalog, args: &Arguments) -> Result<Answer, ToolError> {
     let address = args.text(vocabulary::DETECTION).unwrap_or_default();
     let json = text::whole(catalog.detection_at(address.trim())?);
-    let mut summary = format!("{}\n{}/{} · {} · {}", json.title, json.source, json.id, json.vendor, json.product);
+    let mut summary = format!(
+        "{}\n{}/{} · {} · {}",
+        text::inert(&text::line(&json.title, 1_000)),
+        json.source,
+        json.id,
+        json.vendor,
+        text::inert(&json.product)
+    );
     let details = [
         json.language.map(|l| format!("language {}", l.label())),
         json.severity.map(|s| format!("severity {}", s.as_str())),
@@ -77,12 +84,13 @@ fn show(catalog: &Catalog, args: &Arguments) -> Result<Answer, ToolError> {
     if let Some(url) = &json.provenance.upstream_url {
         summary.push_str(&format!("\nUpstream: {url}"));
     }
-    summary.push_str(&format!("\n\n{}\n", text::line(&json.description, 1_000)));
+    summary.push_str(&format!("\n\n{}\n", text::inert(&text::line(&json.description, 1_000))));
     let mut query = json.paste_ready_query.clone();
     text::cut(&mut query, 4_000, "the structured result has it whole");
-    summary.push_str(&format!("\nPaste-ready query:\n```\n{query}\n```\n"));
+    summary.push_str(&format!("\nPaste-ready query:\n{}\n", text::fenced(&query)));
     if !json.unresolved_macros.is_empty() {
-        summary.push_str(&format!("Macros without a definition: {}\n", json.unresolved_macros.join(", ")));
+        summary
+            .push_str(&format!("Macros without a definition: {}\n", text::inert(&json.unresolved_macros.join(", "))));
     }
     summary.push_str(&format!(
         "The native rule file is `native_rule` in the structured result and the resource {}.",
@@ -92,7 +100,8 @@ fn show(catalog: &Catalog, args: &Arguments) -> Result<Answer, ToolError> {
 }
 
 fn stats(catalog: &Catalog, _: &Arguments) -> Result<Answer, ToolError> {
-    let json = catalog.stats();
+    // MCP over HTTP answers anonymous clients too.
+    let json = catalog.stats().published();
     let mut summary = format!(
         "Catalog built {} · ATT&CK {} · {} detections\n",
         json.catalog.built_at.as_deref().unwrap_or("?"),

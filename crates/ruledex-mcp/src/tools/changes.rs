@@ -7,6 +7,7 @@ use ruledex_app::request::{Arguments, ChangesRequest, vocabulary};
 use ruledex_app::wire::ChangesJson;
 
 use super::{Answer, Definition, ToolError, answer, tool};
+use crate::text;
 
 pub const CHANGES: Definition = Definition {
     name: "changes",
@@ -46,7 +47,7 @@ fn changes(catalog: &Catalog, args: &Arguments) -> Result<Answer, ToolError> {
             c.change.as_str(),
             c.source,
             c.id,
-            c.title,
+            text::inert(&text::line(&c.title, 160)),
             c.sync,
             c.synced_at
         );

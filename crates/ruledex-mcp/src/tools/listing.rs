@@ -152,7 +152,7 @@ fn search(catalog: &Catalog, args: &Arguments) -> Result<Answer, ToolError> {
             "{}\n  {}: {}",
             text::detection_line(&hit.detection),
             hit.matched_field,
-            text::line(&hit.snippet, 200)
+            text::inert(&text::line(&hit.snippet, 200))
         );
     }
     if more > 0 {

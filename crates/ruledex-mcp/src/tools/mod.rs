@@ -60,8 +60,10 @@ impl From<ServiceError> for ToolError {
             }
         }
         if let ServiceError::Ambiguous { candidates, .. } = &error {
-            let addresses: Vec<String> =
-                candidates.iter().map(|c| format!("{}/{} · {}", c.source, c.id, c.title)).collect();
+            let addresses: Vec<String> = candidates
+                .iter()
+                .map(|c| format!("{}/{} · {}", c.source, c.id, crate::text::inert(&c.title)))
+                .collect();
             message.push_str(&format!(". Give one of these addresses: {}", addresses.join("; ")));
         }
         ToolError(message)

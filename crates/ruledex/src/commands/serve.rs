@@ -5,16 +5,17 @@
 //! way it follows the catalog's generations through the one lifecycle every front end shares.
 
 use std::io::IsTerminal;
+use std::num::{NonZeroU64, NonZeroUsize};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use ruledex_app::config::{self, Config};
+use ruledex_app::config::{self, Config, ServeConfig};
 use ruledex_app::lifecycle;
 use ruledex_app::sync::Progress;
 use ruledex_app::{Catalog, LiveCatalog, ServiceError};
-use ruledex_web::{AppState, Limits, Mount, Setup};
+use ruledex_web::{AppState, ConnectionLimits, Limits, Mount, Setup};
 
 use super::Env;
 use super::sync::{Bar, print_summary};
@@ -58,6 +59,7 @@ pub fn run(env: Env, args: &ServeArgs) -> Result<u8> {
         let service = ruledex_mcp::http::service(Arc::clone(&live), &hosts);
         mounts.push(Mount { path: "/mcp", router: axum::Router::new().route_service("/mcp", service) });
     }
+    let connections = connection_limits(&env.config.serve);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind(args.addr))
@@ -95,8 +97,29 @@ pub fn run(env: Env, args: &ServeArgs) -> Result<u8> {
         Err(error) => eprintln!("ruledex: the catalog cannot be read: {error}"),
     });
     let router = ruledex_web::router(state, mounts);
-    runtime.block_on(ruledex_web::serve(listener, router, shutdown_signal()))?;
+    runtime.block_on(ruledex_web::serve(listener, router, connections, shutdown_signal()))?;
+    // Catalog work on blocking threads is bounded by its own budgets; exit does not wait on it.
+    runtime.shutdown_timeout(Duration::from_secs(1));
     Ok(exit::OK)
+}
+
+/// The configured bounds on connections, the cap kept below the open file limit (first raised
+/// as far as the system allows), saying so when it had to be lowered.
+fn connection_limits(config: &ServeConfig) -> ConnectionLimits {
+    let default = ConnectionLimits::default();
+    let seconds =
+        |configured: Option<NonZeroU64>, default| configured.map_or(default, |s| Duration::from_secs(s.get()));
+    let limits = ConnectionLimits {
+        max_connections: config.max_connections.map_or(default.max_connections, NonZeroUsize::get),
+        header_read_timeout: seconds(config.header_timeout_secs, default.header_read_timeout),
+        idle_timeout: seconds(config.idle_timeout_secs, default.idle_timeout),
+        shutdown_grace: seconds(config.shutdown_grace_secs, default.shutdown_grace),
+    };
+    let (limits, lowered) = limits.within(ruledex_web::raise_open_file_limit());
+    if let Some(lowered) = lowered {
+        eprintln!("ruledex: warning: {lowered}");
+    }
+    limits
 }
 
 /// Builds the catalog on a thread of its own; the lifecycle installs it in the running server.

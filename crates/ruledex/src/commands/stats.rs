@@ -20,7 +20,7 @@ pub fn run(env: &Env, args: &JsonArg) -> Result<u8> {
     let release = info.attack_version.clone().unwrap_or_else(|| "as loaded".into());
     outln!(
         "catalog {} · built {} · ATT&CK {} · {}",
-        info.path.display(),
+        catalog.path().display(),
         info.built_at.as_deref().unwrap_or("?"),
         info.attack_version.as_deref().unwrap_or("(version not configured)"),
         output::plural(info.detections, "detection")
