@@ -59,6 +59,35 @@ impl Format {
             Format::Panther => "panther",
         }
     }
+
+    /// Who ships rules of this format, as detections and filters name them.
+    pub fn vendor(self) -> &'static str {
+        match self {
+            Format::Chronicle => "Google SecOps",
+            Format::SplunkEscu => "Splunk",
+            Format::Elastic => "Elastic",
+            Format::Sentinel => "Microsoft",
+            Format::Sublime => "Sublime Security",
+            Format::Sigma => "Sigma",
+            Format::KqlMarkdown => "Community KQL",
+            Format::Panther => "Panther",
+        }
+    }
+
+    /// The product this format's queries run in; a Sigma rule names its own log source and a
+    /// community KQL query its product, so their sources say where they run in general.
+    pub fn product(self) -> &'static str {
+        match self {
+            Format::Chronicle => "Google SecOps SIEM",
+            Format::SplunkEscu => "Splunk Enterprise Security",
+            Format::Elastic => "Elastic Security",
+            Format::Sentinel => "Microsoft Sentinel",
+            Format::Sublime => "Sublime Email Security",
+            Format::Sigma => "any SIEM, through Sigma's converters",
+            Format::KqlMarkdown => "Microsoft Sentinel and Defender XDR",
+            Format::Panther => "Panther",
+        }
+    }
 }
 
 impl fmt::Display for Format {

@@ -626,3 +626,76 @@ fn home_matrix_fits_common_widths_and_wraps_names_between_words() {
         std::fs::write(artifacts.join("home-1366.png"), png).unwrap();
     });
 }
+
+/// The number a matrix cell of /coverage shows first, and the one after its slash.
+const COVERAGE_CELL: &str =
+    "const cell = document.querySelector(`.matrix a.cell[href^='/techniques/${arguments[0]}?']`);
+return { yours: cell.querySelector('.n').firstChild.textContent.trim(), all: cell.querySelector('.n .of').textContent,
+         href: cell.getAttribute('href'), legend: document.getElementById('coverage-legend').checkVisibility() };";
+
+/// With a stack, a coverage cell reads "yours / all", a visible legend says so, and the cell
+/// leads to the technique's page showing exactly the stack's detections it counted.
+#[test]
+fn coverage_cells_count_yours_of_all_and_link_to_yours() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        browser.open(server, "/coverage?have=splunk&have=sentinel").await;
+        let cell = browser.client.execute(COVERAGE_CELL, vec![json!("T1090")]).await.unwrap();
+        assert_eq!(cell["legend"], json!(true), "the legend is on the page, not in a tooltip");
+        let yours: usize = cell["yours"].as_str().unwrap().parse().unwrap();
+        let all: usize = cell["all"].as_str().unwrap().trim_start_matches(" / ").parse().unwrap();
+        assert!(0 < yours && yours < all, "T1090: {yours} of {all}");
+        let legend = browser.text("#coverage-legend").await;
+        assert!(legend.contains("yours / all") && legend.contains("community-only"), "{legend}");
+        let headline = browser.text("h1").await;
+        assert_eq!(headline, "Coverage for Splunk, Microsoft");
+        assert_eq!(cell["href"], json!("/techniques/T1090?source=splunk&source=sentinel"));
+
+        browser.find(".matrix a.cell[href^='/techniques/T1090?']").await.click().await.unwrap();
+        browser
+            .eventually("the technique page", || async { browser.current_path().await == "/techniques/T1090" })
+            .await;
+        let shown: usize = browser.text("#shown-count").await.parse().unwrap();
+        assert_eq!(shown, yours, "the cell counts the cards its link shows");
+        let vendors = browser
+            .js("return [...new Set(Array.from(document.querySelectorAll('article.card:not([hidden])'), c => c.dataset.vendor))].sort()")
+            .await;
+        assert_eq!(vendors, json!(["Microsoft", "Splunk"]));
+    });
+}
+
+/// Each source has one name on every page: the vendor its detections carry on technique and
+/// search pages ("Google SecOps", not its configured name `chronicle`), its product beside it.
+#[test]
+fn sources_have_one_name_on_every_page() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        browser.open(server, "/").await;
+        let home = browser.js("return Array.from(document.querySelectorAll('.sources-summary tbody td:first-child a'), a => a.textContent)").await;
+        for name in ["Google SecOps", "Splunk", "Elastic", "Microsoft", "Sigma", "Community KQL", "Panther"] {
+            assert!(home.as_array().unwrap().iter().any(|n| n == name), "home lacks {name}: {home}");
+        }
+        let product = browser.text(".sources-summary tbody tr:first-child td:first-child .meta").await;
+        assert!(product.contains("Google SecOps SIEM") && product.contains("chronicle"), "{product}");
+
+        browser.open(server, "/sources").await;
+        assert_eq!(browser.text("section#chronicle h2").await, "Google SecOps Vendor-native feed");
+
+        browser.open(server, "/coverage?have=chronicle").await;
+        let ticked = browser.text("form.stack-form input[value=chronicle]:checked ~ span, form.stack-form label:has(input[value=chronicle])").await;
+        assert!(ticked.starts_with("Google SecOps"), "{ticked}");
+        let found =
+            browser.find(".matrix a.cell[href^='/techniques/T1090?']").await.attr("title").await.unwrap().unwrap();
+        assert!(found.contains("Google SecOps ") && !found.contains("chronicle "), "{found}");
+
+        browser.open(server, "/groups/G0016?have=chronicle").await;
+        let label = browser.text("form.stack-form label:has(input[value=chronicle])").await;
+        assert_eq!(label, "Google SecOps");
+
+        browser.open(server, "/techniques/T1090").await;
+        let groups = browser
+            .js("return Array.from(document.querySelectorAll('section.vendor-group'), s => s.dataset.vendor)")
+            .await;
+        assert!(groups.as_array().unwrap().iter().any(|v| v == "Google SecOps"), "{groups}");
+    });
+}

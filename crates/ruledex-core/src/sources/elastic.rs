@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::util::{OneOrMany, iso_date, non_empty, toml};
 use super::{Adapter, ParseError, Parsed, SourceFile};
-use crate::model::{Language, Query, Rule, RuleType, Severity, Status};
+use crate::model::{Format, Language, Query, Rule, RuleType, Severity, Status};
 
 pub struct Elastic;
 
@@ -120,8 +120,8 @@ impl RawRule {
             native_id: self.rule_id.unwrap_or_default(),
             title,
             description: self.description.unwrap_or_default().trim().to_string(),
-            vendor: "Elastic".into(),
-            product: "Elastic Security".into(),
+            vendor: Format::Elastic.vendor().into(),
+            product: Format::Elastic.product().into(),
             language: Some(language),
             query,
             native_rule: file.text.to_string(),
@@ -195,8 +195,8 @@ impl RawHunt {
             native_id: self.uuid.unwrap_or_default(),
             title,
             description: self.description.unwrap_or_default().trim().to_string(),
-            vendor: "Elastic".into(),
-            product: "Elastic Security".into(),
+            vendor: Format::Elastic.vendor().into(),
+            product: Format::Elastic.product().into(),
             language: each.first().and_then(|q| q.language).or(Some(listed_first)),
             // Hunts ship several alternative queries, each run on its own; `query` keeps them
             // together, in order, for reading and search.

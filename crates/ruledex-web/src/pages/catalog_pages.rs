@@ -56,6 +56,8 @@ struct SyncView {
 
 struct SourceRow {
     name: String,
+    title: String,
+    product: String,
     kind: String,
     detections: usize,
     files: usize,
@@ -174,6 +176,8 @@ fn source_rows(sources: &[SourceJson]) -> Vec<SourceRow> {
             let commit = s.commit.clone().unwrap_or_default();
             SourceRow {
                 name: s.name.clone(),
+                title: s.title.clone(),
+                product: s.product.clone(),
                 kind: s.kind.label().to_string(),
                 detections: s.detections,
                 files: s.files,
@@ -437,7 +441,7 @@ pub async fn sources(State(state): State<AppState>) -> PageResult {
             for s in &statuses {
                 layout
                     .feeds
-                    .push(feed_link(format!("ruledex · what changed in {}", s.name), source_feed_href(&s.name)));
+                    .push(feed_link(format!("ruledex · what changed in {}", s.title), source_feed_href(&s.name)));
             }
             render(&SourcesView { layout, sources, release })
         })
