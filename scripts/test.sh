@@ -48,7 +48,9 @@ if [ ! -x "$panther_tools/bin/panther_analysis_tool" ]; then
   python3 -m venv "$panther_tools"
   "$panther_tools/bin/pip" install --quiet panther_analysis_tool
 fi
-if ! NODE_PATH="$node_tools/node_modules" node scripts/oracles/kusto.js --version >/dev/null 2>&1; then
+# axe-core (same package.json) is the accessibility checker crates/ruledex-web/tests/browser.rs runs.
+if ! NODE_PATH="$node_tools/node_modules" node scripts/oracles/kusto.js --version >/dev/null 2>&1 \
+  || [ ! -f "$node_tools/node_modules/axe-core/axe.min.js" ]; then
   echo "scripts/test.sh: installing scripts/oracles/package.json (npm) into $node_tools" >&2
   mkdir -p "$node_tools" && cp scripts/oracles/package.json "$node_tools/"
   npm install --prefix "$node_tools" --no-audit --no-fund --silent

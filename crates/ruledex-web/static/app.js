@@ -61,7 +61,9 @@ function enableInstantFilters() {
   function replace(doc, selector) {
     const fresh = doc.querySelector(selector);
     const current = document.querySelector(selector);
-    if (fresh && current) current.replaceWith(document.importNode(fresh, true));
+    // A live region stays in place (only its text changes), so screen readers announce it.
+    if (fresh && current && current.hasAttribute("aria-live")) current.replaceChildren(...document.importNode(fresh, true).childNodes);
+    else if (fresh && current) current.replaceWith(document.importNode(fresh, true));
     else if (current) current.remove();
   }
 

@@ -699,3 +699,164 @@ fn sources_have_one_name_on_every_page() {
         assert!(groups.as_array().unwrap().iter().any(|v| v == "Google SecOps"), "{groups}");
     });
 }
+
+/// Deque's axe-core, installed by scripts/test.sh from scripts/oracles/package.json.
+fn axe_source() -> String {
+    let tools = std::env::var_os("RULEDEX_NODE_TOOLS")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| repo_root().join("target/tools/node"), std::path::PathBuf::from);
+    let path = tools.join("node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {} ({e}): scripts/test.sh installs axe-core from scripts/oracles/package.json",
+            path.display()
+        )
+    })
+}
+
+/// Runs axe-core on the page and answers its serious and critical violations, each as
+/// "rule: impact: the first elements' selectors".
+const AXE_RUN: &str = "const done = arguments[arguments.length - 1];
+axe.run(document, { resultTypes: ['violations'] }).then((results) => done(results.violations
+  .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+  .map((v) => `${v.id}: ${v.impact}: ${v.nodes.slice(0, 5).map((n) => n.target.join(' ')).join(' | ')} (${v.nodes.length})`)),
+  (error) => done([`axe failed: ${error}`]));";
+
+/// The seven pages a newcomer meets, the detection one found from the T1090 page.
+async fn seven_pages(browser: &Browser, server: &Server) -> Vec<(&'static str, String)> {
+    browser.open(server, "/techniques/T1090").await;
+    let detection = browser.find("article.card[data-vendor=Splunk] h3 a").await.attr("href").await.unwrap().unwrap();
+    vec![
+        ("home", "/".to_string()),
+        ("technique", "/techniques/T1090".to_string()),
+        ("detection", detection),
+        ("search", "/search?q=tor".to_string()),
+        ("coverage", "/coverage?have=splunk&have=sentinel".to_string()),
+        ("group", "/groups/G0016".to_string()),
+        ("sources", "/sources".to_string()),
+    ]
+}
+
+/// axe-core finds no serious or critical accessibility violation on the seven pages, at desktop
+/// and phone widths; the pages are saved as test-artifacts/a11y-<page>-<width>.png.
+#[test]
+fn seven_pages_have_no_serious_accessibility_violations() {
+    let server = shared_server();
+    let axe = axe_source();
+    let artifacts = repo_root().join("test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    in_browser(|browser| async move {
+        let mut problems = Vec::new();
+        for (page, path) in seven_pages(&browser, server).await {
+            for (width, height) in [(1440, 900), (390, 844)] {
+                browser.set_viewport(width, height).await;
+                browser.open(server, &path).await;
+                browser.js(&axe).await;
+                let found = browser.client.execute_async(AXE_RUN, vec![]).await.unwrap();
+                for violation in found.as_array().unwrap() {
+                    problems.push(format!("{page} ({path}) at {width}px: {}", violation.as_str().unwrap()));
+                }
+                let png = browser.client.screenshot().await.unwrap();
+                std::fs::write(artifacts.join(format!("a11y-{page}-{width}.png")), png).unwrap();
+            }
+        }
+        assert!(problems.is_empty(), "axe-core found:\n{}", problems.join("\n"));
+    });
+}
+
+/// The element with keyboard focus, as "tag#id.class: text", after pressing Tab `times` times.
+async fn tab(browser: &Browser, times: usize) -> Value {
+    for _ in 0..times {
+        browser.client.active_element().await.unwrap().send_keys("\u{E004}").await.unwrap();
+    }
+    browser
+        .js("const e = document.activeElement; const style = getComputedStyle(e); \
+             return { tag: e.tagName, text: e.textContent.trim().slice(0, 40), href: e.getAttribute('href'), \
+                      name: e.getAttribute('name'), value: e.getAttribute('value'), outline: style.outlineStyle };")
+        .await
+}
+
+/// Skip links lead the keyboard to the filters and to the results in a few Tabs, the focused
+/// control shows a ring, the "N shown" line is announced, and scrolling code takes focus.
+#[test]
+fn keyboard_reaches_filters_and_results_through_skip_links() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        browser.open(server, "/techniques/T1090").await;
+        let first = tab(&browser, 1).await;
+        assert_eq!((first["text"].as_str(), first["href"].as_str()), (Some("Skip to filters"), Some("#filters")));
+        assert_eq!(first["outline"], json!("solid"), "a focus ring: {first}");
+        assert!(browser.find("a.skip[href='#filters']").await.is_displayed().await.unwrap(), "shown when focused");
+        browser.client.active_element().await.unwrap().send_keys("\u{E007}").await.unwrap();
+        let mut presses = 0;
+        loop {
+            presses += 1;
+            let focused = tab(&browser, 1).await;
+            if focused["name"] == json!("vendor") && focused["value"] == json!("Splunk") {
+                break;
+            }
+            assert!(presses < 12, "{presses} Tabs from the skip link have not reached the Splunk filter: {focused}");
+        }
+
+        browser.open(server, "/techniques/T1090").await;
+        let second = tab(&browser, 2).await;
+        assert_eq!(second["href"], json!("#results"));
+        browser.client.active_element().await.unwrap().send_keys("\u{E007}").await.unwrap();
+        let mut presses = 0;
+        loop {
+            presses += 1;
+            let focused = tab(&browser, 1).await;
+            if focused["tag"] == json!("SUMMARY") && focused["text"].as_str().unwrap().starts_with("Show query") {
+                break;
+            }
+            assert!(presses < 12, "{presses} Tabs from the skip link have not reached a query: {focused}");
+        }
+        browser.client.active_element().await.unwrap().send_keys("\u{E007}").await.unwrap();
+        let code = tab(&browser, 1).await;
+        assert_eq!(code["tag"], json!("PRE"), "the opened query's scrolling code takes focus next: {code}");
+
+        let live = browser.find("#shown-line").await.attr("aria-live").await.unwrap();
+        assert_eq!(live.as_deref(), Some("polite"));
+        browser.js("window.__liveLine = document.getElementById('shown-line')").await;
+        browser.find("#filters input[name=vendor][value=Splunk]").await.click().await.unwrap();
+        browser
+            .eventually("the count to follow the filter", || async {
+                browser
+                    .js("return window.__liveLine === document.getElementById('shown-line') && \
+                            window.__liveLine.isConnected && location.search.includes('vendor=Splunk')")
+                    .await
+                    == json!(true)
+            })
+            .await;
+    });
+}
+
+/// ATT&CK's and Elastic's Markdown reads as formatted text: links as links, headings as
+/// headings, no "(Citation: ...)" markers, no raw tags or Markdown syntax.
+#[test]
+fn markdown_from_attack_and_rules_is_rendered_safely() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        browser.open(server, "/groups/G0016").await;
+        let description = browser.text(".description").await;
+        assert!(description.starts_with("APT29 is threat group"), "{description}");
+        for raw in ["(Citation:", "](http", "[", "<"] {
+            assert!(!description.contains(raw), "{raw} in {description}");
+        }
+        let links = browser.js("return Array.from(document.querySelectorAll('.description a'), a => a.href)").await;
+        assert!(links.as_array().unwrap().iter().all(|l| l.as_str().unwrap().starts_with("https://")), "{links}");
+        assert!(!links.as_array().unwrap().is_empty());
+
+        browser.open(server, "/techniques/T1059.001").await;
+        let lead = browser.text(".attack-desc .lead").await;
+        assert!(!lead.contains('<') && !lead.contains("(Citation"), "{lead}");
+
+        browser.open(server, "/detections/elastic/482a5584-4ce4-4838-b806-0839a39b004f").await;
+        let headings = browser
+            .js("return Array.from(document.querySelectorAll('.markdown h3, .markdown h4'), h => h.textContent)")
+            .await;
+        assert!(headings.as_array().unwrap().iter().any(|h| h == "Triage and analysis"), "{headings}");
+        let guide = browser.text(".markdown").await;
+        assert!(!guide.contains("## "), "{guide}");
+    });
+}

@@ -231,6 +231,8 @@ struct ObjectView {
     summary: Option<[usize; 4]>,
     /// Each technique's detections per source, in the order of `page.techniques`.
     found: Vec<String>,
+    /// ATT&CK's description (Markdown) as safe HTML, without its citation markers.
+    description_html: String,
 }
 
 pub async fn attack_object(
@@ -254,6 +256,7 @@ pub async fn attack_object(
         layout: Layout::new(format!("{} {} · ruledex", object.id, object.name)),
         summary: page.summary.as_ref().map(counts_of),
         found: page.techniques.iter().map(|t| found_in(&t.counts, &sources)).collect(),
+        description_html: ruledex_core::markdown::to_html(&page.description),
         object,
         page,
         sources,

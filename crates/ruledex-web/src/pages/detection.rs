@@ -31,7 +31,8 @@ struct DetectionView {
     references: Vec<Reference>,
     false_positives: Vec<String>,
     implementation: String,
-    investigation: String,
+    /// The investigation guide's Markdown as safe HTML (core::markdown).
+    investigation_html: String,
     requires: Vec<String>,
     tags: Vec<String>,
     repository: String,
@@ -134,7 +135,7 @@ impl DetectionView {
             references: d.references.iter().map(|x| reference(x)).collect(),
             false_positives: d.false_positives.clone(),
             implementation: d.implementation.clone().unwrap_or_default(),
-            investigation: d.investigation.clone().unwrap_or_default(),
+            investigation_html: d.investigation.as_deref().map(ruledex_core::markdown::to_html).unwrap_or_default(),
             requires: d.requires.iter().map(|x| format!("{} {}", x.kind.label(), x.name)).collect(),
             tags: d.tags.clone(),
             repository: d.provenance.repository.clone().unwrap_or_default(),

@@ -392,37 +392,7 @@ pub fn split_description(text: &str) -> (String, Vec<String>) {
 
 /// ATT&CK descriptions are Markdown with citations; pages show them as plain paragraphs.
 pub fn attack_paragraphs(description: &str) -> Vec<String> {
-    description
-        .split("\n\n")
-        .map(|p| strip_markdown_links(&strip_citations(p)).trim().to_string())
-        .filter(|p| !p.is_empty())
-        .collect()
-}
-
-fn strip_citations(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("(Citation:") {
-        out.push_str(rest[..start].trim_end());
-        rest = rest[start..].find(')').map_or("", |end| &rest[start + end + 1..]);
-    }
-    out.push_str(rest);
-    out
-}
-
-/// `[text](url)` becomes `text`.
-fn strip_markdown_links(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(open) = rest.find('[') {
-        let Some(close) = rest[open..].find("](").map(|c| open + c) else { break };
-        let Some(end) = rest[close..].find(')').map(|e| close + e) else { break };
-        out.push_str(&rest[..open]);
-        out.push_str(&rest[open + 1..close]);
-        rest = &rest[end + 1..];
-    }
-    out.push_str(rest);
-    out
+    ruledex_core::markdown::to_plain(description)
 }
 
 /// "Virtualization/Sandbox Evasion" as "Virtualization/" and "Sandbox Evasion": a narrow matrix
@@ -460,15 +430,5 @@ mod tests {
         assert_eq!(with_param("q=tor&offset=20&limit=20", "offset", "40"), "q=tor&limit=20&offset=40");
         assert_eq!(with_param("", "offset", "0"), "offset=0");
         assert_eq!(with_param("vendor=Splunk&page=2", "page", ""), "vendor=Splunk");
-    }
-
-    #[test]
-    fn attack_descriptions_lose_citations_and_link_markup() {
-        let text = "Adversaries may use a [connection proxy](https://attack.mitre.org/x) to direct traffic.(Citation: Trend)\n\nMore (Citation: A)(Citation: B) text.";
-        assert_eq!(
-            attack_paragraphs(text),
-            vec!["Adversaries may use a connection proxy to direct traffic.", "More text."]
-        );
-        assert_eq!(attack_paragraphs("[unclosed(link"), vec!["[unclosed(link"]);
     }
 }

@@ -98,10 +98,12 @@ fn print_detection(d: &DetectionJson) -> std::io::Result<()> {
         (false, false) => "Query (as shipped)",
     };
     let tests = tests_summary(d);
+    // Investigation guides are Markdown (Elastic's): read as plain text, one block a line.
+    let investigation = ruledex_core::markdown::to_plain(d.investigation.as_deref().unwrap_or_default()).join("\n");
     let sections = [
         ("Description", d.description.as_str()),
         ("How to implement", d.implementation.as_deref().unwrap_or_default()),
-        ("Investigation", d.investigation.as_deref().unwrap_or_default()),
+        ("Investigation", investigation.as_str()),
         ("Tests the rule ships", tests.as_str()),
         (query_title, d.query.as_str()),
         ("Paste-ready query (macros expanded: runs without the vendor's app)", paste_ready),
