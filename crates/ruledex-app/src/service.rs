@@ -387,7 +387,7 @@ impl Catalog {
             let words = typed.replace(|c: char| !c.is_alphanumeric() && c != '.', " ");
             // A completion is a name being typed: techniques found by their description are not.
             let ranked = self.ranked_techniques(&words, &filter)?.into_iter();
-            ranked.filter(|(matched, _)| *matched != NameMatch::Description).map(|(_, s)| s).collect()
+            ranked.filter(|(matched, _)| *matched <= NameMatch::Name).map(|(_, s)| s).collect()
         };
         let more = found.len() > limit;
         found.truncate(limit);

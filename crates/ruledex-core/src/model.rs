@@ -206,6 +206,9 @@ pub enum DependencyKind {
     Query,
     /// A rule whose matches a correlation rule combines.
     Rule,
+    /// An Elasticsearch index pattern the rule searches (`logs-endpoint.events.*`): what a
+    /// query pasted into Kibana's Discover needs as its data view.
+    Index,
 }
 
 /// One detection rule as a vendor ships it, in ruledex's common terms.
@@ -590,6 +593,7 @@ wire_names!(DependencyKind {
     Helper => "helper", "helper";
     Query => "query", "saved query";
     Rule => "rule", "rule";
+    Index => "index", "index pattern";
 });
 
 wire_names!(ChangeKind {

@@ -860,3 +860,214 @@ fn markdown_from_attack_and_rules_is_rendered_safely() {
         assert!(!guide.contains("## "), "{guide}");
     });
 }
+
+/// What makes the page wider than the window: the page's width and the widest elements that
+/// run past its right edge (tables may scroll inside their own box instead).
+const SIDEWAYS: &str = "const width = window.innerWidth;
+const wide = [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > width + 1
+  && !e.closest('.table-scroll, .matrix-wrap, pre') && e.checkVisibility())
+  .slice(0, 5).map((e) => `${e.tagName}.${e.className} [${e.textContent.trim().slice(0, 40)}]: ${Math.round(e.getBoundingClientRect().right)}`);
+return { scroll: document.documentElement.scrollWidth, width, wide };";
+
+/// On a 390-pixel phone no page scrolls sideways, and the ATT&CK description's disclosure
+/// triangle is inside the window.
+#[test]
+fn phone_pages_never_scroll_sideways() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        browser.set_viewport(390, 844).await;
+        let mut problems = Vec::new();
+        for path in [
+            "/",
+            "/coverage?have=splunk&have=sentinel",
+            "/sources",
+            "/groups",
+            "/groups/G0016",
+            "/techniques/T1090",
+            "/search?q=tor",
+        ] {
+            browser.open(server, path).await;
+            let layout = browser.js(SIDEWAYS).await;
+            if layout["scroll"].as_u64() > layout["width"].as_u64() {
+                problems.push(format!("{path}: {layout}"));
+            }
+        }
+        browser.open(server, "/techniques/T1090").await;
+        let triangle =
+            browser.js("return document.querySelector('.attack-desc > summary').getBoundingClientRect().left").await;
+        assert!(triangle.as_f64().unwrap() >= 0.0, "the disclosure triangle starts at {triangle}");
+        assert!(problems.is_empty(), "pages wider than the phone:\n{}", problems.join("\n"));
+    });
+}
+
+/// The text of the detection page's "Needs in your SIEM" line, empty when it has none.
+const NEEDS: &str = "return [...document.querySelectorAll('p.meta')]
+  .find((p) => p.textContent.startsWith('Needs in your SIEM'))?.textContent ?? ''";
+
+/// A detection page never contradicts itself: "Needs in your SIEM" lists no macro the
+/// paste-ready query no longer calls; where macros have no definition (a source without its
+/// macros folder) the page does not promise the query runs without the vendor's app; Elastic
+/// cards show the index patterns a Kibana data view needs.
+#[test]
+fn detection_pages_say_what_the_paste_ready_query_still_needs() {
+    let (real, fixtures) = (shared_server(), fixture_server());
+    in_browser(|browser| async move {
+        browser.open(real, "/techniques/T1090").await;
+        let splunk = browser.find("article.card[data-vendor=Splunk] h3 a").await.attr("href").await.unwrap().unwrap();
+        browser.open(real, &splunk).await;
+        let query = browser.text("#q-d0").await;
+        assert!(!query.contains('`'), "the paste-ready query calls no macro: {query}");
+        let summary = browser.text("details.query > summary").await;
+        assert!(summary.contains("runs without the vendor's app"), "{summary}");
+        let needs = browser.js(NEEDS).await;
+        assert!(!needs.as_str().unwrap().contains("macro"), "{splunk}: {needs}");
+
+        browser.open(fixtures, "/detections/splunk/11111111-2222-4333-8444-555555555555").await;
+        let summary = browser.text("details.query > summary").await;
+        assert!(!summary.contains("runs without"), "{summary}");
+        assert!(summary.contains("still calls security_content_summariesonly"), "{summary}");
+        let needs = browser.js(NEEDS).await;
+        assert!(needs.as_str().unwrap().contains("macro process_netsh"), "{needs}");
+
+        browser.open(real, "/techniques/T1090?vendor=Elastic").await;
+        let card = browser.first_visible_card_with(".indices").await;
+        let indices = card.find(Locator::Css(".indices")).await.unwrap().text().await.unwrap();
+        assert!(indices.starts_with("index patterns: ") && indices.contains("logs-"), "{indices}");
+    });
+}
+
+/// The vertical position of the top of the first element matching `css`, in CSS pixels from
+/// the top of the window (the page unscrolled).
+async fn top_of(browser: &Browser, css: &str) -> f64 {
+    let script = format!("return document.querySelector({css:?}).getBoundingClientRect().top");
+    browser.js(&script).await.as_f64().unwrap_or_else(|| panic!("no {css}"))
+}
+
+/// Search recall: "tor exit node" lists Splunk's and Sentinel's Tor rules (matching some of the
+/// words) after the rules matching all of them; "tor" offers T1090.003 first; filter counts
+/// leave out the deprecated rules the page hides; filters apply in place with JavaScript, and
+/// on a phone the filter panel starts folded.
+#[test]
+fn search_finds_partial_matches_and_filters_in_place() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        browser.open(server, "/search?q=tor+exit+node").await;
+        let heading = browser.text("#results h2.partial-heading").await;
+        assert_eq!(heading, "Matching some of the words");
+        let vendors_after = browser
+            .js("return [...document.querySelectorAll('#results h2.partial-heading ~ article .badge.vendor')].map((b) => b.textContent)")
+            .await;
+        let after: Vec<String> = serde_json::from_value(vendors_after).unwrap();
+        assert!(after.iter().any(|v| v == "Splunk"), "Splunk's TOR Traffic follows: {after:?}");
+        let counts = browser
+            .js("return [document.querySelectorAll('#results article').length, document.querySelectorAll('#results h2.partial-heading ~ article').length]")
+            .await;
+        assert!(counts[0].as_u64() > counts[1].as_u64(), "rules matching every word come first: {counts}");
+
+        browser.open(server, "/search?q=tor").await;
+        let first_technique = browser.text(".technique-matches li a").await;
+        assert!(first_technique.starts_with("T1090.003"), "{first_technique}");
+        let total: usize = browser.text(".search-head h1").await.split(' ').next().unwrap().parse().unwrap();
+        let severities = browser
+            .js("return [...document.querySelectorAll('#filters fieldset.facet input[name=severity]')].map((i) => +i.closest('label').querySelector('.count').textContent).reduce((a, b) => a + b, 0)")
+            .await;
+        assert!(severities.as_u64().unwrap() as usize <= total, "severity counts {severities} of {total} shown");
+
+        assert_eq!(browser.js("return document.querySelector('#filters .apply button').hidden").await, json!(true));
+        browser.js("window.__samePage = 1").await;
+        browser.find("#filters input[name=vendor][value=Splunk]").await.click().await.unwrap();
+        browser
+            .eventually("the Splunk results in place", || async {
+                let state = browser.js("return [location.search, window.__samePage, [...document.querySelectorAll('#results .badge.vendor')].map((b) => b.textContent)]").await;
+                state[0].as_str().unwrap().contains("vendor=Splunk")
+                    && state[1] == json!(1)
+                    && state[2].as_array().unwrap().iter().all(|v| v == "Splunk")
+            })
+            .await;
+
+        browser.set_viewport(390, 844).await;
+        browser.open(server, "/search?q=tor").await;
+        assert_eq!(browser.js("return document.getElementById('filter-panel').open").await, json!(false));
+        let first = top_of(&browser, "#results article.card").await;
+        assert!(first < 844.0, "the first result starts at {first}px, below the fold");
+    });
+}
+
+/// At 1440 x 900 the first T1090 card is above the fold; the header folds what is secondary,
+/// "+ N community" is a link, the "shown" line says what the family counts, the headline
+/// follows the filter, and a compact table shows a line per detection.
+#[test]
+fn technique_page_shows_its_first_card_above_the_fold_and_a_compact_table() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        browser.set_viewport(1440, 900).await;
+        browser.open(server, "/techniques/T1090").await;
+        let first = top_of(&browser, "article.card").await;
+        assert!(first < 900.0, "the first card starts at {first}px");
+        let shown = browser.text("#shown-line").await;
+        assert!(shown.contains("detections listed for T1090 and its sub-techniques"), "{shown}");
+        let community = browser.find("a#community-link").await.attr("href").await.unwrap().unwrap();
+        assert!(community.contains("community=1"), "{community}");
+
+        browser.find("#filters input[name=vendor][value=Splunk]").await.click().await.unwrap();
+        browser
+            .eventually("a headline for the Splunk detections", || async {
+                let headline = browser.text(".summary .headline").await;
+                let count = browser.text("#shown-count").await;
+                headline.contains("detections for Splunk") && headline.starts_with(&count)
+            })
+            .await;
+
+        browser.find("button.view-toggle").await.click().await.unwrap();
+        let heights = browser
+            .js("return [...document.querySelectorAll('article.card')].filter((c) => c.checkVisibility()).map((c) => c.getBoundingClientRect().height)")
+            .await;
+        let heights: Vec<f64> = serde_json::from_value(heights).unwrap();
+        assert!(!heights.is_empty() && heights.iter().all(|h| *h < 90.0), "compact rows: {heights:?}");
+        browser.reload().await;
+        assert_eq!(browser.js("return document.body.classList.contains('compact')").await, json!(true), "remembered");
+        browser.find("button.view-toggle").await.click().await.unwrap();
+    });
+}
+
+/// A catch-all rule tagged with dozens of techniques is marked broad and shows six chips, the
+/// rest behind "+ N more techniques".
+#[test]
+fn broad_rules_are_marked_and_their_chips_folded() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        browser.open(server, "/search?q=%22AppOmni+Alert+Passthrough%22").await;
+        let card = browser.first_visible_card_with(".badge.broad").await;
+        let badge = card.find(Locator::Css(".badge.broad")).await.unwrap().text().await.unwrap();
+        assert!(badge.starts_with("broad · "), "{badge}");
+        let chips = card.find_all(Locator::Css(".card > .chips .chip")).await.unwrap();
+        assert_eq!(chips.len(), 6);
+        let more = card.find(Locator::Css(".more-chips > summary")).await.unwrap().text().await.unwrap();
+        assert!(more.starts_with("+ ") && more.ends_with(" more techniques"), "{more}");
+    });
+}
+
+/// Every page has a favicon (no 404 in the console) and a description; the "Changes" link of
+/// the navigation leads to the "What changed" page.
+#[test]
+fn pages_have_a_favicon_a_description_and_a_changes_page() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        browser.open(server, "/").await;
+        let icon = browser.find("link[rel=icon]").await.attr("href").await.unwrap().unwrap();
+        let status = browser
+            .client
+            .execute_async(
+                "const done = arguments[1]; fetch(arguments[0]).then((r) => done([r.status, r.headers.get('content-type')]))",
+                vec![json!(icon)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, json!([200, "image/svg+xml"]));
+        let description = browser.find("meta[name=description]").await.attr("content").await.unwrap().unwrap();
+        assert!(description.contains("ATT&CK"), "{description}");
+        browser.find(".topnav a[href='/changes']").await.click().await.unwrap();
+        browser.eventually("the changes page", || async { browser.current_path().await == "/changes" }).await;
+        assert_eq!(browser.text("h1").await, "What changed");
+    });
+}

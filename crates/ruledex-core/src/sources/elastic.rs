@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::util::{OneOrMany, iso_date, non_empty, toml};
 use super::{Adapter, ParseError, Parsed, SourceFile};
-use crate::model::{Format, Language, Query, Rule, RuleType, Severity, Status};
+use crate::model::{Dependency, DependencyKind, Format, Language, Query, Rule, RuleType, Severity, Status};
 
 pub struct Elastic;
 
@@ -53,6 +53,7 @@ struct RawRule {
     kind: Option<String>,
     language: Option<String>,
     query: Option<String>,
+    index: Vec<String>,
     machine_learning_job_id: OneOrMany,
     building_block_type: Option<String>,
     severity: Option<String>,
@@ -151,6 +152,7 @@ impl RawRule {
             false_positives: self.false_positives,
             license: self.license,
             tags: self.tags,
+            requires: self.index.into_iter().map(|name| Dependency { kind: DependencyKind::Index, name }).collect(),
             implementation: non_empty(self.setup),
             investigation: non_empty(self.note),
             path: file.path.to_string(),
@@ -308,6 +310,7 @@ rule_id = "6926b708-7964-425f-bed8-6e006379df08"
 severity = "medium"
 tags = ["OS: Linux", "OS: Windows", "Tactic: Command and Control"]
 type = "eql"
+index = ["logs-endpoint.events.network-*", "logs-fortinet_fortigate.log-*"]
 query = '''
 sequence by source.port with maxspan=1m
  [network where network.application in ("SOCKS4", "SOCKS5")]
@@ -344,6 +347,8 @@ name = "Command and Control"
         assert_eq!(rule.attack_tags, vec!["TA0011", "T1090", "T1055.012"]);
         assert_eq!(rule.data_sources, vec!["endpoint", "fortinet_fortigate"]);
         assert_eq!(rule.platforms, vec!["Linux", "Windows"]);
+        let indices: Vec<&str> = rule.requires.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(indices, vec!["logs-endpoint.events.network-*", "logs-fortinet_fortigate.log-*"]);
         assert_eq!(rule.severity, Some(Severity::Medium));
         assert_eq!(rule.risk_score, Some(47.0));
         assert_eq!(rule.created.as_deref(), Some("2025-11-17"));

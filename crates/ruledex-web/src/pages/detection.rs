@@ -136,7 +136,7 @@ impl DetectionView {
             false_positives: d.false_positives.clone(),
             implementation: d.implementation.clone().unwrap_or_default(),
             investigation_html: d.investigation.as_deref().map(ruledex_core::markdown::to_html).unwrap_or_default(),
-            requires: d.requires.iter().map(|x| format!("{} {}", x.kind.label(), x.name)).collect(),
+            requires: d.still_needs().iter().map(|x| format!("{} {}", x.kind.label(), x.name)).collect(),
             tags: d.tags.clone(),
             repository: d.provenance.repository.clone().unwrap_or_default(),
             commit: d.provenance.commit.clone().unwrap_or_default(),

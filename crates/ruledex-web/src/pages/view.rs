@@ -46,6 +46,11 @@ pub struct Card {
     pub query_html: String,
     /// The query as shipped, when the paste-ready one differs from it.
     pub shipped_html: String,
+    /// What the paste-ready query is ("macros expanded: runs without the vendor's app"), when
+    /// it differs from the shipped one.
+    pub paste_ready_note: String,
+    /// The Elasticsearch index patterns the query searches (a Kibana data view needs them).
+    pub index_patterns: Vec<String>,
     /// Downloads in the detection's platform import formats.
     pub exports: Vec<ExportLink>,
     /// How many tests the rule ships.
@@ -126,6 +131,13 @@ pub fn with_param(raw_query: &str, name: &str, value: &str) -> String {
     pairs.join("&")
 }
 
+/// A card tagged with more techniques than this is a broad rule (a catch-all passing alerts
+/// through, say), marked so: it is not specific to any one of them.
+const BROAD_TECHNIQUES: usize = 10;
+
+/// Technique chips a card shows at once; the rest are one click away.
+const CHIPS_SHOWN: usize = 6;
+
 /// A technique a detection maps to, as a link.
 pub struct Chip {
     pub id: String,
@@ -164,7 +176,9 @@ impl Card {
             data_sources: d.data_sources.clone(),
             data_sources_key: d.data_sources.iter().map(|s| s.to_lowercase()).collect::<Vec<_>>().join("|"),
             query_html: highlight(&d.paste_ready_query, language),
-            shipped_html: if d.paste_ready_query != d.query { highlight(&d.query, language) } else { String::new() },
+            shipped_html: if d.macros_expanded() { highlight(&d.query, language) } else { String::new() },
+            paste_ready_note: d.paste_ready_note(),
+            index_patterns: d.index_patterns(),
             exports: export_links(d),
             tests: d.tests.len(),
             path: d.provenance.path.clone(),
@@ -173,6 +187,22 @@ impl Card {
             license: d.effective_license.clone().unwrap_or_default(),
             change_badge: "",
         }
+    }
+}
+
+impl Card {
+    /// Tagged with so many techniques that it detects none in particular.
+    pub fn broad(&self) -> bool {
+        self.chips.len() > BROAD_TECHNIQUES
+    }
+
+    pub fn first_chips(&self) -> &[Chip] {
+        &self.chips[..self.chips.len().min(CHIPS_SHOWN)]
+    }
+
+    /// The chips past the first [`CHIPS_SHOWN`], behind a "+ N more" control.
+    pub fn more_chips(&self) -> &[Chip] {
+        &self.chips[self.chips.len().min(CHIPS_SHOWN)..]
     }
 }
 
