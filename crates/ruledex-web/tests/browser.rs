@@ -312,7 +312,9 @@ fn technique_page_counts_the_cards_it_shows() {
         let all = browser.client.find_all(Locator::Css("article.card")).await.unwrap().len();
         assert!(shown > 0 && all == shown, "the page carries the {shown} cards its filters keep, not {all}");
         assert_eq!(browser.visible("article.card").await.len(), shown, "#shown-count counts the visible cards");
-        let total: usize = browser.text("#shown-line").await.split(" of ").nth(1).unwrap().parse().unwrap();
+        let line = browser.text("#shown-line").await;
+        let total: usize =
+            line.split("shown of the ").nth(1).and_then(|rest| rest.split(' ').next()).unwrap().parse().unwrap();
         assert!(total > shown, "community content is counted, not sent: {shown} of {total}");
     });
 }
@@ -1012,9 +1014,9 @@ fn technique_page_shows_its_first_card_above_the_fold_and_a_compact_table() {
         browser.find("#filters input[name=vendor][value=Splunk]").await.click().await.unwrap();
         browser
             .eventually("a headline for the Splunk detections", || async {
-                let headline = browser.text(".summary .headline").await;
-                let count = browser.text("#shown-count").await;
-                headline.contains("detections for Splunk") && headline.starts_with(&count)
+                let texts = browser.js("return [document.querySelector('.summary .headline').textContent.trim(), document.getElementById('shown-count').textContent]").await;
+                let (headline, count) = (texts[0].as_str().unwrap(), texts[1].as_str().unwrap());
+                headline.contains("detections for Splunk") && headline.starts_with(count)
             })
             .await;
 
