@@ -2,8 +2,9 @@
 //! words are marked in Rust ([`mark`]). A search that finds almost nothing is retried with its
 //! misspelled words corrected against the catalog's vocabulary ([`spelling`]). A search of
 //! several plain words that few detections match with every word is widened: the detections
-//! matching some of its words follow those matching all ("tor exit node" finds Splunk's "TOR
-//! Traffic" after the exit-node rules).
+//! matching its first word, what people type first being what they look for, follow those
+//! matching all ("tor exit node" finds Splunk's "TOR Traffic" after the exit-node rules;
+//! "rundll32 no command line arguments" other rundll32 rules, not every rule without arguments).
 //!
 //! The ranking, in order: where the whole search matched (in the title; else in the title,
 //! description and tags; else it needed the query text; partial matches last), vendor-native
@@ -163,20 +164,19 @@ impl Store {
         Ok(Found { matches, scoring: parsed.expression.clone(), parsed, tokens, corrected_query })
     }
 
-    /// Adds the detections matching some of the words of a search that few match with all of
-    /// them, as [`Tier::Partial`]; BM25 then scores every match over any of the words, so those
-    /// matching the rarer words come first.
+    /// Adds the detections matching the first word of a search that few match with all of its
+    /// words (people type what they look for first: "tor exit node", "rundll32 no command line
+    /// arguments"), as [`Tier::Partial`]; BM25 then scores every match over any of the words.
     fn with_partial_matches(&self, mut found: Found) -> Result<Found> {
         if found.matches.len() >= FEW_WITH_EVERY_WORD {
             return Ok(found);
         }
-        let Some(any_word) = parse::any_word(&found.tokens)? else { return Ok(found) };
+        let Some(words) = parse::each_word(&found.tokens)? else { return Ok(found) };
+        let subject: Vec<i64> = self.with_conn(|conn| rowids(conn, &words[0]))?;
         let whole: HashSet<i64> = found.matches.iter().map(|m| m.pk).collect();
-        let some: Vec<i64> = self.with_conn(|conn| rowids(conn, &any_word))?;
-        found
-            .matches
-            .extend(some.into_iter().filter(|pk| !whole.contains(pk)).map(|pk| Match { pk, tier: Tier::Partial }));
-        found.scoring = any_word;
+        let partial = subject.into_iter().filter(|pk| !whole.contains(pk));
+        found.matches.extend(partial.map(|pk| Match { pk, tier: Tier::Partial }));
+        found.scoring = words.join(" OR ");
         Ok(found)
     }
 

@@ -112,15 +112,14 @@ pub(super) fn parse_tokens(tokens: &[Token]) -> Result<ParsedSearch> {
     Ok(ParsedSearch { expression: parts.join(" "), terms })
 }
 
-/// A search of several plain words (no operators or parentheses) as an expression matching any
-/// of them; `None` for other searches.
-pub(super) fn any_word(tokens: &[Token]) -> Result<Option<String>> {
+/// Each word of a search of several plain words (no operators or parentheses) as an expression
+/// of its own; `None` for other searches.
+pub(super) fn each_word(tokens: &[Token]) -> Result<Option<Vec<String>>> {
     if tokens.len() < 2 || !tokens.iter().all(|t| matches!(t, Token::Term(_))) {
         return Ok(None);
     }
     let mut terms = Terms::default();
-    let each = tokens.iter().map(|t| expression(t.text(), &mut terms)).collect::<Result<Vec<_>>>()?;
-    Ok(Some(each.join(" OR ")))
+    tokens.iter().map(|t| expression(t.text(), &mut terms)).collect::<Result<Vec<_>>>().map(Some)
 }
 
 /// Splits on whitespace and control characters, keeping "quoted phrases" and parentheses as
@@ -349,14 +348,11 @@ mod tests {
     }
 
     #[test]
-    fn only_searches_of_several_plain_words_have_an_any_word_form() {
-        let any = |text: &str| any_word(&tokens(text).unwrap()).unwrap();
-        assert_eq!(
-            any("tor T1090").as_deref(),
-            Some(
-                "({title_stems description_stems tags_stems} : \"tor\" OR {query} : \"tor\") OR {title description query tags cves} : \"T1090\""
-            )
-        );
+    fn only_searches_of_several_plain_words_are_split_into_words() {
+        let any = |text: &str| each_word(&tokens(text).unwrap()).unwrap();
+        let tor = "({title_stems description_stems tags_stems} : \"tor\" OR {query} : \"tor\")";
+        let id = "{title description query tags cves} : \"T1090\"";
+        assert_eq!(any("tor T1090"), Some(vec![tor.to_string(), id.to_string()]));
         assert_eq!(any("tor"), None);
         assert_eq!(any("tor OR proxy"), None);
         assert_eq!(any("tor (exit node)"), None);
