@@ -2,7 +2,6 @@
 //! campaigns and software checked against the bundles' JSON read independently here.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use ruledex_core::attack::{AttackCatalog, Domain};
@@ -10,20 +9,7 @@ use ruledex_core::ids::{ObjectKind, TacticId, TechniqueId};
 use ruledex_core::model::MappingStatus;
 use serde_json::Value;
 
-fn bundle_path(domain: Domain) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../../shared/attack/{}.json", domain.attack_name()))
-}
-
-const DOMAINS: [Domain; 3] = [Domain::Enterprise, Domain::Ics, Domain::Mobile];
-
-fn attack() -> &'static AttackCatalog {
-    static CATALOG: OnceLock<AttackCatalog> = OnceLock::new();
-    CATALOG.get_or_init(|| {
-        let paths: Vec<(Domain, PathBuf)> = DOMAINS.iter().map(|d| (*d, bundle_path(*d))).collect();
-        let refs: Vec<(Domain, &Path)> = paths.iter().map(|(d, p)| (*d, p.as_path())).collect();
-        AttackCatalog::load(&refs).expect("ATT&CK bundles in ../shared/attack")
-    })
-}
+use crate::common::{DOMAINS, attack, bundle};
 
 /// The bundles as plain JSON, for counting what they hold without ruledex's reader.
 fn raw_bundles() -> &'static [(Domain, Value)] {
@@ -31,7 +17,7 @@ fn raw_bundles() -> &'static [(Domain, Value)] {
     RAW.get_or_init(|| {
         DOMAINS
             .iter()
-            .map(|d| (*d, serde_json::from_slice(&std::fs::read(bundle_path(*d)).expect("bundle")).expect("JSON")))
+            .map(|d| (*d, serde_json::from_slice(&std::fs::read(bundle(*d)).expect("bundle")).expect("JSON")))
             .collect()
     })
 }

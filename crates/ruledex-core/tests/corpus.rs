@@ -4,7 +4,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::OnceLock;
 
-use ruledex_core::attack::{AttackCatalog, Domain};
 use ruledex_core::ids::{AtlasId, TechniqueId};
 use ruledex_core::ingest::{IngestedSource, ingest};
 use ruledex_core::model::{
@@ -12,22 +11,7 @@ use ruledex_core::model::{
 };
 use ruledex_core::sources::Format;
 
-mod common;
-use common::{shared, spec};
-
-fn attack() -> &'static AttackCatalog {
-    static CATALOG: OnceLock<AttackCatalog> = OnceLock::new();
-    CATALOG.get_or_init(|| {
-        let dir = shared().join("attack");
-        let bundles = [
-            (Domain::Enterprise, dir.join("enterprise-attack.json")),
-            (Domain::Ics, dir.join("ics-attack.json")),
-            (Domain::Mobile, dir.join("mobile-attack.json")),
-        ];
-        let refs: Vec<(Domain, &Path)> = bundles.iter().map(|(d, p)| (*d, p.as_path())).collect();
-        AttackCatalog::load(&refs).expect("ATT&CK bundles in ../shared/attack")
-    })
-}
+use crate::common::{attack, shared, spec};
 
 fn load(name: &str, format: Format, kind: SourceKind, root: &Path) -> IngestedSource {
     ingest(&spec(name, format, kind, root), attack(), &|_| {}).expect("source root exists")

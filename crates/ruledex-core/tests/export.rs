@@ -7,27 +7,17 @@ use std::sync::OnceLock;
 
 use jsonschema::Validator;
 use regex::Regex;
-use ruledex_core::attack::{AttackCatalog, Domain};
 use ruledex_core::export::{Export, ExportContext, ExportError, ExportFile, PlatformFormat};
 use ruledex_core::ingest::{IngestedSource, ingest};
 use ruledex_core::model::{Detection, Provenance, Rule, RuleType, SourceKind};
 use ruledex_core::sources::{Format, SourceFile};
 use serde_json::{Map, Value, json};
 
-mod common;
-use common::{shared, spec};
+use crate::common::{enterprise_attack, shared, spec};
 
 fn fixture(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn attack() -> &'static AttackCatalog {
-    static CATALOG: OnceLock<AttackCatalog> = OnceLock::new();
-    CATALOG.get_or_init(|| {
-        let path = shared().join("attack/enterprise-attack.json");
-        AttackCatalog::load(&[(Domain::Enterprise, path.as_path())]).expect("ATT&CK bundle in ../shared/attack")
-    })
 }
 
 /// A corpus, ingested once per test run.
@@ -39,7 +29,7 @@ struct Corpus {
 impl Corpus {
     fn load(name: &str, format: Format, kind: SourceKind, root: PathBuf) -> Corpus {
         let spec = spec(name, format, kind, &root);
-        let source = ingest(&spec, attack(), &|_| {}).expect("corpus root exists");
+        let source = ingest(&spec, enterprise_attack(), &|_| {}).expect("corpus root exists");
         assert!(!source.detections.is_empty(), "{name}: no detections");
         Corpus { root, source }
     }

@@ -13,12 +13,10 @@ use ruledex_core::model::{Detection, SourceKind};
 use ruledex_core::sources::Format;
 use serde_json::Value;
 
-mod common;
-use common::{shared, spec};
+use crate::common::{enterprise_attack, shared, spec};
 
 fn attack() -> AttackCatalog {
-    let path = shared().join("attack/enterprise-attack.json");
-    let mut catalog = AttackCatalog::load(&[(Domain::Enterprise, path.as_path())]).expect("ATT&CK bundle");
+    let mut catalog = enterprise_attack().clone();
     catalog.version = Some("18.1".into());
     catalog
 }

@@ -13,8 +13,7 @@ use ruledex_core::model::{Detection, MappingStatus, SourceKind};
 use ruledex_core::sources::Format;
 use serde_json::{Value, json};
 
-mod common;
-use common::{shared, spec};
+use crate::common::{shared, spec};
 
 fn tactic(id: &str) -> TacticId {
     id.parse().expect("tactic ID")

@@ -6,31 +6,20 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
-use ruledex_core::attack::{AttackCatalog, Domain};
 use ruledex_core::export::{ExportContext, PlatformFormat};
 use ruledex_core::ingest::{IngestedSource, ingest};
 use ruledex_core::model::{Detection, Language, SourceKind};
 use ruledex_core::sources::Format;
 use serde_json::{Map, Value};
 
-mod common;
-mod oracle;
-use common::{shared, spec};
-use oracle::Oracle;
-
-fn attack() -> &'static AttackCatalog {
-    static CATALOG: OnceLock<AttackCatalog> = OnceLock::new();
-    CATALOG.get_or_init(|| {
-        let path = shared().join("attack/enterprise-attack.json");
-        AttackCatalog::load(&[(Domain::Enterprise, path.as_path())]).expect("ATT&CK bundle in ../shared/attack")
-    })
-}
+use crate::common::{enterprise_attack, shared, spec};
+use crate::oracle::Oracle;
 
 fn read(name: &str, format: Format, kind: SourceKind, path: &str) -> (PathBuf, IngestedSource) {
     let root = shared().join(path);
-    let source = ingest(&spec(name, format, kind, &root), attack(), &|_| {}).expect("the corpus in ../shared");
+    let source =
+        ingest(&spec(name, format, kind, &root), enterprise_attack(), &|_| {}).expect("the corpus in ../shared");
     assert!(!source.detections.is_empty(), "{name}: no detections");
     (root, source)
 }

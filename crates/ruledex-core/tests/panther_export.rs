@@ -12,26 +12,16 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use ruledex_core::attack::{AttackCatalog, Domain};
 use ruledex_core::export::{Export, ExportContext, PlatformFormat};
 use ruledex_core::ingest::{IngestedSource, ingest};
 use ruledex_core::model::{Detection, SourceKind};
 use ruledex_core::sources::Format;
 
-mod common;
-use common::{shared, spec};
-
-fn attack() -> &'static AttackCatalog {
-    static CATALOG: OnceLock<AttackCatalog> = OnceLock::new();
-    CATALOG.get_or_init(|| {
-        let path = shared().join("attack/enterprise-attack.json");
-        AttackCatalog::load(&[(Domain::Enterprise, path.as_path())]).expect("ATT&CK bundle in ../shared/attack")
-    })
-}
+use crate::common::{enterprise_attack, shared, spec};
 
 fn read(root: &Path) -> IngestedSource {
     let spec = spec("panther", Format::Panther, SourceKind::Vendor, root);
-    ingest(&spec, attack(), &|_| {}).expect("source root exists")
+    ingest(&spec, enterprise_attack(), &|_| {}).expect("source root exists")
 }
 
 fn upstream() -> &'static IngestedSource {

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use ruledex_core::attack::{AttackCatalog, Domain};
 use ruledex_core::export::{Export, ExportContext, PlatformFormat};
 use ruledex_core::ids::TechniqueId;
 use ruledex_core::ingest::{IngestedSource, SourceSpec, ingest};
@@ -19,22 +18,18 @@ use ruledex_core::sources::Format;
 use ruledex_core::sources::splunk::lookups_used;
 use ruledex_core::sources::splunk::spl::{Piece, pieces};
 
-mod common;
-use common::{shared, spec};
+use crate::common::{enterprise_attack, shared, spec};
 
 fn splunk() -> &'static IngestedSource {
     static SOURCE: OnceLock<IngestedSource> = OnceLock::new();
     SOURCE.get_or_init(|| {
-        let mut attack = AttackCatalog::default();
-        let bundle = std::fs::read(shared().join("attack/enterprise-attack.json")).expect("ATT&CK in ../shared");
-        attack.add_bundle(Domain::Enterprise, &bundle).expect("ATT&CK Enterprise bundle");
         let spec = SourceSpec {
             license: Some("Apache-2.0".into()),
             repository: Some("https://github.com/splunk/security_content".into()),
             commit: Some("b13b314aed0e1778335a55620474e7d27289a20a".into()),
             ..spec("splunk", Format::SplunkEscu, SourceKind::Vendor, &shared().join("corpus/splunk-security-content"))
         };
-        ingest(&spec, &attack, &|_| {}).expect("the ESCU corpus in ../shared")
+        ingest(&spec, enterprise_attack(), &|_| {}).expect("the ESCU corpus in ../shared")
     })
 }
 

@@ -2,7 +2,7 @@
 //! real searches, and exactness over every search.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use ruledex_core::attack::AttackCatalog;
@@ -11,8 +11,10 @@ use ruledex_core::model::{DependencyKind, Detection, SourceKind};
 use ruledex_core::sources::Format;
 use ruledex_core::sources::splunk::spl::{Piece, called_macros, pieces, unquote};
 
+use crate::common::shared;
+
 fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/splunk-security-content")
+    shared().join("corpus/splunk-security-content")
 }
 
 fn splunk() -> &'static IngestedSource {

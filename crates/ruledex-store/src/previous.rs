@@ -22,7 +22,7 @@ use crate::{CATALOG_FILE, Result, SCHEMA_VERSION, StoreError, TEMP_PREFIX, catal
 /// until its new catalog is in place.
 pub struct SyncLock {
     data_dir: PathBuf,
-    _file: File,
+    file: File,
 }
 
 impl SyncLock {
@@ -36,11 +36,21 @@ impl SyncLock {
             return Err(StoreError::Locked(data_dir.to_path_buf()));
         }
         remove_stale_temp_files(data_dir)?;
-        Ok(SyncLock { data_dir: data_dir.to_path_buf(), _file: file })
+        Ok(SyncLock { data_dir: data_dir.to_path_buf(), file })
     }
 
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+}
+
+/// The lock belongs to the open file, which a child process started meanwhile shares (every
+/// process started from another thread has a copy of the descriptor until it runs its program):
+/// closing ours would leave the lock held as long as such a copy lives. Unlocking ends it now.
+impl Drop for SyncLock {
+    fn drop(&mut self) {
+        // An error leaves nothing to do: the lock then goes with the last copy of the file.
+        let _ = self.file.unlock();
     }
 }
 
@@ -173,5 +183,29 @@ impl Previous {
     pub fn attack(&self) -> Result<AttackCatalog> {
         let version = self.meta("attack_version")?;
         read_attack(&self.conn(), version)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::{Command, Stdio};
+
+    use super::*;
+
+    /// A child process started while a sync holds the lock gets a copy of the lock file's
+    /// descriptor: until it runs its program (which closes it) if it was started from another
+    /// thread (a git fetch, say), for good if it was handed the descriptor. Either way the lock
+    /// ends with the sync: the next sync must not be told that another one is writing.
+    #[test]
+    fn the_lock_ends_with_its_holder_even_when_a_child_process_has_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = SyncLock::acquire(dir.path()).unwrap();
+        let copy = lock.file.try_clone().unwrap();
+        let mut child = Command::new("sleep").arg("60").stdin(copy).stdout(Stdio::null()).spawn().unwrap();
+        drop(lock);
+        let next = SyncLock::acquire(dir.path());
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(next.is_ok(), "{:?}", next.err());
     }
 }
