@@ -186,7 +186,7 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("<code>process.name</code>"), "{html}");
-        assert_eq!(to_html("    wide code"), "<pre tabindex=\"0\"><code>wide code\n</code></pre>\n");
+        assert_eq!(to_html("    wide code\n"), "<pre tabindex=\"0\"><code>wide code\n</code></pre>\n");
     }
 
     #[test]
