@@ -112,7 +112,9 @@ install_python_and_node_tools() {
     python3 -m venv "$panther_tools"
     "$panther_tools/bin/pip" install --quiet panther_analysis_tool
   fi
-  if ! NODE_PATH="$node_tools/node_modules" node scripts/oracles/kusto.js --version >/dev/null 2>&1; then
+  # axe-core (same package.json) is the accessibility checker crates/ruledex-web/tests/browser.rs runs.
+  if ! NODE_PATH="$node_tools/node_modules" node scripts/oracles/kusto.js --version >/dev/null 2>&1 \
+    || [ ! -f "$node_tools/node_modules/axe-core/axe.min.js" ]; then
     echo "$script: installing scripts/oracles/package.json (npm) into $node_tools"
     mkdir -p "$node_tools" && cp scripts/oracles/package.json "$node_tools/"
     npm install --prefix "$node_tools" --no-audit --no-fund --silent

@@ -45,6 +45,7 @@ impl Catalog {
         let wanted = self.tactics_named(&request.tactics, request.domain)?;
         let tallies = self.tallies()?;
         let attack = self.store().attack();
+        let own_sources = self.own_sources(&request.stack);
         let in_scope = |t: &&Technique| {
             t.domain == request.domain
                 && !t.revoked
@@ -61,6 +62,8 @@ impl Catalog {
                     name: self.technique_name(t.id).unwrap_or_default(),
                     tactics: t.tactics.clone(),
                     status: counted.status,
+                    yours: self.own_detections(&counted.counts, &request.stack),
+                    href: links::technique_of_sources(t.id, &own_sources, request.stack.inferred),
                     counts: counted.counts,
                     inferred: counted.inferred,
                 }
@@ -273,6 +276,17 @@ impl Catalog {
         let own =
             |source: &str| stack.have.iter().any(|h| h == source) || (stack.community && self.is_community(source));
         counts.iter().filter(|(source, _)| own(source)).map(|(_, n)| n).sum()
+    }
+
+    /// The sources whose detections are the stack's own: those it has, and the community
+    /// sources when community content counts.
+    fn own_sources(&self, stack: &Stack) -> Vec<String> {
+        let mut own = stack.have.clone();
+        if stack.community {
+            let community = self.store().sources().iter().map(|s| &s.report.name).filter(|s| self.is_community(s));
+            own.extend(community.filter(|s| !stack.have.contains(s)).cloned());
+        }
+        own
     }
 
     fn is_community(&self, source: &str) -> bool {

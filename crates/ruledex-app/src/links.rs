@@ -8,6 +8,16 @@ pub fn technique(id: TechniqueId) -> String {
     format!("/techniques/{id}")
 }
 
+/// A technique's page filtered to some sources (the coverage page's link to a stack's own
+/// detections), with detections only ruledex mapped from vendor labels when `inferred`.
+pub fn technique_of_sources(id: TechniqueId, sources: &[String], inferred: bool) -> String {
+    let mut pairs: Vec<String> = sources.iter().map(|s| format!("source={}", encode_component(s))).collect();
+    if inferred {
+        pairs.push("inferred=1".into());
+    }
+    if pairs.is_empty() { technique(id) } else { format!("{}?{}", technique(id), pairs.join("&")) }
+}
+
 /// Addresses are URL-safe by construction (see ingest), but are encoded anyway: a link must
 /// never depend on what a rule file contained.
 pub fn detection(source: &str, id: &str) -> String {
@@ -45,5 +55,12 @@ mod tests {
         assert_eq!(detection("chronicle", "gcti_tor~ab12"), "/detections/chronicle/gcti_tor~ab12");
         assert_eq!(detection("x", "a/b\"<c>"), "/detections/x/a%2Fb%22%3Cc%3E");
         assert_eq!(search("tor exit"), "/search?q=tor%20exit");
+        let t1090: TechniqueId = "T1090".parse().unwrap();
+        let stack = ["splunk".to_string(), "a b".to_string()];
+        assert_eq!(
+            technique_of_sources(t1090, &stack, true),
+            "/techniques/T1090?source=splunk&source=a%20b&inferred=1"
+        );
+        assert_eq!(technique_of_sources(t1090, &[], false), "/techniques/T1090");
     }
 }

@@ -53,6 +53,7 @@ impl Catalog {
             corrected_query: results.corrected_query.clone(),
             attack_version: self.attack_version(),
             total: results.total,
+            total_every_word: results.total_every_word,
             offset: results.offset,
             limit: results.limit,
             facets: FacetsJson::from(&results.facets),

@@ -345,7 +345,21 @@ impl Catalog {
 
     /// Every source as the last sync left it, its tags newer than the loaded ATT&CK flagged.
     pub fn sources(&self) -> Vec<SourceJson> {
-        self.store.sources().iter().map(|s| SourceJson::new(s, self.store.attack())).collect()
+        let mut sources: Vec<SourceJson> =
+            self.store.sources().iter().map(|s| SourceJson::new(s, self.store.attack())).collect();
+        // Two sources of one vendor (a fork beside upstream) keep their configured names apart.
+        let vendors: Vec<String> = sources.iter().map(|s| s.vendor.clone()).collect();
+        for source in &mut sources {
+            if vendors.iter().filter(|v| **v == source.vendor).count() > 1 {
+                source.title = format!("{} ({})", source.vendor, source.name);
+            }
+        }
+        sources
+    }
+
+    /// Each source's configured name with the name pages show for it ([`SourceJson::title`]).
+    pub fn source_titles(&self) -> BTreeMap<String, String> {
+        self.sources().into_iter().map(|s| (s.name, s.title)).collect()
     }
 
     /// Completions for a technique being typed: IDs while it looks like one ("T10", "t1090.0"),
@@ -373,7 +387,7 @@ impl Catalog {
             let words = typed.replace(|c: char| !c.is_alphanumeric() && c != '.', " ");
             // A completion is a name being typed: techniques found by their description are not.
             let ranked = self.ranked_techniques(&words, &filter)?.into_iter();
-            ranked.filter(|(matched, _)| *matched != NameMatch::Description).map(|(_, s)| s).collect()
+            ranked.filter(|(matched, _)| *matched <= NameMatch::Name).map(|(_, s)| s).collect()
         };
         let more = found.len() > limit;
         found.truncate(limit);

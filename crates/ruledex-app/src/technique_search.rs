@@ -1,9 +1,11 @@
 //! Finding techniques by what a user types: on word boundaries of the ID, the name and the
 //! sub-technique name (`proxy`, `multi ho`, `T1090`), and by the words of ATT&CK's description
 //! (`tor` offers T1090.003 Multi-hop Proxy, which ATT&CK describes with Tor). Name matches come
-//! first; a word inside another word (`tor` in "Stores") never matches.
+//! first, then description matches ATT&CK's software of the name typed corroborates (the Tor
+//! software uses T1090.003; T1133 only mentions Tor hidden services); a word inside another word
+//! (`tor` in "Stores") never matches.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use ruledex_core::attack::AttackCatalog;
 use ruledex_core::ids::TechniqueId;
@@ -16,6 +18,9 @@ pub enum NameMatch {
     Leading,
     /// Every word typed starts a word of the ID or name.
     Name,
+    /// Some word typed is only in the description, and ATT&CK's software named as typed uses
+    /// the technique.
+    UsedBySoftware,
     /// Some word typed is only in the description.
     Description,
 }
@@ -23,6 +28,8 @@ pub enum NameMatch {
 /// The words of every current technique, gathered once per catalog generation.
 pub struct TechniqueWords {
     techniques: Vec<Entry>,
+    /// The techniques each current ATT&CK software uses, by its lowercased names and aliases.
+    software_uses: HashMap<String, HashSet<TechniqueId>>,
 }
 
 struct Entry {
@@ -47,7 +54,7 @@ impl TechniqueWords {
                 }
             })
             .collect();
-        TechniqueWords { techniques }
+        TechniqueWords { techniques, software_uses: software_uses(attack) }
     }
 
     /// Techniques matching every word of `text`, each with how well; `None` for a text without
@@ -56,6 +63,7 @@ impl TechniqueWords {
         let typed = name_words(text);
         let first = typed.first()?;
         let stems: Vec<String> = typed.iter().map(|w| stem(w)).collect();
+        let used = self.software_uses.get(&typed.join(" "));
         let found = self.techniques.iter().filter_map(|t| {
             let in_name = |w: &String| t.name_words.iter().any(|n| n.starts_with(w.as_str()));
             let all_in_name = typed.iter().all(in_name);
@@ -64,7 +72,7 @@ impl TechniqueWords {
             } else if all_in_name {
                 NameMatch::Name
             } else if typed.iter().zip(&stems).all(|(w, s)| in_name(w) || t.description.contains(s)) {
-                NameMatch::Description
+                if used.is_some_and(|u| u.contains(&t.id)) { NameMatch::UsedBySoftware } else { NameMatch::Description }
             } else {
                 return None;
             };
@@ -72,6 +80,18 @@ impl TechniqueWords {
         });
         Some(found.collect())
     }
+}
+
+/// Each current software's techniques, under its name and aliases as typed words joined by
+/// spaces ("tor", "cobalt strike").
+fn software_uses(attack: &AttackCatalog) -> HashMap<String, HashSet<TechniqueId>> {
+    let mut uses: HashMap<String, HashSet<TechniqueId>> = HashMap::new();
+    for software in attack.objects().filter(|o| o.is_current() && o.software_kind.is_some()) {
+        for name in std::iter::once(&software.name).chain(&software.aliases) {
+            uses.entry(name_words(name).join(" ")).or_default().extend(software.techniques.iter().map(|t| t.id));
+        }
+    }
+    uses
 }
 
 /// Lowercased words, split on anything but letters, digits and the dot of sub-technique IDs.

@@ -11,6 +11,7 @@ pub mod free_text;
 pub mod history;
 pub mod ids;
 pub mod ingest;
+pub mod markdown;
 pub mod model;
 pub mod owner_only;
 pub mod query;

@@ -63,6 +63,37 @@ impl Format {
             Format::ElasticEndpoint => "elastic-endpoint",
         }
     }
+
+    /// Who ships rules of this format, as detections and filters name them.
+    pub fn vendor(self) -> &'static str {
+        match self {
+            Format::Chronicle => "Google SecOps",
+            Format::SplunkEscu => "Splunk",
+            Format::Elastic => "Elastic",
+            Format::Sentinel => "Microsoft",
+            Format::Sublime => "Sublime Security",
+            Format::Sigma => "Sigma",
+            Format::KqlMarkdown => "Community KQL",
+            Format::Panther => "Panther",
+            Format::ElasticEndpoint => "Elastic",
+        }
+    }
+
+    /// The product this format's queries run in; a Sigma rule names its own log source and a
+    /// community KQL query its product, so their sources say where they run in general.
+    pub fn product(self) -> &'static str {
+        match self {
+            Format::Chronicle => "Google SecOps SIEM",
+            Format::SplunkEscu => "Splunk Enterprise Security",
+            Format::Elastic => "Elastic Security",
+            Format::Sentinel => "Microsoft Sentinel",
+            Format::Sublime => "Sublime Email Security",
+            Format::Sigma => "any SIEM, through Sigma's converters",
+            Format::KqlMarkdown => "Microsoft Sentinel and Defender XDR",
+            Format::Panther => "Panther",
+            Format::ElasticEndpoint => "Elastic Defend",
+        }
+    }
 }
 
 impl fmt::Display for Format {
@@ -183,6 +214,9 @@ pub enum DependencyKind {
     Query,
     /// A rule whose matches a correlation rule combines.
     Rule,
+    /// An Elasticsearch index pattern the rule searches (`logs-endpoint.events.*`): what a
+    /// query pasted into Kibana's Discover needs as its data view.
+    Index,
 }
 
 /// One detection rule as a vendor ships it, in ruledex's common terms.
@@ -596,6 +630,7 @@ wire_names!(DependencyKind {
     Helper => "helper", "helper";
     Query => "query", "saved query";
     Rule => "rule", "rule";
+    Index => "index", "index pattern";
 });
 
 wire_names!(ChangeKind {

@@ -1,9 +1,14 @@
 //! Full-text search: FTS5 finds, the ranking below orders, filters run in memory, and matched
 //! words are marked in Rust ([`mark`]). A search that finds almost nothing is retried with its
-//! misspelled words corrected against the catalog's vocabulary ([`spelling`]).
+//! misspelled words corrected against the catalog's vocabulary ([`spelling`]). A search of
+//! several plain words that few detections match with every word is widened: the detections
+//! matching its first word, what people type first being what they look for, follow those
+//! matching all ("tor exit node" finds Splunk's "TOR Traffic" after the exit-node rules;
+//! "rundll32 no command line arguments" other rundll32 rules, not every rule without arguments).
 //!
 //! The ranking, in order: where the whole search matched (in the title; else in the title,
-//! description and tags; else it needed the query text), vendor-native before community,
+//! description and tags; else it needed the query text; partial matches last), vendor-native
+//! before community,
 //! current before deprecated; among title matches, shorter titles first (the search is more of
 //! what the rule is about); then BM25 over the columns weighted below.
 
@@ -15,7 +20,7 @@ mod word_counts;
 use std::collections::{HashMap, HashSet};
 
 use ruledex_core::model::{Detection, SourceKind};
-use ruledex_core::query::{FacetCounts, Filter, SearchQuery};
+use ruledex_core::query::{FacetCounts, Facets, Filter, SearchQuery};
 use rusqlite::{Connection, params};
 
 pub use mark::Marked;
@@ -35,11 +40,19 @@ const RANK: &str = "bm25(detections_fts, 10.0, 3.0, 1.0, 5.0, 5.0, 10.0, 3.0, 5.
 /// A search matching fewer detections than this is retried with misspelled words corrected.
 const FEW_MATCHES: usize = 3;
 
+/// A search of several words matching fewer detections than this with all its words (a page's
+/// worth) lists those matching some of its words after them.
+const FEW_WITH_EVERY_WORD: usize = 20;
+
 #[derive(Debug, Clone)]
 pub struct SearchResults {
     /// Matches passing the filter.
     pub total: usize,
-    /// Counts over all matches, before the filter.
+    /// Those of them matching every word of the search (fewer than `total` when matches of
+    /// some of the words follow them).
+    pub total_every_word: usize,
+    /// Counts over all matches before the filter, but those it hides as deprecated (a count
+    /// never includes rules the page cannot show).
     pub facets: FacetCounts,
     pub offset: usize,
     pub limit: usize,
@@ -61,6 +74,8 @@ pub struct Hit {
     pub snippet: Marked,
     /// The most telling field the search matched in.
     pub matched_field: Field,
+    /// Whether it matched every word of the search; partial matches come after those that do.
+    pub every_word: bool,
 }
 
 /// The fields a search looks in.
@@ -91,6 +106,8 @@ enum Tier {
     Title,
     Prose,
     Query,
+    /// Some of the search's words, not all: listed after every full match.
+    Partial,
 }
 
 /// What ranks a match before its BM25 score: tier, community, deprecated, words in the title
@@ -123,23 +140,44 @@ impl Store {
     pub fn search_all(&self, text: &str, filter: &Filter) -> Result<Vec<Detection>> {
         let found = self.found(text)?;
         let mut ranked = self.ranked(found.matches, filter);
-        self.order_by_score(&mut ranked, 0..usize::MAX, &found.parsed.expression)?;
+        self.order_by_score(&mut ranked, 0..usize::MAX, &found.scoring)?;
         self.detections_by_pk(&ranked.iter().map(|r| r.1).collect::<Vec<_>>())
     }
 
     /// What the search matches, or, when that is almost nothing, what it matches with its
-    /// misspelled words corrected.
+    /// misspelled words corrected; then, when few match every word, those matching some.
     fn found(&self, text: &str) -> Result<Found> {
         let tokens = parse::tokens(text)?;
+        let mut found = self.found_as_typed(tokens, None)?;
+        if found.matches.len() < FEW_MATCHES
+            && let Some(corrected) = self.corrected(&found.tokens)?
+            && corrected.matches.len() > found.matches.len()
+        {
+            found = corrected;
+        }
+        self.with_partial_matches(found)
+    }
+
+    fn found_as_typed(&self, tokens: Vec<Token>, corrected_query: Option<String>) -> Result<Found> {
         let parsed = parse::parse_tokens(&tokens)?;
         let matches = self.find(&parsed.expression)?;
-        if matches.len() < FEW_MATCHES
-            && let Some((corrected_query, corrected, more)) = self.corrected(&tokens)?
-            && more.len() > matches.len()
-        {
-            return Ok(Found { matches: more, parsed: corrected, corrected_query: Some(corrected_query) });
+        Ok(Found { matches, scoring: parsed.expression.clone(), parsed, tokens, corrected_query })
+    }
+
+    /// Adds the detections matching the first word of a search that few match with all of its
+    /// words (people type what they look for first: "tor exit node", "rundll32 no command line
+    /// arguments"), as [`Tier::Partial`]; BM25 then scores every match over any of the words.
+    fn with_partial_matches(&self, mut found: Found) -> Result<Found> {
+        if found.matches.len() >= FEW_WITH_EVERY_WORD {
+            return Ok(found);
         }
-        Ok(Found { matches, parsed, corrected_query: None })
+        let Some(words) = parse::each_word(&found.tokens)? else { return Ok(found) };
+        let subject: Vec<i64> = self.with_conn(|conn| rowids(conn, &words[0]))?;
+        let whole: HashSet<i64> = found.matches.iter().map(|m| m.pk).collect();
+        let partial = subject.into_iter().filter(|pk| !whole.contains(pk));
+        found.matches.extend(partial.map(|pk| Match { pk, tier: Tier::Partial }));
+        found.scoring = words.join(" OR ");
+        Ok(found)
     }
 
     /// Every detection the expression matches, with its tier.
@@ -181,11 +219,10 @@ impl Store {
 
     /// The search with its misspelled words corrected, and what it matches; `None` when no word
     /// needed correcting.
-    fn corrected(&self, tokens: &[Token]) -> Result<Option<(String, ParsedSearch, Vec<Match>)>> {
+    fn corrected(&self, tokens: &[Token]) -> Result<Option<Found>> {
         let Some(corrected) = self.vocabulary()?.correct(tokens) else { return Ok(None) };
-        let parsed = parse::parse_tokens(&corrected)?;
-        let matches = self.find(&parsed.expression)?;
-        Ok(Some((spelling::text_of(&corrected), parsed, matches)))
+        let text = spelling::text_of(&corrected);
+        self.found_as_typed(corrected, Some(text)).map(Some)
     }
 
     fn vocabulary(&self) -> Result<&Vocabulary> {
@@ -198,19 +235,25 @@ impl Store {
 
     /// Filters, ranks and pages the matches, and marks the page's hits.
     fn results(&self, found: Found, query: &SearchQuery) -> Result<SearchResults> {
-        let facets = FacetCounts::count(found.matches.iter().filter_map(|m| self.facets_of(m.pk)));
+        let shown = |f: &&Facets| query.filter.include_deprecated || !f.deprecated;
+        let facets = FacetCounts::count(found.matches.iter().filter_map(|m| self.facets_of(m.pk)).filter(shown));
         let mut ranked = self.ranked(found.matches, &query.filter);
         let page = query.offset.min(ranked.len())..query.offset.saturating_add(query.limit).min(ranked.len());
-        let scores = self.order_by_score(&mut ranked, page.clone(), &found.parsed.expression)?;
-        let pks: Vec<i64> = ranked[page].iter().map(|r| r.1).collect();
+        let scores = self.order_by_score(&mut ranked, page.clone(), &found.scoring)?;
+        let pks: Vec<i64> = ranked[page.clone()].iter().map(|r| r.1).collect();
         let detections = self.detections_within(&pks, MAX_PAGE_BYTES)?;
-        let hits = pks
+        let hits = ranked[page]
             .iter()
             .zip(detections)
-            .map(|(pk, d)| hit(&found.parsed.terms, d, scores.get(pk).copied().unwrap_or_default()))
+            .map(|(&((tier, ..), pk), d)| {
+                let mut hit = hit(&found.parsed.terms, d, scores.get(&pk).copied().unwrap_or_default());
+                hit.every_word = tier != Tier::Partial;
+                hit
+            })
             .collect();
         Ok(SearchResults {
             total: ranked.len(),
+            total_every_word: ranked.partition_point(|((tier, ..), _)| *tier != Tier::Partial),
             facets,
             offset: query.offset,
             limit: query.limit,
@@ -260,6 +303,10 @@ impl Store {
 struct Found {
     matches: Vec<Match>,
     parsed: ParsedSearch,
+    tokens: Vec<Token>,
+    /// The expression BM25 scores matches by: the search's, or any of its words when partial
+    /// matches were added.
+    scoring: String,
     corrected_query: Option<String>,
 }
 
@@ -285,7 +332,7 @@ fn hit(terms: &Terms, detection: Detection, score: f64) -> Hit {
     } else {
         (Field::Tags, description)
     };
-    Hit { detection, score, title, snippet, matched_field }
+    Hit { detection, score, title, snippet, matched_field, every_word: true }
 }
 
 /// SQLite reports a malformed MATCH expression as a plain failure; it is the user's query.

@@ -37,7 +37,8 @@ use ruledex_core::fingerprint::{FNV_OFFSET, fnv1a};
 
 pub const STYLE: &str = include_str!("../static/style.css");
 pub const SCRIPT: &str = include_str!("../static/app.js");
+pub const FAVICON: &str = include_str!("../static/favicon.svg");
 
 /// Fingerprint of the static files, appended to their URLs so browsers fetch them anew exactly
 /// when they change (and may otherwise cache them for a long time).
-pub const ASSET_VERSION: u64 = fnv1a(STYLE.as_bytes(), fnv1a(SCRIPT.as_bytes(), FNV_OFFSET));
+pub const ASSET_VERSION: u64 = fnv1a(FAVICON.as_bytes(), fnv1a(STYLE.as_bytes(), fnv1a(SCRIPT.as_bytes(), FNV_OFFSET)));

@@ -81,6 +81,7 @@ pub fn router(state: AppState, mounts: Vec<Mount>) -> Router {
     let cached = Router::new()
         .route("/", get(pages::home))
         .route("/feed.atom", get(pages::feed))
+        .route("/changes", get(pages::changes_page))
         .route("/techniques/{id}/feed.atom", get(pages::technique_feed))
         .route("/sources/{name}/feed.atom", get(pages::source_feed))
         .route("/api/v1/changes", get(api::changes))

@@ -39,7 +39,7 @@ async function copyText(text) {
   }
 }
 
-// Technique page: the server filters and pages the cards (the largest families hold
+// Technique and search pages: the server filters and pages the cards (the largest families hold
 // thousands). With this script, ticking a filter fetches the URL the form would load and swaps
 // the results, the counts and the export links in place, and the URL follows so the view can be
 // shared; "next cards" appends the next page instead of leaving the page. The fetched document
@@ -61,7 +61,9 @@ function enableInstantFilters() {
   function replace(doc, selector) {
     const fresh = doc.querySelector(selector);
     const current = document.querySelector(selector);
-    if (fresh && current) current.replaceWith(document.importNode(fresh, true));
+    // A live region stays in place (only its text changes), so screen readers announce it.
+    if (fresh && current && current.hasAttribute("aria-live")) current.replaceChildren(...document.importNode(fresh, true).childNodes);
+    else if (fresh && current) current.replaceWith(document.importNode(fresh, true));
     else if (current) current.remove();
   }
 
@@ -95,7 +97,7 @@ function enableInstantFilters() {
     const request = ++latest;
     const doc = await fetchPage(url);
     if (!doc || request !== latest) return;
-    for (const selector of [".results", "#shown-line", "#exports", ".summary .headline"]) replace(doc, selector);
+    for (const selector of [".results", "#shown-line", "#exports", ".summary .headline", ".search-head"]) replace(doc, selector);
     updateFacets(doc);
     history.replaceState(null, "", url);
     enableCopyButtons();
@@ -165,6 +167,25 @@ function enableTechniqueSuggestions() {
   }
 }
 
+// Technique page: a compact table of the detections (one line each: title, vendor, language,
+// severity, techniques), for daily use; the choice is remembered.
+function enableCompactView() {
+  const toggle = document.querySelector("button.view-toggle");
+  if (!toggle) return;
+  toggle.hidden = false;
+  const apply = (compact) => {
+    document.body.classList.toggle("compact", compact);
+    toggle.setAttribute("aria-pressed", String(compact));
+    toggle.textContent = compact ? "Cards" : "Compact table";
+  };
+  apply(localStorage.getItem("ruledex-view") === "compact");
+  toggle.addEventListener("click", () => {
+    const compact = !document.body.classList.contains("compact");
+    localStorage.setItem("ruledex-view", compact ? "compact" : "cards");
+    apply(compact);
+  });
+}
+
 // On a phone the filters would push the detections below the fold: start them folded.
 function foldFiltersOnSmallScreens() {
   const panel = document.getElementById("filter-panel");
@@ -176,4 +197,5 @@ document.addEventListener("DOMContentLoaded", () => {
   enableCopyButtons();
   enableInstantFilters();
   enableTechniqueSuggestions();
+  enableCompactView();
 });

@@ -312,7 +312,9 @@ fn technique_page_counts_the_cards_it_shows() {
         let all = browser.client.find_all(Locator::Css("article.card")).await.unwrap().len();
         assert!(shown > 0 && all == shown, "the page carries the {shown} cards its filters keep, not {all}");
         assert_eq!(browser.visible("article.card").await.len(), shown, "#shown-count counts the visible cards");
-        let total: usize = browser.text("#shown-line").await.split(" of ").nth(1).unwrap().parse().unwrap();
+        let line = browser.text("#shown-line").await;
+        let total: usize =
+            line.split("shown of the ").nth(1).and_then(|rest| rest.split(' ').next()).unwrap().parse().unwrap();
         assert!(total > shown, "community content is counted, not sent: {shown} of {total}");
     });
 }
@@ -624,5 +626,450 @@ fn home_matrix_fits_common_widths_and_wraps_names_between_words() {
         }
         let png = browser.full_page_png(1366).await;
         std::fs::write(artifacts.join("home-1366.png"), png).unwrap();
+    });
+}
+
+/// The number a matrix cell of /coverage shows first, and the one after its slash.
+const COVERAGE_CELL: &str =
+    "const cell = document.querySelector(`.matrix a.cell[href^='/techniques/${arguments[0]}?']`);
+return { yours: cell.querySelector('.n').firstChild.textContent.trim(), all: cell.querySelector('.n .of').textContent,
+         href: cell.getAttribute('href'), legend: document.getElementById('coverage-legend').checkVisibility() };";
+
+/// With a stack, a coverage cell reads "yours / all", a visible legend says so, and the cell
+/// leads to the technique's page showing exactly the stack's detections it counted.
+#[test]
+fn coverage_cells_count_yours_of_all_and_link_to_yours() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        browser.open(server, "/coverage?have=splunk&have=sentinel").await;
+        let cell = browser.client.execute(COVERAGE_CELL, vec![json!("T1090")]).await.unwrap();
+        assert_eq!(cell["legend"], json!(true), "the legend is on the page, not in a tooltip");
+        let yours: usize = cell["yours"].as_str().unwrap().parse().unwrap();
+        let all: usize = cell["all"].as_str().unwrap().trim_start_matches(" / ").parse().unwrap();
+        assert!(0 < yours && yours < all, "T1090: {yours} of {all}");
+        let legend = browser.text("#coverage-legend").await;
+        assert!(legend.contains("yours / all") && legend.contains("community-only"), "{legend}");
+        let headline = browser.text("h1").await;
+        assert_eq!(headline, "Coverage for Splunk, Microsoft");
+        assert_eq!(cell["href"], json!("/techniques/T1090?source=splunk&source=sentinel"));
+
+        browser.find(".matrix a.cell[href^='/techniques/T1090?']").await.click().await.unwrap();
+        browser
+            .eventually("the technique page", || async { browser.current_path().await == "/techniques/T1090" })
+            .await;
+        let shown: usize = browser.text("#shown-count").await.parse().unwrap();
+        assert_eq!(shown, yours, "the cell counts the cards its link shows");
+        let vendors = browser
+            .js("return [...new Set(Array.from(document.querySelectorAll('article.card:not([hidden])'), c => c.dataset.vendor))].sort()")
+            .await;
+        assert_eq!(vendors, json!(["Microsoft", "Splunk"]));
+    });
+}
+
+/// Each source has one name on every page: the vendor its detections carry on technique and
+/// search pages ("Google SecOps", not its configured name `chronicle`), its product beside it.
+#[test]
+fn sources_have_one_name_on_every_page() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        browser.open(server, "/").await;
+        let home = browser.js("return Array.from(document.querySelectorAll('.sources-summary tbody td:first-child a'), a => a.textContent)").await;
+        for name in ["Google SecOps", "Splunk", "Elastic", "Microsoft", "Sigma", "Community KQL", "Panther"] {
+            assert!(home.as_array().unwrap().iter().any(|n| n == name), "home lacks {name}: {home}");
+        }
+        let product = browser.text(".sources-summary tbody tr:first-child td:first-child .meta").await;
+        assert!(product.contains("Google SecOps SIEM") && product.contains("chronicle"), "{product}");
+
+        browser.open(server, "/sources").await;
+        assert_eq!(browser.text("section#chronicle h2").await, "Google SecOps Vendor-native feed");
+
+        browser.open(server, "/coverage?have=chronicle").await;
+        let ticked = browser.text("form.stack-form input[value=chronicle]:checked ~ span, form.stack-form label:has(input[value=chronicle])").await;
+        assert!(ticked.starts_with("Google SecOps"), "{ticked}");
+        let found =
+            browser.find(".matrix a.cell[href^='/techniques/T1090?']").await.attr("title").await.unwrap().unwrap();
+        assert!(found.contains("Google SecOps ") && !found.contains("chronicle "), "{found}");
+
+        browser.open(server, "/groups/G0016?have=chronicle").await;
+        let label = browser.text("form.stack-form label:has(input[value=chronicle])").await;
+        assert_eq!(label, "Google SecOps");
+
+        browser.open(server, "/techniques/T1090").await;
+        let groups = browser
+            .js("return Array.from(document.querySelectorAll('section.vendor-group'), s => s.dataset.vendor)")
+            .await;
+        assert!(groups.as_array().unwrap().iter().any(|v| v == "Google SecOps"), "{groups}");
+    });
+}
+
+/// Deque's axe-core, installed by scripts/test.sh from scripts/oracles/package.json.
+fn axe_source() -> String {
+    let tools = std::env::var_os("RULEDEX_NODE_TOOLS")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| repo_root().join("target/tools/node"), std::path::PathBuf::from);
+    let path = tools.join("node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {} ({e}): scripts/test.sh installs axe-core from scripts/oracles/package.json",
+            path.display()
+        )
+    })
+}
+
+/// Runs axe-core on the page and answers its serious and critical violations, each as
+/// "rule: impact: the first elements' selectors".
+const AXE_RUN: &str = "const done = arguments[arguments.length - 1];
+axe.run(document, { resultTypes: ['violations'] }).then((results) => done(results.violations
+  .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+  .map((v) => `${v.id}: ${v.impact}: ${v.nodes.slice(0, 5).map((n) => n.target.join(' ')).join(' | ')} (${v.nodes.length})`)),
+  (error) => done([`axe failed: ${error}`]));";
+
+/// The seven pages a newcomer meets, the detection one found from the T1090 page.
+async fn seven_pages(browser: &Browser, server: &Server) -> Vec<(&'static str, String)> {
+    browser.open(server, "/techniques/T1090").await;
+    let detection = browser.find("article.card[data-vendor=Splunk] h3 a").await.attr("href").await.unwrap().unwrap();
+    vec![
+        ("home", "/".to_string()),
+        ("technique", "/techniques/T1090".to_string()),
+        ("detection", detection),
+        ("search", "/search?q=tor".to_string()),
+        ("coverage", "/coverage?have=splunk&have=sentinel".to_string()),
+        ("group", "/groups/G0016".to_string()),
+        ("sources", "/sources".to_string()),
+    ]
+}
+
+/// axe-core finds no serious or critical accessibility violation on the seven pages, at desktop
+/// and phone widths; the pages are saved as test-artifacts/a11y-<page>-<width>.png.
+#[test]
+fn seven_pages_have_no_serious_accessibility_violations() {
+    let server = shared_server();
+    let axe = axe_source();
+    let artifacts = repo_root().join("test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    in_browser(|browser| async move {
+        let mut problems = Vec::new();
+        for (page, path) in seven_pages(&browser, server).await {
+            for (width, height) in [(1440, 900), (390, 844)] {
+                browser.set_viewport(width, height).await;
+                browser.open(server, &path).await;
+                browser.js(&axe).await;
+                let found = browser.client.execute_async(AXE_RUN, vec![]).await.unwrap();
+                for violation in found.as_array().unwrap() {
+                    problems.push(format!("{page} ({path}) at {width}px: {}", violation.as_str().unwrap()));
+                }
+                let png = browser.client.screenshot().await.unwrap();
+                std::fs::write(artifacts.join(format!("a11y-{page}-{width}.png")), png).unwrap();
+            }
+        }
+        assert!(problems.is_empty(), "axe-core found:\n{}", problems.join("\n"));
+    });
+}
+
+/// The element with keyboard focus, as "tag#id.class: text", after pressing Tab `times` times.
+async fn tab(browser: &Browser, times: usize) -> Value {
+    for _ in 0..times {
+        browser.client.active_element().await.unwrap().send_keys("\u{E004}").await.unwrap();
+    }
+    browser
+        .js("const e = document.activeElement; const style = getComputedStyle(e); \
+             return { tag: e.tagName, text: e.textContent.trim().slice(0, 40), href: e.getAttribute('href'), \
+                      name: e.getAttribute('name'), value: e.getAttribute('value'), outline: style.outlineStyle };")
+        .await
+}
+
+/// Skip links lead the keyboard to the filters and to the results in a few Tabs, the focused
+/// control shows a ring, the "N shown" line is announced, and scrolling code takes focus.
+#[test]
+fn keyboard_reaches_filters_and_results_through_skip_links() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        browser.open(server, "/techniques/T1090").await;
+        let first = tab(&browser, 1).await;
+        assert_eq!((first["text"].as_str(), first["href"].as_str()), (Some("Skip to filters"), Some("#filters")));
+        assert_eq!(first["outline"], json!("solid"), "a focus ring: {first}");
+        assert!(browser.find("a.skip[href='#filters']").await.is_displayed().await.unwrap(), "shown when focused");
+        browser.client.active_element().await.unwrap().send_keys("\u{E007}").await.unwrap();
+        let mut presses = 0;
+        loop {
+            presses += 1;
+            let focused = tab(&browser, 1).await;
+            if focused["name"] == json!("vendor") && focused["value"] == json!("Splunk") {
+                break;
+            }
+            assert!(presses < 12, "{presses} Tabs from the skip link have not reached the Splunk filter: {focused}");
+        }
+
+        browser.open(server, "/techniques/T1090").await;
+        let second = tab(&browser, 2).await;
+        assert_eq!(second["href"], json!("#results"));
+        browser.client.active_element().await.unwrap().send_keys("\u{E007}").await.unwrap();
+        let mut presses = 0;
+        loop {
+            presses += 1;
+            let focused = tab(&browser, 1).await;
+            if focused["tag"] == json!("SUMMARY") && focused["text"].as_str().unwrap().starts_with("Show query") {
+                break;
+            }
+            assert!(presses < 12, "{presses} Tabs from the skip link have not reached a query: {focused}");
+        }
+        browser.client.active_element().await.unwrap().send_keys("\u{E007}").await.unwrap();
+        let code = tab(&browser, 1).await;
+        assert_eq!(code["tag"], json!("PRE"), "the opened query's scrolling code takes focus next: {code}");
+
+        let live = browser.find("#shown-line").await.attr("aria-live").await.unwrap();
+        assert_eq!(live.as_deref(), Some("polite"));
+        browser.js("window.__liveLine = document.getElementById('shown-line')").await;
+        browser.find("#filters input[name=vendor][value=Splunk]").await.click().await.unwrap();
+        browser
+            .eventually("the count to follow the filter", || async {
+                browser
+                    .js("return window.__liveLine === document.getElementById('shown-line') && \
+                            window.__liveLine.isConnected && location.search.includes('vendor=Splunk')")
+                    .await
+                    == json!(true)
+            })
+            .await;
+    });
+}
+
+/// ATT&CK's and Elastic's Markdown reads as formatted text: links as links, headings as
+/// headings, no "(Citation: ...)" markers, no raw tags or Markdown syntax.
+#[test]
+fn markdown_from_attack_and_rules_is_rendered_safely() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        browser.open(server, "/groups/G0016").await;
+        let description = browser.text(".description").await;
+        assert!(description.starts_with("APT29 is threat group"), "{description}");
+        for raw in ["(Citation:", "](http", "[", "<"] {
+            assert!(!description.contains(raw), "{raw} in {description}");
+        }
+        let links = browser.js("return Array.from(document.querySelectorAll('.description a'), a => a.href)").await;
+        assert!(links.as_array().unwrap().iter().all(|l| l.as_str().unwrap().starts_with("https://")), "{links}");
+        assert!(!links.as_array().unwrap().is_empty());
+
+        browser.open(server, "/techniques/T1059.001").await;
+        let lead = browser.text(".attack-desc .lead").await;
+        assert!(!lead.contains('<') && !lead.contains("(Citation"), "{lead}");
+
+        browser.open(server, "/detections/elastic/482a5584-4ce4-4838-b806-0839a39b004f").await;
+        let headings = browser
+            .js("return Array.from(document.querySelectorAll('.markdown h3, .markdown h4'), h => h.textContent)")
+            .await;
+        assert!(headings.as_array().unwrap().iter().any(|h| h == "Triage and analysis"), "{headings}");
+        let guide = browser.text(".markdown").await;
+        assert!(!guide.contains("## "), "{guide}");
+    });
+}
+
+/// What makes the page wider than the window: the page's width and the widest elements that
+/// run past its right edge (tables may scroll inside their own box instead).
+const SIDEWAYS: &str = "const width = window.innerWidth;
+const wide = [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > width + 1
+  && !e.closest('.table-scroll, .matrix-wrap, pre') && e.checkVisibility())
+  .slice(0, 5).map((e) => `${e.tagName}.${e.className} [${e.textContent.trim().slice(0, 40)}]: ${Math.round(e.getBoundingClientRect().right)}`);
+return { scroll: document.documentElement.scrollWidth, width, wide };";
+
+/// On a 390-pixel phone no page scrolls sideways, and the ATT&CK description's disclosure
+/// triangle is inside the window.
+#[test]
+fn phone_pages_never_scroll_sideways() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        browser.set_viewport(390, 844).await;
+        let mut problems = Vec::new();
+        for path in [
+            "/",
+            "/coverage?have=splunk&have=sentinel",
+            "/sources",
+            "/groups",
+            "/groups/G0016",
+            "/techniques/T1090",
+            "/search?q=tor",
+        ] {
+            browser.open(server, path).await;
+            let layout = browser.js(SIDEWAYS).await;
+            if layout["scroll"].as_u64() > layout["width"].as_u64() {
+                problems.push(format!("{path}: {layout}"));
+            }
+        }
+        browser.open(server, "/techniques/T1090").await;
+        let triangle =
+            browser.js("return document.querySelector('.attack-desc > summary').getBoundingClientRect().left").await;
+        assert!(triangle.as_f64().unwrap() >= 0.0, "the disclosure triangle starts at {triangle}");
+        assert!(problems.is_empty(), "pages wider than the phone:\n{}", problems.join("\n"));
+    });
+}
+
+/// The text of the detection page's "Needs in your SIEM" line, empty when it has none.
+const NEEDS: &str = "return [...document.querySelectorAll('p.meta')]
+  .find((p) => p.textContent.startsWith('Needs in your SIEM'))?.textContent ?? ''";
+
+/// A detection page never contradicts itself: "Needs in your SIEM" lists no macro the
+/// paste-ready query no longer calls; where macros have no definition (a source without its
+/// macros folder) the page does not promise the query runs without the vendor's app; Elastic
+/// cards show the index patterns a Kibana data view needs.
+#[test]
+fn detection_pages_say_what_the_paste_ready_query_still_needs() {
+    let (real, fixtures) = (shared_server(), fixture_server());
+    in_browser(|browser| async move {
+        browser.open(real, "/techniques/T1090").await;
+        let splunk = browser.find("article.card[data-vendor=Splunk] h3 a").await.attr("href").await.unwrap().unwrap();
+        browser.open(real, &splunk).await;
+        let query = browser.text("#q-d0").await;
+        assert!(!query.contains('`'), "the paste-ready query calls no macro: {query}");
+        let summary = browser.text("details.query > summary").await;
+        assert!(summary.contains("runs without the vendor's app"), "{summary}");
+        let needs = browser.js(NEEDS).await;
+        assert!(!needs.as_str().unwrap().contains("macro"), "{splunk}: {needs}");
+
+        browser.open(fixtures, "/detections/splunk/11111111-2222-4333-8444-555555555555").await;
+        let summary = browser.text("details.query > summary").await;
+        assert!(!summary.contains("runs without"), "{summary}");
+        assert!(summary.contains("still calls security_content_summariesonly"), "{summary}");
+        let needs = browser.js(NEEDS).await;
+        assert!(needs.as_str().unwrap().contains("macro process_netsh"), "{needs}");
+
+        browser.open(real, "/techniques/T1090?vendor=Elastic").await;
+        let card = browser.first_visible_card_with(".indices").await;
+        let indices = card.find(Locator::Css(".indices")).await.unwrap().text().await.unwrap();
+        assert!(indices.starts_with("index patterns: ") && indices.contains("logs-"), "{indices}");
+    });
+}
+
+/// The vertical position of the top of the first element matching `css`, in CSS pixels from
+/// the top of the window (the page unscrolled).
+async fn top_of(browser: &Browser, css: &str) -> f64 {
+    let script = format!("return document.querySelector({css:?}).getBoundingClientRect().top");
+    browser.js(&script).await.as_f64().unwrap_or_else(|| panic!("no {css}"))
+}
+
+/// Search recall: "tor exit node" lists Splunk's and Sentinel's Tor rules (matching some of the
+/// words) after the rules matching all of them; "tor" offers T1090.003 first; filter counts
+/// leave out the deprecated rules the page hides; filters apply in place with JavaScript, and
+/// on a phone the filter panel starts folded.
+#[test]
+fn search_finds_partial_matches_and_filters_in_place() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        browser.open(server, "/search?q=tor+exit+node").await;
+        let heading = browser.text("#results h2.partial-heading").await;
+        assert_eq!(heading, "Matching some of the words");
+        let vendors_after = browser
+            .js("return [...document.querySelectorAll('#results h2.partial-heading ~ article .badge.vendor')].map((b) => b.textContent)")
+            .await;
+        let after: Vec<String> = serde_json::from_value(vendors_after).unwrap();
+        assert!(after.iter().any(|v| v == "Splunk"), "Splunk's TOR Traffic follows: {after:?}");
+        let counts = browser
+            .js("return [document.querySelectorAll('#results article').length, document.querySelectorAll('#results h2.partial-heading ~ article').length]")
+            .await;
+        assert!(counts[0].as_u64() > counts[1].as_u64(), "rules matching every word come first: {counts}");
+
+        browser.open(server, "/search?q=tor").await;
+        let first_technique = browser.text(".technique-matches li a").await;
+        assert!(first_technique.starts_with("T1090.003"), "{first_technique}");
+        let total: usize = browser.text(".search-head h1").await.split(' ').next().unwrap().parse().unwrap();
+        let severities = browser
+            .js("return [...document.querySelectorAll('#filters fieldset.facet input[name=severity]')].map((i) => +i.closest('label').querySelector('.count').textContent).reduce((a, b) => a + b, 0)")
+            .await;
+        assert!(severities.as_u64().unwrap() as usize <= total, "severity counts {severities} of {total} shown");
+
+        assert_eq!(browser.js("return document.querySelector('#filters .apply button').hidden").await, json!(true));
+        browser.js("window.__samePage = 1").await;
+        browser.find("#filters input[name=vendor][value=Splunk]").await.click().await.unwrap();
+        browser
+            .eventually("the Splunk results in place", || async {
+                let state = browser.js("return [location.search, window.__samePage, [...document.querySelectorAll('#results .badge.vendor')].map((b) => b.textContent)]").await;
+                state[0].as_str().unwrap().contains("vendor=Splunk")
+                    && state[1] == json!(1)
+                    && state[2].as_array().unwrap().iter().all(|v| v == "Splunk")
+            })
+            .await;
+
+        browser.set_viewport(390, 844).await;
+        browser.open(server, "/search?q=tor").await;
+        assert_eq!(browser.js("return document.getElementById('filter-panel').open").await, json!(false));
+        let first = top_of(&browser, "#results article.card").await;
+        assert!(first < 844.0, "the first result starts at {first}px, below the fold");
+    });
+}
+
+/// At 1440 x 900 the first T1090 card is above the fold; the header folds what is secondary,
+/// "+ N community" is a link, the "shown" line says what the family counts, the headline
+/// follows the filter, and a compact table shows a line per detection.
+#[test]
+fn technique_page_shows_its_first_card_above_the_fold_and_a_compact_table() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        browser.set_viewport(1440, 900).await;
+        browser.open(server, "/techniques/T1090").await;
+        let first = top_of(&browser, "article.card").await;
+        assert!(first < 900.0, "the first card starts at {first}px");
+        let shown = browser.text("#shown-line").await;
+        assert!(shown.contains("detections listed for T1090 and its sub-techniques"), "{shown}");
+        let community = browser.find("a#community-link").await.attr("href").await.unwrap().unwrap();
+        assert!(community.contains("community=1"), "{community}");
+
+        browser.find("#filters input[name=vendor][value=Splunk]").await.click().await.unwrap();
+        browser
+            .eventually("a headline for the Splunk detections", || async {
+                let texts = browser.js("return [document.querySelector('.summary .headline').textContent.trim(), document.getElementById('shown-count').textContent]").await;
+                let (headline, count) = (texts[0].as_str().unwrap(), texts[1].as_str().unwrap());
+                headline.contains("detections for Splunk") && headline.starts_with(count)
+            })
+            .await;
+
+        browser.find("button.view-toggle").await.click().await.unwrap();
+        let heights = browser
+            .js("return [...document.querySelectorAll('article.card')].filter((c) => c.checkVisibility()).map((c) => c.getBoundingClientRect().height)")
+            .await;
+        let heights: Vec<f64> = serde_json::from_value(heights).unwrap();
+        assert!(!heights.is_empty() && heights.iter().all(|h| *h < 90.0), "compact rows: {heights:?}");
+        browser.reload().await;
+        assert_eq!(browser.js("return document.body.classList.contains('compact')").await, json!(true), "remembered");
+        browser.find("button.view-toggle").await.click().await.unwrap();
+    });
+}
+
+/// A catch-all rule tagged with dozens of techniques is marked broad and shows six chips, the
+/// rest behind "+ N more techniques".
+#[test]
+fn broad_rules_are_marked_and_their_chips_folded() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        browser.open(server, "/search?q=%22AppOmni+Alert+Passthrough%22").await;
+        let card = browser.first_visible_card_with(".badge.broad").await;
+        let badge = card.find(Locator::Css(".badge.broad")).await.unwrap().text().await.unwrap();
+        assert!(badge.starts_with("broad · "), "{badge}");
+        let chips = card.find_all(Locator::Css(".card > .chips .chip")).await.unwrap();
+        assert_eq!(chips.len(), 6);
+        let more = card.find(Locator::Css(".more-chips > summary")).await.unwrap().text().await.unwrap();
+        assert!(more.starts_with("+ ") && more.ends_with(" more techniques"), "{more}");
+    });
+}
+
+/// Every page has a favicon (no 404 in the console) and a description; the "Changes" link of
+/// the navigation leads to the "What changed" page.
+#[test]
+fn pages_have_a_favicon_a_description_and_a_changes_page() {
+    let server = shared_server();
+    in_browser(|browser| async move {
+        browser.open(server, "/").await;
+        let icon = browser.find("link[rel=icon]").await.attr("href").await.unwrap().unwrap();
+        let status = browser
+            .client
+            .execute_async(
+                "const done = arguments[1]; fetch(arguments[0]).then((r) => done([r.status, r.headers.get('content-type')]))",
+                vec![json!(icon)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, json!([200, "image/svg+xml"]));
+        let description = browser.find("meta[name=description]").await.attr("content").await.unwrap().unwrap();
+        assert!(description.contains("ATT&CK"), "{description}");
+        browser.find(".topnav a[href='/changes']").await.click().await.unwrap();
+        browser.eventually("the changes page", || async { browser.current_path().await == "/changes" }).await;
+        assert_eq!(browser.text("h1").await, "What changed");
     });
 }

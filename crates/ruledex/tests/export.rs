@@ -80,6 +80,11 @@ fn a_splunk_app_archive_and_a_directory_hold_the_same_app() {
         assert!(searches.contains(&format!("[{title}]")) || searches.contains(title), "{title} has a stanza");
     }
     assert!(names.iter().any(|n| n.ends_with("default/app.conf")));
+    // The app is named once, without stutter: ruledex_T1090, "ruledex: T1090".
+    assert!(names.iter().all(|n| n.starts_with("ruledex_T1090/")), "{names:?}");
+    let app_conf = fs::read_to_string(folder.join("ruledex_T1090/default/app.conf")).unwrap();
+    assert!(app_conf.contains("label = ruledex: T1090\n"), "{app_conf}");
+    assert!(!app_conf.contains("ruledex_ruledex") && !app_conf.contains("T1090: T1090"), "{app_conf}");
 }
 
 #[test]

@@ -38,7 +38,15 @@ impl From<&CatalogInfo> for CatalogJson {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[schemars(rename = "SourceStatus")]
 pub struct SourceJson {
+    /// The configured name: what requests name the source by (`source`, `have`).
     pub name: String,
+    /// The name pages show: the vendor, with the configured name after it when another
+    /// source has the same vendor ("Splunk (splunk-fork)").
+    pub title: String,
+    /// Who ships its rules, as detections and the `vendor` filter name them.
+    pub vendor: String,
+    /// The product its queries run in.
+    pub product: String,
     pub format: Format,
     pub kind: SourceKind,
     pub repository: Option<String>,
@@ -91,6 +99,9 @@ impl SourceJson {
         let r = &s.report;
         SourceJson {
             name: r.name.clone(),
+            title: r.format.vendor().into(),
+            vendor: r.format.vendor().into(),
+            product: r.format.product().into(),
             format: r.format,
             kind: r.kind,
             repository: r.repository.clone(),

@@ -115,6 +115,11 @@ pub struct StackTechniqueJson {
     pub name: String,
     pub tactics: Vec<TacticId>,
     pub status: CoverageStatus,
+    /// Of all its detections (`counts`), the stack's own: its sources', and community
+    /// content's when that counts.
+    pub yours: usize,
+    /// Its page filtered to the stack's own detections (unfiltered without a stack).
+    pub href: String,
     /// Detections per source: for a technique, those listed under it or a sub-technique; for a
     /// sub-technique, its own. Only the vendors' own tags unless `inferred`.
     pub counts: BTreeMap<String, usize>,

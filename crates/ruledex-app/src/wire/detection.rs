@@ -341,6 +341,42 @@ impl From<&Detection> for DetectionJson {
     }
 }
 
+impl DetectionJson {
+    /// Whether the paste-ready query differs from the shipped one: macros were expanded.
+    pub fn macros_expanded(&self) -> bool {
+        self.paste_ready_query != self.query
+    }
+
+    /// What the paste-ready query is, in words, for front ends to print above or beside it;
+    /// empty when it is the shipped query. It runs without the vendor's app only when every
+    /// macro was expanded.
+    pub fn paste_ready_note(&self) -> String {
+        match (self.macros_expanded(), self.unresolved_macros.as_slice()) {
+            (false, _) => String::new(),
+            (true, []) => "macros expanded: runs without the vendor's app".into(),
+            (true, unresolved) => format!(
+                "macros expanded where defined: still calls {} (no definition found; needs the vendor's app)",
+                unresolved.join(", ")
+            ),
+        }
+    }
+
+    /// What the paste-ready query still needs in the SIEM: lookups, lists, index patterns, and
+    /// the macros it still calls (all of them when none was expanded, else those without a
+    /// definition, nested ones included).
+    pub fn still_needs(&self) -> Vec<DependencyJson> {
+        let macro_named = |name: &String| DependencyJson { kind: DependencyKind::Macro, name: name.clone() };
+        let kept = self.requires.iter().filter(|x| x.kind != DependencyKind::Macro || !self.macros_expanded());
+        let unexpanded = self.unresolved_macros.iter().filter(|_| self.macros_expanded()).map(macro_named);
+        kept.cloned().chain(unexpanded).collect()
+    }
+
+    /// The index patterns an Elastic query searches.
+    pub fn index_patterns(&self) -> Vec<String> {
+        self.requires.iter().filter(|x| x.kind == DependencyKind::Index).map(|x| x.name.clone()).collect()
+    }
+}
+
 /// How a mapping was read, when not from the rule's tags.
 fn unusual_via(via: MappingVia) -> Option<MappingVia> {
     Some(via).filter(|v| *v != MappingVia::Tag)

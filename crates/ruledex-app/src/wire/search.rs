@@ -19,11 +19,26 @@ pub struct SearchJson {
     pub attack_version: Option<String>,
     /// Matches passing the filter.
     pub total: usize,
+    /// Those of them matching every word of the search: fewer than `total` when a search of
+    /// several words that few detections match with all of them lists the matches of some after.
+    pub total_every_word: usize,
     pub offset: usize,
     pub limit: usize,
-    /// Counts over all matches, before the filter.
+    /// Counts over all matches before the filter, but the deprecated ones it hides.
     pub facets: FacetsJson,
     pub detections: Vec<SearchHitJson>,
+}
+
+impl SearchJson {
+    /// " (8 match every word, the 112 after them some of the words)" where partial matches
+    /// follow the full ones; empty otherwise. For front ends to print after the total.
+    pub fn partial_note(&self) -> String {
+        if self.total_every_word == self.total {
+            return String::new();
+        }
+        let some = self.total - self.total_every_word;
+        format!(" ({} match every word, the {some} after them some of the words)", self.total_every_word)
+    }
 }
 
 /// A detection found by a search.
@@ -42,6 +57,9 @@ pub struct SearchHitJson {
     pub title_marked: Vec<TextPieceJson>,
     /// The snippet in pieces, the words the search matched marked.
     pub snippet_marked: Vec<TextPieceJson>,
+    /// Whether it matched every word of the search. A search of several words that few
+    /// detections match with all of them lists those matching some of them after, with false.
+    pub every_word: bool,
 }
 
 /// A piece of a text, and whether the search matched it.
@@ -61,6 +79,7 @@ impl From<&Hit> for SearchHitJson {
             matched_field: hit.matched_field.as_str().into(),
             title_marked: pieces(&hit.title),
             snippet_marked: pieces(&hit.snippet),
+            every_word: hit.every_word,
         }
     }
 }

@@ -313,7 +313,7 @@ impl<'a> App<'a> {
         if selection.is_empty() {
             format!("{count} Splunk ESCU detections exported by ruledex.")
         } else {
-            format!("{count} Splunk ESCU detections exported by ruledex: {selection}")
+            format!("{selection} ({count} Splunk ESCU detections)")
         }
     }
 
@@ -417,14 +417,22 @@ impl<'a> App<'a> {
 /// A valid Splunk app ID from the export's name: `ruledex_` and the name's letters, digits and
 /// underscores (anything else becomes `_`).
 pub fn app_id(name: &str) -> String {
-    let cleaned: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    let cleaned: String =
+        selection_name(name).chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
     let cleaned = cleaned.trim_matches('_');
     if cleaned.is_empty() { "ruledex_export".to_string() } else { format!("ruledex_{cleaned}") }
 }
 
+/// The export's name without what the app's ID and label say anyway: ruledex's exports are
+/// named `ruledex-T1090-splunk-app`, and the app is `ruledex_T1090`, "ruledex: T1090".
+fn selection_name(name: &str) -> &str {
+    let name = name.strip_prefix("ruledex-").unwrap_or(name);
+    name.strip_suffix(PlatformFormat::SplunkApp.as_str()).and_then(|n| n.strip_suffix('-')).unwrap_or(name)
+}
+
 /// The app's label in Splunk's app list.
 fn app_label(name: &str) -> String {
-    let name: String = one_line(name).chars().take(60).collect();
+    let name: String = one_line(selection_name(name)).chars().take(60).collect();
     if name.is_empty() { "ruledex export".to_string() } else { format!("ruledex: {name}") }
 }
 
@@ -572,6 +580,8 @@ tags:
     #[test]
     fn app_ids_are_valid_splunk_ids() {
         assert_eq!(app_id("T1090"), "ruledex_T1090");
+        assert_eq!(app_id("ruledex-T1090-splunk-app"), "ruledex_T1090", "no stutter");
+        assert_eq!(app_label("ruledex-T1090-splunk-app"), "ruledex: T1090");
         assert_eq!(app_id("search-tor exit"), "ruledex_search_tor_exit");
         assert_eq!(app_id("../é"), "ruledex_export");
         assert_eq!(escu_schedule(Some("Baseline")).cron, "10 0 * * *");

@@ -7,7 +7,7 @@
 
 use super::util::{comma_list, iso_date, non_empty};
 use super::{Adapter, ParseError, Parsed, SourceFile};
-use crate::model::{Dependency, DependencyKind, Language, Rule, RuleType, Severity, Status};
+use crate::model::{Dependency, DependencyKind, Format, Language, Rule, RuleType, Severity, Status};
 
 pub struct Chronicle;
 
@@ -215,8 +215,8 @@ impl<'a> RuleBlock<'a> {
             native_id: self.name.to_string(),
             title: meta.get("rule_name").unwrap_or(self.name).to_string(),
             description: meta.get("description").unwrap_or_default().to_string(),
-            vendor: "Google SecOps".into(),
-            product: "Google SecOps SIEM".into(),
+            vendor: Format::Chronicle.vendor().into(),
+            product: Format::Chronicle.product().into(),
             language: Some(Language::YaraL),
             query: self.text.to_string(),
             native_rule: self.text.to_string(),

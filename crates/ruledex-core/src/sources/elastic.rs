@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::util::{ElasticThreat, OneOrMany, iso_date, non_empty, toml};
 use super::{Adapter, ParseError, Parsed, SourceFile};
-use crate::model::{Language, Query, Rule, RuleType, Severity, Status};
+use crate::model::{Dependency, DependencyKind, Format, Language, Query, Rule, RuleType, Severity, Status};
 
 pub struct Elastic;
 
@@ -53,6 +53,7 @@ struct RawRule {
     kind: Option<String>,
     language: Option<String>,
     query: Option<String>,
+    index: Vec<String>,
     machine_learning_job_id: OneOrMany,
     building_block_type: Option<String>,
     severity: Option<String>,
@@ -99,8 +100,8 @@ impl RawRule {
             native_id: self.rule_id.unwrap_or_default(),
             title,
             description: self.description.unwrap_or_default().trim().to_string(),
-            vendor: "Elastic".into(),
-            product: "Elastic Security".into(),
+            vendor: Format::Elastic.vendor().into(),
+            product: Format::Elastic.product().into(),
             language: Some(language),
             query,
             native_rule: file.text.to_string(),
@@ -125,6 +126,7 @@ impl RawRule {
             false_positives: self.false_positives,
             license: self.license,
             tags: self.tags,
+            requires: self.index.into_iter().map(|name| Dependency { kind: DependencyKind::Index, name }).collect(),
             implementation: non_empty(self.setup),
             investigation: non_empty(self.note),
             path: file.path.to_string(),
@@ -152,8 +154,8 @@ impl RawHunt {
             native_id: self.uuid.unwrap_or_default(),
             title,
             description: self.description.unwrap_or_default().trim().to_string(),
-            vendor: "Elastic".into(),
-            product: "Elastic Security".into(),
+            vendor: Format::Elastic.vendor().into(),
+            product: Format::Elastic.product().into(),
             language: each.first().and_then(|q| q.language).or(Some(listed_first)),
             // Hunts ship several alternative queries, each run on its own; `query` keeps them
             // together, in order, for reading and search.
@@ -265,6 +267,7 @@ rule_id = "6926b708-7964-425f-bed8-6e006379df08"
 severity = "medium"
 tags = ["OS: Linux", "OS: Windows", "Tactic: Command and Control"]
 type = "eql"
+index = ["logs-endpoint.events.network-*", "logs-fortinet_fortigate.log-*"]
 query = '''
 sequence by source.port with maxspan=1m
  [network where network.application in ("SOCKS4", "SOCKS5")]
@@ -301,6 +304,8 @@ name = "Command and Control"
         assert_eq!(rule.attack_tags, vec!["TA0011", "T1090", "T1055.012"]);
         assert_eq!(rule.data_sources, vec!["endpoint", "fortinet_fortigate"]);
         assert_eq!(rule.platforms, vec!["Linux", "Windows"]);
+        let indices: Vec<&str> = rule.requires.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(indices, vec!["logs-endpoint.events.network-*", "logs-fortinet_fortigate.log-*"]);
         assert_eq!(rule.severity, Some(Severity::Medium));
         assert_eq!(rule.risk_score, Some(47.0));
         assert_eq!(rule.created.as_deref(), Some("2025-11-17"));

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::util::{ElasticThreat, OneOrMany, non_empty, required, toml};
 use super::{Adapter, ParseError, Parsed, SourceFile};
-use crate::model::{Language, ResponseAction, Rule, RuleType, Status};
+use crate::model::{Format, Language, ResponseAction, Rule, RuleType, Status};
 
 pub struct ElasticEndpoint;
 
@@ -90,8 +90,8 @@ impl RawFile {
             native_id: rule.id.unwrap_or_default(),
             title,
             description: rule.description.unwrap_or_default().trim().to_string(),
-            vendor: "Elastic".into(),
-            product: "Elastic Defend".into(),
+            vendor: Format::ElasticEndpoint.vendor().into(),
+            product: Format::ElasticEndpoint.product().into(),
             language: Some(Language::Eql),
             query,
             native_rule: file.text.to_string(),

@@ -16,7 +16,7 @@ use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
 use super::util::{file_stem, non_empty};
 use super::{Adapter, ParseError, Parsed, SourceFile};
-use crate::model::{Language, Rule, Status};
+use crate::model::{Format, Language, Rule, Status};
 
 /// Products and the heading words that name them. A heading may name both
 /// ("Defender XDR & Sentinel"): its query runs in either.
@@ -280,7 +280,7 @@ impl Page {
             native_id,
             title: if several { format!("{} ({})", self.title, query.heading) } else { self.title.clone() },
             description: self.description.clone(),
-            vendor: "Community KQL".into(),
+            vendor: Format::KqlMarkdown.vendor().into(),
             product: query.product.clone(),
             language: Some(Language::Kusto),
             query: query.text.to_string(),

@@ -19,7 +19,7 @@ use serde_json::Value;
 use super::util::{OneOrMany, Scalar, non_empty, required, yaml};
 use super::{Adapter, ParseError, Parsed, SourceFile};
 use crate::ids::TechniqueId;
-use crate::model::{Language, Rule, RuleType, Severity, Status};
+use crate::model::{Format, Language, Rule, RuleType, Severity, Status};
 
 pub struct Sentinel;
 
@@ -175,8 +175,8 @@ impl RawRule {
         Ok(Rule {
             native_id: self.id.take().map(|s| s.0).unwrap_or_default(),
             description,
-            vendor: "Microsoft".into(),
-            product: "Microsoft Sentinel".into(),
+            vendor: Format::Sentinel.vendor().into(),
+            product: Format::Sentinel.product().into(),
             language: Some(Language::Kusto),
             query,
             native_rule: file.text.to_string(),

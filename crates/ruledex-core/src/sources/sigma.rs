@@ -32,7 +32,7 @@ use serde::de::IgnoredAny;
 use super::util::{OneOrMany, Scalar, iso_date, non_empty, required, yaml};
 use super::{Adapter, ParseError, Parsed, SourceFile};
 use crate::ids::TechniqueId;
-use crate::model::{Language, Rule, RuleType, Severity, Status};
+use crate::model::{Format, Language, Rule, RuleType, Severity, Status};
 
 pub struct Sigma;
 
@@ -119,7 +119,7 @@ impl RawRule {
             native_id: self.id.map(|s| s.0).unwrap_or_default(),
             title,
             description: self.description.unwrap_or_default().trim().to_string(),
-            vendor: "Sigma".into(),
+            vendor: Format::Sigma.vendor().into(),
             product,
             language: Some(Language::Sigma),
             query: file.text.trim().to_string(),

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::util::{OneOrMany, Scalar, non_empty, required, yaml};
 use super::{Adapter, ParseError, Parsed, SourceFile};
-use crate::model::{Language, Rule, RuleType, Severity, Status};
+use crate::model::{Format, Language, Rule, RuleType, Severity, Status};
 
 /// Sublime attack-type and tactic/technique labels, and the ATT&CK techniques each one is
 /// evidence of. Labels with no honest ATT&CK equivalent map to nothing. Detection-method labels
@@ -111,8 +111,8 @@ impl RawRule {
             native_id: self.id.map(|s| s.0).unwrap_or_default(),
             title,
             description: self.description.unwrap_or_default().trim().to_string(),
-            vendor: "Sublime Security".into(),
-            product: "Sublime Email Security".into(),
+            vendor: Format::Sublime.vendor().into(),
+            product: Format::Sublime.product().into(),
             language: Some(Language::Mql),
             query: source,
             native_rule: file.text.to_string(),

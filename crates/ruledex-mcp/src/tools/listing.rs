@@ -136,10 +136,12 @@ fn search(catalog: &Catalog, args: &Arguments) -> Result<Answer, ToolError> {
         .collect();
     let mut summary = match &json.corrected_query {
         Some(corrected) => format!(
-            "{:?} finds almost nothing; showing results for {corrected:?}.\n{} detections match {corrected:?}.\n",
-            json.query, json.total
+            "{:?} finds almost nothing; showing results for {corrected:?}.\n{} detections match {corrected:?}{}.\n",
+            json.query,
+            json.total,
+            json.partial_note()
         ),
-        None => format!("{} detections match {:?}.\n", json.total, json.query),
+        None => format!("{} detections match {:?}{}.\n", json.total, json.query, json.partial_note()),
     };
     let more = json.total.saturating_sub(json.offset + json.detections.len());
     let count = json.detections.len();

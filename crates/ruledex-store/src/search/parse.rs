@@ -112,6 +112,16 @@ pub(super) fn parse_tokens(tokens: &[Token]) -> Result<ParsedSearch> {
     Ok(ParsedSearch { expression: parts.join(" "), terms })
 }
 
+/// Each word of a search of several plain words (no operators or parentheses) as an expression
+/// of its own; `None` for other searches.
+pub(super) fn each_word(tokens: &[Token]) -> Result<Option<Vec<String>>> {
+    if tokens.len() < 2 || !tokens.iter().all(|t| matches!(t, Token::Term(_))) {
+        return Ok(None);
+    }
+    let mut terms = Terms::default();
+    tokens.iter().map(|t| expression(t.text(), &mut terms)).collect::<Result<Vec<_>>>().map(Some)
+}
+
 /// Splits on whitespace and control characters, keeping "quoted phrases" and parentheses as
 /// tokens of their own; `AND`, `OR` and `NOT` in capitals are operators.
 pub(super) fn tokens(text: &str) -> Result<Vec<Token>> {
@@ -335,5 +345,16 @@ mod tests {
         assert!(fts("tor\u{0}exit\u{1b}[31m").is_ok(), "control characters separate words");
         assert_eq!(fts("tor + exit - node").unwrap(), fts("tor exit node").unwrap(), "punctuation alone is no word");
         assert!(message("- * \"\"").contains("the search is empty"));
+    }
+
+    #[test]
+    fn only_searches_of_several_plain_words_are_split_into_words() {
+        let any = |text: &str| each_word(&tokens(text).unwrap()).unwrap();
+        let tor = "({title_stems description_stems tags_stems} : \"tor\" OR {query} : \"tor\")";
+        let id = "{title description query tags cves} : \"T1090\"";
+        assert_eq!(any("tor T1090"), Some(vec![tor.to_string(), id.to_string()]));
+        assert_eq!(any("tor"), None);
+        assert_eq!(any("tor OR proxy"), None);
+        assert_eq!(any("tor (exit node)"), None);
     }
 }

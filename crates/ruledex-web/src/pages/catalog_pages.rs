@@ -56,6 +56,8 @@ struct SyncView {
 
 struct SourceRow {
     name: String,
+    title: String,
+    product: String,
     kind: String,
     detections: usize,
     files: usize,
@@ -174,6 +176,8 @@ fn source_rows(sources: &[SourceJson]) -> Vec<SourceRow> {
             let commit = s.commit.clone().unwrap_or_default();
             SourceRow {
                 name: s.name.clone(),
+                title: s.title.clone(),
+                product: s.product.clone(),
                 kind: s.kind.label().to_string(),
                 detections: s.detections,
                 files: s.files,
@@ -244,6 +248,8 @@ struct SearchView {
     /// The search the results are for when the one typed was corrected; empty otherwise.
     corrected: String,
     total: usize,
+    /// Matches of every word; fewer than `total` when matches of some words follow.
+    total_every_word: usize,
     offset: usize,
     hits: Vec<Hit>,
     techniques: Vec<TechniqueMatch>,
@@ -258,6 +264,8 @@ struct Hit {
     card: Card,
     title_html: String,
     snippet_html: String,
+    /// The first hit matching only some of the search's words: a heading goes before it.
+    first_partial: bool,
 }
 
 struct TechniqueMatch {
@@ -294,6 +302,7 @@ fn empty_search(request: &SearchRequest) -> SearchView {
         query: String::new(),
         corrected: String::new(),
         total: 0,
+        total_every_word: 0,
         offset: 0,
         hits: vec![],
         techniques: vec![],
@@ -325,6 +334,7 @@ fn results_view(
             },
             title_html: marked(&hit.title_marked),
             snippet_html: marked(&hit.snippet_marked),
+            first_partial: !hit.every_word && (i == 0 || results.detections[i - 1].every_word),
         })
         .collect();
     let page = |offset: usize| format!("/search?{}", with_param(raw_query, "offset", &offset.to_string()));
@@ -337,6 +347,7 @@ fn results_view(
         query: request.text.clone(),
         corrected: results.corrected_query.clone().unwrap_or_default(),
         total: results.total,
+        total_every_word: results.total_every_word,
         offset: results.offset,
         hits,
         techniques: techniques
@@ -437,7 +448,7 @@ pub async fn sources(State(state): State<AppState>) -> PageResult {
             for s in &statuses {
                 layout
                     .feeds
-                    .push(feed_link(format!("ruledex · what changed in {}", s.name), source_feed_href(&s.name)));
+                    .push(feed_link(format!("ruledex · what changed in {}", s.title), source_feed_href(&s.name)));
             }
             render(&SourcesView { layout, sources, release })
         })

@@ -1,9 +1,10 @@
-//! The change history on the web: Atom feeds (everything, one technique, one source), the "what's
-//! new" lists of the home and technique pages, the "new" and "updated" badges on cards, and a
+//! The change history on the web: Atom feeds (everything, one technique, one source), the
+//! `/changes` page, the "what's new" lists of the home and technique pages, the "new" and "updated" badges on cards, and a
 //! detection's own history with a diff of its query.
 
 use std::collections::HashMap;
 
+use askama::Template;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -16,8 +17,10 @@ use ruledex_core::model::ChangeKind;
 use similar::{ChangeTag, TextDiff};
 
 use super::view::short_commit;
+use super::{PageResult, render};
 use crate::atom::{Entry, Feed};
 use crate::error::WebError;
+use crate::layout::Layout;
 use crate::params::PathParams;
 use crate::state::{AppState, Cost};
 
@@ -25,8 +28,31 @@ use crate::state::{AppState, Cost};
 const FEED_ENTRIES: usize = 100;
 /// Changes a "what's new" list shows.
 const WHATS_NEW: usize = 10;
+/// Changes the `/changes` page lists.
+const CHANGES_PAGE: usize = 100;
 /// Lines of unchanged query shown around each changed part of a diff.
 const DIFF_CONTEXT: usize = 3;
+
+#[derive(Template)]
+#[template(path = "changes.html")]
+struct ChangesView {
+    layout: Layout,
+    whats_new: Vec<ChangeItem>,
+    feed_href: &'static str,
+}
+
+/// `/changes`: the latest changes of the catalog, newest first: detections new, updated,
+/// deprecated or removed upstream, and new ATT&CK releases.
+pub async fn changes_page(State(state): State<AppState>) -> PageResult {
+    state
+        .run(Cost::Ordinary, |catalog| {
+            let mut layout = Layout::new("What changed · ruledex").with_attack(catalog.attack_version());
+            layout.feeds.push(feed_link("ruledex · what changed", "/feed.atom"));
+            let whats_new = latest_changes(catalog, None, CHANGES_PAGE)?;
+            render(&ChangesView { layout, whats_new, feed_href: "/feed.atom" })
+        })
+        .await
+}
 
 /// `/feed.atom`: every change.
 pub async fn feed(State(state): State<AppState>) -> Result<Response, WebError> {
@@ -254,15 +280,23 @@ pub fn short_time(timestamp: &str) -> String {
     }
 }
 
-/// The latest changes, of one technique's detections (its sub-techniques' too), or of all with
-/// the new ATT&CK releases.
+/// A "what's new" list: the latest changes of one technique's detections (its sub-techniques'
+/// too), or of all with the new ATT&CK releases.
 pub fn whats_new(catalog: &Catalog, technique: Option<TechniqueId>) -> Result<Vec<ChangeItem>, WebError> {
+    latest_changes(catalog, technique, WHATS_NEW)
+}
+
+fn latest_changes(
+    catalog: &Catalog,
+    technique: Option<TechniqueId>,
+    limit: usize,
+) -> Result<Vec<ChangeItem>, WebError> {
     let only = technique.map(|t| t.to_string());
-    let request = ChangesRequest { technique: only, limit: WHATS_NEW, ..ChangesRequest::default() };
+    let request = ChangesRequest { technique: only, limit, ..ChangesRequest::default() };
     let history = catalog.changes(&request)?;
     let releases = history.attack_updates.iter().filter(|_| technique.is_none()).map(ChangeItem::from);
     let changes = history.changes.iter().map(ChangeItem::from);
-    Ok(newest_first(changes.chain(releases), |item| &item.synced_at, WHATS_NEW))
+    Ok(newest_first(changes.chain(releases), |item| &item.synced_at, limit))
 }
 
 /// One change in a detection's history, with a diff when its query changed.

@@ -1,10 +1,11 @@
 //! Coverage pages: a stack's coverage of the matrix (`/coverage`), and the groups, campaigns
 //! and software of ATT&CK with the detections for the techniques they use.
 
+use std::collections::BTreeMap;
+
 use askama::Template;
 use axum::extract::{RawQuery, State};
 use ruledex_app::coverage::{CoverageRequest, ObjectRequest};
-use ruledex_app::links;
 use ruledex_app::request::vocabulary::{ATTACK_OBJECT, STACK_COVERAGE};
 use ruledex_app::wire::{
     AttackObjectJson, AttackObjectPageJson, CoverageStatus, StackCoverageJson, StackTechniqueJson,
@@ -21,8 +22,30 @@ use crate::state::{AppState, Cost};
 /// A source to tick, and whether it is ticked.
 struct SourceChoice {
     name: String,
+    title: String,
     kind: String,
     ticked: bool,
+}
+
+/// The sources to tick, those of `have` ticked.
+fn source_choices(catalog: &ruledex_app::Catalog, have: &[String]) -> Vec<SourceChoice> {
+    catalog
+        .sources()
+        .into_iter()
+        .map(|s| SourceChoice {
+            ticked: have.contains(&s.name),
+            name: s.name,
+            title: s.title,
+            kind: s.kind.label().into(),
+        })
+        .collect()
+}
+
+/// Detections per source as a reader reads them: "Elastic 1, Splunk 3", or "nothing".
+fn found_in(counts: &BTreeMap<String, usize>, sources: &[SourceChoice]) -> String {
+    let title = |name: &str| sources.iter().find(|s| s.name == name).map_or(name.to_string(), |s| s.title.clone());
+    let parts: Vec<String> = counts.iter().map(|(source, n)| format!("{} {n}", title(source))).collect();
+    if parts.is_empty() { "nothing".into() } else { parts.join(", ") }
 }
 
 struct StatusColumn {
@@ -40,6 +63,8 @@ struct StatusCell {
     name: String,
     href: String,
     status: &'static str,
+    /// The stack's own detections (shown before `detections` when a stack is given).
+    yours: usize,
     detections: usize,
     found: String,
 }
@@ -60,6 +85,8 @@ struct CoverageView {
     community: bool,
     inferred: bool,
     have: String,
+    /// Whether a stack was given: cells then read "yours / all".
+    has_stack: bool,
     summary: [usize; 4],
     columns: Vec<StatusColumn>,
     gaps: Vec<Gap>,
@@ -89,15 +116,7 @@ pub async fn coverage(State(state): State<AppState>, query: RawQuery) -> PageRes
     let layer_href = format!("/api/v1/coverage/stack/layer?{}", request.query_string());
     let (coverage, sources, tactics) = state
         .run(Cost::Ordinary, move |catalog| {
-            let sources: Vec<SourceChoice> = catalog
-                .sources()
-                .into_iter()
-                .map(|s| SourceChoice {
-                    ticked: request.stack.have.contains(&s.name),
-                    name: s.name,
-                    kind: s.kind.label().into(),
-                })
-                .collect();
+            let sources = source_choices(catalog, &request.stack.have);
             let coverage = catalog.stack_coverage(&request)?;
             let tactics = tactic_choices(catalog, &coverage, !request.tactics.is_empty());
             Ok((coverage, sources, tactics))
@@ -133,10 +152,11 @@ fn coverage_view(
         id: t.id.to_string(),
         name_parts: breakable_parts(&t.name),
         name: t.name.clone(),
-        href: links::technique(t.id),
+        href: t.href.clone(),
         status: t.status.as_str(),
+        yours: t.yours,
         detections: t.detections(),
-        found: t.found(),
+        found: found_in(&t.counts, &sources),
     };
     let mut parents: Vec<&StackTechniqueJson> =
         coverage.techniques.iter().filter(|t| !t.id.is_subtechnique()).collect();
@@ -158,17 +178,19 @@ fn coverage_view(
         .map(|t| Gap {
             id: t.id.to_string(),
             name: t.name.clone(),
-            href: links::technique(t.id),
+            href: t.href.clone(),
             status: t.status.as_str(),
-            found: t.found(),
+            found: found_in(&t.counts, &sources),
         })
         .collect();
+    let titles: Vec<&str> = sources.iter().filter(|s| s.ticked).map(|s| s.title.as_str()).collect();
     CoverageView {
         layout: Layout::new("Coverage · ruledex"),
+        have: titles.join(", "),
+        has_stack: !coverage.have.is_empty() || coverage.community,
         sources,
         community: coverage.community,
         inferred: coverage.inferred,
-        have: coverage.have.join(", "),
         summary: counts_of(&coverage.summary),
         columns,
         gaps,
@@ -207,6 +229,10 @@ struct ObjectView {
     page: AttackObjectPageJson,
     sources: Vec<SourceChoice>,
     summary: Option<[usize; 4]>,
+    /// Each technique's detections per source, in the order of `page.techniques`.
+    found: Vec<String>,
+    /// ATT&CK's description (Markdown) as safe HTML, without its citation markers.
+    description_html: String,
 }
 
 pub async fn attack_object(
@@ -219,11 +245,7 @@ pub async fn attack_object(
     let (page, sources) = state
         .run(Cost::Ordinary, move |catalog| {
             let have = request.stack.as_ref().map(|s| s.have.clone()).unwrap_or_default();
-            let sources: Vec<SourceChoice> = catalog
-                .sources()
-                .into_iter()
-                .map(|s| SourceChoice { ticked: have.contains(&s.name), name: s.name, kind: s.kind.label().into() })
-                .collect();
+            let sources = source_choices(catalog, &have);
             Ok((catalog.attack_object_page(kind, &request)?, sources))
         })
         .await?;
@@ -233,6 +255,8 @@ pub async fn attack_object(
     render(&ObjectView {
         layout: Layout::new(format!("{} {} · ruledex", object.id, object.name)),
         summary: page.summary.as_ref().map(counts_of),
+        found: page.techniques.iter().map(|t| found_in(&t.counts, &sources)).collect(),
+        description_html: ruledex_core::markdown::to_html(&page.description),
         object,
         page,
         sources,

@@ -15,13 +15,13 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 
 pub use catalog_pages::{home, search, sources};
-pub use changes::{FeedLink, feed, source_feed, technique_feed};
+pub use changes::{FeedLink, changes_page, feed, source_feed, technique_feed};
 pub use coverage::{attack_object, attack_objects, coverage};
 pub use detection::{detection, raw_rule};
 pub use technique::{technique, technique_by_url_path};
 
 use crate::error::{Suggestion, WebError};
-use crate::layout::{SCRIPT, STYLE};
+use crate::layout::{FAVICON, SCRIPT, STYLE};
 use crate::params::PathParams;
 
 pub fn render(template: &impl Template) -> Result<Html<String>, WebError> {
@@ -54,6 +54,7 @@ pub async fn static_file(PathParams(file, _): PathParams<String>) -> Response {
     let (content_type, body) = match file.as_str() {
         "style.css" => ("text/css; charset=utf-8", STYLE),
         "app.js" => ("text/javascript; charset=utf-8", SCRIPT),
+        "favicon.svg" => ("image/svg+xml", FAVICON),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=604800")], body).into_response()

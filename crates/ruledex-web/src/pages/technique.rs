@@ -16,6 +16,7 @@ use ruledex_app::request::vocabulary::TECHNIQUE_PAGE;
 use ruledex_app::wire::{TechniqueJson, TechniquePageJson};
 use ruledex_core::ids::{ObjectKind, TechniqueId};
 use ruledex_core::model::SourceKind;
+use ruledex_core::query::Filter;
 
 use super::changes::{ChangeItem, badge, feed_link, technique_feed_href, whats_new};
 use super::render;
@@ -69,6 +70,11 @@ struct TechniqueView {
     community: usize,
     deprecated_count: usize,
     exports: Vec<ExportLink>,
+    /// The filter values asked for, in words ("Splunk, SPL"): the headline counts what they
+    /// keep. Empty without filters.
+    filter_label: String,
+    /// This page with community content switched on.
+    community_href: String,
     whats_new: Vec<ChangeItem>,
     feed_href: String,
 }
@@ -204,6 +210,8 @@ impl TechniqueView {
             inferred: page.counts.inferred,
             community: page.counts.community,
             deprecated_count: page.counts.deprecated,
+            filter_label: filter_label(&asked.asked),
+            community_href: format!("?{}", with_param(&with_param(raw_query, "offset", ""), "community", "1")),
             exports: export_menu(
                 page.shown_facets.sources.keys().filter_map(|source| catalog.source_format(source)),
                 &with_param(
@@ -222,6 +230,18 @@ impl TechniqueView {
             name,
         }
     }
+}
+
+/// The values a filter asks for, as people read them: "Splunk, SPL, high".
+fn filter_label(filter: &Filter) -> String {
+    let words: Vec<String> = (filter.sources.iter().chain(&filter.vendors).cloned())
+        .chain(filter.languages.iter().map(|l| l.label().to_string()))
+        .chain(filter.severities.iter().map(|s| s.label().to_string()))
+        .chain(filter.rule_types.iter().map(|t| t.label().to_string()))
+        .chain(filter.statuses.iter().map(|s| s.as_str().to_string()))
+        .chain(filter.data_sources.iter().cloned())
+        .collect();
+    words.join(", ")
 }
 
 fn tactic_links(catalog: &Catalog, technique: Option<&TechniqueJson>) -> Vec<Link> {

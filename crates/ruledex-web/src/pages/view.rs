@@ -46,6 +46,11 @@ pub struct Card {
     pub query_html: String,
     /// The query as shipped, when the paste-ready one differs from it.
     pub shipped_html: String,
+    /// What the paste-ready query is ("macros expanded: runs without the vendor's app"), when
+    /// it differs from the shipped one.
+    pub paste_ready_note: String,
+    /// The Elasticsearch index patterns the query searches (a Kibana data view needs them).
+    pub index_patterns: Vec<String>,
     /// Downloads in the detection's platform import formats.
     pub exports: Vec<ExportLink>,
     /// How many tests the rule ships.
@@ -132,6 +137,13 @@ pub fn with_param(raw_query: &str, name: &str, value: &str) -> String {
     pairs.join("&")
 }
 
+/// A card tagged with more techniques than this is a broad rule (a catch-all passing alerts
+/// through, say), marked so: it is not specific to any one of them.
+const BROAD_TECHNIQUES: usize = 10;
+
+/// Technique chips a card shows at once; the rest are one click away.
+const CHIPS_SHOWN: usize = 6;
+
 /// A technique a detection maps to, as a link.
 pub struct Chip {
     pub id: String,
@@ -170,7 +182,9 @@ impl Card {
             data_sources: d.data_sources.clone(),
             data_sources_key: d.data_sources.iter().map(|s| s.to_lowercase()).collect::<Vec<_>>().join("|"),
             query_html: highlight(&d.paste_ready_query, language),
-            shipped_html: if d.paste_ready_query != d.query { highlight(&d.query, language) } else { String::new() },
+            shipped_html: if d.macros_expanded() { highlight(&d.query, language) } else { String::new() },
+            paste_ready_note: d.paste_ready_note(),
+            index_patterns: d.index_patterns(),
             exports: export_links(d),
             tests: d.tests.len(),
             runs_on: runs_on(d),
@@ -199,6 +213,22 @@ fn runs_on(d: &DetectionJson) -> String {
         line.push_str(&format!(" · {}", d.platforms.join(", ")));
     }
     line
+}
+
+impl Card {
+    /// Tagged with so many techniques that it detects none in particular.
+    pub fn broad(&self) -> bool {
+        self.chips.len() > BROAD_TECHNIQUES
+    }
+
+    pub fn first_chips(&self) -> &[Chip] {
+        &self.chips[..self.chips.len().min(CHIPS_SHOWN)]
+    }
+
+    /// The chips past the first [`CHIPS_SHOWN`], behind a "+ N more" control.
+    pub fn more_chips(&self) -> &[Chip] {
+        &self.chips[self.chips.len().min(CHIPS_SHOWN)..]
+    }
 }
 
 fn chips(d: &DetectionJson) -> Vec<Chip> {
@@ -417,37 +447,7 @@ pub fn split_description(text: &str) -> (String, Vec<String>) {
 
 /// ATT&CK descriptions are Markdown with citations; pages show them as plain paragraphs.
 pub fn attack_paragraphs(description: &str) -> Vec<String> {
-    description
-        .split("\n\n")
-        .map(|p| strip_markdown_links(&strip_citations(p)).trim().to_string())
-        .filter(|p| !p.is_empty())
-        .collect()
-}
-
-fn strip_citations(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("(Citation:") {
-        out.push_str(rest[..start].trim_end());
-        rest = rest[start..].find(')').map_or("", |end| &rest[start + end + 1..]);
-    }
-    out.push_str(rest);
-    out
-}
-
-/// `[text](url)` becomes `text`.
-fn strip_markdown_links(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(open) = rest.find('[') {
-        let Some(close) = rest[open..].find("](").map(|c| open + c) else { break };
-        let Some(end) = rest[close..].find(')').map(|e| close + e) else { break };
-        out.push_str(&rest[..open]);
-        out.push_str(&rest[open + 1..close]);
-        rest = &rest[end + 1..];
-    }
-    out.push_str(rest);
-    out
+    ruledex_core::markdown::to_plain(description)
 }
 
 /// "Virtualization/Sandbox Evasion" as "Virtualization/" and "Sandbox Evasion": a narrow matrix
@@ -485,15 +485,5 @@ mod tests {
         assert_eq!(with_param("q=tor&offset=20&limit=20", "offset", "40"), "q=tor&limit=20&offset=40");
         assert_eq!(with_param("", "offset", "0"), "offset=0");
         assert_eq!(with_param("vendor=Splunk&page=2", "page", ""), "vendor=Splunk");
-    }
-
-    #[test]
-    fn attack_descriptions_lose_citations_and_link_markup() {
-        let text = "Adversaries may use a [connection proxy](https://attack.mitre.org/x) to direct traffic.(Citation: Trend)\n\nMore (Citation: A)(Citation: B) text.";
-        assert_eq!(
-            attack_paragraphs(text),
-            vec!["Adversaries may use a connection proxy to direct traffic.", "More text."]
-        );
-        assert_eq!(attack_paragraphs("[unclosed(link"), vec!["[unclosed(link"]);
     }
 }

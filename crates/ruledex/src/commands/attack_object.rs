@@ -32,6 +32,9 @@ fn print_page(page: &AttackObjectPageJson) -> std::io::Result<()> {
         outln!("Also known as: {}", object.aliases.join(", "))?;
     }
     outln!("{}", object.url)?;
+    for block in ruledex_core::markdown::to_plain(&page.description) {
+        outln!("\n{block}")?;
+    }
     if let (Some(have), Some(summary)) = (&page.have, &page.summary) {
         outln!("For {}: {}", have.join(", "), summary_line(summary))?;
     }

@@ -73,7 +73,8 @@ fn print_results(
         (first, last) => format!("; showing {first}-{last}"),
     };
     let attack = first.attack_version.as_ref().map(|v| format!(" · ATT&CK v{v}")).unwrap_or_default();
-    outln!("{} match {:?}{showing}{attack}", output::plural(first.total, "detection"), searched)?;
+    let partial = first.partial_note();
+    outln!("{} match {:?}{partial}{showing}{attack}", output::plural(first.total, "detection"), searched)?;
     print_hits(&first.detections)?;
     for page in rest {
         print_hits(&page?)?;

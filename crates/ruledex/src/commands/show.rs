@@ -100,14 +100,17 @@ fn print_detection(d: &DetectionJson) -> std::io::Result<()> {
         (false, true) => "Query",
         (false, false) => "Query (as shipped)",
     };
+    let paste_ready_title = format!("Paste-ready query ({})", d.paste_ready_note());
     let tests = tests_summary(d);
+    // Investigation guides are Markdown (Elastic's): read as plain text, one block a line.
+    let investigation = ruledex_core::markdown::to_plain(d.investigation.as_deref().unwrap_or_default()).join("\n");
     let sections = [
         ("Description", d.description.as_str()),
         ("How to implement", d.implementation.as_deref().unwrap_or_default()),
-        ("Investigation", d.investigation.as_deref().unwrap_or_default()),
+        ("Investigation", investigation.as_str()),
         ("Tests the rule ships", tests.as_str()),
         (query_title, d.query.as_str()),
-        ("Paste-ready query (macros expanded: runs without the vendor's app)", paste_ready),
+        (paste_ready_title.as_str(), paste_ready),
     ];
     for (title, text) in sections.iter().filter(|(_, t)| !t.trim().is_empty()) {
         outln!("\n{title}:\n{}", text.trim_end())?;

@@ -78,6 +78,10 @@ fn print_header(catalog: &Catalog, page: &TechniquePageJson) -> std::io::Result<
     if t.deprecated {
         outln!("This technique is deprecated in ATT&CK.")?;
     }
+    // ATT&CK's first paragraph, as plain text (its Markdown and citation markers left out).
+    if let Some(lead) = ruledex_core::markdown::to_plain(&t.description).first() {
+        outln!("{lead}")?;
+    }
     outln!("{}", t.url)?;
     if !page.subtechniques.is_empty() {
         let listed: Vec<String> =

@@ -51,7 +51,7 @@ use self::rule_tests::{RawTest, read_tests};
 use super::util::{OneOrMany, Scalar, non_empty, required, yaml};
 use super::{Adapter, ParseError, Parsed, Prepared, SourceFile, Support};
 use crate::ids::TacticId;
-use crate::model::{Dependency, DependencyKind, Language, Rule, RuleType, Severity, Status};
+use crate::model::{Dependency, DependencyKind, Format, Language, Rule, RuleType, Severity, Status};
 
 pub struct Panther;
 
@@ -254,8 +254,8 @@ impl RawItem {
             title: non_empty(self.display_name).unwrap_or_else(|| native_id.clone()),
             native_id,
             description: self.description.unwrap_or_default().trim().to_string(),
-            vendor: "Panther".into(),
-            product: "Panther".into(),
+            vendor: Format::Panther.vendor().into(),
+            product: Format::Panther.product().into(),
             language: Some(logic.language),
             query: logic.query,
             native_rule: file.text.to_string(),

@@ -23,7 +23,7 @@ use serde::Deserialize;
 use self::macros::{MacroTable, keep_none};
 use super::util::{OneOrMany, Scalar, iso_date, non_empty, yaml};
 use super::{Adapter, ParseError, Parsed, Prepared, SourceFile, Support};
-use crate::model::{Dependency, DependencyKind, Language, Rule, RuleType, Severity, Status};
+use crate::model::{Dependency, DependencyKind, Format, Language, Rule, RuleType, Severity, Status};
 
 pub struct SplunkEscu;
 
@@ -150,8 +150,8 @@ impl RawDetection {
             native_id: self.id.map(|s| s.0).unwrap_or_default(),
             title,
             description: self.description.unwrap_or_default().trim().to_string(),
-            vendor: "Splunk".into(),
-            product: "Splunk Enterprise Security".into(),
+            vendor: Format::SplunkEscu.vendor().into(),
+            product: Format::SplunkEscu.product().into(),
             language: Some(Language::Spl),
             query: search.trim_end().to_string(),
             native_rule: file.text.to_string(),
