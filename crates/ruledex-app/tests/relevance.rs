@@ -11,11 +11,11 @@ use ruledex_app::wire::SearchJson;
 /// Below this, a first page is mostly noise (the benchmark reports the precision itself).
 const MIN_PRECISION_AT_10: f64 = 0.5;
 
-/// Whether the first page is good enough: mostly about the search, or, when the search finds
-/// fewer results than a page holds (weak matches then fill it whatever the ranking does), with
-/// the relevant results mostly ranked first (R-precision).
+/// Whether the first page is good enough: mostly about the search, or, when fewer detections
+/// match every word than a page holds (weaker matches then fill it whatever the ranking does),
+/// with the relevant results mostly ranked first (R-precision).
 fn first_page_is_good(case: &Case, results: &SearchJson) -> bool {
-    let short = results.detections.len() < FIRST_PAGE && results.total == results.detections.len();
+    let short = results.total_every_word < FIRST_PAGE;
     case.precision_at_10(results) >= MIN_PRECISION_AT_10 || (short && case.r_precision(results) >= MIN_PRECISION_AT_10)
 }
 
