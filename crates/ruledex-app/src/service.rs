@@ -347,12 +347,19 @@ impl Catalog {
     pub fn sources(&self) -> Vec<SourceJson> {
         let mut sources: Vec<SourceJson> =
             self.store.sources().iter().map(|s| SourceJson::new(s, self.store.attack())).collect();
-        // Two sources of one vendor (a fork beside upstream) keep their configured names apart.
-        let vendors: Vec<String> = sources.iter().map(|s| s.vendor.clone()).collect();
+        // Two sources of one vendor are told apart by their products (Elastic Security, Elastic
+        // Defend), or by their configured names when the product is the same too (a fork).
+        let made_by: Vec<(String, String)> = sources.iter().map(|s| (s.vendor.clone(), s.product.clone())).collect();
+        let count = |same: &dyn Fn(&(String, String)) -> bool| made_by.iter().filter(|m| same(m)).count();
         for source in &mut sources {
-            if vendors.iter().filter(|v| **v == source.vendor).count() > 1 {
-                source.title = format!("{} ({})", source.vendor, source.name);
+            if count(&|(vendor, _)| *vendor == source.vendor) < 2 {
+                continue;
             }
+            source.title = if count(&|(v, p)| *v == source.vendor && *p == source.product) == 1 {
+                source.product.clone()
+            } else {
+                format!("{} ({})", source.vendor, source.name)
+            };
         }
         sources
     }

@@ -674,7 +674,18 @@ fn sources_have_one_name_on_every_page() {
     in_browser(|browser| async move {
         browser.open(server, "/").await;
         let home = browser.js("return Array.from(document.querySelectorAll('.sources-summary tbody td:first-child a'), a => a.textContent)").await;
-        for name in ["Google SecOps", "Splunk", "Elastic", "Microsoft", "Sigma", "Community KQL", "Panther"] {
+        // Elastic's two sources go by their products.
+        let names = [
+            "Google SecOps",
+            "Splunk",
+            "Elastic Security",
+            "Elastic Defend",
+            "Microsoft",
+            "Sigma",
+            "Community KQL",
+            "Panther",
+        ];
+        for name in names {
             assert!(home.as_array().unwrap().iter().any(|n| n == name), "home lacks {name}: {home}");
         }
         let product = browser.text(".sources-summary tbody tr:first-child td:first-child .meta").await;
