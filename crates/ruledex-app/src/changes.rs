@@ -72,7 +72,7 @@ impl Catalog {
 pub const LISTED_QUERY_CHARS: usize = 4_000;
 
 /// Cuts `text` to `max` characters, saying how many were left out and where the whole is.
-pub(crate) fn cut(text: &mut String, max: usize, whole: &str) {
+pub fn cut(text: &mut String, max: usize, whole: &str) {
     let Some((end, _)) = text.char_indices().nth(max) else { return };
     let left = text[end..].chars().count();
     text.truncate(end);

@@ -350,12 +350,12 @@ impl Catalog {
         // Two sources of one vendor are told apart by their products (Elastic Security, Elastic
         // Defend), or by their configured names when the product is the same too (a fork).
         let made_by: Vec<(String, String)> = sources.iter().map(|s| (s.vendor.clone(), s.product.clone())).collect();
-        let count = |same: &dyn Fn(&(String, String)) -> bool| made_by.iter().filter(|m| same(m)).count();
         for source in &mut sources {
-            if count(&|(vendor, _)| *vendor == source.vendor) < 2 {
+            let of_vendor = made_by.iter().filter(|(vendor, _)| *vendor == source.vendor);
+            if of_vendor.clone().count() < 2 {
                 continue;
             }
-            source.title = if count(&|(v, p)| *v == source.vendor && *p == source.product) == 1 {
+            source.title = if of_vendor.filter(|(_, product)| *product == source.product).count() == 1 {
                 source.product.clone()
             } else {
                 format!("{} ({})", source.vendor, source.name)

@@ -11,13 +11,7 @@ pub const LISTING_TEXT_CHARS: usize = 300;
 /// input). Larger rules are rare; the detection's resource has them whole.
 pub const DETECTION_TEXT_CHARS: usize = 60_000;
 
-/// Cuts `text` to `max` characters, saying how many were left out and where to find them.
-pub fn cut(text: &mut String, max: usize, whole: &str) {
-    let Some((end, _)) = text.char_indices().nth(max) else { return };
-    let left = text[end..].chars().count();
-    text.truncate(end);
-    text.push_str(&format!("… [{left} more characters: {whole}]"));
-}
+pub use ruledex_app::changes::cut;
 
 /// A detection as listings carry it: long texts cut, each saying where the whole one is.
 pub fn listed(mut d: DetectionJson) -> DetectionJson {
